@@ -1,0 +1,107 @@
+//! Helpers shared by the hypervisor tests (run in the Xen host by
+//! `cargo xtask vm-test`).
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use xenlight::{Context, Domid};
+
+/// Every test domain's name starts with this, so leftovers are recognisable.
+pub const PREFIX: &str = "xlt-";
+
+/// Where the Xen host keeps the test guest's kernel and initrd.
+pub fn guest_dir() -> PathBuf {
+    PathBuf::from(std::env::var("XENLIGHT_GUEST_DIR").unwrap_or_else(|_| "/guest".into()))
+}
+
+/// Where the Xen host keeps the example programs.
+pub fn examples_dir() -> PathBuf {
+    PathBuf::from(std::env::var("XENLIGHT_EXAMPLES_DIR").unwrap_or_else(|_| "/opt/bin".into()))
+}
+
+/// Runs a command and returns its stdout, failing the test on error.
+pub fn run(cmd: &str, args: &[&str]) -> String {
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?} failed: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A domain that is destroyed when the guard drops, even if the test fails.
+pub struct DomainGuard<'a> {
+    pub ctx: &'a Context,
+    pub domid: Domid,
+}
+
+impl Drop for DomainGuard<'_> {
+    fn drop(&mut self) {
+        let _ = self.ctx.destroy(self.domid);
+        let _ = wait_gone(self.ctx, self.domid, Duration::from_secs(30));
+    }
+}
+
+/// Polls until the domain no longer exists (libxl may report it as dying
+/// for a moment after destroy).
+pub fn wait_gone(ctx: &Context, domid: Domid, timeout: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if matches!(ctx.domain_exists(domid), Ok(false)) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+/// Polls `f` until it returns true or the timeout passes.
+pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+/// The console log xenconsoled writes for a guest.
+pub fn console_log(name: &str) -> String {
+    std::fs::read_to_string(format!("/var/log/xen/console/guest-{name}.log")).unwrap_or_default()
+}
+
+/// Waits until the guest's console shows `text`.
+pub fn wait_for_console(name: &str, text: &str, timeout: Duration) -> bool {
+    wait_until(timeout, || console_log(name).contains(text))
+}
+
+/// An xl.cfg for the test guest: a PV (or PVH) busybox guest that prints
+/// `@@GUEST-HELLO <name>@@`, then powers off or, with `stay`, stays up.
+pub fn guest_cfg(name: &str, kind: &str, stay: bool) -> String {
+    let g = guest_dir();
+    format!(
+        "name = \"{name}\"\ntype = \"{kind}\"\nkernel = \"{}/vmlinuz\"\nramdisk = \"{}/guest.cpio.gz\"\n\
+         memory = 64\nvcpus = 1\nextra = \"console=hvc0 rdinit=/init quiet xlmarker={name}{}\"\n\
+         on_poweroff = \"destroy\"\n",
+        g.display(),
+        g.display(),
+        if stay { " xlstay" } else { "" }
+    )
+}
+
+/// Starts the test guest with `xl create` and returns its domid.
+pub fn xl_create_guest(ctx: &Context, name: &str, stay: bool) -> Domid {
+    let path = format!("/tmp/{name}.cfg");
+    std::fs::write(&path, guest_cfg(name, "pv", stay)).expect("write cfg");
+    run("xl", &["create", "-q", &path]);
+    ctx.domid_by_name(name).expect("the guest xl created is listed")
+}

@@ -1,0 +1,173 @@
+//! Hypervisor tests: listing and inspecting domains, host information, the
+//! lifecycle of a running guest, and concurrent use of one Context.
+#![cfg(feature = "xen-host")]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use xenlight::{Context, DomainState, DomainType, Error};
+
+#[test]
+fn domains_include_domain0() {
+    let ctx = Context::new().expect("context on dom0");
+    let doms = ctx.domains().expect("domains");
+    let d0 = doms.iter().find(|d| d.domid == 0).expect("Domain-0 is listed");
+    assert_eq!(d0.name.as_deref(), Some("Domain-0"));
+    assert_eq!(d0.domain_type, DomainType::Pv);
+    assert!(
+        matches!(d0.state, DomainState::Running | DomainState::Blocked),
+        "{:?}",
+        d0.state
+    );
+    assert!(d0.running, "dom0 runs this test, so a vCPU is running");
+    assert!(d0.current_memkb > 512 * 1024, "{}", d0.current_memkb);
+    assert!(d0.vcpu_online >= 1);
+    assert!(!d0.uuid.to_string().is_empty());
+}
+
+#[test]
+fn lookups_agree_with_the_list() {
+    let ctx = Context::new().unwrap();
+    let d0 = ctx.domain_info(0).expect("domain_info(0)");
+    assert_eq!(d0.domid, 0);
+    assert_eq!(d0.name.as_deref(), Some("Domain-0"));
+    assert_eq!(ctx.domid_by_name("Domain-0").unwrap(), 0);
+    assert_eq!(ctx.domain_name(0).unwrap(), "Domain-0");
+    let listed = ctx.domains().unwrap().into_iter().find(|d| d.domid == 0).unwrap();
+    assert_eq!(listed.uuid, d0.uuid);
+    assert_eq!(listed.max_memkb, d0.max_memkb);
+    assert_eq!(listed.domain_type, d0.domain_type);
+}
+
+#[test]
+fn unknown_domains_are_not_found() {
+    let ctx = Context::new().unwrap();
+    let e = ctx.domain_info(31_999).unwrap_err();
+    assert!(e.is_domain_not_found(), "{e:?}");
+    let e = ctx.domid_by_name("no-such-domain").unwrap_err();
+    assert!(e.is_domain_not_found(), "{e:?}");
+    assert!(e.to_string().contains("no-such-domain"), "{e}");
+    let e = ctx.domain_name(31_999).unwrap_err();
+    assert!(e.is_domain_not_found(), "{e:?}");
+    for r in [ctx.pause(31_999), ctx.unpause(31_999), ctx.destroy(31_999), ctx.set_memory_target(31_999, 65536)] {
+        let e = r.unwrap_err();
+        assert!(e.is_domain_not_found(), "{e:?}");
+    }
+    assert!(!ctx.domain_exists(31_999).unwrap());
+}
+
+#[test]
+fn bad_input_is_an_error_not_a_panic() {
+    let ctx = Context::new().unwrap();
+    let e = ctx.domid_by_name("bad\0name").unwrap_err();
+    assert!(matches!(e, Error::InvalidArgument { .. }), "{e:?}");
+    let e = ctx.destroy(0).unwrap_err();
+    assert!(matches!(e, Error::InvalidArgument { .. }), "{e:?}");
+    // libxl refuses to shut Domain-0 down through this path (no PV shutdown
+    // control node): an error, not a crash.
+    assert!(ctx.shutdown(0).is_err());
+    assert!(ctx.domain_exists(0).unwrap());
+}
+
+#[test]
+fn host_reports_xen_4_17_and_the_vm_cpus() {
+    let ctx = Context::new().unwrap();
+    let v = ctx.version_info().unwrap();
+    assert_eq!((v.major, v.minor), (4, 17), "{v:?}");
+    assert!(v.version().starts_with("4.17"));
+    assert!(v.capabilities.contains("xen-3.0-x86_64"), "{}", v.capabilities);
+    let p = ctx.physinfo().unwrap();
+    let vm_cpus = std::fs::read_to_string("/proc/cpuinfo")
+        .map(|c| c.matches("processor\t:").count())
+        .unwrap_or(0);
+    assert_eq!(p.nr_cpus, 2, "QEMU is started with -smp 2");
+    assert!(vm_cpus >= 1);
+    assert!(p.total_memkb >= p.free_memkb && p.free_memkb > 0, "{p:?}");
+    assert!(p.cap_pv && p.cap_hvm && p.cap_hap, "{p:?}");
+}
+
+#[test]
+fn pause_unpause_destroy_a_guest() {
+    let ctx = Context::new().unwrap();
+    let name = format!("{PREFIX}lifecycle");
+    let domid = xl_create_guest(&ctx, &name, true);
+    let guard = DomainGuard { ctx: &ctx, domid };
+    assert!(wait_for_console(&name, &format!("@@GUEST-HELLO {name}@@"), Duration::from_secs(60)));
+    ctx.pause(domid).unwrap();
+    let i = ctx.domain_info(domid).unwrap();
+    assert_eq!(i.state, DomainState::Paused, "{i:?}");
+    assert_eq!(i.state_letters().chars().nth(2), Some('p'));
+    ctx.unpause(domid).unwrap();
+    let i = ctx.domain_info(domid).unwrap();
+    assert!(matches!(i.state, DomainState::Running | DomainState::Blocked), "{i:?}");
+    ctx.set_memory_target(domid, 48 * 1024).unwrap();
+    ctx.destroy(domid).unwrap();
+    assert!(wait_gone(&ctx, domid, Duration::from_secs(30)), "destroyed guest still listed");
+    assert!(!ctx.domains().unwrap().iter().any(|d| d.domid == domid));
+    drop(guard);
+}
+
+#[test]
+fn eight_threads_share_one_context() {
+    let ctx = Arc::new(Context::new().unwrap());
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let ctx = Arc::clone(&ctx);
+            std::thread::spawn(move || {
+                for _ in 0..1000 {
+                    let doms = ctx.domains().expect("domains() from a thread");
+                    assert!(doms.iter().any(|d| d.domid == 0));
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("thread panicked");
+    }
+}
+
+fn key_values(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect()
+}
+
+#[test]
+fn info_example_matches_xl_info() {
+    let ours = key_values(&run(examples_dir().join("info").to_str().unwrap(), &[]));
+    let xl = key_values(&run("xl", &["info"]));
+    let mut compared = 0;
+    for (k, v) in &ours {
+        if let Some(x) = xl.get(k) {
+            assert_eq!(v, x, "xl info and the info example disagree on {k}");
+            compared += 1;
+        }
+    }
+    assert!(compared >= 15, "only {compared} keys in common: {ours:?}");
+}
+
+#[test]
+fn list_example_matches_xl_list() {
+    let ours = run(examples_dir().join("list").to_str().unwrap(), &[]);
+    let xl = run("xl", &["list"]);
+    let cols = |t: &str| -> Vec<Vec<String>> {
+        t.lines()
+            .map(|l| {
+                let mut f: Vec<String> = l.split_whitespace().map(str::to_owned).collect();
+                // The last column is CPU time, which moves between the runs.
+                if f.first().map(String::as_str) != Some("Name") {
+                    f.pop();
+                }
+                f
+            })
+            .collect()
+    };
+    assert_eq!(ours.lines().next(), xl.lines().next(), "headers differ");
+    assert_eq!(cols(&ours), cols(&xl), "ours:\n{ours}\nxl:\n{xl}");
+    assert!(ours.contains("Domain-0"));
+}

@@ -1,0 +1,186 @@
+//! The libxl context: one per application is enough, shared by all threads.
+
+use std::path::Path;
+use std::ptr::{self, NonNull};
+
+use xenlight_sys as sys;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::logger::{self, Logger};
+
+/// libxl keeps a pointer to these hooks, so they must outlive every ctx.
+///
+/// `libxl_sigchld_owner_libxl_always_selective_reap` (libxl_event.h): libxl
+/// installs its SIGCHLD handler but reaps only its own children, so an
+/// application's `std::process::Command` children keep working: their
+/// `wait()` still gets their status. Every ctx of a process must use the same
+/// mode, which this crate guarantees by setting it on each `Context`.
+static CHILDPROC_HOOKS: sys::libxl_childproc_hooks = sys::libxl_childproc_hooks {
+    chldowner: sys::libxl_sigchld_owner_libxl_sigchld_owner_libxl_always_selective_reap,
+    fork_replacement: None,
+    reaped_callback: None,
+};
+
+/// A connection to libxl (`libxl_ctx`), with its logger.
+///
+/// Create one with [`Context::new`] and share it: it is `Send + Sync`, and
+/// libxl serialises what needs serialising inside. Dropping it frees the
+/// libxl ctx, then the logger.
+///
+/// ```no_run
+/// use xenlight::Context;
+///
+/// let ctx = Context::new()?;
+/// let dom0 = ctx.domain_info(0)?;
+/// println!("{} is {:?}", dom0.name.unwrap_or_default(), dom0.state);
+/// # Ok::<(), xenlight::Error>(())
+/// ```
+pub struct Context {
+    ctx: NonNull<sys::libxl_ctx>,
+    // Dropped after `ctx` is freed (see Drop).
+    logger: Logger,
+}
+
+// SAFETY: libxl.h, "libxl memory management": "From the point of view of the
+// application (ie, libxl's caller), struct libxl_ctx* is threadsafe". The ctx
+// may be used and freed from any thread; the logger keeps no shared state.
+unsafe impl Send for Context {}
+// SAFETY: as above: libxl takes its own ctx lock around shared state, so
+// concurrent calls through `&Context` are allowed.
+unsafe impl Sync for Context {}
+
+impl Context {
+    /// Allocates a libxl context (`libxl_ctx_alloc`) and sets its child
+    /// process mode to `libxl_sigchld_owner_libxl_always_selective_reap`.
+    ///
+    /// On a machine that is not a Xen dom0 (no hypervisor, no
+    /// `/dev/xen/privcmd`, or xenstored not running) this returns
+    /// [`Error::NotDom0`] saying what is missing.
+    ///
+    /// ```no_run
+    /// match xenlight::Context::new() {
+    ///     Ok(_) => println!("on a Xen dom0"),
+    ///     Err(e @ xenlight::Error::NotDom0 { .. }) => eprintln!("{e}"),
+    ///     Err(e) => eprintln!("libxl failed: {e}"),
+    /// }
+    /// ```
+    #[doc(alias = "libxl_ctx_alloc")]
+    pub fn new() -> Result<Self> {
+        let logger = Logger::new().ok_or(Error::Libxl {
+            op: "xenlight_logger_new",
+            domain: None,
+            kind: ErrorKind::NoMemory,
+            message: None,
+        })?;
+        logger::clear_last_error();
+        let mut raw: *mut sys::libxl_ctx = ptr::null_mut();
+        // SAFETY: `raw` is a valid out-pointer; the logger outlives the ctx
+        // (it is dropped after libxl_ctx_free in Drop, or below on failure).
+        let rc = unsafe {
+            sys::libxl_ctx_alloc(&mut raw, sys::LIBXL_VERSION as i32, 0, logger.as_ptr())
+        };
+        let Some(ctx) = NonNull::new(raw).filter(|_| rc == 0) else {
+            let message = logger::take_last_error();
+            return Err(match not_dom0_reason() {
+                Some(reason) => Error::NotDom0 { reason, message },
+                None => Error::Libxl {
+                    op: "libxl_ctx_alloc",
+                    domain: None,
+                    kind: ErrorKind::from_code(rc),
+                    message,
+                },
+            });
+        };
+        // SAFETY: ctx is valid; the hooks are a 'static that libxl may keep.
+        unsafe { sys::libxl_childproc_setmode(ctx.as_ptr(), &CHILDPROC_HOOKS, ptr::null_mut()) };
+        Ok(Context { ctx, logger })
+    }
+
+    /// Runs one libxl call with the raw ctx, after forgetting this thread's
+    /// earlier libxl error lines, so an error built afterwards carries only
+    /// what this call logged.
+    pub(crate) fn call<T>(&self, f: impl FnOnce(*mut sys::libxl_ctx) -> T) -> T {
+        logger::clear_last_error();
+        f(self.ctx.as_ptr())
+    }
+
+    /// The raw `libxl_ctx` pointer, for calls this crate does not wrap.
+    ///
+    /// It stays valid while `self` is alive; do not free it.
+    ///
+    /// ```no_run
+    /// let ctx = xenlight::Context::new()?;
+    /// // SAFETY: the pointer is valid while `ctx` lives.
+    /// let n = unsafe { xenlight_sys::libxl_get_max_cpus(ctx.as_raw()) };
+    /// println!("{n} cpus");
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    pub fn as_raw(&self) -> *mut sys::libxl_ctx {
+        self.ctx.as_ptr()
+    }
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        // SAFETY: the ctx came from libxl_ctx_alloc and is freed once, here,
+        // before the logger it uses (dropped right after this body).
+        unsafe { sys::libxl_ctx_free(self.ctx.as_ptr()) };
+        let _ = &self.logger;
+    }
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context").field("ctx", &self.ctx).finish()
+    }
+}
+
+/// Why this machine cannot be a working Xen dom0, if a reason can be seen.
+pub(crate) fn not_dom0_reason() -> Option<String> {
+    not_dom0_reason_in(Path::new("/"))
+}
+
+/// [`not_dom0_reason`] with a different filesystem root (for tests).
+pub(crate) fn not_dom0_reason_in(root: &Path) -> Option<String> {
+    let p = |s: &str| root.join(s.trim_start_matches('/'));
+    if !p("/proc/xen").exists() && !p("/sys/hypervisor/type").exists() {
+        return Some("no Xen hypervisor found (/proc/xen and /sys/hypervisor/type are missing)".into());
+    }
+    let caps = std::fs::read_to_string(p("/proc/xen/capabilities")).unwrap_or_default();
+    if p("/proc/xen/capabilities").exists() && !caps.contains("control_d") {
+        return Some("this is a Xen guest (domU), not dom0 (/proc/xen/capabilities lacks control_d)".into());
+    }
+    if !p("/dev/xen/privcmd").exists() && !p("/proc/xen/privcmd").exists() {
+        return Some("/dev/xen/privcmd is missing (load the xen-privcmd module)".into());
+    }
+    let xenstore = ["/run/xenstored/socket", "/var/run/xenstored/socket", "/dev/xen/xenbus"];
+    if !xenstore.iter().any(|s| p(s).exists()) {
+        return Some("xenstored is not running (no /run/xenstored/socket or /dev/xen/xenbus)".into());
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diagnoses_each_missing_piece() {
+        let dir = std::env::temp_dir().join(format!("xenlight-dom0-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mk = |p: &str| std::fs::create_dir_all(dir.join(p)).unwrap();
+        let reason = || not_dom0_reason_in(&dir).unwrap_or_default();
+        std::fs::create_dir_all(&dir).unwrap();
+        assert!(reason().contains("no Xen hypervisor"), "{}", reason());
+        mk("proc/xen");
+        std::fs::write(dir.join("proc/xen/capabilities"), "").unwrap();
+        assert!(reason().contains("domU"), "{}", reason());
+        std::fs::write(dir.join("proc/xen/capabilities"), "control_d\n").unwrap();
+        assert!(reason().contains("privcmd"), "{}", reason());
+        mk("dev/xen/privcmd");
+        assert!(reason().contains("xenstored"), "{}", reason());
+        mk("dev/xen/xenbus");
+        assert_eq!(not_dom0_reason_in(&dir), None);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,383 @@
+//! Errors: libxl's `ERROR_*` codes, the operation that failed, the domain it
+//! concerned, and libxl's own explanation (which libxl only ever logs).
+
+use std::fmt;
+use std::time::Duration;
+
+use xenlight_sys as sys;
+
+use crate::domain::Domid;
+
+/// A `Result` whose error is this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+macro_rules! error_kinds {
+    ($( $(#[$doc:meta])* $kind:ident = $code:ident, $text:literal; )*) => {
+        /// The kind of a libxl failure: one variant per `ERROR_*` code of
+        /// libxl.h, plus [`ErrorKind::Unknown`] for codes a newer libxl adds.
+        ///
+        /// ```
+        /// use xenlight::ErrorKind;
+        /// assert_eq!(ErrorKind::from_code(-21), ErrorKind::DomainNotFound);
+        /// assert_eq!(ErrorKind::DomainNotFound.code(), -21);
+        /// assert_eq!(ErrorKind::from_code(-99), ErrorKind::Unknown(-99));
+        /// ```
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum ErrorKind {
+            $( $(#[$doc])* $kind, )*
+            /// A code this crate does not know (from a newer libxl).
+            Unknown(i32),
+        }
+
+        impl ErrorKind {
+            /// The kind for a libxl return code.
+            pub fn from_code(code: i32) -> Self {
+                $( if code == sys::$code { return ErrorKind::$kind; } )*
+                ErrorKind::Unknown(code)
+            }
+
+            /// The libxl return code (`ERROR_*`, negative).
+            pub fn code(self) -> i32 {
+                match self {
+                    $( ErrorKind::$kind => sys::$code, )*
+                    ErrorKind::Unknown(c) => c,
+                }
+            }
+
+            /// The libxl name of the code, e.g. `ERROR_DOMAIN_NOTFOUND`.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $( ErrorKind::$kind => stringify!($code).trim_start_matches("libxl_error_"), )*
+                    ErrorKind::Unknown(_) => "ERROR_UNKNOWN",
+                }
+            }
+
+            /// A short description of the code.
+            pub fn description(self) -> &'static str {
+                match self {
+                    $( ErrorKind::$kind => $text, )*
+                    ErrorKind::Unknown(_) => "unknown libxl error",
+                }
+            }
+
+            /// Every known kind, in code order (for tests and tables).
+            pub const ALL: &'static [ErrorKind] = &[$( ErrorKind::$kind, )*];
+        }
+    };
+}
+
+error_kinds! {
+    /// `ERROR_NONSPECIFIC`.
+    NonSpecific = libxl_error_ERROR_NONSPECIFIC, "unspecified failure";
+    /// `ERROR_VERSION`: the library does not support the requested version.
+    Version = libxl_error_ERROR_VERSION, "version mismatch";
+    /// `ERROR_FAIL`: a generic failure; libxl's log message says more.
+    Fail = libxl_error_ERROR_FAIL, "failure";
+    /// `ERROR_NI`: not implemented.
+    NotImplemented = libxl_error_ERROR_NI, "not implemented";
+    /// `ERROR_NOMEM`.
+    NoMemory = libxl_error_ERROR_NOMEM, "out of memory";
+    /// `ERROR_INVAL`: an invalid argument or configuration.
+    Invalid = libxl_error_ERROR_INVAL, "invalid argument";
+    /// `ERROR_BADFAIL`: a failure that left things in a bad state.
+    BadFail = libxl_error_ERROR_BADFAIL, "failure leaving an inconsistent state";
+    /// `ERROR_GUEST_TIMEDOUT`: the guest did not respond in time.
+    GuestTimedOut = libxl_error_ERROR_GUEST_TIMEDOUT, "the guest did not respond in time";
+    /// `ERROR_TIMEDOUT`.
+    TimedOut = libxl_error_ERROR_TIMEDOUT, "timed out";
+    /// `ERROR_NOPARAVIRT`: the guest has no PV drivers for this request.
+    NoParavirt = libxl_error_ERROR_NOPARAVIRT, "the guest has no PV drivers";
+    /// `ERROR_NOT_READY`.
+    NotReady = libxl_error_ERROR_NOT_READY, "not ready";
+    /// `ERROR_OSEVENT_REG_FAIL`.
+    OseventRegFail = libxl_error_ERROR_OSEVENT_REG_FAIL, "event registration failed";
+    /// `ERROR_BUFFERFULL`.
+    BufferFull = libxl_error_ERROR_BUFFERFULL, "buffer full";
+    /// `ERROR_UNKNOWN_CHILD`.
+    UnknownChild = libxl_error_ERROR_UNKNOWN_CHILD, "unknown child process";
+    /// `ERROR_LOCK_FAIL`.
+    LockFail = libxl_error_ERROR_LOCK_FAIL, "could not take a lock";
+    /// `ERROR_JSON_CONFIG_EMPTY`.
+    JsonConfigEmpty = libxl_error_ERROR_JSON_CONFIG_EMPTY, "the stored JSON config is empty";
+    /// `ERROR_DEVICE_EXISTS`: the device is already attached.
+    DeviceExists = libxl_error_ERROR_DEVICE_EXISTS, "the device already exists";
+    /// `ERROR_CHECKPOINT_DEVOPS_DOES_NOT_MATCH`.
+    CheckpointDevopsDoesNotMatch = libxl_error_ERROR_CHECKPOINT_DEVOPS_DOES_NOT_MATCH, "checkpoint device ops do not match";
+    /// `ERROR_CHECKPOINT_DEVICE_NOT_SUPPORTED`.
+    CheckpointDeviceNotSupported = libxl_error_ERROR_CHECKPOINT_DEVICE_NOT_SUPPORTED, "checkpoint device not supported";
+    /// `ERROR_VNUMA_CONFIG_INVALID`.
+    VnumaConfigInvalid = libxl_error_ERROR_VNUMA_CONFIG_INVALID, "invalid vNUMA configuration";
+    /// `ERROR_DOMAIN_NOTFOUND`: no such domain.
+    DomainNotFound = libxl_error_ERROR_DOMAIN_NOTFOUND, "domain not found";
+    /// `ERROR_ABORTED`.
+    Aborted = libxl_error_ERROR_ABORTED, "aborted";
+    /// `ERROR_NOTFOUND`: the thing asked for (device, key) does not exist.
+    NotFound = libxl_error_ERROR_NOTFOUND, "not found";
+    /// `ERROR_DOMAIN_DESTROYED`: the domain went away during the operation.
+    DomainDestroyed = libxl_error_ERROR_DOMAIN_DESTROYED, "the domain was destroyed";
+    /// `ERROR_FEATURE_REMOVED`.
+    FeatureRemoved = libxl_error_ERROR_FEATURE_REMOVED, "the feature was removed";
+    /// `ERROR_PROTOCOL_ERROR_QMP`.
+    ProtocolErrorQmp = libxl_error_ERROR_PROTOCOL_ERROR_QMP, "QMP protocol error";
+    /// `ERROR_UNKNOWN_QMP_ERROR`.
+    UnknownQmpError = libxl_error_ERROR_UNKNOWN_QMP_ERROR, "unknown QMP error";
+    /// `ERROR_QMP_GENERIC_ERROR`.
+    QmpGenericError = libxl_error_ERROR_QMP_GENERIC_ERROR, "QMP error";
+    /// `ERROR_QMP_COMMAND_NOT_FOUND`.
+    QmpCommandNotFound = libxl_error_ERROR_QMP_COMMAND_NOT_FOUND, "QMP command not found";
+    /// `ERROR_QMP_DEVICE_NOT_ACTIVE`.
+    QmpDeviceNotActive = libxl_error_ERROR_QMP_DEVICE_NOT_ACTIVE, "QMP device not active";
+    /// `ERROR_QMP_DEVICE_NOT_FOUND`.
+    QmpDeviceNotFound = libxl_error_ERROR_QMP_DEVICE_NOT_FOUND, "QMP device not found";
+    /// `ERROR_QEMU_API`: the device model's API failed.
+    QemuApi = libxl_error_ERROR_QEMU_API, "device model API error";
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({} = {})", self.description(), self.name(), self.code())
+    }
+}
+
+/// The domain an operation was about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DomainRef {
+    /// By domain id.
+    Id(Domid),
+    /// By name.
+    Name(String),
+}
+
+impl fmt::Display for DomainRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DomainRef::Id(d) => write!(f, "domain {d}"),
+            DomainRef::Name(n) => write!(f, "domain {n:?}"),
+        }
+    }
+}
+
+/// libxl's explanation, when it logged one, as a `: ...` suffix.
+struct Explained<'a>(&'a Option<String>);
+
+impl fmt::Display for Explained<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(m) => write!(f, ": libxl says: {m}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Where a libxl call failed: " on domain 3" or nothing.
+struct On<'a>(&'a Option<DomainRef>);
+
+impl fmt::Display for On<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(d) => write!(f, " on {d}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Everything that can go wrong in this crate.
+///
+/// Each variant says which operation failed (`op` is the libxl function or
+/// the crate's own operation) and carries libxl's last logged error line
+/// when libxl wrote one.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// This machine is not a Xen dom0 (or the toolstack is not running), so
+    /// no libxl context can be created.
+    #[error(
+        "not running on a Xen dom0: {reason}; check that this is Xen's dom0 with the xen-privcmd \
+         module loaded (/dev/xen/privcmd), that xenstored is running, and that you are root{}",
+        Explained(message)
+    )]
+    NotDom0 {
+        /// What was found missing.
+        reason: String,
+        /// libxl's own log message, if any.
+        message: Option<String>,
+    },
+
+    /// The domain does not exist (or no longer does).
+    #[error("{op}: {domain} does not exist{}", Explained(message))]
+    DomainNotFound {
+        /// The operation.
+        op: &'static str,
+        /// The domain asked for.
+        domain: DomainRef,
+        /// libxl's own log message, if any.
+        message: Option<String>,
+    },
+
+    /// A libxl call failed.
+    #[error("{op}{} failed: {kind}{}", On(domain), Explained(message))]
+    Libxl {
+        /// The libxl function that failed.
+        op: &'static str,
+        /// The domain involved, if any.
+        domain: Option<DomainRef>,
+        /// libxl's error code.
+        kind: ErrorKind,
+        /// libxl's own log message, if any.
+        message: Option<String>,
+    },
+
+    /// An argument cannot be passed to libxl (e.g. a string with a NUL byte).
+    #[error("invalid {what}: {reason}")]
+    InvalidArgument {
+        /// Which argument.
+        what: &'static str,
+        /// Why.
+        reason: String,
+    },
+
+    /// A domain configuration is invalid; `field` names the culprit.
+    #[error("invalid domain configuration: {field}: {reason}")]
+    InvalidConfig {
+        /// The field or xl.cfg key at fault.
+        field: String,
+        /// Why.
+        reason: String,
+    },
+
+    /// Waiting for something took longer than allowed.
+    #[error("{op}{}: timed out after {:.1} s", On(domain), after.as_secs_f64())]
+    Timeout {
+        /// What was being waited for.
+        op: &'static str,
+        /// The domain involved, if any.
+        domain: Option<DomainRef>,
+        /// The time allowed.
+        after: Duration,
+    },
+
+    /// An operating-system call failed (reading a config file, say).
+    #[error("{op}: {source}")]
+    Io {
+        /// What was being done.
+        op: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// The libxl error kind, if libxl returned a code.
+    ///
+    /// ```
+    /// # use xenlight::{Error, ErrorKind};
+    /// let e = Error::InvalidArgument { what: "name", reason: "NUL byte".into() };
+    /// assert_eq!(e.kind(), None);
+    /// ```
+    pub fn kind(&self) -> Option<ErrorKind> {
+        match self {
+            Error::Libxl { kind, .. } => Some(*kind),
+            Error::DomainNotFound { .. } => Some(ErrorKind::DomainNotFound),
+            _ => None,
+        }
+    }
+
+    /// Whether this error says the domain does not exist.
+    pub fn is_domain_not_found(&self) -> bool {
+        matches!(self, Error::DomainNotFound { .. })
+    }
+
+    /// libxl's own logged explanation, if there is one.
+    pub fn libxl_message(&self) -> Option<&str> {
+        match self {
+            Error::NotDom0 { message, .. }
+            | Error::DomainNotFound { message, .. }
+            | Error::Libxl { message, .. } => message.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Builds the error for libxl return code `rc` from `op`, taking the
+    /// calling thread's last libxl log message. `ERROR_DOMAIN_NOTFOUND`
+    /// becomes [`Error::DomainNotFound`] when a domain is known.
+    pub(crate) fn from_libxl(rc: i32, op: &'static str, domain: Option<DomainRef>) -> Self {
+        let kind = ErrorKind::from_code(rc);
+        let message = crate::logger::take_last_error();
+        match (kind, domain) {
+            (ErrorKind::DomainNotFound, Some(domain)) => Error::DomainNotFound {
+                op,
+                domain,
+                message,
+            },
+            (kind, domain) => Error::Libxl {
+                op,
+                domain,
+                kind,
+                message,
+            },
+        }
+    }
+}
+
+/// Turns a libxl return code into a `Result`: the one place return codes are
+/// compared (libxl returns 0 on success, `ERROR_*` otherwise).
+pub(crate) fn check(rc: i32, op: &'static str, domid: Option<Domid>) -> Result<()> {
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(Error::from_libxl(rc, op, domid.map(DomainRef::Id)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_libxl_code_maps_both_ways() {
+        for code in -32..=-1 {
+            let k = ErrorKind::from_code(code);
+            assert!(!matches!(k, ErrorKind::Unknown(_)), "code {code} unknown");
+            assert_eq!(k.code(), code);
+            assert!(k.name().starts_with("ERROR_"), "{}", k.name());
+        }
+        assert_eq!(ErrorKind::ALL.len(), 32);
+        assert_eq!(ErrorKind::from_code(-1000), ErrorKind::Unknown(-1000));
+        assert_eq!(ErrorKind::Unknown(-1000).code(), -1000);
+        assert_eq!(ErrorKind::from_code(sys::libxl_error_ERROR_FAIL), ErrorKind::Fail);
+        assert_eq!(ErrorKind::DomainNotFound.name(), "ERROR_DOMAIN_NOTFOUND");
+    }
+
+    #[test]
+    fn messages_name_operation_domain_and_libxl_text() {
+        let e = Error::Libxl {
+            op: "libxl_domain_pause",
+            domain: Some(DomainRef::Id(7)),
+            kind: ErrorKind::Fail,
+            message: Some("xc_domain_pause failed".into()),
+        };
+        let s = e.to_string();
+        assert!(s.contains("libxl_domain_pause on domain 7 failed"), "{s}");
+        assert!(s.contains("ERROR_FAIL"), "{s}");
+        assert!(s.contains("xc_domain_pause failed"), "{s}");
+        let e = Error::DomainNotFound {
+            op: "domid_by_name",
+            domain: DomainRef::Name("web".into()),
+            message: None,
+        };
+        assert_eq!(e.to_string(), "domid_by_name: domain \"web\" does not exist");
+        assert!(e.is_domain_not_found());
+        assert_eq!(e.kind(), Some(ErrorKind::DomainNotFound));
+    }
+
+    #[test]
+    fn not_found_code_with_domain_becomes_domain_not_found() {
+        let e = Error::from_libxl(sys::libxl_error_ERROR_DOMAIN_NOTFOUND, "libxl_domain_info", Some(DomainRef::Id(9)));
+        assert!(e.is_domain_not_found(), "{e:?}");
+        assert!(check(0, "x", None).is_ok());
+        let e = check(sys::libxl_error_ERROR_INVAL, "libxl_x", Some(3)).unwrap_err();
+        assert_eq!(e.kind(), Some(ErrorKind::Invalid));
+    }
+}

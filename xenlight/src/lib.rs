@@ -1,0 +1,48 @@
+//! Safe Rust bindings to Xen's libxenlight (libxl), the library behind `xl`.
+//!
+//! Run on a Xen host's dom0 (as root) to list, inspect, create and manage
+//! domains. Everything goes through a [`Context`], which is `Send + Sync` and
+//! meant to be shared.
+//!
+//! ```no_run
+//! use xenlight::Context;
+//!
+//! let ctx = Context::new()?; // Error::NotDom0 when this is not a Xen dom0
+//! for d in ctx.domains()? {
+//!     println!(
+//!         "{:<20} {:>5} {:>6} MiB {}",
+//!         d.name.as_deref().unwrap_or("-"),
+//!         d.domid,
+//!         d.current_memkb / 1024,
+//!         d.state_letters()
+//!     );
+//! }
+//! # Ok::<(), xenlight::Error>(())
+//! ```
+//!
+//! * libxl's messages go to the [`log`] crate under the target `xenlight`;
+//!   the latest error lines are also attached to the returned [`Error`].
+//! * Every libxl struct the crate creates is owned: `_init` when it is made,
+//!   `_dispose` when it is dropped.
+//! * libxl's child-process handling is set to
+//!   `libxl_sigchld_owner_libxl_always_selective_reap`, so the application's
+//!   own child processes keep working.
+//!
+//! The raw bindings are in [`xenlight_sys`], re-exported as [`sys`].
+#![warn(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod context;
+mod domain;
+mod error;
+mod host;
+mod lifecycle;
+mod logger;
+mod util;
+
+pub use context::Context;
+pub use domain::{DomainInfo, DomainState, DomainType, Domid, ParseUuidError, ShutdownReason, Uuid};
+pub use error::{DomainRef, Error, ErrorKind, Result};
+pub use host::{PhysInfo, VersionInfo};
+pub use logger::LOG_TARGET;
+pub use xenlight_sys as sys;

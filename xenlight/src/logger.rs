@@ -1,0 +1,141 @@
+//! libxl's messages, routed to the `log` crate (target `xenlight`).
+//!
+//! libxl reports failures with a bare code and explains them only through
+//! its xentoollog logger. The logger here forwards every message to `log`
+//! and keeps the calling thread's latest error lines, which the next
+//! [`Error`](crate::Error) built on that thread carries. Per-thread storage
+//! keeps concurrent calls on a shared `Context` from swapping explanations.
+
+use std::cell::RefCell;
+use std::ffi::{c_char, c_int, CStr};
+use std::panic::{self, AssertUnwindSafe};
+use std::ptr::NonNull;
+
+use xenlight_sys as sys;
+
+/// The log target libxl's messages use.
+pub const LOG_TARGET: &str = "xenlight";
+
+/// How many of the latest error lines an error keeps.
+const KEPT_LINES: usize = 3;
+
+thread_local! {
+    static LAST_ERRORS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+extern "C" {
+    fn xenlight_logger_new() -> *mut sys::xentoollog_logger;
+    fn xenlight_logger_free(lg: *mut sys::xentoollog_logger);
+}
+
+/// Called from C (src/logger.c) with a finished message. Never unwinds: a
+/// panic in the application's `log` implementation is caught and dropped, so
+/// it cannot turn into undefined behaviour inside libxl.
+#[no_mangle]
+extern "C" fn xenlight_rust_log(
+    level: c_int,
+    errnoval: c_int,
+    context: *const c_char,
+    msg: *const c_char,
+) {
+    let _ = panic::catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: logger.c passes NUL-terminated strings (or NULL) that live
+        // for the duration of this call.
+        let text = unsafe { opt_str(msg) }.unwrap_or_default();
+        // SAFETY: as above.
+        let context = unsafe { opt_str(context) };
+        let mut line = match context {
+            Some(c) if !c.is_empty() => format!("{c}: {text}"),
+            _ => text,
+        };
+        if errnoval > 0 {
+            line.push_str(&format!(": {}", std::io::Error::from_raw_os_error(errnoval)));
+        }
+        let level = level as sys::xentoollog_level;
+        if level >= sys::xentoollog_level_XTL_ERROR {
+            LAST_ERRORS.with(|l| {
+                if let Ok(mut l) = l.try_borrow_mut() {
+                    if l.len() == KEPT_LINES {
+                        l.remove(0);
+                    }
+                    l.push(line.clone());
+                }
+            });
+        }
+        log::log!(target: LOG_TARGET, to_log_level(level), "{line}");
+    }));
+}
+
+/// Reads an optional C string lossily.
+///
+/// # Safety
+/// `p` is NULL or points to a NUL-terminated string valid for this call.
+unsafe fn opt_str(p: *const c_char) -> Option<String> {
+    if p.is_null() {
+        None
+    } else {
+        // SAFETY: non-null and NUL-terminated per the caller's contract.
+        Some(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+    }
+}
+
+fn to_log_level(level: sys::xentoollog_level) -> log::Level {
+    match level {
+        l if l >= sys::xentoollog_level_XTL_ERROR => log::Level::Error,
+        l if l >= sys::xentoollog_level_XTL_WARN => log::Level::Warn,
+        l if l >= sys::xentoollog_level_XTL_NOTICE => log::Level::Info,
+        l if l >= sys::xentoollog_level_XTL_DETAIL => log::Level::Debug,
+        _ => log::Level::Trace,
+    }
+}
+
+/// Forgets this thread's earlier libxl error lines (before a new call).
+pub(crate) fn clear_last_error() {
+    LAST_ERRORS.with(|l| {
+        if let Ok(mut l) = l.try_borrow_mut() {
+            l.clear();
+        }
+    });
+}
+
+/// Takes this thread's libxl error lines since the last clear, joined.
+pub(crate) fn take_last_error() -> Option<String> {
+    LAST_ERRORS.with(|l| {
+        let mut l = l.try_borrow_mut().ok()?;
+        if l.is_empty() {
+            None
+        } else {
+            let joined = l.join("; ");
+            l.clear();
+            Some(joined)
+        }
+    })
+}
+
+/// The xentoollog logger a `Context` hands libxl. Freed after the ctx.
+pub(crate) struct Logger(NonNull<sys::xentoollog_logger>);
+
+impl Logger {
+    pub(crate) fn new() -> Option<Self> {
+        // SAFETY: xenlight_logger_new only allocates and fills a vtable.
+        NonNull::new(unsafe { xenlight_logger_new() }).map(Logger)
+    }
+
+    pub(crate) fn as_ptr(&self) -> *mut sys::xentoollog_logger {
+        self.0.as_ptr()
+    }
+}
+
+impl Drop for Logger {
+    fn drop(&mut self) {
+        // SAFETY: allocated by xenlight_logger_new, freed once; the Context
+        // frees its libxl ctx (the only user) before dropping the logger.
+        unsafe { xenlight_logger_free(self.0.as_ptr()) }
+    }
+}
+
+// SAFETY: the logger holds no state (the C vtable only); its callback keeps
+// per-thread data in thread-locals, so it may be used from any thread.
+unsafe impl Send for Logger {}
+// SAFETY: as above; nothing in it is mutated after creation.
+unsafe impl Sync for Logger {}

@@ -1,0 +1,307 @@
+//! The disposable Xen host's files: the hypervisor, the dom0/guest kernel, a
+//! tiny busybox guest, and the dom0 initramfs.
+//!
+//! The initramfs is two concatenated gzip'd cpio archives (Linux unpacks them
+//! in order): a cached base with busybox, the Xen 4.17 toolstack, its
+//! libraries and the Xen kernel modules, and a small per-run overlay with
+//! `/init` and the binaries under test.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::cache_dir;
+
+/// Bump when the base tree's recipe changes, so cached bases are rebuilt.
+const BASE_RECIPE: &str = "base-v3";
+const XEN_BIN: &str = "/usr/lib/xen-4.17/bin";
+
+/// Dom0 kernel modules, in load order (the package has no modules.dep).
+pub const MODULES: &[&str] = &[
+    "drivers/xen/xen-evtchn.ko",
+    "drivers/xen/xen-privcmd.ko",
+    "drivers/xen/xenfs/xenfs.ko",
+    "drivers/xen/xen-gntdev.ko",
+    "drivers/xen/xen-gntalloc.ko",
+    "drivers/block/xen-blkback/xen-blkback.ko",
+    "drivers/net/xen-netback/xen-netback.ko",
+];
+
+/// What QEMU boots.
+#[derive(Debug, Clone)]
+pub struct BootFiles {
+    /// Xen as an ELF (QEMU's multiboot loader does not take the .gz).
+    pub xen: PathBuf,
+    /// The Debian kernel, used for dom0 and for test guests.
+    pub kernel: PathBuf,
+    /// Directory of the unpacked kernel package's modules.
+    pub modules: PathBuf,
+}
+
+pub fn run(cmd: &mut Command) -> Result<(), String> {
+    let st = cmd
+        .status()
+        .map_err(|e| format!("{:?}: {e}", cmd.get_program()))?;
+    if st.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed ({st})"))
+    }
+}
+
+fn sh(script: &str) -> Result<(), String> {
+    run(Command::new("sh").args(["-ec", script]))
+}
+
+fn mkdir(p: &Path) -> Result<(), String> {
+    fs::create_dir_all(p).map_err(|e| format!("mkdir {}: {e}", p.display()))
+}
+
+/// Fetches (once) and unpacks the kernel package; extracts the Xen ELF.
+pub fn boot_files() -> Result<BootFiles, String> {
+    let dir = cache_dir().join("kernel");
+    let pkg = dir.join("pkg");
+    let stamp = pkg.join(".unpacked");
+    if !stamp.exists() {
+        mkdir(&dir)?;
+        let out = Command::new("apt-cache")
+            .args(["depends", "linux-image-amd64"])
+            .output()
+            .map_err(|e| format!("apt-cache: {e}"))?;
+        let deps = String::from_utf8_lossy(&out.stdout);
+        let name = deps
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("Depends: "))
+            .find(|d| d.starts_with("linux-image-") && d.as_bytes().get(12).is_some_and(u8::is_ascii_digit))
+            .ok_or("apt-cache found no linux-image-<version> behind linux-image-amd64; run apt-get update")?
+            .to_owned();
+        println!("==> downloading kernel package {name} (cached in {})", dir.display());
+        let _ = fs::remove_dir_all(&pkg);
+        sh(&format!(
+            "cd '{d}' && rm -f *.deb && apt-get download -q '{name}' 2>&1 | grep -v '^W: Download is performed unsandboxed' || true; \
+             ls *.deb >/dev/null && dpkg-deb -x *.deb pkg && rm -f *.deb",
+            d = dir.display()
+        ))?;
+        fs::write(&stamp, &name).map_err(|e| e.to_string())?;
+    }
+    let kernel = find_one(&pkg.join("boot"), "vmlinuz-")?;
+    let kver = kernel
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_prefix("vmlinuz-"))
+        .ok_or("odd kernel file name")?
+        .to_owned();
+    let modules = pkg.join("lib/modules").join(kver).join("kernel");
+    let xen = cache_dir().join("xen-4.17.elf");
+    if !xen.exists() {
+        let gz = find_one(Path::new("/boot"), "xen-4.17")?;
+        sh(&format!("zcat '{}' > '{}'", gz.display(), xen.display()))?;
+    }
+    Ok(BootFiles {
+        xen,
+        kernel,
+        modules,
+    })
+}
+
+fn find_one(dir: &Path, prefix: &str) -> Result<PathBuf, String> {
+    let mut found: Vec<PathBuf> = fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(prefix) && !n.ends_with(".config"))
+        })
+        .collect();
+    found.sort();
+    found
+        .pop()
+        .ok_or_else(|| format!("no {prefix}* in {}; run `cargo xtask setup`", dir.display()))
+}
+
+/// A staging tree that becomes one cpio archive.
+pub struct Tree {
+    pub root: PathBuf,
+    libs: BTreeSet<PathBuf>,
+}
+
+impl Tree {
+    pub fn new(root: PathBuf) -> Result<Self, String> {
+        let _ = fs::remove_dir_all(&root);
+        mkdir(&root)?;
+        Ok(Tree {
+            root,
+            libs: BTreeSet::new(),
+        })
+    }
+
+    pub fn path(&self, inside: &str) -> PathBuf {
+        self.root.join(inside.trim_start_matches('/'))
+    }
+
+    pub fn write(&self, inside: &str, text: &str, exec: bool) -> Result<(), String> {
+        let p = self.path(inside);
+        if let Some(d) = p.parent() {
+            mkdir(d)?;
+        }
+        fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
+        if exec {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    pub fn copy(&self, from: &Path, inside: &str) -> Result<(), String> {
+        let to = self.path(inside);
+        if let Some(d) = to.parent() {
+            mkdir(d)?;
+        }
+        run(Command::new("cp").arg("-rL").arg(from).arg(&to))
+    }
+
+    /// Copies an executable and every shared library `ldd` says it needs.
+    pub fn copy_exe(&mut self, exe: &Path, inside_dir: &str) -> Result<(), String> {
+        let name = exe.file_name().ok_or("no file name")?.to_string_lossy().into_owned();
+        self.copy(exe, &format!("{}/{name}", inside_dir.trim_end_matches('/')))?;
+        let out = Command::new("ldd").arg(exe).output().map_err(|e| format!("ldd: {e}"))?;
+        for lib in ldd_paths(&String::from_utf8_lossy(&out.stdout)) {
+            if self.libs.insert(lib.clone()) {
+                self.copy(&lib, &lib.to_string_lossy())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Packs the tree as a gzip'd newc cpio archive.
+    pub fn pack(&self, archive: &Path) -> Result<(), String> {
+        sh(&format!(
+            "cd '{}' && find . | cpio -o -H newc --quiet | gzip -1 > '{}'",
+            self.root.display(),
+            archive.display()
+        ))
+    }
+}
+
+/// Absolute library paths in `ldd` output.
+pub fn ldd_paths(ldd: &str) -> Vec<PathBuf> {
+    ldd.lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let path = match l.split_once("=>") {
+                Some((_, rhs)) => rhs.trim().split_whitespace().next()?,
+                None => l.split_whitespace().next()?,
+            };
+            path.starts_with('/').then(|| PathBuf::from(path))
+        })
+        .collect()
+}
+
+/// The cached base archive: busybox, the Xen toolstack and its libraries,
+/// hotplug scripts and the Xen kernel modules.
+pub fn base_archive(boot: &BootFiles) -> Result<PathBuf, String> {
+    let dir = cache_dir();
+    let archive = dir.join("base.cpio.gz");
+    let stamp = dir.join("base.stamp");
+    let want = format!("{BASE_RECIPE} {}", boot.kernel.display());
+    if archive.exists() && fs::read_to_string(&stamp).ok().as_deref() == Some(want.as_str()) {
+        return Ok(archive);
+    }
+    println!("==> building the dom0 base tree (cached in {})", dir.display());
+    let mut t = Tree::new(dir.join("base-root"))?;
+    for d in [
+        "bin", "sbin", "etc/xen", "proc", "sys", "dev", "tmp", "run", "root", "opt/bin", "opt/tests",
+        "lib/modules", "var/run/xen", "var/lib/xen", "var/log/xen/console", "var/lib/xenstored", "guest",
+    ] {
+        mkdir(&t.path(d))?;
+    }
+    t.copy(Path::new("/bin/busybox"), "/bin/busybox")?;
+    let applets = Command::new("/bin/busybox").arg("--list").output().map_err(|e| e.to_string())?;
+    for a in String::from_utf8_lossy(&applets.stdout).lines() {
+        let link = t.path(&format!("bin/{a}"));
+        if !link.exists() {
+            std::os::unix::fs::symlink("busybox", &link).map_err(|e| e.to_string())?;
+        }
+    }
+    for b in ["xl", "xenstored", "xenconsoled", "xen-init-dom0"] {
+        t.copy_exe(&Path::new(XEN_BIN).join(b), XEN_BIN)?;
+    }
+    t.copy_exe(Path::new("/usr/bin/xenstore-ls"), "/usr/bin")?;
+    for s in ["xenstore-read", "xenstore-write", "xenstore-list", "xenstore-rm", "xenstore-exists"] {
+        let _ = std::os::unix::fs::symlink("xenstore-ls", t.path(&format!("usr/bin/{s}")));
+    }
+    // glibc dlopens libgcc_s for pthread_cancel; without it `xl create` aborts.
+    t.copy(
+        Path::new("/lib/x86_64-linux-gnu/libgcc_s.so.1"),
+        "/lib/x86_64-linux-gnu/libgcc_s.so.1",
+    )?;
+    t.write("/etc/xen/xl.conf", "", false)?;
+    if Path::new("/etc/xen/scripts").is_dir() {
+        t.copy(Path::new("/etc/xen/scripts"), "/etc/xen/scripts")?;
+    }
+    for m in MODULES {
+        let name = Path::new(m).file_name().ok_or("module name")?.to_string_lossy().into_owned();
+        t.copy(&boot.modules.join(m), &format!("/lib/modules/{name}"))?;
+    }
+    t.pack(&archive)?;
+    fs::write(&stamp, want).map_err(|e| e.to_string())?;
+    Ok(archive)
+}
+
+/// Builds the guest initrd: busybox and an init that prints
+/// `@@GUEST-HELLO <marker>@@` and powers off, or stays up with `xlstay` on
+/// its command line. Extra executables (e.g. `xen-detect`) go to /bin.
+pub fn guest_initrd(extra: &[PathBuf]) -> Result<PathBuf, String> {
+    let dir = cache_dir();
+    let mut t = Tree::new(dir.join("guest-root"))?;
+    t.copy(Path::new("/bin/busybox"), "/bin/busybox")?;
+    for a in ["sh", "echo", "poweroff", "sleep", "cat", "mount", "grep", "ls", "dmesg", "mkdir", "lsmod"] {
+        std::os::unix::fs::symlink("busybox", t.path(&format!("bin/{a}"))).map_err(|e| e.to_string())?;
+    }
+    for d in ["proc", "sys", "dev", "tmp"] {
+        mkdir(&t.path(d))?;
+    }
+    for x in extra {
+        t.copy_exe(x, "/bin")?;
+    }
+    t.write("/init", GUEST_INIT, true)?;
+    let archive = dir.join("guest.cpio.gz");
+    t.pack(&archive)?;
+    Ok(archive)
+}
+
+const GUEST_INIT: &str = r#"#!/bin/sh
+# Test guest: print a marker, run the guest probe if present, then power off
+# (or stay up until destroyed when the command line says xlstay).
+mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev 2>/dev/null
+marker=none; stay=
+for w in $(cat /proc/cmdline); do
+  case "$w" in xlmarker=*) marker=${w#xlmarker=};; xlstay) stay=1;; esac
+done
+echo "@@GUEST-HELLO $marker@@"
+if [ -x /bin/xen-detect ]; then echo "@@GUEST-DETECT-BEGIN@@"; /bin/xen-detect; echo "@@GUEST-DETECT-END@@"; fi
+if [ -n "$stay" ]; then while :; do sleep 3600; done; fi
+poweroff -f
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ldd_output_is_parsed() {
+        let out = "\tlinux-vdso.so.1 (0x00007ffc)\n\
+                   \tlibxenlight.so.4.17 => /lib/x86_64-linux-gnu/libxenlight.so.4.17 (0x00007f)\n\
+                   \tlibnotfound.so => not found\n\
+                   \t/lib64/ld-linux-x86-64.so.2 (0x00007f)\n";
+        assert_eq!(
+            ldd_paths(out),
+            vec![
+                PathBuf::from("/lib/x86_64-linux-gnu/libxenlight.so.4.17"),
+                PathBuf::from("/lib64/ld-linux-x86-64.so.2")
+            ]
+        );
+    }
+}

@@ -1,0 +1,148 @@
+//! Repository automation for xenlight (`cargo xtask <command>`).
+//!
+//! The hypervisor tests need a real Xen dom0, and no development or CI machine
+//! is one, so this crate builds a disposable Xen host: Debian's Xen 4.17
+//! hypervisor with a Debian kernel as PV dom0, booted in QEMU, with the
+//! toolstack and our test binaries in its initramfs. Results come back over
+//! the serial console.
+
+mod cargo;
+mod host;
+mod report;
+mod setup;
+mod vm;
+mod xen420;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [options]
+
+commands:
+  setup              install the Debian packages the project needs (as root)
+  vm-test [FILTER]   build the hypervisor tests, boot the Xen host, run them there
+  demo               boot the Xen host and run the example programs in dom0
+  check-xen-4.20     build xenlight-sys and check xenlight against Xen 4.20 headers
+  test               everything CI runs: setup, fmt, clippy, host tests, 4.20 check, vm-test
+
+options for vm-test and demo:
+  --timeout SECS     give up after SECS (default 900)
+  --keep             keep the serial log and staging tree in target/xen-host
+
+environment:
+  XENLIGHT_VM_ACCEL=kvm   try KVM instead of TCG (TCG is the default: KVM ran no guest here)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(cmd) = args.first() else {
+        eprint!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let rest = &args[1..];
+    let result = match cmd.as_str() {
+        "setup" => setup::install().map(|_| true),
+        "vm-test" => vm_options(rest).and_then(|o| vm::vm_test(&o)),
+        "demo" => vm_options(rest).and_then(|o| vm::demo(&o)),
+        "check-xen-4.20" => xen420::check().map(|_| true),
+        "test" => run_all(),
+        "-h" | "--help" | "help" => {
+            print!("{USAGE}");
+            Ok(true)
+        }
+        other => Err(format!("unknown command {other:?}\n{USAGE}")),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("xtask: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Options shared by the commands that boot the Xen host.
+#[derive(Debug, Clone)]
+pub struct VmOptions {
+    pub timeout: Duration,
+    pub keep: bool,
+    pub filter: Vec<String>,
+}
+
+fn vm_options(args: &[String]) -> Result<VmOptions, String> {
+    let mut o = VmOptions {
+        timeout: Duration::from_secs(900),
+        keep: false,
+        filter: Vec::new(),
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--timeout" => {
+                let v = it.next().ok_or("--timeout needs a value")?;
+                let secs: u64 = v.parse().map_err(|_| format!("bad --timeout {v:?}"))?;
+                o.timeout = Duration::from_secs(secs);
+            }
+            "--keep" => o.keep = true,
+            f if !f.starts_with('-') => o.filter.push(f.to_owned()),
+            f => return Err(format!("unknown option {f:?}")),
+        }
+    }
+    Ok(o)
+}
+
+/// The README's test command: everything, in the order that fails fastest.
+fn run_all() -> Result<bool, String> {
+    setup::install()?;
+    let steps: &[(&str, &[&str])] = &[
+        ("fmt", &["fmt", "--all", "--", "--check"]),
+        (
+            "clippy",
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--features",
+                "xenlight/xen-host",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ),
+        ("host tests", &["test", "--workspace"]),
+        ("docs", &["doc", "--workspace", "--no-deps"]),
+    ];
+    for (name, args) in steps {
+        println!("==> {name}: cargo {}", args.join(" "));
+        let mut cmd = cargo::command();
+        cmd.args(*args);
+        if *name == "docs" {
+            cmd.env("RUSTDOCFLAGS", "-D warnings -D missing_docs");
+        }
+        let st = cmd.status().map_err(|e| format!("cargo: {e}"))?;
+        if !st.success() {
+            return Err(format!("{name} failed"));
+        }
+    }
+    println!("==> Xen 4.20 headers");
+    xen420::check()?;
+    println!("==> hypervisor tests in the disposable Xen host");
+    vm::vm_test(&vm_options(&[])?)
+}
+
+/// The workspace root (the parent of this crate's directory).
+pub fn workspace_root() -> PathBuf {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.parent().map(PathBuf::from).unwrap_or(here)
+}
+
+/// Where the Xen host's downloads, unpacked packages and logs are cached.
+pub fn cache_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    target.join("xen-host")
+}

@@ -1,0 +1,71 @@
+//! Installs what a fresh Debian 12 machine lacks (run as root).
+
+use std::process::Command;
+
+/// Debian packages the project needs: headers and libclang to build the
+/// bindings, and the Xen host's pieces (hypervisor, toolstack, QEMU, busybox).
+pub const PACKAGES: &[&str] = &[
+    "pkg-config",
+    "libxen-dev",
+    "libclang-dev",
+    "clang",
+    "valgrind",
+    "xz-utils",
+    "cpio",
+    "busybox-static",
+    "qemu-system-x86",
+    "qemu-system-xen",
+    "xen-hypervisor-4.17-amd64",
+    "xen-utils-4.17",
+];
+
+fn installed(pkg: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", pkg])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
+        .unwrap_or(false)
+}
+
+/// Installs the missing packages with apt-get.
+pub fn install() -> Result<(), String> {
+    let missing: Vec<&str> = PACKAGES.iter().copied().filter(|p| !installed(p)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    println!("==> installing Debian packages: {}", missing.join(" "));
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    let mut cmd = Command::new("apt-get");
+    cmd.env("DEBIAN_FRONTEND", "noninteractive")
+        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(&missing);
+    // Some images carry a newer qemu-utils from backports, which breaks
+    // Debian 12's qemu-system-common; take the one from the release instead.
+    if installed("qemu-utils") && !qemu_utils_fits() {
+        cmd.args(["--allow-downgrades", "qemu-utils/bookworm"]);
+    }
+    run(&mut cmd)
+}
+
+fn qemu_utils_fits() -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Version}", "qemu-utils"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).starts_with("1:7."))
+        .unwrap_or(true)
+}
+
+fn run(cmd: &mut Command) -> Result<(), String> {
+    let st = cmd
+        .status()
+        .map_err(|e| format!("{:?}: {e}", cmd.get_program()))?;
+    if st.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{:?} {:?} failed ({st}); run it as root on Debian 12",
+            cmd.get_program(),
+            cmd.get_args().collect::<Vec<_>>()
+        ))
+    }
+}

@@ -1,0 +1,190 @@
+//! Builds the bindings against Xen 4.20's headers (Debian trixie's
+//! libxen-dev), without touching the machine's own apt sources or packages.
+//!
+//! The package is fetched with a private apt configuration under
+//! target/xen-host/xen-4.20 and unpacked with `dpkg-deb -x`; pkg-config is
+//! pointed at it with PKG_CONFIG_LIBDIR and PKG_CONFIG_SYSROOT_DIR.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::host::run;
+use crate::{cache_dir, cargo, workspace_root};
+
+/// The Debian mirror this machine already uses (from its own apt sources).
+fn machine_mirror() -> Result<String, String> {
+    let mut texts = Vec::new();
+    for p in ["/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"] {
+        texts.push(fs::read_to_string(p).unwrap_or_default());
+    }
+    if let Ok(rd) = fs::read_dir("/etc/apt/sources.list.d") {
+        for e in rd.flatten() {
+            texts.push(fs::read_to_string(e.path()).unwrap_or_default());
+        }
+    }
+    mirror_from_sources(&texts.join("\n")).ok_or_else(|| "no Debian mirror found in the apt sources".into())
+}
+
+/// The first Debian archive URI (not the security archive) in apt source text,
+/// one-line (`deb URI suite ...`) or deb822 (`URIs: URI`) format.
+pub fn mirror_from_sources(text: &str) -> Option<String> {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| {
+            let l = l.trim();
+            if let Some(u) = l.strip_prefix("URIs:") {
+                return u.split_whitespace().next();
+            }
+            let rest = l.strip_prefix("deb ")?;
+            rest.split_whitespace().find(|w| w.contains("://"))
+        })
+        .find(|u| u.trim_end_matches('/').ends_with("/debian"))
+        .map(str::to_owned)
+}
+
+/// Fetches (once) and unpacks libxen-dev 4.20; returns the unpacked root.
+fn headers() -> Result<PathBuf, String> {
+    let dir = cache_dir().join("xen-4.20");
+    let root = dir.join("root");
+    let stamp = root.join(".unpacked");
+    if stamp.exists() {
+        return Ok(root);
+    }
+    let mirror = machine_mirror()?;
+    let apt = dir.join("apt");
+    for d in ["lists/partial", "cache/archives/partial", "etc/preferences.d", "etc/sources.list.d"] {
+        fs::create_dir_all(apt.join(d)).map_err(|e| e.to_string())?;
+    }
+    fs::write(
+        apt.join("etc/sources.list"),
+        format!("deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] {mirror} trixie main\n"),
+    )
+    .map_err(|e| e.to_string())?;
+    let opts = |cmd: &mut Command| {
+        let a = apt.display();
+        cmd.args([
+            "-q",
+            "-o",
+            &format!("Dir::Etc::SourceList={a}/etc/sources.list"),
+            "-o",
+            &format!("Dir::Etc::SourceParts={a}/etc/sources.list.d"),
+            "-o",
+            &format!("Dir::Etc::PreferencesParts={a}/etc/preferences.d"),
+            "-o",
+            &format!("Dir::State::Lists={a}/lists"),
+            "-o",
+            &format!("Dir::Cache={a}/cache"),
+            "-o",
+            "Dir::State::status=/dev/null",
+            "-o",
+            "APT::Sandbox::User=root",
+        ]);
+    };
+    println!("==> fetching Xen 4.20's libxen-dev (Debian trixie) into {}", dir.display());
+    let mut update = Command::new("apt-get");
+    opts(&mut update);
+    run(update.arg("update"))?;
+    let debs = dir.join("debs");
+    let _ = fs::remove_dir_all(&debs);
+    fs::create_dir_all(&debs).map_err(|e| e.to_string())?;
+    let mut dl = Command::new("apt-get");
+    opts(&mut dl);
+    run(dl.current_dir(&debs).args(["download", "libxen-dev"]))?;
+    let _ = fs::remove_dir_all(&root);
+    for e in fs::read_dir(&debs).map_err(|e| e.to_string())?.flatten() {
+        run(Command::new("dpkg-deb").arg("-x").arg(e.path()).arg(&root))?;
+    }
+    fs::write(&stamp, "").map_err(|e| e.to_string())?;
+    Ok(root)
+}
+
+fn pkgconfig_dir(root: &Path) -> Result<PathBuf, String> {
+    let p = root.join("usr/lib/x86_64-linux-gnu/pkgconfig");
+    if p.join("xenlight.pc").is_file() {
+        Ok(p)
+    } else {
+        Err(format!("{} has no xenlight.pc", p.display()))
+    }
+}
+
+/// The `libxl_have` cfgs a finished build script printed.
+fn cfgs_of(target_dir: &Path) -> Result<(String, BTreeSet<String>), String> {
+    let build = target_dir.join("debug/build");
+    let mut newest: Option<(std::time::SystemTime, PathBuf)> = None;
+    for e in fs::read_dir(&build).map_err(|e| format!("{}: {e}", build.display()))?.flatten() {
+        let out = e.path().join("output");
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with("xenlight-sys-") && out.is_file() {
+            let t = fs::metadata(&out).and_then(|m| m.modified()).map_err(|e| e.to_string())?;
+            if newest.as_ref().is_none_or(|(n, _)| t > *n) {
+                newest = Some((t, out));
+            }
+        }
+    }
+    let (_, out) = newest.ok_or("no xenlight-sys build output")?;
+    let text = fs::read_to_string(out).map_err(|e| e.to_string())?;
+    let mut version = String::new();
+    let mut have = BTreeSet::new();
+    for l in text.lines() {
+        if let Some(v) = l.strip_prefix("cargo:version=") {
+            version = v.to_owned();
+        }
+        if let Some(n) = l.strip_prefix("cargo::rustc-cfg=libxl_have=") {
+            have.insert(n.trim_matches('"').to_owned());
+        }
+    }
+    Ok((version, have))
+}
+
+/// `cargo xtask check-xen-4.20`.
+pub fn check() -> Result<(), String> {
+    let root = headers()?;
+    let pc = pkgconfig_dir(&root)?;
+    let target = workspace_root().join("target");
+    let alt_target = target.join("xen-4.20-build");
+    println!("==> building xenlight-sys and checking xenlight against Xen 4.20's headers");
+    let st = cargo::command()
+        .args(["check", "-p", "xenlight-sys", "-p", "xenlight", "--all-targets", "--features", "xenlight/xen-host"])
+        .env("PKG_CONFIG_LIBDIR", &pc)
+        .env("PKG_CONFIG_PATH", &pc)
+        .env("PKG_CONFIG_SYSROOT_DIR", &root)
+        .env("CARGO_TARGET_DIR", &alt_target)
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !st.success() {
+        return Err("the build against Xen 4.20's headers failed".into());
+    }
+    let st = cargo::command().args(["check", "-p", "xenlight-sys"]).status().map_err(|e| e.to_string())?;
+    if !st.success() {
+        return Err("the build against the installed headers failed".into());
+    }
+    let (v_new, new) = cfgs_of(&alt_target)?;
+    let (v_old, old) = cfgs_of(&target)?;
+    println!("libxl_have cfgs: {} with Xen {v_old}, {} with Xen {v_new}", old.len(), new.len());
+    let only_new: Vec<_> = new.difference(&old).cloned().collect();
+    let only_old: Vec<_> = old.difference(&new).cloned().collect();
+    println!("  only with {v_new}: {}", if only_new.is_empty() { "-".into() } else { only_new.join(", ") });
+    println!("  only with {v_old}: {}", if only_old.is_empty() { "-".into() } else { only_old.join(", ") });
+    if !v_new.starts_with("4.20") {
+        return Err(format!("expected Xen 4.20 headers, the build saw {v_new}"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mirror_is_found_in_both_formats() {
+        let deb822 = "Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm\n\n\
+                      Types: deb\nURIs: http://mirror.example/debian-security\n";
+        assert_eq!(mirror_from_sources(deb822).as_deref(), Some("http://mirror.example/debian"));
+        let one_line = "# deb http://old/debian x main\ndeb http://sec.example/debian-security bookworm-security main\n\
+                        deb [arch=amd64] http://m.example/debian/ bookworm main\n";
+        assert_eq!(mirror_from_sources(one_line).as_deref(), Some("http://m.example/debian/"));
+        assert_eq!(mirror_from_sources("nothing here"), None);
+    }
+}
