@@ -67,9 +67,12 @@ fn bad_input_is_an_error_not_a_panic() {
     assert!(matches!(e, Error::InvalidArgument { .. }), "{e:?}");
     let e = ctx.destroy(0).unwrap_err();
     assert!(matches!(e, Error::InvalidArgument { .. }), "{e:?}");
-    // libxl refuses to shut Domain-0 down through this path (no PV shutdown
-    // control node): an error, not a crash.
-    assert!(ctx.shutdown(0).is_err());
+    // Stopping Domain-0 would stop this very toolstack: refused, typed.
+    for r in [ctx.shutdown(0), ctx.reboot(0), ctx.pause(0)] {
+        let e = r.unwrap_err();
+        assert!(matches!(e, Error::InvalidArgument { .. }), "{e:?}");
+        assert!(e.to_string().contains("Domain-0"), "{e}");
+    }
     assert!(ctx.domain_exists(0).unwrap());
 }
 

@@ -90,7 +90,7 @@ pub fn guest_cfg(name: &str, kind: &str, stay: bool) -> String {
     let g = guest_dir();
     format!(
         "name = \"{name}\"\ntype = \"{kind}\"\nkernel = \"{}/vmlinuz\"\nramdisk = \"{}/guest.cpio.gz\"\n\
-         memory = 64\nvcpus = 1\nextra = \"console=hvc0 rdinit=/init quiet xlmarker={name}{}\"\n\
+         memory = 128\nvcpus = 1\nextra = \"console=hvc0 rdinit=/init quiet xlmarker={name}{}\"\n\
          on_poweroff = \"destroy\"\n",
         g.display(),
         g.display(),

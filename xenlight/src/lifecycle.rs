@@ -18,6 +18,14 @@ impl Context {
         domid: Domid,
         f: impl FnOnce(*mut sys::libxl_ctx) -> i32,
     ) -> Result<()> {
+        if domid == 0 && op != "libxl_set_memory_target" && op != "libxl_domain_unpause" {
+            // Pausing, stopping or destroying Domain-0 takes down the very
+            // toolstack that is asking; libxl would try anyway.
+            return Err(Error::InvalidArgument {
+                what: "domid",
+                reason: format!("{op} refuses Domain-0: it runs this toolstack"),
+            });
+        }
         let result = check(self.call(f), op, Some(domid));
         match result {
             Err(Error::Libxl { message, .. }) if matches!(self.domain_exists(domid), Ok(false)) => {
@@ -32,6 +40,9 @@ impl Context {
     }
 
     /// Pauses all of the domain's vCPUs (`libxl_domain_pause`).
+    ///
+    /// Like `shutdown`, `reboot` and `destroy`, it refuses Domain-0 with
+    /// [`Error::InvalidArgument`]: that would stop the caller's own domain.
     ///
     /// ```no_run
     /// # let ctx = xenlight::Context::new()?; let domid = 1;
@@ -95,12 +106,6 @@ impl Context {
     /// ```
     #[doc(alias = "libxl_domain_destroy")]
     pub fn destroy(&self, domid: Domid) -> Result<()> {
-        if domid == 0 {
-            return Err(Error::InvalidArgument {
-                what: "domid",
-                reason: "Domain-0 cannot be destroyed".into(),
-            });
-        }
         self.on_domain("libxl_domain_destroy", domid, |ctx| {
             // SAFETY: as in pause.
             unsafe { sys::libxl_domain_destroy(ctx, domid, ptr::null()) }
