@@ -93,6 +93,12 @@ impl Context {
         };
         // SAFETY: ctx is valid; the hooks are a 'static that libxl may keep.
         unsafe { sys::libxl_childproc_setmode(ctx.as_ptr(), &CHILDPROC_HOOKS, ptr::null_mut()) };
+        // SAFETY: no other thread can use this new ctx yet (libxl requires
+        // that); the hooks are a 'static. Without a disaster hook libxl would
+        // exit() the process on an event-machinery failure.
+        unsafe {
+            sys::libxl_event_register_callbacks(ctx.as_ptr(), &crate::create::EVENT_HOOKS, ptr::null_mut())
+        };
         Ok(Context { ctx, logger })
     }
 

@@ -32,15 +32,20 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod config;
 mod context;
+mod create;
 mod domain;
 mod error;
 mod host;
 mod lifecycle;
 mod logger;
 mod util;
+mod xlcfg;
 
+pub use config::{Action, Disk, DiskBackend, DiskFormat, DomainConfig, Mac, Nic};
 pub use context::Context;
+pub use xlcfg::SUPPORTED_KEYS;
 pub use domain::{DomainInfo, DomainState, DomainType, Domid, ParseUuidError, ShutdownReason, Uuid};
 pub use error::{DomainRef, Error, ErrorKind, Result};
 pub use host::{PhysInfo, VersionInfo};

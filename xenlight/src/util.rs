@@ -92,6 +92,12 @@ macro_rules! libxl_owned {
             }
         }
 
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(stringify!($ty))
+            }
+        }
+
         impl std::ops::Deref for $name {
             type Target = xenlight_sys::$ty;
             fn deref(&self) -> &Self::Target {
