@@ -19,8 +19,14 @@ fn run(which: &str) -> xenlight::Result<()> {
     println!("uuid:          {}", d.uuid);
     println!("type:          {}", d.domain_type);
     println!("state:         {:?} ({})", d.state, d.state_letters());
-    println!("memory:        {} KiB (max {} KiB)", d.current_memkb, d.max_memkb);
-    println!("vcpus:         {} online, {} max", d.vcpu_online, d.vcpu_max);
+    println!(
+        "memory:        {} KiB (max {} KiB)",
+        d.current_memkb, d.max_memkb
+    );
+    println!(
+        "vcpus:         {} online, {} max",
+        d.vcpu_online, d.vcpu_max
+    );
     println!("cpu time:      {:.1} s", d.cpu_time.as_secs_f64());
     println!("cpupool:       {}", d.cpupool);
     Ok(())

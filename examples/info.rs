@@ -32,7 +32,10 @@ fn run() -> xenlight::Result<()> {
         ("nr_nodes", p.nr_nodes.to_string()),
         ("cores_per_socket", p.cores_per_socket.to_string()),
         ("threads_per_core", p.threads_per_core.to_string()),
-        ("cpu_mhz", format!("{}.{:03}", p.cpu_khz / 1000, p.cpu_khz % 1000)),
+        (
+            "cpu_mhz",
+            format!("{}.{:03}", p.cpu_khz / 1000, p.cpu_khz % 1000),
+        ),
         ("hw_caps", caps.join(":")),
         ("virt_caps", virt.join(" ")),
         ("total_memory", (p.total_memkb / 1024).to_string()),

@@ -30,5 +30,8 @@ fn panicking_log_implementation_does_not_unwind_into_libxl() {
         let err = xenlight::Context::new().expect_err("not a dom0");
         assert!(matches!(err, xenlight::Error::NotDom0 { .. }), "{err:?}");
     }
-    assert!(CALLS.load(Ordering::SeqCst) >= 3, "the logger was never called");
+    assert!(
+        CALLS.load(Ordering::SeqCst) >= 3,
+        "the logger was never called"
+    );
 }

@@ -1,6 +1,5 @@
 //! The raw bindings, exercised without a hypervisor.
 
-use std::ptr;
 use xenlight_sys as sys;
 
 #[test]
@@ -15,8 +14,16 @@ fn static_inline_bitmap_helpers_are_callable() {
         assert!(!bm.map.is_null());
         bm.size = 2;
         sys::libxl_bitmap_set_none(&mut bm);
-        assert_eq!(sys::libxl_bitmap_cpu_valid(&mut bm, 3), 1, "bit 3 is inside 16 bits");
-        assert_eq!(sys::libxl_bitmap_cpu_valid(&mut bm, 16), 0, "bit 16 is outside");
+        assert_eq!(
+            sys::libxl_bitmap_cpu_valid(&mut bm, 3),
+            1,
+            "bit 3 is inside 16 bits"
+        );
+        assert_eq!(
+            sys::libxl_bitmap_cpu_valid(&mut bm, 16),
+            0,
+            "bit 16 is outside"
+        );
         assert_eq!(sys::libxl_bitmap_test(&bm, 5), 0);
         sys::libxl_bitmap_set(&mut bm, 5);
         assert_eq!(sys::libxl_bitmap_test(&bm, 5), 1);
@@ -41,11 +48,16 @@ fn ctx_alloc_fails_with_error_fail_off_xen() {
     // SAFETY: the logger is created and destroyed here; ctx_alloc writes the
     // out-pointer only on success; nothing is used after it is freed.
     unsafe {
-        let lg = sys::xtl_createlogger_stdiostream(stdout_file(), sys::xentoollog_level_XTL_CRITICAL, 0);
+        let lg =
+            sys::xtl_createlogger_stdiostream(stdout_file(), sys::xentoollog_level_XTL_CRITICAL, 0);
         assert!(!lg.is_null());
-        let mut ctx: *mut sys::libxl_ctx = ptr::null_mut();
+        let mut ctx: *mut sys::libxl_ctx = std::ptr::null_mut();
         let rc = sys::libxl_ctx_alloc(&mut ctx, sys::LIBXL_VERSION as i32, 0, lg.cast());
-        assert_eq!(rc, sys::libxl_error_ERROR_FAIL, "expected ERROR_FAIL off Xen, got {rc}");
+        assert_eq!(
+            rc,
+            sys::libxl_error_ERROR_FAIL,
+            "expected ERROR_FAIL off Xen, got {rc}"
+        );
         if !ctx.is_null() {
             sys::libxl_ctx_free(ctx);
         }

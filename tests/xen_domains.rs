@@ -15,7 +15,10 @@ use xenlight::{Context, DomainState, DomainType, Error};
 fn domains_include_domain0() {
     let ctx = Context::new().expect("context on dom0");
     let doms = ctx.domains().expect("domains");
-    let d0 = doms.iter().find(|d| d.domid == 0).expect("Domain-0 is listed");
+    let d0 = doms
+        .iter()
+        .find(|d| d.domid == 0)
+        .expect("Domain-0 is listed");
     assert_eq!(d0.name.as_deref(), Some("Domain-0"));
     assert_eq!(d0.domain_type, DomainType::Pv);
     assert!(
@@ -37,7 +40,12 @@ fn lookups_agree_with_the_list() {
     assert_eq!(d0.name.as_deref(), Some("Domain-0"));
     assert_eq!(ctx.domid_by_name("Domain-0").unwrap(), 0);
     assert_eq!(ctx.domain_name(0).unwrap(), "Domain-0");
-    let listed = ctx.domains().unwrap().into_iter().find(|d| d.domid == 0).unwrap();
+    let listed = ctx
+        .domains()
+        .unwrap()
+        .into_iter()
+        .find(|d| d.domid == 0)
+        .unwrap();
     assert_eq!(listed.uuid, d0.uuid);
     assert_eq!(listed.max_memkb, d0.max_memkb);
     assert_eq!(listed.domain_type, d0.domain_type);
@@ -53,7 +61,12 @@ fn unknown_domains_are_not_found() {
     assert!(e.to_string().contains("no-such-domain"), "{e}");
     let e = ctx.domain_name(31_999).unwrap_err();
     assert!(e.is_domain_not_found(), "{e:?}");
-    for r in [ctx.pause(31_999), ctx.unpause(31_999), ctx.destroy(31_999), ctx.set_memory_target(31_999, 65536)] {
+    for r in [
+        ctx.pause(31_999),
+        ctx.unpause(31_999),
+        ctx.destroy(31_999),
+        ctx.set_memory_target(31_999, 65536),
+    ] {
         let e = r.unwrap_err();
         assert!(e.is_domain_not_found(), "{e:?}");
     }
@@ -82,7 +95,11 @@ fn host_reports_xen_4_17_and_the_vm_cpus() {
     let v = ctx.version_info().unwrap();
     assert_eq!((v.major, v.minor), (4, 17), "{v:?}");
     assert!(v.version().starts_with("4.17"));
-    assert!(v.capabilities.contains("xen-3.0-x86_64"), "{}", v.capabilities);
+    assert!(
+        v.capabilities.contains("xen-3.0-x86_64"),
+        "{}",
+        v.capabilities
+    );
     let p = ctx.physinfo().unwrap();
     let vm_cpus = std::fs::read_to_string("/proc/cpuinfo")
         .map(|c| c.matches("processor\t:").count())
@@ -99,17 +116,27 @@ fn pause_unpause_destroy_a_guest() {
     let name = format!("{PREFIX}lifecycle");
     let domid = xl_create_guest(&ctx, &name, true);
     let guard = DomainGuard { ctx: &ctx, domid };
-    assert!(wait_for_console(&name, &format!("@@GUEST-HELLO {name}@@"), Duration::from_secs(60)));
+    assert!(wait_for_console(
+        &name,
+        &format!("@@GUEST-HELLO {name}@@"),
+        Duration::from_secs(60)
+    ));
     ctx.pause(domid).unwrap();
     let i = ctx.domain_info(domid).unwrap();
     assert_eq!(i.state, DomainState::Paused, "{i:?}");
     assert_eq!(i.state_letters().chars().nth(2), Some('p'));
     ctx.unpause(domid).unwrap();
     let i = ctx.domain_info(domid).unwrap();
-    assert!(matches!(i.state, DomainState::Running | DomainState::Blocked), "{i:?}");
+    assert!(
+        matches!(i.state, DomainState::Running | DomainState::Blocked),
+        "{i:?}"
+    );
     ctx.set_memory_target(domid, 48 * 1024).unwrap();
     ctx.destroy(domid).unwrap();
-    assert!(wait_gone(&ctx, domid, Duration::from_secs(30)), "destroyed guest still listed");
+    assert!(
+        wait_gone(&ctx, domid, Duration::from_secs(30)),
+        "destroyed guest still listed"
+    );
     assert!(!ctx.domains().unwrap().iter().any(|d| d.domid == domid));
     drop(guard);
 }

@@ -44,7 +44,11 @@ fn fail(what: &str) -> ! {
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=known_libxl_have.in");
-    for var in ["PKG_CONFIG_PATH", "PKG_CONFIG_SYSROOT_DIR", "PKG_CONFIG_LIBDIR"] {
+    for var in [
+        "PKG_CONFIG_PATH",
+        "PKG_CONFIG_SYSROOT_DIR",
+        "PKG_CONFIG_LIBDIR",
+    ] {
         println!("cargo:rerun-if-env-changed={var}");
     }
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
@@ -162,7 +166,8 @@ fn main() {
     }
     let prev_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
-    let generated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || builder.generate()));
+    let generated =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || builder.generate()));
     std::panic::set_hook(prev_hook);
     let bindings = match generated {
         Ok(Ok(b)) => b,
@@ -211,7 +216,10 @@ fn main() {
         }
     }
     println!("cargo:version={version}");
-    println!("cargo:have={}", have.iter().cloned().collect::<Vec<_>>().join(","));
+    println!(
+        "cargo:have={}",
+        have.iter().cloned().collect::<Vec<_>>().join(",")
+    );
     println!(
         "cargo:include={}",
         env::join_paths(&includes)
@@ -225,7 +233,9 @@ fn xen_minor(version: &str) -> u32 {
     let mut it = version.split('.');
     match (it.next(), it.next().and_then(|m| m.parse().ok())) {
         (Some("4"), Some(m)) => m,
-        _ => fail(&format!("libxenlight reports version {version:?}, expected 4.x")),
+        _ => fail(&format!(
+            "libxenlight reports version {version:?}, expected 4.x"
+        )),
     }
 }
 
@@ -247,7 +257,9 @@ fn compat_alias_names(text: &str) -> BTreeSet<String> {
             let name = it.next()?;
             let ok = name.starts_with("libxl_")
                 && !name.contains('(')
-                && it.next().is_some_and(|t| t.starts_with("libxl_") || t == "\\");
+                && it
+                    .next()
+                    .is_some_and(|t| t.starts_with("libxl_") || t == "\\");
             ok.then(|| name.to_owned())
         })
         .collect()

@@ -103,5 +103,6 @@ pub fn xl_create_guest(ctx: &Context, name: &str, stay: bool) -> Domid {
     let path = format!("/tmp/{name}.cfg");
     std::fs::write(&path, guest_cfg(name, "pv", stay)).expect("write cfg");
     run("xl", &["create", "-q", &path]);
-    ctx.domid_by_name(name).expect("the guest xl created is listed")
+    ctx.domid_by_name(name)
+        .expect("the guest xl created is listed")
 }

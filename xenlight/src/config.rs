@@ -41,10 +41,16 @@ impl Action {
         match self {
             Action::Destroy => sys::libxl_action_on_shutdown_LIBXL_ACTION_ON_SHUTDOWN_DESTROY,
             Action::Restart => sys::libxl_action_on_shutdown_LIBXL_ACTION_ON_SHUTDOWN_RESTART,
-            Action::RestartRename => sys::libxl_action_on_shutdown_LIBXL_ACTION_ON_SHUTDOWN_RESTART_RENAME,
+            Action::RestartRename => {
+                sys::libxl_action_on_shutdown_LIBXL_ACTION_ON_SHUTDOWN_RESTART_RENAME
+            }
             Action::Preserve => sys::libxl_action_on_shutdown_LIBXL_ACTION_ON_SHUTDOWN_PRESERVE,
-            Action::CoredumpDestroy => sys::libxl_action_on_shutdown_LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_DESTROY,
-            Action::CoredumpRestart => sys::libxl_action_on_shutdown_LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_RESTART,
+            Action::CoredumpDestroy => {
+                sys::libxl_action_on_shutdown_LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_DESTROY
+            }
+            Action::CoredumpRestart => {
+                sys::libxl_action_on_shutdown_LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_RESTART
+            }
             Action::SoftReset => sys::libxl_action_on_shutdown_LIBXL_ACTION_ON_SHUTDOWN_SOFT_RESET,
         }
     }
@@ -228,7 +234,10 @@ impl Disk {
     /// Fills an initialised `libxl_device_disk`.
     pub(crate) fn fill(&self, d: &mut sys::libxl_device_disk) -> Result<()> {
         if self.vdev.is_empty() {
-            return Err(invalid("disk.vdev", "a disk needs a guest device name such as xvda"));
+            return Err(invalid(
+                "disk.vdev",
+                "a disk needs a guest device name such as xvda",
+            ));
         }
         d.pdev_path = malloc_string("disk target", &self.target)?;
         d.vdev = malloc_string("disk vdev", &self.vdev)?;
@@ -254,7 +263,11 @@ pub struct Mac(pub [u8; 6]);
 impl fmt::Display for Mac {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.0;
-        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4], b[5])
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            b[0], b[1], b[2], b[3], b[4], b[5]
+        )
     }
 }
 
@@ -262,7 +275,12 @@ impl std::str::FromStr for Mac {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        let bad = || invalid("nic.mac", &format!("{s:?} is not a MAC address (xx:xx:xx:xx:xx:xx)"));
+        let bad = || {
+            invalid(
+                "nic.mac",
+                &format!("{s:?} is not a MAC address (xx:xx:xx:xx:xx:xx)"),
+            )
+        };
         let parts: Vec<&str> = s.split(':').collect();
         if parts.len() != 6 {
             return Err(bad());
@@ -335,7 +353,8 @@ impl Nic {
     /// Fills an initialised `libxl_device_nic`.
     pub(crate) fn fill(&self, n: &mut sys::libxl_device_nic) -> Result<()> {
         let opt = |what, v: &Option<String>| -> Result<*mut c_char> {
-            v.as_deref().map_or(Ok(std::ptr::null_mut()), |s| malloc_string(what, s))
+            v.as_deref()
+                .map_or(Ok(std::ptr::null_mut()), |s| malloc_string(what, s))
         };
         n.bridge = opt("nic bridge", &self.bridge)?;
         n.model = opt("nic model", &self.model)?;
@@ -520,7 +539,10 @@ impl DomainConfig {
             return Err(invalid("name", "a domain needs a name"));
         }
         if self.name.contains('\0') || self.name.contains('/') {
-            return Err(invalid("name", "a domain name cannot contain NUL bytes or '/'"));
+            return Err(invalid(
+                "name",
+                "a domain name cannot contain NUL bytes or '/'",
+            ));
         }
         if self.memory_kib == 0 {
             return Err(invalid("memory", "memory must be greater than zero"));
@@ -536,7 +558,10 @@ impl DomainConfig {
         }
         match self.domain_type {
             DomainType::Pv if self.kernel.is_none() && self.bootloader.is_none() => {
-                return Err(invalid("kernel", "a PV guest needs a kernel or a bootloader"));
+                return Err(invalid(
+                    "kernel",
+                    "a PV guest needs a kernel or a bootloader",
+                ));
             }
             DomainType::Pvh if self.kernel.is_none() => {
                 return Err(invalid("kernel", "a PVH guest needs a kernel"));
@@ -575,7 +600,8 @@ impl DomainConfig {
         b.target_memkb = self.memory_kib;
         b.max_memkb = self.maxmem_kib.unwrap_or(self.memory_kib);
         let opt = |what, v: &Option<String>| -> Result<*mut c_char> {
-            v.as_deref().map_or(Ok(std::ptr::null_mut()), |s| malloc_string(what, s))
+            v.as_deref()
+                .map_or(Ok(std::ptr::null_mut()), |s| malloc_string(what, s))
         };
         b.kernel = opt("kernel", &self.kernel)?;
         b.ramdisk = opt("ramdisk", &self.ramdisk)?;
@@ -587,16 +613,25 @@ impl DomainConfig {
         d.on_poweroff = self.on_poweroff.to_raw();
         d.on_reboot = self.on_reboot.to_raw();
         d.on_crash = self.on_crash.to_raw();
-        d.on_watchdog = self.on_crash.to_raw();
+        // As xl with its default xl.conf: soft resets are honoured, memory
+        // is claimed up front, and libxl runs the hotplug scripts itself.
+        d.on_soft_reset = sys::libxl_action_on_shutdown_LIBXL_ACTION_ON_SHUTDOWN_SOFT_RESET;
+        // SAFETY: plain writes into initialised defbools.
+        unsafe {
+            sys::libxl_defbool_set(&mut d.b_info.claim_mode, true);
+            sys::libxl_defbool_set(&mut d.c_info.run_hotplug_scripts, true);
+        }
 
-        let (disks, n) = alloc_devices::<sys::libxl_device_disk>(self.disks.len(), sys::libxl_device_disk_init)?;
+        let (disks, n) =
+            alloc_devices::<sys::libxl_device_disk>(self.disks.len(), sys::libxl_device_disk_init)?;
         d.disks = disks;
         d.num_disks = n;
         for (i, disk) in self.disks.iter().enumerate() {
             // SAFETY: `i` < num_disks; each element was initialised.
             disk.fill(unsafe { &mut *d.disks.add(i) })?;
         }
-        let (nics, n) = alloc_devices::<sys::libxl_device_nic>(self.nics.len(), sys::libxl_device_nic_init)?;
+        let (nics, n) =
+            alloc_devices::<sys::libxl_device_nic>(self.nics.len(), sys::libxl_device_nic_init)?;
         d.nics = nics;
         d.num_nics = n;
         for (i, nic) in self.nics.iter().enumerate() {
@@ -723,7 +758,13 @@ impl RawDomainConfig {
             // SAFETY: ctx and config valid; the result is malloc'd and ours.
             unsafe { take_malloced_string(sys::libxl_domain_config_to_json(c, self.as_mut_ptr())) }
         });
-        p.ok_or_else(|| Error::from_libxl(sys::libxl_error_ERROR_FAIL, "libxl_domain_config_to_json", None))
+        p.ok_or_else(|| {
+            Error::from_libxl(
+                sys::libxl_error_ERROR_FAIL,
+                "libxl_domain_config_to_json",
+                None,
+            )
+        })
     }
 
     /// Parses libxl's JSON into a fresh config (`libxl_domain_config_from_json`).
@@ -784,7 +825,10 @@ mod tests {
     use super::*;
 
     fn pv() -> DomainConfig {
-        DomainConfig::new("t", DomainType::Pv).kernel("/k").ramdisk("/r").cmdline("console=hvc0")
+        DomainConfig::new("t", DomainType::Pv)
+            .kernel("/k")
+            .ramdisk("/r")
+            .cmdline("console=hvc0")
     }
 
     #[test]
@@ -793,14 +837,27 @@ mod tests {
             Err(Error::InvalidConfig { field, .. }) => field,
             other => panic!("{other:?}"),
         };
-        assert_eq!(field(DomainConfig::new("", DomainType::Pvh).kernel("/k")), "name");
+        assert_eq!(
+            field(DomainConfig::new("", DomainType::Pvh).kernel("/k")),
+            "name"
+        );
         assert_eq!(field(pv().memory_mib(0)), "memory");
         assert_eq!(field(pv().vcpus(0)), "vcpus");
         assert_eq!(field(pv().memory_mib(256).maxmem_mib(128)), "maxmem");
         assert_eq!(field(DomainConfig::new("x", DomainType::Pv)), "kernel");
         assert_eq!(field(DomainConfig::new("x", DomainType::Pvh)), "kernel");
-        assert_eq!(field(DomainConfig::new("x", DomainType::Pvh).kernel("/k").bootloader("pygrub")), "bootloader");
-        assert!(DomainConfig::new("x", DomainType::Pv).bootloader("pygrub").validate().is_ok());
+        assert_eq!(
+            field(
+                DomainConfig::new("x", DomainType::Pvh)
+                    .kernel("/k")
+                    .bootloader("pygrub")
+            ),
+            "bootloader"
+        );
+        assert!(DomainConfig::new("x", DomainType::Pv)
+            .bootloader("pygrub")
+            .validate()
+            .is_ok());
         assert!(DomainConfig::new("x", DomainType::Hvm).validate().is_ok());
         assert!(pv().validate().is_ok());
     }
@@ -815,7 +872,10 @@ mod tests {
             .nic(Nic::bridged("xenbr0").mac("00:16:3e:00:00:01".parse().unwrap()))
             .on_crash(Action::Preserve);
         let raw = cfg.to_raw().unwrap();
-        assert_eq!(raw.c_info.type_, sys::libxl_domain_type_LIBXL_DOMAIN_TYPE_PV);
+        assert_eq!(
+            raw.c_info.type_,
+            sys::libxl_domain_type_LIBXL_DOMAIN_TYPE_PV
+        );
         assert_eq!(raw.b_info.target_memkb, 128 * 1024);
         assert_eq!(raw.b_info.max_memkb, 256 * 1024);
         assert_eq!(raw.b_info.max_vcpus, 3);
@@ -829,11 +889,24 @@ mod tests {
             assert_eq!((*raw.disks).readwrite, 0);
             assert_eq!((*raw.nics).mac, [0, 0x16, 0x3e, 0, 0, 1]);
         }
-        assert_eq!(raw.on_crash, sys::libxl_action_on_shutdown_LIBXL_ACTION_ON_SHUTDOWN_PRESERVE);
-        assert!(!Uuid::from_bytes(raw.c_info.uuid.uuid).is_nil(), "a random uuid was generated");
+        assert_eq!(
+            raw.on_crash,
+            sys::libxl_action_on_shutdown_LIBXL_ACTION_ON_SHUTDOWN_PRESERVE
+        );
+        assert!(
+            !Uuid::from_bytes(raw.c_info.uuid.uuid).is_nil(),
+            "a random uuid was generated"
+        );
         let back = DomainConfig::from_raw(&raw);
         assert_eq!(back.uuid.map(|u| *u.as_bytes()), Some(raw.c_info.uuid.uuid));
-        assert_eq!(back, DomainConfig { uuid: back.uuid, on_reboot: Action::Restart, ..cfg });
+        assert_eq!(
+            back,
+            DomainConfig {
+                uuid: back.uuid,
+                on_reboot: Action::Restart,
+                ..cfg
+            }
+        );
     }
 
     #[test]

@@ -97,7 +97,11 @@ impl Context {
         // that); the hooks are a 'static. Without a disaster hook libxl would
         // exit() the process on an event-machinery failure.
         unsafe {
-            sys::libxl_event_register_callbacks(ctx.as_ptr(), &crate::create::EVENT_HOOKS, ptr::null_mut())
+            sys::libxl_event_register_callbacks(
+                ctx.as_ptr(),
+                &crate::create::EVENT_HOOKS,
+                ptr::null_mut(),
+            )
         };
         Ok(Context { ctx, logger })
     }
@@ -150,18 +154,28 @@ pub(crate) fn not_dom0_reason() -> Option<String> {
 pub(crate) fn not_dom0_reason_in(root: &Path) -> Option<String> {
     let p = |s: &str| root.join(s.trim_start_matches('/'));
     if !p("/proc/xen").exists() && !p("/sys/hypervisor/type").exists() {
-        return Some("no Xen hypervisor found (/proc/xen and /sys/hypervisor/type are missing)".into());
+        return Some(
+            "no Xen hypervisor found (/proc/xen and /sys/hypervisor/type are missing)".into(),
+        );
     }
     let caps = std::fs::read_to_string(p("/proc/xen/capabilities")).unwrap_or_default();
     if p("/proc/xen/capabilities").exists() && !caps.contains("control_d") {
-        return Some("this is a Xen guest (domU), not dom0 (/proc/xen/capabilities lacks control_d)".into());
+        return Some(
+            "this is a Xen guest (domU), not dom0 (/proc/xen/capabilities lacks control_d)".into(),
+        );
     }
     if !p("/dev/xen/privcmd").exists() && !p("/proc/xen/privcmd").exists() {
         return Some("/dev/xen/privcmd is missing (load the xen-privcmd module)".into());
     }
-    let xenstore = ["/run/xenstored/socket", "/var/run/xenstored/socket", "/dev/xen/xenbus"];
+    let xenstore = [
+        "/run/xenstored/socket",
+        "/var/run/xenstored/socket",
+        "/dev/xen/xenbus",
+    ];
     if !xenstore.iter().any(|s| p(s).exists()) {
-        return Some("xenstored is not running (no /run/xenstored/socket or /dev/xen/xenbus)".into());
+        return Some(
+            "xenstored is not running (no /run/xenstored/socket or /dev/xen/xenbus)".into(),
+        );
     }
     None
 }

@@ -22,7 +22,12 @@ pub(crate) static EVENT_HOOKS: sys::libxl_event_hooks = sys::libxl_event_hooks {
 };
 
 /// libxl's "the event machinery is broken" callback. Never unwinds.
-unsafe extern "C" fn disaster(_user: *mut c_void, _type: sys::libxl_event_type, msg: *const c_char, errnoval: c_int) {
+unsafe extern "C" fn disaster(
+    _user: *mut c_void,
+    _type: sys::libxl_event_type,
+    msg: *const c_char,
+    errnoval: c_int,
+) {
     let _ = std::panic::catch_unwind(|| {
         // SAFETY: libxl passes a NUL-terminated message or NULL.
         let m = unsafe { crate::util::opt_string(msg) }.unwrap_or_default();
@@ -62,7 +67,8 @@ impl Drop for DeathWatch<'_> {
     fn drop(&mut self) {
         // SAFETY: evgen came from libxl_evenable_domain_death on this ctx and
         // is disabled once.
-        self.ctx.call(|c| unsafe { sys::libxl_evdisable_domain_death(c, self.evgen) });
+        self.ctx
+            .call(|c| unsafe { sys::libxl_evdisable_domain_death(c, self.evgen) });
     }
 }
 
@@ -120,17 +126,30 @@ impl Context {
             // SAFETY: ctx and config valid; NULL ao_how makes the call
             // synchronous; domid is a valid out-pointer.
             unsafe {
-                sys::libxl_domain_create_new(c, raw.as_mut_ptr(), &mut domid, ptr::null(), ptr::null())
+                sys::libxl_domain_create_new(
+                    c,
+                    raw.as_mut_ptr(),
+                    &mut domid,
+                    ptr::null(),
+                    ptr::null(),
+                )
             }
         });
         if rc == 0 {
             return Ok(domid);
         }
-        let err = Error::from_libxl(rc, "libxl_domain_create_new", Some(DomainRef::Name(cfg.name.clone())));
+        let err = Error::from_libxl(
+            rc,
+            "libxl_domain_create_new",
+            Some(DomainRef::Name(cfg.name.clone())),
+        );
         // libxl normally cleans up after itself; make sure nothing of ours is
         // left (only domains that are new and carry our UUID).
         if let Ok(now) = self.domains() {
-            for d in now.iter().filter(|d| d.uuid == uuid && !before.contains(&d.domid)) {
+            for d in now
+                .iter()
+                .filter(|d| d.uuid == uuid && !before.contains(&d.domid))
+            {
                 let _ = self.destroy(d.domid);
             }
         }
@@ -200,7 +219,14 @@ impl Context {
     /// Lets libxl see its file descriptors for up to `slice`, then takes the
     /// first queued event that is `want`'s, if any.
     fn poll_event(&self, want: &Want, slice: Duration) -> Result<Option<Event<'_>>> {
-        let mut fds: Vec<libc::pollfd> = vec![libc::pollfd { fd: -1, events: 0, revents: 0 }; 16];
+        let mut fds: Vec<libc::pollfd> = vec![
+            libc::pollfd {
+                fd: -1,
+                events: 0,
+                revents: 0
+            };
+            16
+        ];
         let mut timeout_ms = c_int::try_from(slice.as_millis()).unwrap_or(c_int::MAX);
         let now = now_timeval();
         let mut nfds;
@@ -209,10 +235,25 @@ impl Context {
             let rc = self.call(|c| {
                 // SAFETY: fds has room for nfds entries; libxl writes at most
                 // that many (or asks for more with ERROR_BUFFERFULL).
-                unsafe { sys::libxl_osevent_beforepoll(c, &mut nfds, fds.as_mut_ptr().cast(), &mut timeout_ms, now) }
+                unsafe {
+                    sys::libxl_osevent_beforepoll(
+                        c,
+                        &mut nfds,
+                        fds.as_mut_ptr().cast(),
+                        &mut timeout_ms,
+                        now,
+                    )
+                }
             });
             if rc == sys::libxl_error_ERROR_BUFFERFULL {
-                fds.resize(nfds as usize + 8, libc::pollfd { fd: -1, events: 0, revents: 0 });
+                fds.resize(
+                    nfds as usize + 8,
+                    libc::pollfd {
+                        fd: -1,
+                        events: 0,
+                        revents: 0,
+                    },
+                );
                 continue;
             }
             crate::error::check(rc, "libxl_osevent_beforepoll", None)?;

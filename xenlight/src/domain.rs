@@ -203,7 +203,8 @@ pub struct DomainInfo {
     pub name: Option<String>,
     /// Run state.
     pub state: DomainState,
-    /// PV, PVH or HVM.
+    /// PV, PVH or HVM. Xen itself only tells PV from HVM; for guests it
+    /// reports as HVM, libxl's stored config tells PVH apart.
     pub domain_type: DomainType,
     /// Raw flags: a vCPU is running.
     pub running: bool,
@@ -242,7 +243,9 @@ pub struct DomainInfo {
 impl DomainInfo {
     /// Converts libxl's struct; the name is looked up separately.
     pub(crate) fn from_raw(d: &sys::libxl_dominfo, name: Option<String>) -> Self {
-        let shutdown_reason = d.shutdown.then(|| ShutdownReason::from_raw(d.shutdown_reason));
+        let shutdown_reason = d
+            .shutdown
+            .then(|| ShutdownReason::from_raw(d.shutdown_reason));
         let state = if d.dying {
             DomainState::Dying
         } else if let Some(r) = shutdown_reason {
@@ -362,7 +365,11 @@ impl Context {
         let (ptr, n) = list;
         if ptr.is_null() {
             // NULL is libxl's failure signal, not an empty list.
-            return Err(Error::from_libxl(sys::libxl_error_ERROR_FAIL, "libxl_list_domain", None));
+            return Err(Error::from_libxl(
+                sys::libxl_error_ERROR_FAIL,
+                "libxl_list_domain",
+                None,
+            ));
         }
         let list = DominfoList {
             ptr,
@@ -371,7 +378,7 @@ impl Context {
         Ok(list
             .as_slice()
             .iter()
-            .map(|d| DomainInfo::from_raw(d, self.name_of(d.domid)))
+            .map(|d| self.refined(DomainInfo::from_raw(d, self.name_of(d.domid))))
             .collect())
     }
 
@@ -395,7 +402,32 @@ impl Context {
                 Some(domid),
             )
         })?;
-        Ok(DomainInfo::from_raw(&info, self.name_of(domid)))
+        Ok(self.refined(DomainInfo::from_raw(&info, self.name_of(domid))))
+    }
+
+    /// Xen reports PVH guests as HVM (both are hardware containers); the
+    /// config libxl stored for the domain says which it is.
+    fn refined(&self, mut info: DomainInfo) -> DomainInfo {
+        if info.domain_type == DomainType::Hvm && info.domid != 0 {
+            let mut cfg = crate::config::RawDomainConfig::new();
+            let rc = self.call(|ctx| {
+                // SAFETY: ctx valid; cfg initialised and owned; NULL ao_how
+                // makes the call synchronous.
+                unsafe {
+                    sys::libxl_retrieve_domain_configuration(
+                        ctx,
+                        info.domid,
+                        cfg.as_mut_ptr(),
+                        std::ptr::null(),
+                    )
+                }
+            });
+            if rc == 0 {
+                info.domain_type = DomainType::from_raw(cfg.c_info.type_);
+            }
+            crate::logger::clear_last_error();
+        }
+        info
     }
 
     /// Whether a domain with this id exists (it may be dying).
@@ -434,7 +466,11 @@ impl Context {
                     message: crate::logger::take_last_error(),
                 })
             }
-            rc => Err(Error::from_libxl(rc, "libxl_name_to_domid", Some(DomainRef::Name(name.to_owned())))),
+            rc => Err(Error::from_libxl(
+                rc,
+                "libxl_name_to_domid",
+                Some(DomainRef::Name(name.to_owned())),
+            )),
         }
     }
 
@@ -492,8 +528,12 @@ mod tests {
     #[test]
     fn uuid_parse_errors() {
         assert!("not-a-uuid".parse::<Uuid>().is_err());
-        assert!("12345678-9abc-def0-1122-33445566778g".parse::<Uuid>().is_err());
-        assert!("12345678-9abc-def0-1122-3344556677889".parse::<Uuid>().is_err());
+        assert!("12345678-9abc-def0-1122-33445566778g"
+            .parse::<Uuid>()
+            .is_err());
+        assert!("12345678-9abc-def0-1122-3344556677889"
+            .parse::<Uuid>()
+            .is_err());
         assert!(Uuid::default().is_nil());
     }
 
@@ -526,6 +566,9 @@ mod tests {
         assert_eq!(DomainType::from_raw(77), DomainType::Unknown(77));
         assert_eq!(DomainType::Unknown(77).to_raw(), 77);
         assert_eq!(ShutdownReason::from_raw(42), ShutdownReason::Unknown(42));
-        assert_eq!(DomainType::Pvh.to_raw(), sys::libxl_domain_type_LIBXL_DOMAIN_TYPE_PVH);
+        assert_eq!(
+            DomainType::Pvh.to_raw(),
+            sys::libxl_domain_type_LIBXL_DOMAIN_TYPE_PVH
+        );
     }
 }

@@ -136,7 +136,13 @@ error_kinds! {
 
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({} = {})", self.description(), self.name(), self.code())
+        write!(
+            f,
+            "{} ({} = {})",
+            self.description(),
+            self.name(),
+            self.code()
+        )
     }
 }
 
@@ -346,7 +352,10 @@ mod tests {
         assert_eq!(ErrorKind::ALL.len(), 32);
         assert_eq!(ErrorKind::from_code(-1000), ErrorKind::Unknown(-1000));
         assert_eq!(ErrorKind::Unknown(-1000).code(), -1000);
-        assert_eq!(ErrorKind::from_code(sys::libxl_error_ERROR_FAIL), ErrorKind::Fail);
+        assert_eq!(
+            ErrorKind::from_code(sys::libxl_error_ERROR_FAIL),
+            ErrorKind::Fail
+        );
         assert_eq!(ErrorKind::DomainNotFound.name(), "ERROR_DOMAIN_NOTFOUND");
     }
 
@@ -367,14 +376,21 @@ mod tests {
             domain: DomainRef::Name("web".into()),
             message: None,
         };
-        assert_eq!(e.to_string(), "domid_by_name: domain \"web\" does not exist");
+        assert_eq!(
+            e.to_string(),
+            "domid_by_name: domain \"web\" does not exist"
+        );
         assert!(e.is_domain_not_found());
         assert_eq!(e.kind(), Some(ErrorKind::DomainNotFound));
     }
 
     #[test]
     fn not_found_code_with_domain_becomes_domain_not_found() {
-        let e = Error::from_libxl(sys::libxl_error_ERROR_DOMAIN_NOTFOUND, "libxl_domain_info", Some(DomainRef::Id(9)));
+        let e = Error::from_libxl(
+            sys::libxl_error_ERROR_DOMAIN_NOTFOUND,
+            "libxl_domain_info",
+            Some(DomainRef::Id(9)),
+        );
         assert!(e.is_domain_not_found(), "{e:?}");
         assert!(check(0, "x", None).is_ok());
         let e = check(sys::libxl_error_ERROR_INVAL, "libxl_x", Some(3)).unwrap_err();

@@ -109,7 +109,11 @@ impl Context {
         let mut p = Physinfo::new();
         self.call(|ctx| {
             // SAFETY: ctx valid; p initialised and owned.
-            check(unsafe { sys::libxl_get_physinfo(ctx, p.as_mut_ptr()) }, "libxl_get_physinfo", None)
+            check(
+                unsafe { sys::libxl_get_physinfo(ctx, p.as_mut_ptr()) },
+                "libxl_get_physinfo",
+                None,
+            )
         })?;
         let kb = |pages: u64| pages * 4;
         Ok(PhysInfo {
@@ -149,7 +153,11 @@ impl Context {
             unsafe { sys::libxl_get_version_info(ctx) }
         });
         if v.is_null() {
-            return Err(Error::from_libxl(sys::libxl_error_ERROR_FAIL, "libxl_get_version_info", None));
+            return Err(Error::from_libxl(
+                sys::libxl_error_ERROR_FAIL,
+                "libxl_get_version_info",
+                None,
+            ));
         }
         // SAFETY: non-null, owned by the live ctx.
         let v = unsafe { &*v };

@@ -45,9 +45,11 @@ mod xlcfg;
 
 pub use config::{Action, Disk, DiskBackend, DiskFormat, DomainConfig, Mac, Nic};
 pub use context::Context;
-pub use xlcfg::SUPPORTED_KEYS;
-pub use domain::{DomainInfo, DomainState, DomainType, Domid, ParseUuidError, ShutdownReason, Uuid};
+pub use domain::{
+    DomainInfo, DomainState, DomainType, Domid, ParseUuidError, ShutdownReason, Uuid,
+};
 pub use error::{DomainRef, Error, ErrorKind, Result};
 pub use host::{PhysInfo, VersionInfo};
 pub use logger::LOG_TARGET;
 pub use xenlight_sys as sys;
+pub use xlcfg::SUPPORTED_KEYS;

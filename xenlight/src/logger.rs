@@ -49,7 +49,10 @@ extern "C" fn xenlight_rust_log(
             _ => text,
         };
         if errnoval > 0 {
-            line.push_str(&format!(": {}", std::io::Error::from_raw_os_error(errnoval)));
+            line.push_str(&format!(
+                ": {}",
+                std::io::Error::from_raw_os_error(errnoval)
+            ));
         }
         let level = level as sys::xentoollog_level;
         if level >= sys::xentoollog_level_XTL_ERROR {

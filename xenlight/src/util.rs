@@ -116,7 +116,10 @@ mod tests {
     fn nul_byte_is_an_error_not_a_panic() {
         let e = cstring("domain name", "bad\0name").unwrap_err();
         let s = e.to_string();
-        assert!(s.contains("domain name") && s.contains("NUL byte at offset 3"), "{s}");
+        assert!(
+            s.contains("domain name") && s.contains("NUL byte at offset 3"),
+            "{s}"
+        );
         assert!(malloc_string("x", "a\0").is_err());
     }
 

@@ -15,8 +15,24 @@ use crate::util::{cstring, libxl_owned, opt_string};
 
 /// The xl.cfg keys this crate maps.
 pub const SUPPORTED_KEYS: &[&str] = &[
-    "name", "type", "builder", "memory", "maxmem", "vcpus", "uuid", "kernel", "ramdisk", "extra", "cmdline",
-    "root", "bootloader", "disk", "vif", "on_poweroff", "on_reboot", "on_crash",
+    "name",
+    "type",
+    "builder",
+    "memory",
+    "maxmem",
+    "vcpus",
+    "uuid",
+    "kernel",
+    "ramdisk",
+    "extra",
+    "cmdline",
+    "root",
+    "bootloader",
+    "disk",
+    "vif",
+    "on_poweroff",
+    "on_reboot",
+    "on_crash",
 ];
 
 fn invalid(field: &str, reason: String) -> Error {
@@ -115,9 +131,13 @@ impl Parsed {
         // SAFETY: report is an open FILE; name is NUL-terminated and copied.
         p.cfg = unsafe { sys::xlu_cfg_init(report.cast(), name.as_ptr()) };
         if p.cfg.is_null() {
-            return Err(invalid("xl.cfg", "libxlutil could not allocate a config".into()));
+            return Err(invalid(
+                "xl.cfg",
+                "libxlutil could not allocate a config".into(),
+            ));
         }
-        let len = i32::try_from(text.len()).map_err(|_| invalid("xl.cfg", "the file is too large".into()))?;
+        let len = i32::try_from(text.len())
+            .map_err(|_| invalid("xl.cfg", "the file is too large".into()))?;
         // SAFETY: cfg valid; data/len describe `text`, which libxlutil copies.
         let rc = unsafe { sys::xlu_cfg_readdata(p.cfg, text.as_ptr().cast(), len) };
         if rc != 0 {
@@ -152,7 +172,10 @@ impl Parsed {
         match rc {
             0 => Ok(unsafe { opt_string(v) }), // SAFETY: owned by cfg, read now.
             libc::ESRCH => Ok(None),
-            _ => Err(invalid(key, format!("expected a string value ({})", self.report_text()))),
+            _ => Err(invalid(
+                key,
+                format!("expected a string value ({})", self.report_text()),
+            )),
         }
     }
 
@@ -219,7 +242,12 @@ fn vif(spec: &str) -> Result<Nic> {
             "model" => nic.model = Some(v),
             "script" => nic.script = Some(v),
             "ip" => nic.ip = Some(v),
-            other => return Err(invalid(&format!("vif.{other}"), format!("vif key {other:?} is not supported"))),
+            other => {
+                return Err(invalid(
+                    &format!("vif.{other}"),
+                    format!("vif key {other:?} is not supported"),
+                ))
+            }
         }
     }
     Ok(nic)
@@ -236,7 +264,10 @@ fn mib(p: &Parsed, key: &str) -> Result<Option<u64>> {
     match p.long(key)? {
         None => Ok(None),
         Some(v) if v > 0 => Ok(Some(v as u64 * 1024)),
-        Some(v) => Err(invalid(key, format!("{v} MiB is not a valid amount of memory"))),
+        Some(v) => Err(invalid(
+            key,
+            format!("{v} MiB is not a valid amount of memory"),
+        )),
     }
 }
 
@@ -279,16 +310,35 @@ impl DomainConfig {
         if text.contains('\0') {
             return Err(invalid("xl.cfg", "the text contains a NUL byte".into()));
         }
-        if let Some(k) = assigned_keys(text).into_iter().find(|k| !SUPPORTED_KEYS.contains(&k.as_str())) {
-            return Err(invalid(&k, format!("xl.cfg key {k:?} is not supported by xenlight (supported: {})", SUPPORTED_KEYS.join(", "))));
+        if let Some(k) = assigned_keys(text)
+            .into_iter()
+            .find(|k| !SUPPORTED_KEYS.contains(&k.as_str()))
+        {
+            return Err(invalid(
+                &k,
+                format!(
+                    "xl.cfg key {k:?} is not supported by xenlight (supported: {})",
+                    SUPPORTED_KEYS.join(", ")
+                ),
+            ));
         }
         let p = Parsed::parse(text, source)?;
-        let name = p.string("name")?.ok_or_else(|| invalid("name", "the config has no name".into()))?;
-        let domain_type = match (p.string("type")?.as_deref(), p.string("builder")?.as_deref()) {
+        let name = p
+            .string("name")?
+            .ok_or_else(|| invalid("name", "the config has no name".into()))?;
+        let domain_type = match (
+            p.string("type")?.as_deref(),
+            p.string("builder")?.as_deref(),
+        ) {
             (Some("pv"), _) | (None, None | Some("generic")) => DomainType::Pv,
             (Some("pvh"), _) => DomainType::Pvh,
             (Some("hvm"), _) | (None, Some("hvm")) => DomainType::Hvm,
-            (Some(t), _) => return Err(invalid("type", format!("unknown type {t:?} (pv, pvh or hvm)"))),
+            (Some(t), _) => {
+                return Err(invalid(
+                    "type",
+                    format!("unknown type {t:?} (pv, pvh or hvm)"),
+                ))
+            }
             (None, Some(b)) => return Err(invalid("builder", format!("unknown builder {b:?}"))),
         };
         let mut cfg = DomainConfig::new(name, domain_type);
@@ -297,10 +347,14 @@ impl DomainConfig {
         }
         cfg.maxmem_kib = mib(&p, "maxmem")?;
         if let Some(v) = p.long("vcpus")? {
-            cfg.vcpus = u32::try_from(v).map_err(|_| invalid("vcpus", format!("{v} is not a vCPU count")))?;
+            cfg.vcpus = u32::try_from(v)
+                .map_err(|_| invalid("vcpus", format!("{v} is not a vCPU count")))?;
         }
         if let Some(u) = p.string("uuid")? {
-            cfg.uuid = Some(u.parse::<Uuid>().map_err(|e| invalid("uuid", e.to_string()))?);
+            cfg.uuid = Some(
+                u.parse::<Uuid>()
+                    .map_err(|e| invalid("uuid", e.to_string()))?,
+            );
         }
         cfg.kernel = p.string("kernel")?;
         cfg.ramdisk = p.string("ramdisk")?;
@@ -348,11 +402,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(cfg.cmdline.as_deref(), Some("root=/dev/xvda1 console=hvc0"));
-        assert_eq!((cfg.memory_kib, cfg.maxmem_kib, cfg.vcpus), (65536, Some(131072), 2));
+        assert_eq!(
+            (cfg.memory_kib, cfg.maxmem_kib, cfg.vcpus),
+            (65536, Some(131072), 2)
+        );
         assert_eq!(cfg.disks, vec![Disk::new("/img", "xvdb").read_only(true)]);
         assert_eq!(cfg.nics[0].script.as_deref(), Some("vif-bridge"));
         assert_eq!(cfg.on_crash, Action::Preserve);
-        assert_eq!(cfg.uuid.unwrap().to_string(), "12345678-9abc-def0-1122-334455667788");
+        assert_eq!(
+            cfg.uuid.unwrap().to_string(),
+            "12345678-9abc-def0-1122-334455667788"
+        );
     }
 
     #[test]
@@ -363,12 +423,21 @@ mod tests {
         };
         assert_eq!(field("name=\"x\"\nkernel=\"/k\"\ncpus=\"1\"\n").0, "cpus");
         assert_eq!(field("name=\"x\"\nkernel=\"/k\"\ntype=\"zz\"\n").0, "type");
-        assert_eq!(field("name=\"x\"\nkernel=\"/k\"\non_crash=\"boom\"\n").0, "on_crash");
-        assert_eq!(field("name=\"x\"\nkernel=\"/k\"\nvif=['rate=10Mb/s']\n").0, "vif.rate");
+        assert_eq!(
+            field("name=\"x\"\nkernel=\"/k\"\non_crash=\"boom\"\n").0,
+            "on_crash"
+        );
+        assert_eq!(
+            field("name=\"x\"\nkernel=\"/k\"\nvif=['rate=10Mb/s']\n").0,
+            "vif.rate"
+        );
         assert_eq!(field("kernel=\"/k\"\n").0, "name");
         let (f, reason) = field("name = = \"x\"\n");
         assert_eq!(f, "syntax");
         assert!(!reason.is_empty());
-        assert_eq!(field("name=\"x\"\nkernel=\"/k\"\ndisk=['nonsense,,,,,,,']\n").0, "disk");
+        assert_eq!(
+            field("name=\"x\"\nkernel=\"/k\"\ndisk=['nonsense,,,,,,,']\n").0,
+            "disk"
+        );
     }
 }

@@ -76,7 +76,10 @@ pub fn boot_files() -> Result<BootFiles, String> {
             .find(|d| d.starts_with("linux-image-") && d.as_bytes().get(12).is_some_and(u8::is_ascii_digit))
             .ok_or("apt-cache found no linux-image-<version> behind linux-image-amd64; run apt-get update")?
             .to_owned();
-        println!("==> downloading kernel package {name} (cached in {})", dir.display());
+        println!(
+            "==> downloading kernel package {name} (cached in {})",
+            dir.display()
+        );
         let _ = fs::remove_dir_all(&pkg);
         sh(&format!(
             "cd '{d}' && rm -f *.deb && apt-get download -q '{name}' 2>&1 | grep -v '^W: Download is performed unsandboxed' || true; \
@@ -149,7 +152,8 @@ impl Tree {
         fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
         if exec {
             use std::os::unix::fs::PermissionsExt;
-            fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())?;
+            fs::set_permissions(&p, fs::Permissions::from_mode(0o755))
+                .map_err(|e| e.to_string())?;
         }
         Ok(())
     }
@@ -164,9 +168,16 @@ impl Tree {
 
     /// Copies an executable and every shared library `ldd` says it needs.
     pub fn copy_exe(&mut self, exe: &Path, inside_dir: &str) -> Result<(), String> {
-        let name = exe.file_name().ok_or("no file name")?.to_string_lossy().into_owned();
+        let name = exe
+            .file_name()
+            .ok_or("no file name")?
+            .to_string_lossy()
+            .into_owned();
         self.copy(exe, &format!("{}/{name}", inside_dir.trim_end_matches('/')))?;
-        let out = Command::new("ldd").arg(exe).output().map_err(|e| format!("ldd: {e}"))?;
+        let out = Command::new("ldd")
+            .arg(exe)
+            .output()
+            .map_err(|e| format!("ldd: {e}"))?;
         for lib in ldd_paths(&String::from_utf8_lossy(&out.stdout)) {
             if self.libs.insert(lib.clone()) {
                 self.copy(&lib, &lib.to_string_lossy())?;
@@ -209,16 +220,37 @@ pub fn base_archive(boot: &BootFiles) -> Result<PathBuf, String> {
     if archive.exists() && fs::read_to_string(&stamp).ok().as_deref() == Some(want.as_str()) {
         return Ok(archive);
     }
-    println!("==> building the dom0 base tree (cached in {})", dir.display());
+    println!(
+        "==> building the dom0 base tree (cached in {})",
+        dir.display()
+    );
     let mut t = Tree::new(dir.join("base-root"))?;
     for d in [
-        "bin", "sbin", "etc/xen", "proc", "sys", "dev", "tmp", "run", "root", "opt/bin", "opt/tests",
-        "lib/modules", "var/run/xen", "var/lib/xen", "var/log/xen/console", "var/lib/xenstored", "guest",
+        "bin",
+        "sbin",
+        "etc/xen",
+        "proc",
+        "sys",
+        "dev",
+        "tmp",
+        "run",
+        "root",
+        "opt/bin",
+        "opt/tests",
+        "lib/modules",
+        "var/run/xen",
+        "var/lib/xen",
+        "var/log/xen/console",
+        "var/lib/xenstored",
+        "guest",
     ] {
         mkdir(&t.path(d))?;
     }
     t.copy(Path::new("/bin/busybox"), "/bin/busybox")?;
-    let applets = Command::new("/bin/busybox").arg("--list").output().map_err(|e| e.to_string())?;
+    let applets = Command::new("/bin/busybox")
+        .arg("--list")
+        .output()
+        .map_err(|e| e.to_string())?;
     for a in String::from_utf8_lossy(&applets.stdout).lines() {
         let link = t.path(&format!("bin/{a}"));
         if !link.exists() {
@@ -229,7 +261,13 @@ pub fn base_archive(boot: &BootFiles) -> Result<PathBuf, String> {
         t.copy_exe(&Path::new(XEN_BIN).join(b), XEN_BIN)?;
     }
     t.copy_exe(Path::new("/usr/bin/xenstore-ls"), "/usr/bin")?;
-    for s in ["xenstore-read", "xenstore-write", "xenstore-list", "xenstore-rm", "xenstore-exists"] {
+    for s in [
+        "xenstore-read",
+        "xenstore-write",
+        "xenstore-list",
+        "xenstore-rm",
+        "xenstore-exists",
+    ] {
         let _ = std::os::unix::fs::symlink("xenstore-ls", t.path(&format!("usr/bin/{s}")));
     }
     // glibc dlopens libgcc_s for pthread_cancel; without it `xl create` aborts.
@@ -242,7 +280,11 @@ pub fn base_archive(boot: &BootFiles) -> Result<PathBuf, String> {
         t.copy(Path::new("/etc/xen/scripts"), "/etc/xen/scripts")?;
     }
     for m in MODULES {
-        let name = Path::new(m).file_name().ok_or("module name")?.to_string_lossy().into_owned();
+        let name = Path::new(m)
+            .file_name()
+            .ok_or("module name")?
+            .to_string_lossy()
+            .into_owned();
         t.copy(&boot.modules.join(m), &format!("/lib/modules/{name}"))?;
     }
     t.pack(&archive)?;
@@ -257,8 +299,11 @@ pub fn guest_initrd(extra: &[PathBuf]) -> Result<PathBuf, String> {
     let dir = cache_dir();
     let mut t = Tree::new(dir.join("guest-root"))?;
     t.copy(Path::new("/bin/busybox"), "/bin/busybox")?;
-    for a in ["sh", "echo", "poweroff", "sleep", "cat", "mount", "grep", "ls", "dmesg", "mkdir", "lsmod"] {
-        std::os::unix::fs::symlink("busybox", t.path(&format!("bin/{a}"))).map_err(|e| e.to_string())?;
+    for a in [
+        "sh", "echo", "poweroff", "sleep", "cat", "mount", "grep", "ls", "dmesg", "mkdir", "lsmod",
+    ] {
+        std::os::unix::fs::symlink("busybox", t.path(&format!("bin/{a}")))
+            .map_err(|e| e.to_string())?;
     }
     for d in ["proc", "sys", "dev", "tmp"] {
         mkdir(&t.path(d))?;

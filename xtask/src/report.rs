@@ -86,7 +86,10 @@ pub fn parse(log: &str) -> Vec<RunResult> {
             });
             continue;
         }
-        if let Some(rest) = line.strip_prefix("@@RUN-END ").and_then(|r| r.strip_suffix("@@")) {
+        if let Some(rest) = line
+            .strip_prefix("@@RUN-END ")
+            .and_then(|r| r.strip_suffix("@@"))
+        {
             if let Some(mut r) = current.take() {
                 r.rc = rest
                     .rsplit_once("rc=")
@@ -178,7 +181,11 @@ mod tests {
         assert!(r[0].output.contains("test lists_dom0 ... ok"));
         assert_eq!((r[1].passed, r[1].failed), (3, 2));
         assert_eq!(r[2].rc, Some(139));
-        assert_eq!(r[2].failures(), 1, "a crash without libtest output is a failure");
+        assert_eq!(
+            r[2].failures(),
+            1,
+            "a crash without libtest output is a failure"
+        );
         assert_eq!(ending(LOG), Ending::Done);
         assert_eq!(totals(&r, Ending::Done, false), (5, 3));
     }

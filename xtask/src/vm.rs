@@ -43,9 +43,7 @@ fn shell_quote(s: &str) -> String {
 
 /// The init lines that run one program between result markers.
 fn run_block(name: &str, cmdline: &str) -> String {
-    format!(
-        "echo '@@RUN-BEGIN {name}@@'\n{cmdline} 2>&1\necho \"@@RUN-END {name} rc=$?@@\"\n"
-    )
+    format!("echo '@@RUN-BEGIN {name}@@'\n{cmdline} 2>&1\necho \"@@RUN-END {name} rc=$?@@\"\n")
 }
 
 /// Builds the examples and returns them by name.
@@ -75,7 +73,10 @@ fn add_guest_files(t: &mut Tree, boot: &BootFiles, examples: &[Artifact]) -> Res
     if cfgs.is_dir() {
         for e in fs::read_dir(&cfgs).map_err(|e| e.to_string())? {
             let p = e.map_err(|e| e.to_string())?.path();
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             t.copy(&p, &format!("/guest/{name}"))?;
         }
     }
@@ -90,7 +91,12 @@ pub fn vm_test(o: &VmOptions) -> Result<bool, String> {
     let started = Instant::now();
     setup::install()?;
     let tests: Vec<Artifact> = cargo::build_executables(&[
-        "test", "-p", "xenlight", "--features", "xen-host", "--no-run",
+        "test",
+        "-p",
+        "xenlight",
+        "--features",
+        "xen-host",
+        "--no-run",
     ])?
     .into_iter()
     .filter(|a| a.kind == "test" || a.kind == "lib")
@@ -105,11 +111,22 @@ pub fn vm_test(o: &VmOptions) -> Result<bool, String> {
     let mut t = Tree::new(cache_dir().join("run-root"))?;
     add_guest_files(&mut t, &boot, &examples)?;
     let mut init = String::from(INIT_HEAD);
-    let filter: String = o.filter.iter().map(|f| format!(" {}", shell_quote(f))).collect();
+    let filter: String = o
+        .filter
+        .iter()
+        .map(|f| format!(" {}", shell_quote(f)))
+        .collect();
     for a in &tests {
         t.copy_exe(&a.path, "/opt/tests")?;
-        let file = a.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        init.push_str(&run_block(&a.name, &format!("/opt/tests/{file} --test-threads=1{filter}")));
+        let file = a
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        init.push_str(&run_block(
+            &a.name,
+            &format!("/opt/tests/{file} --test-threads=1{filter}"),
+        ));
     }
     init.push_str(INIT_TAIL);
     t.write("/init", &init, true)?;
@@ -121,7 +138,10 @@ pub fn vm_test(o: &VmOptions) -> Result<bool, String> {
     }
     let (passed, failed) = report::totals(&results, ending, timed_out);
     explain_ending(ending, timed_out, o);
-    println!("\nvm-test wall time: {:.0} s", started.elapsed().as_secs_f64());
+    println!(
+        "\nvm-test wall time: {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
     println!("{passed} passed, {failed} failed");
     Ok(failed == 0)
 }
@@ -157,7 +177,10 @@ pub fn demo(o: &VmOptions) -> Result<bool, String> {
             continue;
         }
         let label = format!("{i:02} {name} {args}");
-        init.push_str(&format!("echo; echo '$ {name} {}'\n", args.replace('\'', "")));
+        init.push_str(&format!(
+            "echo; echo '$ {name} {}'\n",
+            args.replace('\'', "")
+        ));
         init.push_str(&run_block(&label, &format!("{name} {args}")));
         expected_ok.push((label, *name != "domain" || !args.contains("no-such")));
     }
@@ -167,9 +190,15 @@ pub fn demo(o: &VmOptions) -> Result<bool, String> {
     let (results, ending, timed_out) = boot_and_collect(&boot, &base, &t, o)?;
     let mut ok = ending == Ending::Done && !timed_out;
     for r in &results {
-        println!("\n$ {}", r.name.split_once(' ').map(|x| x.1).unwrap_or(&r.name));
+        println!(
+            "\n$ {}",
+            r.name.split_once(' ').map(|x| x.1).unwrap_or(&r.name)
+        );
         print!("{}", r.output);
-        let want_success = expected_ok.iter().find(|(l, _)| *l == r.name).is_none_or(|(_, s)| *s);
+        let want_success = expected_ok
+            .iter()
+            .find(|(l, _)| *l == r.name)
+            .is_none_or(|(_, s)| *s);
         if (r.rc == Some(0)) != want_success {
             println!("(unexpected exit status {})", rc_text(r));
             ok = false;
@@ -194,7 +223,10 @@ fn explain_ending(ending: Ending, timed_out: bool, o: &VmOptions) {
         } else {
             "QEMU exited before dom0 finished".to_owned()
         };
-        println!("\n!!!!! {why}; the last lines of the Xen console ({}):", log.display());
+        println!(
+            "\n!!!!! {why}; the last lines of the Xen console ({}):",
+            log.display()
+        );
         let lines: Vec<&str> = text.lines().collect();
         for l in &lines[lines.len().saturating_sub(60)..] {
             println!("  {l}");
@@ -243,7 +275,10 @@ fn spawn_qemu(boot: &BootFiles, initrd: &Path, log: &Path) -> Result<Child, Stri
     };
     for p in [&boot.xen, &boot.kernel, &initrd.to_path_buf()] {
         if p.to_string_lossy().contains(',') {
-            return Err(format!("{}: QEMU's multiboot loader cannot take a path with a comma", p.display()));
+            return Err(format!(
+                "{}: QEMU's multiboot loader cannot take a path with a comma",
+                p.display()
+            ));
         }
     }
     let xen_cmdline = "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M bootscrub=0 \
@@ -257,7 +292,17 @@ fn spawn_qemu(boot: &BootFiles, initrd: &Path, log: &Path) -> Result<Child, Stri
     println!("==> booting Xen 4.17 in QEMU ({})", accel[1]);
     Command::new("qemu-system-x86_64")
         .args(accel)
-        .args(["-m", "4096", "-smp", "2", "-nographic", "-monitor", "none", "-nic", "none"])
+        .args([
+            "-m",
+            "4096",
+            "-smp",
+            "2",
+            "-nographic",
+            "-monitor",
+            "none",
+            "-nic",
+            "none",
+        ])
         .args(["-no-reboot", "-serial"])
         .arg(format!("file:{}", log.display()))
         .arg("-kernel")

@@ -16,7 +16,10 @@ use crate::{cache_dir, cargo, workspace_root};
 /// The Debian mirror this machine already uses (from its own apt sources).
 fn machine_mirror() -> Result<String, String> {
     let mut texts = Vec::new();
-    for p in ["/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"] {
+    for p in [
+        "/etc/apt/sources.list.d/debian.sources",
+        "/etc/apt/sources.list",
+    ] {
         texts.push(fs::read_to_string(p).unwrap_or_default());
     }
     if let Ok(rd) = fs::read_dir("/etc/apt/sources.list.d") {
@@ -24,7 +27,8 @@ fn machine_mirror() -> Result<String, String> {
             texts.push(fs::read_to_string(e.path()).unwrap_or_default());
         }
     }
-    mirror_from_sources(&texts.join("\n")).ok_or_else(|| "no Debian mirror found in the apt sources".into())
+    mirror_from_sources(&texts.join("\n"))
+        .ok_or_else(|| "no Debian mirror found in the apt sources".into())
 }
 
 /// The first Debian archive URI (not the security archive) in apt source text,
@@ -54,12 +58,19 @@ fn headers() -> Result<PathBuf, String> {
     }
     let mirror = machine_mirror()?;
     let apt = dir.join("apt");
-    for d in ["lists/partial", "cache/archives/partial", "etc/preferences.d", "etc/sources.list.d"] {
+    for d in [
+        "lists/partial",
+        "cache/archives/partial",
+        "etc/preferences.d",
+        "etc/sources.list.d",
+    ] {
         fs::create_dir_all(apt.join(d)).map_err(|e| e.to_string())?;
     }
     fs::write(
         apt.join("etc/sources.list"),
-        format!("deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] {mirror} trixie main\n"),
+        format!(
+            "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] {mirror} trixie main\n"
+        ),
     )
     .map_err(|e| e.to_string())?;
     let opts = |cmd: &mut Command| {
@@ -82,7 +93,10 @@ fn headers() -> Result<PathBuf, String> {
             "APT::Sandbox::User=root",
         ]);
     };
-    println!("==> fetching Xen 4.20's libxen-dev (Debian trixie) into {}", dir.display());
+    println!(
+        "==> fetching Xen 4.20's libxen-dev (Debian trixie) into {}",
+        dir.display()
+    );
     let mut update = Command::new("apt-get");
     opts(&mut update);
     run(update.arg("update"))?;
@@ -113,11 +127,16 @@ fn pkgconfig_dir(root: &Path) -> Result<PathBuf, String> {
 fn cfgs_of(target_dir: &Path) -> Result<(String, BTreeSet<String>), String> {
     let build = target_dir.join("debug/build");
     let mut newest: Option<(std::time::SystemTime, PathBuf)> = None;
-    for e in fs::read_dir(&build).map_err(|e| format!("{}: {e}", build.display()))?.flatten() {
+    for e in fs::read_dir(&build)
+        .map_err(|e| format!("{}: {e}", build.display()))?
+        .flatten()
+    {
         let out = e.path().join("output");
         let name = e.file_name().to_string_lossy().into_owned();
         if name.starts_with("xenlight-sys-") && out.is_file() {
-            let t = fs::metadata(&out).and_then(|m| m.modified()).map_err(|e| e.to_string())?;
+            let t = fs::metadata(&out)
+                .and_then(|m| m.modified())
+                .map_err(|e| e.to_string())?;
             if newest.as_ref().is_none_or(|(n, _)| t > *n) {
                 newest = Some((t, out));
             }
@@ -146,7 +165,16 @@ pub fn check() -> Result<(), String> {
     let alt_target = target.join("xen-4.20-build");
     println!("==> building xenlight-sys and checking xenlight against Xen 4.20's headers");
     let st = cargo::command()
-        .args(["check", "-p", "xenlight-sys", "-p", "xenlight", "--all-targets", "--features", "xenlight/xen-host"])
+        .args([
+            "check",
+            "-p",
+            "xenlight-sys",
+            "-p",
+            "xenlight",
+            "--all-targets",
+            "--features",
+            "xenlight/xen-host",
+        ])
         .env("PKG_CONFIG_LIBDIR", &pc)
         .env("PKG_CONFIG_PATH", &pc)
         .env("PKG_CONFIG_SYSROOT_DIR", &root)
@@ -156,17 +184,38 @@ pub fn check() -> Result<(), String> {
     if !st.success() {
         return Err("the build against Xen 4.20's headers failed".into());
     }
-    let st = cargo::command().args(["check", "-p", "xenlight-sys"]).status().map_err(|e| e.to_string())?;
+    let st = cargo::command()
+        .args(["check", "-p", "xenlight-sys"])
+        .status()
+        .map_err(|e| e.to_string())?;
     if !st.success() {
         return Err("the build against the installed headers failed".into());
     }
     let (v_new, new) = cfgs_of(&alt_target)?;
     let (v_old, old) = cfgs_of(&target)?;
-    println!("libxl_have cfgs: {} with Xen {v_old}, {} with Xen {v_new}", old.len(), new.len());
+    println!(
+        "libxl_have cfgs: {} with Xen {v_old}, {} with Xen {v_new}",
+        old.len(),
+        new.len()
+    );
     let only_new: Vec<_> = new.difference(&old).cloned().collect();
     let only_old: Vec<_> = old.difference(&new).cloned().collect();
-    println!("  only with {v_new}: {}", if only_new.is_empty() { "-".into() } else { only_new.join(", ") });
-    println!("  only with {v_old}: {}", if only_old.is_empty() { "-".into() } else { only_old.join(", ") });
+    println!(
+        "  only with {v_new}: {}",
+        if only_new.is_empty() {
+            "-".into()
+        } else {
+            only_new.join(", ")
+        }
+    );
+    println!(
+        "  only with {v_old}: {}",
+        if only_old.is_empty() {
+            "-".into()
+        } else {
+            only_old.join(", ")
+        }
+    );
     if !v_new.starts_with("4.20") {
         return Err(format!("expected Xen 4.20 headers, the build saw {v_new}"));
     }
@@ -181,10 +230,16 @@ mod tests {
     fn mirror_is_found_in_both_formats() {
         let deb822 = "Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm\n\n\
                       Types: deb\nURIs: http://mirror.example/debian-security\n";
-        assert_eq!(mirror_from_sources(deb822).as_deref(), Some("http://mirror.example/debian"));
+        assert_eq!(
+            mirror_from_sources(deb822).as_deref(),
+            Some("http://mirror.example/debian")
+        );
         let one_line = "# deb http://old/debian x main\ndeb http://sec.example/debian-security bookworm-security main\n\
                         deb [arch=amd64] http://m.example/debian/ bookworm main\n";
-        assert_eq!(mirror_from_sources(one_line).as_deref(), Some("http://m.example/debian/"));
+        assert_eq!(
+            mirror_from_sources(one_line).as_deref(),
+            Some("http://m.example/debian/")
+        );
         assert_eq!(mirror_from_sources("nothing here"), None);
     }
 }
