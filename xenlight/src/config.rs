@@ -657,7 +657,7 @@ impl DomainConfig {
     #[doc(alias = "libxl_domain_config_to_json")]
     pub fn to_libxl_json(&self, ctx: &Context) -> Result<String> {
         let mut raw = self.to_raw()?;
-        raw.to_json(ctx)
+        raw.json(ctx)
     }
 
     /// Reads libxl's JSON form of a domain config
@@ -753,7 +753,7 @@ libxl_owned!(
 );
 
 impl RawDomainConfig {
-    pub(crate) fn to_json(&mut self, ctx: &Context) -> Result<String> {
+    pub(crate) fn json(&mut self, ctx: &Context) -> Result<String> {
         let p = ctx.call(|c| {
             // SAFETY: ctx and config valid; the result is malloc'd and ours.
             unsafe { take_malloced_string(sys::libxl_domain_config_to_json(c, self.as_mut_ptr())) }

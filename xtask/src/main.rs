@@ -113,7 +113,10 @@ fn run_all() -> Result<bool, String> {
             ],
         ),
         ("host tests", &["test", "--workspace"]),
-        ("docs", &["doc", "--workspace", "--no-deps"]),
+        (
+            "docs",
+            &["doc", "-p", "xenlight", "-p", "xenlight-sys", "--no-deps"],
+        ),
     ];
     for (name, args) in steps {
         println!("==> {name}: cargo {}", args.join(" "));
