@@ -155,7 +155,7 @@ const DEMO: &[(&str, &str)] = &[
     ("xen-detect", ""),
     ("create", "/guest/demo-pv.cfg"),
     ("wait", "demo-pv 120"),
-    ("create", "--paused --name demo-flags --kernel /guest/vmlinuz --ramdisk /guest/guest.cpio.gz --memory 64 --cmdline 'console=hvc0 rdinit=/init quiet xlstay'"),
+    ("create", "--paused --name demo-flags --kernel /guest/vmlinuz --ramdisk /guest/guest.cpio.gz --memory 128 --cmdline 'console=hvc0 rdinit=/init quiet xlstay'"),
     ("list", ""),
     ("destroy", "demo-flags"),
     ("list", ""),
@@ -181,7 +181,8 @@ pub fn demo(o: &VmOptions) -> Result<bool, String> {
             "echo; echo '$ {name} {}'\n",
             args.replace('\'', "")
         ));
-        init.push_str(&run_block(&label, &format!("{name} {args}")));
+        // By full path: `wait` would otherwise be the shell's builtin.
+        init.push_str(&run_block(&label, &format!("/opt/bin/{name} {args}")));
         expected_ok.push((label, *name != "domain" || !args.contains("no-such")));
     }
     init.push_str("echo '$ xl list'; xl list\n");
