@@ -37,6 +37,7 @@ mod context;
 mod create;
 mod domain;
 mod error;
+mod guest;
 mod host;
 mod lifecycle;
 mod logger;
@@ -49,6 +50,7 @@ pub use domain::{
     DomainInfo, DomainState, DomainType, Domid, ParseUuidError, ShutdownReason, Uuid,
 };
 pub use error::{DomainRef, Error, ErrorKind, Result};
+pub use guest::{GuestEnvironment, GuestMode, XenRole};
 pub use host::{PhysInfo, VersionInfo};
 pub use logger::LOG_TARGET;
 pub use xenlight_sys as sys;

@@ -25,6 +25,7 @@ commands:
   vm-test [FILTER]   build the hypervisor tests, boot the Xen host, run them there
   demo               boot the Xen host and run the example programs in dom0
   check-xen-4.20     build xenlight-sys and check xenlight against Xen 4.20 headers
+  valgrind           run the config conversion and xl.cfg tests under valgrind memcheck
   test               everything CI runs: setup, fmt, clippy, host tests, 4.20 check, vm-test
 
 options for vm-test and demo:
@@ -47,6 +48,7 @@ fn main() -> ExitCode {
         "vm-test" => vm_options(rest).and_then(|o| vm::vm_test(&o)),
         "demo" => vm_options(rest).and_then(|o| vm::demo(&o)),
         "check-xen-4.20" => xen420::check().map(|_| true),
+        "valgrind" => valgrind(),
         "test" => run_all(),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
@@ -130,10 +132,46 @@ fn run_all() -> Result<bool, String> {
             return Err(format!("{name} failed"));
         }
     }
+    println!("==> valgrind memcheck of the config conversion");
+    if !valgrind()? {
+        return Err("valgrind found leaks or invalid accesses".into());
+    }
     println!("==> Xen 4.20 headers");
     xen420::check()?;
     println!("==> hypervisor tests in the disposable Xen host");
     vm::vm_test(&vm_options(&[])?)
+}
+
+/// Runs the crate's config-conversion and xl.cfg unit tests under valgrind
+/// memcheck: any definite leak or invalid access fails. No hypervisor needed.
+fn valgrind() -> Result<bool, String> {
+    setup::install()?;
+    let exes = cargo::build_executables(&["test", "-p", "xenlight", "--lib", "--no-run"])?;
+    let lib = exes
+        .iter()
+        .find(|a| a.kind == "lib")
+        .ok_or("no unit-test executable for xenlight")?;
+    let st = std::process::Command::new("valgrind")
+        .args([
+            "--quiet",
+            "--leak-check=full",
+            "--errors-for-leak-kinds=definite,indirect",
+            "--show-leak-kinds=definite,indirect",
+            "--error-exitcode=99",
+        ])
+        .arg(&lib.path)
+        .args(["--test-threads=1", "config::", "xlcfg::", "util::"])
+        .status()
+        .map_err(|e| format!("valgrind: {e}"))?;
+    println!(
+        "valgrind: {}",
+        if st.success() {
+            "no leaks, no invalid accesses"
+        } else {
+            "FAILED"
+        }
+    );
+    Ok(st.success())
 }
 
 /// The workspace root (the parent of this crate's directory).
