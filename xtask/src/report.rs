@@ -145,7 +145,8 @@ pub fn totals(results: &[RunResult], ending: Ending, timed_out: bool) -> (u32, u
     if ending != Ending::Done || timed_out {
         failed = failed.max(1);
     }
-    if results.is_empty() {
+    // No program, or no test at all (a filter that matched nothing): fail.
+    if results.is_empty() || (passed == 0 && failed == 0) {
         failed = failed.max(1);
     }
     (passed, failed)
@@ -213,6 +214,8 @@ mod tests {
     #[test]
     fn no_tests_is_a_failure() {
         assert_eq!(totals(&[], Ending::Done, false), (0, 1));
+        let none_ran = parse("@@RUN-BEGIN a@@\ntest result: ok. 0 passed; 0 failed; 0 ignored\n@@RUN-END a rc=0@@\n");
+        assert_eq!(totals(&none_ran, Ending::Done, false), (0, 1));
     }
 
     #[test]
