@@ -17,7 +17,7 @@ fn builder_guest(name: &str, ty: DomainType) -> DomainConfig {
     DomainConfig::new(name, ty)
         .memory_mib(128)
         .vcpus(1)
-        .kernel(g.join("vmlinuz").to_str().unwrap())
+        .kernel(g.join("vmlinux").to_str().unwrap())
         .ramdisk(g.join("guest.cpio.gz").to_str().unwrap())
         .cmdline(format!("console=hvc0 rdinit=/init quiet xlmarker={name}"))
 }

@@ -89,7 +89,7 @@ pub fn wait_for_console(name: &str, text: &str, timeout: Duration) -> bool {
 pub fn guest_cfg(name: &str, kind: &str, stay: bool) -> String {
     let g = guest_dir();
     format!(
-        "name = \"{name}\"\ntype = \"{kind}\"\nkernel = \"{}/vmlinuz\"\nramdisk = \"{}/guest.cpio.gz\"\n\
+        "name = \"{name}\"\ntype = \"{kind}\"\nkernel = \"{}/vmlinux\"\nramdisk = \"{}/guest.cpio.gz\"\n\
          memory = 128\nvcpus = 1\nextra = \"console=hvc0 rdinit=/init quiet xlmarker={name}{}\"\n\
          on_poweroff = \"destroy\"\n",
         g.display(),
@@ -105,4 +105,27 @@ pub fn xl_create_guest(ctx: &Context, name: &str, stay: bool) -> Domid {
     run("xl", &["create", "-q", &path]);
     ctx.domid_by_name(name)
         .expect("the guest xl created is listed")
+}
+
+/// A PV test guest built with the builder (uncompressed kernel, 128 MiB).
+pub fn pv_guest(name: &str, stay: bool) -> xenlight::DomainConfig {
+    let g = guest_dir();
+    xenlight::DomainConfig::new(name, xenlight::DomainType::Pv)
+        .memory_mib(128)
+        .kernel(g.join("vmlinux").to_str().unwrap())
+        .ramdisk(g.join("guest.cpio.gz").to_str().unwrap())
+        .cmdline(format!(
+            "console=hvc0 rdinit=/init quiet xlmarker={name}{}",
+            if stay { " xlstay" } else { "" }
+        ))
+}
+
+/// This process's resident set size in KiB.
+pub fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
 }

@@ -917,3 +917,53 @@ mod tests {
         assert!(e.to_string().contains("disk"), "{e}");
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn text() -> impl Strategy<Value = String> {
+        "\\PC{0,24}"
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// Arbitrary builder values: the conversion returns a config or an
+        /// error, never panics, and what converts reads back unchanged.
+        #[test]
+        fn arbitrary_builder_values_convert_or_fail_cleanly(
+            name in text(),
+            ty in 0..4i32,
+            mem in 0u64..(1 << 40),
+            maxmem in proptest::option::of(0u64..(1 << 40)),
+            vcpus in 0u32..5000,
+            kernel in proptest::option::of(text()),
+            cmdline in proptest::option::of(text()),
+            bootloader in proptest::option::of(text()),
+            disks in proptest::collection::vec((text(), text(), any::<bool>()), 0..3),
+            nics in proptest::collection::vec((proptest::option::of(text()), any::<[u8; 6]>()), 0..3),
+        ) {
+            let ty = [DomainType::Pv, DomainType::Pvh, DomainType::Hvm, DomainType::Unknown(9)][ty as usize];
+            let mut cfg = DomainConfig::new(name, ty);
+            cfg.memory_kib = mem;
+            cfg.maxmem_kib = maxmem;
+            cfg.vcpus = vcpus;
+            cfg.kernel = kernel;
+            cfg.cmdline = cmdline;
+            cfg.bootloader = bootloader;
+            cfg.disks = disks.into_iter().map(|(t, v, ro)| Disk::new(t, v).read_only(ro)).collect();
+            cfg.nics = nics.into_iter().map(|(b, m)| Nic { bridge: b, mac: Some(Mac(m)), ..Nic::default() }).collect();
+            if let Ok(raw) = cfg.to_raw() {
+                let back = DomainConfig::from_raw(&raw);
+                prop_assert_eq!(&back.name, &cfg.name);
+                prop_assert_eq!(back.memory_kib, cfg.memory_kib);
+                prop_assert_eq!(back.vcpus, cfg.vcpus);
+                prop_assert_eq!(&back.kernel, &cfg.kernel);
+                prop_assert_eq!(back.disks.len(), cfg.disks.len());
+                prop_assert_eq!(back.nics.len(), cfg.nics.len());
+            }
+        }
+    }
+}

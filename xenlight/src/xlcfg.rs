@@ -441,3 +441,49 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[0-9]{1,6}",
+            "\"[ -~]{0,20}\"",
+            "'[ -~]{0,20}'",
+            proptest::collection::vec("\"[ -~]{0,12}\"", 0..4)
+                .prop_map(|v| format!("[ {} ]", v.join(", "))),
+            "[ -~]{0,10}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// Arbitrary bytes-as-text: an error or a config, never a panic.
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,200}") {
+            let _ = DomainConfig::from_xl_cfg(&text);
+        }
+
+        /// Plausible xl.cfg statements with arbitrary keys and values.
+        #[test]
+        fn arbitrary_statements_never_panic(
+            stmts in proptest::collection::vec(
+                (prop_oneof![
+                    proptest::sample::select(SUPPORTED_KEYS.to_vec()).prop_map(str::to_owned),
+                    "[a-z_]{1,8}",
+                ], value()),
+                0..8,
+            )
+        ) {
+            let text: String = stmts.iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
+            if let Ok(cfg) = DomainConfig::from_xl_cfg(&text) {
+                // Whatever parses must also convert.
+                prop_assert!(cfg.validate().is_ok());
+                prop_assert!(cfg.to_raw().is_ok());
+            }
+        }
+    }
+}

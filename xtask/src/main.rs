@@ -24,6 +24,9 @@ commands:
   setup              install the Debian packages the project needs (as root)
   vm-test [FILTER]   build the hypervisor tests, boot the Xen host, run them there
   demo               boot the Xen host and run the example programs in dom0
+  bench              run the benchmarks in the Xen host (ratios against raw FFI and xl)
+  stress             the reliability suite: valgrind and fuzzing on this machine, then
+                     create/destroy cycles, RSS growth and concurrency in the Xen host
   check-xen-4.20     build xenlight-sys and check xenlight against Xen 4.20 headers
   valgrind           run the config conversion and xl.cfg tests under valgrind memcheck
   test               everything CI runs: setup, fmt, clippy, host tests, 4.20 check, vm-test
@@ -47,6 +50,8 @@ fn main() -> ExitCode {
         "setup" => setup::install().map(|_| true),
         "vm-test" => vm_options(rest).and_then(|o| vm::vm_test(&o)),
         "demo" => vm_options(rest).and_then(|o| vm::demo(&o)),
+        "bench" => vm_options(rest).and_then(|o| vm::bench(&o)),
+        "stress" => vm_options(rest).and_then(|o| stress(&o)),
         "check-xen-4.20" => xen420::check().map(|_| true),
         "valgrind" => valgrind(),
         "test" => run_all(),
@@ -142,6 +147,14 @@ fn run_all() -> Result<bool, String> {
     vm::vm_test(&vm_options(&[])?)
 }
 
+/// `cargo xtask stress`: the host-side checks, then the hypervisor suite.
+fn stress(o: &VmOptions) -> Result<bool, String> {
+    if !valgrind()? {
+        return Err("valgrind found leaks or invalid accesses".into());
+    }
+    vm::stress(o)
+}
+
 /// Runs the crate's config-conversion and xl.cfg unit tests under valgrind
 /// memcheck: any definite leak or invalid access fails. No hypervisor needed.
 fn valgrind() -> Result<bool, String> {
@@ -159,6 +172,10 @@ fn valgrind() -> Result<bool, String> {
             "--show-leak-kinds=definite,indirect",
             "--error-exitcode=99",
         ])
+        .arg(format!(
+            "--suppressions={}",
+            workspace_root().join("xtask/valgrind.supp").display()
+        ))
         .arg(&lib.path)
         .args(["--test-threads=1", "config::", "xlcfg::", "util::"])
         .status()

@@ -214,7 +214,9 @@ mod tests {
     #[test]
     fn no_tests_is_a_failure() {
         assert_eq!(totals(&[], Ending::Done, false), (0, 1));
-        let none_ran = parse("@@RUN-BEGIN a@@\ntest result: ok. 0 passed; 0 failed; 0 ignored\n@@RUN-END a rc=0@@\n");
+        let none_ran = parse(
+            "@@RUN-BEGIN a@@\ntest result: ok. 0 passed; 0 failed; 0 ignored\n@@RUN-END a rc=0@@\n",
+        );
         assert_eq!(totals(&none_ran, Ending::Done, false), (0, 1));
     }
 

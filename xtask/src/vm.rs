@@ -47,8 +47,11 @@ fn run_block(name: &str, cmdline: &str) -> String {
 }
 
 /// Builds the examples and returns them by name.
-fn build_examples(features: &[&str]) -> Result<Vec<Artifact>, String> {
+fn build_examples(features: &[&str], release: bool) -> Result<Vec<Artifact>, String> {
     let mut args = vec!["build", "-p", "xenlight", "--examples"];
+    if release {
+        args.push("--release");
+    }
     for f in features {
         args.extend(["--features", f]);
     }
@@ -68,6 +71,7 @@ fn add_guest_files(t: &mut Tree, boot: &BootFiles, examples: &[Artifact]) -> Res
         .collect();
     let initrd = host::guest_initrd(&detect)?;
     t.copy(&boot.kernel, "/guest/vmlinuz")?;
+    t.copy(&boot.vmlinux, "/guest/vmlinux")?;
     t.copy(&initrd, "/guest/guest.cpio.gz")?;
     let cfgs = workspace_root().join("tests/guests");
     if cfgs.is_dir() {
@@ -86,37 +90,113 @@ fn add_guest_files(t: &mut Tree, boot: &BootFiles, examples: &[Artifact]) -> Res
     Ok(())
 }
 
+/// What to run in the Xen host and how.
+struct Suite {
+    /// Heading of the report ("vm-test", "stress", "bench").
+    name: &'static str,
+    /// The cargo command that builds the executables (without JSON flags).
+    build: Vec<&'static str>,
+    /// Which artifact kinds to run.
+    kinds: &'static [&'static str],
+    /// Run only the executables with these names (all when empty).
+    only: &'static [&'static str],
+    /// Arguments for every executable.
+    args: String,
+    /// Build the examples in release mode (for fair timings).
+    release_examples: bool,
+}
+
 /// `cargo xtask vm-test`: the hypervisor tests, run in the Xen host.
 pub fn vm_test(o: &VmOptions) -> Result<bool, String> {
+    let filter: String = o
+        .filter
+        .iter()
+        .map(|f| format!(" {}", shell_quote(f)))
+        .collect();
+    run_suite(
+        &Suite {
+            name: "vm-test",
+            build: vec![
+                "test",
+                "-p",
+                "xenlight",
+                "--features",
+                "xen-host",
+                "--no-run",
+            ],
+            kinds: &["test", "lib"],
+            only: &[],
+            args: format!("--test-threads=1{filter}"),
+            release_examples: false,
+        },
+        o,
+    )
+}
+
+/// `cargo xtask stress`: the reliability suite (the ignored `xen_stress`
+/// tests), run in the Xen host.
+pub fn stress(o: &VmOptions) -> Result<bool, String> {
+    run_suite(
+        &Suite {
+            name: "stress",
+            build: vec![
+                "test",
+                "-p",
+                "xenlight",
+                "--features",
+                "xen-host",
+                "--no-run",
+            ],
+            kinds: &["test"],
+            only: &["xen_stress"],
+            args: "--ignored --test-threads=1 --nocapture".into(),
+            release_examples: false,
+        },
+        o,
+    )
+}
+
+/// `cargo xtask bench`: the benchmarks (release build), run in the Xen host.
+pub fn bench(o: &VmOptions) -> Result<bool, String> {
+    run_suite(
+        &Suite {
+            name: "bench",
+            build: vec![
+                "bench",
+                "-p",
+                "xenlight",
+                "--features",
+                "xen-host",
+                "--no-run",
+            ],
+            kinds: &["bench"],
+            only: &[],
+            args: String::new(),
+            release_examples: true,
+        },
+        o,
+    )
+}
+
+fn run_suite(suite: &Suite, o: &VmOptions) -> Result<bool, String> {
     let started = Instant::now();
     setup::install()?;
-    let tests: Vec<Artifact> = cargo::build_executables(&[
-        "test",
-        "-p",
-        "xenlight",
-        "--features",
-        "xen-host",
-        "--no-run",
-    ])?
-    .into_iter()
-    .filter(|a| a.kind == "test" || a.kind == "lib")
-    .collect();
-    if tests.is_empty() {
-        return Err("cargo built no test executables".into());
+    let programs: Vec<Artifact> = cargo::build_executables(&suite.build)?
+        .into_iter()
+        .filter(|a| suite.kinds.contains(&a.kind.as_str()))
+        .filter(|a| suite.only.is_empty() || suite.only.contains(&a.name.as_str()))
+        .collect();
+    if programs.is_empty() {
+        return Err(format!("cargo built nothing to run for {}", suite.name));
     }
-    let examples = build_examples(&["xen-host"])?;
+    let examples = build_examples(&["xen-host"], suite.release_examples)?;
     let boot = host::boot_files()?;
     let base = host::base_archive(&boot)?;
 
     let mut t = Tree::new(cache_dir().join("run-root"))?;
     add_guest_files(&mut t, &boot, &examples)?;
     let mut init = String::from(INIT_HEAD);
-    let filter: String = o
-        .filter
-        .iter()
-        .map(|f| format!(" {}", shell_quote(f)))
-        .collect();
-    for a in &tests {
+    for a in &programs {
         t.copy_exe(&a.path, "/opt/tests")?;
         let file = a
             .path
@@ -125,7 +205,7 @@ pub fn vm_test(o: &VmOptions) -> Result<bool, String> {
             .unwrap_or_default();
         init.push_str(&run_block(
             &a.name,
-            &format!("/opt/tests/{file} --test-threads=1{filter}"),
+            &format!("/opt/tests/{file} {}", suite.args),
         ));
     }
     init.push_str(INIT_TAIL);
@@ -136,12 +216,18 @@ pub fn vm_test(o: &VmOptions) -> Result<bool, String> {
         println!("\n===== {} (exit status {}) =====", r.name, rc_text(r));
         print!("{}", r.output);
     }
-    let (passed, failed) = report::totals(&results, ending, timed_out);
     explain_ending(ending, timed_out, o);
     println!(
-        "\nvm-test wall time: {:.0} s",
+        "\n{} wall time: {:.0} s",
+        suite.name,
         started.elapsed().as_secs_f64()
     );
+    if suite.kinds.contains(&"bench") {
+        let ok = ending == Ending::Done && !timed_out && results.iter().all(|r| r.rc == Some(0));
+        println!("bench: {}", if ok { "completed" } else { "FAILED" });
+        return Ok(ok);
+    }
+    let (passed, failed) = report::totals(&results, ending, timed_out);
     println!("{passed} passed, {failed} failed");
     Ok(failed == 0)
 }
@@ -165,7 +251,7 @@ const DEMO: &[(&str, &str)] = &[
 /// `cargo xtask demo`: the examples, run in the Xen host.
 pub fn demo(o: &VmOptions) -> Result<bool, String> {
     setup::install()?;
-    let examples = build_examples(&[])?;
+    let examples = build_examples(&[], false)?;
     let boot = host::boot_files()?;
     let base = host::base_archive(&boot)?;
     let mut t = Tree::new(cache_dir().join("run-root"))?;

@@ -1,0 +1,279 @@
+//! Benchmarks on a real Xen host, each side measured in the same run:
+//! the safe API against the same work in raw libxl FFI, the `list` example
+//! against `xl list`, and guest create+destroy against `xl`.
+//! Run with `cargo xtask bench` (it boots the disposable Xen host).
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::ptr;
+use std::time::{Duration, Instant};
+
+use xenlight::{Context, DomainConfig, DomainType, Domid};
+use xenlight_sys as sys;
+
+/// A raw libxl ctx with a stderr logger, as a C program would hold it.
+struct Raw {
+    ctx: *mut sys::libxl_ctx,
+    lg: *mut sys::xentoollog_logger_stdiostream,
+}
+
+impl Raw {
+    fn new() -> Raw {
+        // SAFETY: fdopen of a dup of stderr; logger and ctx are freed in Drop.
+        unsafe {
+            let f = libc::fdopen(libc::dup(2), c"w".as_ptr());
+            let lg =
+                sys::xtl_createlogger_stdiostream(f.cast(), sys::xentoollog_level_XTL_ERROR, 0);
+            let mut ctx = ptr::null_mut();
+            let rc = sys::libxl_ctx_alloc(&mut ctx, sys::LIBXL_VERSION as i32, 0, lg.cast());
+            assert_eq!(rc, 0, "libxl_ctx_alloc");
+            Raw { ctx, lg }
+        }
+    }
+
+    /// libxl_list_domain + a name per domain + free: what `domains()` does.
+    fn list(&self) -> usize {
+        // SAFETY: valid ctx; the list and names are freed as libxl documents.
+        unsafe {
+            let mut n = 0;
+            let l = sys::libxl_list_domain(self.ctx, &mut n);
+            assert!(!l.is_null());
+            let mut named = 0;
+            for i in 0..n as usize {
+                let name = sys::libxl_domid_to_name(self.ctx, (*l.add(i)).domid);
+                named += usize::from(!name.is_null());
+                libc::free(name.cast());
+            }
+            sys::libxl_dominfo_list_free(l, n);
+            named
+        }
+    }
+
+    /// libxl_domain_info + its name: what `domain_info()` does.
+    fn info(&self, domid: Domid) -> u64 {
+        // SAFETY: init/dispose pair around the call; the name is freed.
+        unsafe {
+            let mut d: sys::libxl_dominfo = std::mem::zeroed();
+            sys::libxl_dominfo_init(&mut d);
+            assert_eq!(sys::libxl_domain_info(self.ctx, &mut d, domid), 0);
+            let name = sys::libxl_domid_to_name(self.ctx, domid);
+            libc::free(name.cast());
+            let m = d.current_memkb;
+            sys::libxl_dominfo_dispose(&mut d);
+            m
+        }
+    }
+}
+
+impl Drop for Raw {
+    fn drop(&mut self) {
+        // SAFETY: freed once, ctx before its logger.
+        unsafe {
+            sys::libxl_ctx_free(self.ctx);
+            sys::xtl_logger_destroy(self.lg.cast());
+        }
+    }
+}
+
+/// Median and 10th/90th percentiles of per-operation times.
+struct Stats {
+    median: Duration,
+    p10: Duration,
+    p90: Duration,
+}
+
+fn stats(mut v: Vec<Duration>) -> Stats {
+    v.sort();
+    let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+    Stats {
+        median: at(0.5),
+        p10: at(0.1),
+        p90: at(0.9),
+    }
+}
+
+fn fmt(d: Duration) -> String {
+    if d < Duration::from_millis(10) {
+        format!("{:.1} us", d.as_secs_f64() * 1e6)
+    } else {
+        format!("{:.1} ms", d.as_secs_f64() * 1e3)
+    }
+}
+
+/// Times `a` and `b` in alternating rounds of `per_round` calls; returns the
+/// per-call statistics of each.
+fn compare(
+    rounds: usize,
+    per_round: u32,
+    mut a: impl FnMut(),
+    mut b: impl FnMut(),
+) -> (Stats, Stats) {
+    let (mut ta, mut tb) = (Vec::new(), Vec::new());
+    let time = |f: &mut dyn FnMut(), out: &mut Vec<Duration>| {
+        let t = Instant::now();
+        for _ in 0..per_round {
+            f();
+        }
+        out.push(t.elapsed() / per_round);
+    };
+    for r in 0..rounds {
+        if r % 2 == 0 {
+            time(&mut a, &mut ta);
+            time(&mut b, &mut tb);
+        } else {
+            time(&mut b, &mut tb);
+            time(&mut a, &mut ta);
+        }
+    }
+    (stats(ta), stats(tb))
+}
+
+fn report(what: &str, a_name: &str, a: &Stats, b_name: &str, b: &Stats, ratio_name: &str) {
+    println!(
+        "{what}: {a_name} median {} (p10 {}, p90 {}) | {b_name} median {} (p10 {}, p90 {}) | ratio {ratio_name}: {:.3}",
+        fmt(a.median),
+        fmt(a.p10),
+        fmt(a.p90),
+        fmt(b.median),
+        fmt(b.p10),
+        fmt(b.p90),
+        a.median.as_secs_f64() / b.median.as_secs_f64()
+    );
+}
+
+fn guest_dir() -> PathBuf {
+    PathBuf::from(std::env::var("XENLIGHT_GUEST_DIR").unwrap_or_else(|_| "/guest".into()))
+}
+
+fn pv_guest(name: &str) -> DomainConfig {
+    let g = guest_dir();
+    DomainConfig::new(name, DomainType::Pv)
+        .memory_mib(128)
+        .kernel(g.join("vmlinux").to_str().unwrap_or_default())
+        .ramdisk(g.join("guest.cpio.gz").to_str().unwrap_or_default())
+        .cmdline("console=hvc0 rdinit=/init quiet xlstay")
+}
+
+fn wait_gone(ctx: &Context, domid: Domid) {
+    while matches!(ctx.domain_exists(domid), Ok(true)) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn run_quiet(cmd: &str, args: &[&str]) {
+    let st = Command::new(cmd)
+        .args(args)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap_or_else(|e| panic!("{cmd}: {e}"));
+    assert!(st.success(), "{cmd} {args:?}: {st}");
+}
+
+fn main() {
+    let ctx = Context::new().expect("a Xen dom0");
+    let raw = Raw::new();
+
+    let (s, r) = compare(
+        30,
+        200,
+        || assert!(!ctx.domains().unwrap().is_empty()),
+        || assert!(raw.list() > 0),
+    );
+    report(
+        "domains() [1 domain]",
+        "safe",
+        &s,
+        "raw",
+        &r,
+        "list safe/raw",
+    );
+
+    let (s, r) = compare(
+        30,
+        200,
+        || assert!(ctx.domain_info(0).unwrap().current_memkb > 0),
+        || assert!(raw.info(0) > 0),
+    );
+    report("domain_info(0)", "safe", &s, "raw", &r, "info safe/raw");
+
+    let list =
+        std::env::var("XENLIGHT_EXAMPLES_DIR").unwrap_or_else(|_| "/opt/bin".into()) + "/list";
+    let (s, r) = compare(
+        15,
+        4,
+        || run_quiet(&list, &[]),
+        || run_quiet("xl", &["list"]),
+    );
+    report(
+        "list example vs xl list (process)",
+        "example",
+        &s,
+        "xl",
+        &r,
+        "list-example/xl",
+    );
+
+    // Create paused + destroy of a PV guest.
+    let cfg_path = "/tmp/bench-xl.cfg";
+    let g = guest_dir();
+    std::fs::write(
+        cfg_path,
+        format!(
+            "name = \"bench-xl\"\ntype = \"pv\"\nkernel = \"{}/vmlinux\"\nramdisk = \"{}/guest.cpio.gz\"\nmemory = 128\nvcpus = 1\nextra = \"console=hvc0 rdinit=/init quiet xlstay\"\n",
+            g.display(),
+            g.display()
+        ),
+    )
+    .unwrap();
+    let safe_cfg = pv_guest("bench-safe");
+    let (s, r) = compare(
+        4,
+        1,
+        || {
+            let d = ctx.create_domain_paused(&safe_cfg).expect("create");
+            ctx.destroy(d).expect("destroy");
+            wait_gone(&ctx, d);
+        },
+        || {
+            run_quiet("xl", &["create", "-p", "-q", cfg_path]);
+            run_quiet("xl", &["destroy", "bench-xl"]);
+            while ctx.domid_by_name("bench-xl").is_ok() {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        },
+    );
+    report(
+        "create -p + destroy (PV, 128 MiB)",
+        "safe",
+        &s,
+        "xl",
+        &r,
+        "create safe/xl",
+    );
+
+    // How domains() grows with the number of domains.
+    let mut guests: Vec<Domid> = Vec::new();
+    for target in [1usize, 10, 30] {
+        while guests.len() < target {
+            let cfg = pv_guest(&format!("bench-n{}", guests.len()));
+            guests.push(ctx.create_domain_paused(&cfg).expect("create paused guest"));
+        }
+        let (s, r) = compare(
+            20,
+            50,
+            || assert!(ctx.domains().unwrap().len() > target),
+            || assert!(raw.list() > target),
+        );
+        report(
+            &format!("domains() [{target} paused guests + dom0]"),
+            "safe",
+            &s,
+            "raw",
+            &r,
+            &format!("list{target} safe/raw"),
+        );
+    }
+    for d in guests {
+        let _ = ctx.destroy(d);
+    }
+}
