@@ -315,6 +315,11 @@ pub struct Nic {
     pub script: Option<String>,
     /// IP address(es) for routed and NATed setups.
     pub ip: Option<String>,
+    /// The dom0 interface whose address a routed or NATed vif uses
+    /// (`gatewaydev`, the scripts' `netdev`).
+    pub gatewaydev: Option<String>,
+    /// The device id; libxl assigns one when unset. Listing fills it in.
+    pub devid: Option<i32>,
 }
 
 impl Nic {
@@ -350,6 +355,17 @@ impl Nic {
         self
     }
 
+    /// Sets the dom0 interface routed/NATed vifs use (`gatewaydev`).
+    pub fn gatewaydev(mut self, dev: impl Into<String>) -> Self {
+        self.gatewaydev = Some(dev.into());
+        self
+    }
+
+    /// A NIC routed through dom0 (`vif-route`) with the guest's address.
+    pub fn routed(ip: impl Into<String>) -> Self {
+        Nic::default().script("vif-route").ip(ip)
+    }
+
     /// Fills an initialised `libxl_device_nic`.
     pub(crate) fn fill(&self, n: &mut sys::libxl_device_nic) -> Result<()> {
         let opt = |what, v: &Option<String>| -> Result<*mut c_char> {
@@ -360,6 +376,10 @@ impl Nic {
         n.model = opt("nic model", &self.model)?;
         n.script = opt("nic script", &self.script)?;
         n.ip = opt("nic ip", &self.ip)?;
+        n.gatewaydev = opt("nic gatewaydev", &self.gatewaydev)?;
+        if let Some(d) = self.devid {
+            n.devid = d;
+        }
         if let Some(m) = self.mac {
             n.mac = m.0;
         }
@@ -406,6 +426,9 @@ pub struct DomainConfig {
     pub cmdline: Option<String>,
     /// PV bootloader (e.g. `pygrub`), instead of a kernel.
     pub bootloader: Option<String>,
+    /// HVM: where the emulated serial port goes (`file:/path`, `pty`, ...).
+    /// HVM guests are headless: no VNC, SDL or emulated VGA.
+    pub serial: Option<String>,
     /// Virtual disks.
     pub disks: Vec<Disk>,
     /// Network interfaces.
@@ -440,6 +463,7 @@ impl DomainConfig {
             ramdisk: None,
             cmdline: None,
             bootloader: None,
+            serial: None,
             disks: Vec::new(),
             nics: Vec::new(),
             on_poweroff: Action::Destroy,
@@ -493,6 +517,12 @@ impl DomainConfig {
     /// Sets a PV bootloader (e.g. `pygrub`).
     pub fn bootloader(mut self, bootloader: impl Into<String>) -> Self {
         self.bootloader = Some(bootloader.into());
+        self
+    }
+
+    /// HVM: sets the serial port's destination (e.g. `file:/tmp/g.log`).
+    pub fn serial(mut self, serial: impl Into<String>) -> Self {
+        self.serial = Some(serial.into());
         self
     }
 
@@ -571,6 +601,9 @@ impl DomainConfig {
             }
             _ => {}
         }
+        if self.serial.is_some() && self.domain_type != DomainType::Hvm {
+            return Err(invalid("serial", "only HVM guests have an emulated serial port"));
+        }
         if self.bootloader.is_some() && self.domain_type != DomainType::Pv {
             return Err(invalid("bootloader", "only PV guests use a bootloader"));
         }
@@ -609,6 +642,20 @@ impl DomainConfig {
         if self.domain_type == DomainType::Pv {
             // Writing (not reading) the PV arm, selected by init_type above.
             b.u.pv.bootloader = opt("bootloader", &self.bootloader)?;
+        }
+        if self.domain_type == DomainType::Hvm {
+            // Headless: no VNC, SDL or emulated VGA; the console is the serial.
+            let serial = opt("serial", &self.serial)?;
+            // SAFETY: the HVM arm was selected by init_type above; writes
+            // into initialised defbools and plain fields.
+            unsafe {
+                let h = &mut b.u.hvm;
+                h.serial = serial;
+                sys::libxl_defbool_set(&mut h.nographic, true);
+                sys::libxl_defbool_set(&mut h.vnc.enable, false);
+                sys::libxl_defbool_set(&mut h.sdl.enable, false);
+                h.vga.kind = sys::libxl_vga_interface_type_LIBXL_VGA_INTERFACE_TYPE_NONE;
+            }
         }
         d.on_poweroff = self.on_poweroff.to_raw();
         d.on_reboot = self.on_reboot.to_raw();
@@ -691,6 +738,12 @@ impl DomainConfig {
         } else {
             None
         };
+        let serial = if domain_type == DomainType::Hvm {
+            // SAFETY: the HVM arm is the active one for an HVM config.
+            s(unsafe { b.u.hvm.serial })
+        } else {
+            None
+        };
         let slice = |p: *mut sys::libxl_device_disk, n: i32| -> &[sys::libxl_device_disk] {
             if p.is_null() || n <= 0 {
                 &[]
@@ -699,33 +752,14 @@ impl DomainConfig {
                 unsafe { std::slice::from_raw_parts(p, n as usize) }
             }
         };
-        let disks = slice(raw.disks, raw.num_disks)
-            .iter()
-            .map(|d| Disk {
-                target: s(d.pdev_path).unwrap_or_default(),
-                vdev: s(d.vdev).unwrap_or_default(),
-                format: DiskFormat::from_raw(d.format),
-                backend: DiskBackend::from_raw(d.backend),
-                read_only: d.readwrite == 0,
-                cdrom: d.is_cdrom != 0,
-            })
-            .collect();
+        let disks = slice(raw.disks, raw.num_disks).iter().map(crate::devices::disk_from_raw).collect();
         let nics: &[sys::libxl_device_nic] = if raw.nics.is_null() || raw.num_nics <= 0 {
             &[]
         } else {
             // SAFETY: libxl's array of num_nics initialised nics.
             unsafe { std::slice::from_raw_parts(raw.nics, raw.num_nics as usize) }
         };
-        let nics = nics
-            .iter()
-            .map(|n| Nic {
-                bridge: s(n.bridge),
-                mac: (n.mac != [0; 6]).then_some(Mac(n.mac)),
-                model: s(n.model),
-                script: s(n.script),
-                ip: s(n.ip),
-            })
-            .collect();
+        let nics = nics.iter().map(crate::devices::nic_from_raw).collect();
         DomainConfig {
             name: s(raw.c_info.name).unwrap_or_default(),
             domain_type,
@@ -737,6 +771,7 @@ impl DomainConfig {
             ramdisk: s(b.ramdisk),
             cmdline: s(b.cmdline),
             bootloader,
+            serial,
             disks,
             nics,
             on_poweroff: Action::from_raw(raw.on_poweroff),
@@ -899,14 +934,9 @@ mod tests {
         );
         let back = DomainConfig::from_raw(&raw);
         assert_eq!(back.uuid.map(|u| *u.as_bytes()), Some(raw.c_info.uuid.uuid));
-        assert_eq!(
-            back,
-            DomainConfig {
-                uuid: back.uuid,
-                on_reboot: Action::Restart,
-                ..cfg
-            }
-        );
+        // As xl does, the conversion numbers NICs in order.
+        let nics = vec![Nic { devid: Some(0), ..cfg.nics[0].clone() }];
+        assert_eq!(back, DomainConfig { uuid: back.uuid, on_reboot: Action::Restart, nics, ..cfg });
     }
 
     #[test]

@@ -234,6 +234,28 @@ pub enum Error {
         message: Option<String>,
     },
 
+    /// A device is already attached where one was to be added.
+    #[error("{op}: {domain} already has device {device}")]
+    DeviceExists {
+        /// The operation.
+        op: &'static str,
+        /// The domain.
+        domain: DomainRef,
+        /// The device (vdev or nic id).
+        device: String,
+    },
+
+    /// The device to detach does not exist.
+    #[error("{op}: {domain} has no device {device}")]
+    DeviceNotFound {
+        /// The operation.
+        op: &'static str,
+        /// The domain.
+        domain: DomainRef,
+        /// The device (vdev or nic id).
+        device: String,
+    },
+
     /// An argument cannot be passed to libxl (e.g. a string with a NUL byte).
     #[error("invalid {what}: {reason}")]
     InvalidArgument {
@@ -286,6 +308,8 @@ impl Error {
         match self {
             Error::Libxl { kind, .. } => Some(*kind),
             Error::DomainNotFound { .. } => Some(ErrorKind::DomainNotFound),
+            Error::DeviceExists { .. } => Some(ErrorKind::DeviceExists),
+            Error::DeviceNotFound { .. } => Some(ErrorKind::NotFound),
             _ => None,
         }
     }

@@ -35,6 +35,7 @@
 mod config;
 mod context;
 mod create;
+mod devices;
 mod domain;
 mod error;
 mod guest;

@@ -5,14 +5,19 @@
 #include <stdlib.h>
 #include <xentoollog.h>
 
-/* Implemented in Rust (src/logger.rs); never unwinds. */
+/* Implemented in Rust (src/logger.rs); neither unwinds. */
 extern void xenlight_rust_log(int level, int errnoval, const char *context, const char *msg);
+extern int xenlight_rust_log_wanted(int level);
 
 static void xenlight_vmessage(xentoollog_logger *lg, xentoollog_level level, int errnoval,
                               const char *context, const char *format, va_list al)
 {
     char buf[2048];
     (void)lg;
+    /* Skip the formatting of messages nobody will read (libxl logs a lot
+     * at debug level). */
+    if (!xenlight_rust_log_wanted((int)level))
+        return;
     if (vsnprintf(buf, sizeof buf, format, al) < 0)
         buf[0] = '\0';
     xenlight_rust_log((int)level, errnoval, context, buf);

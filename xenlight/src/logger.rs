@@ -69,6 +69,17 @@ extern "C" fn xenlight_rust_log(
     }));
 }
 
+/// Called from C before formatting: whether a message of this level is kept
+/// (errors always are, for the error they explain) or would be logged.
+#[no_mangle]
+extern "C" fn xenlight_rust_log_wanted(level: c_int) -> c_int {
+    let level = level as sys::xentoollog_level;
+    let wanted = panic::catch_unwind(|| {
+        level >= sys::xentoollog_level_XTL_ERROR || log::log_enabled!(target: LOG_TARGET, to_log_level(level))
+    });
+    c_int::from(wanted.unwrap_or(true))
+}
+
 /// Reads an optional C string lossily.
 ///
 /// # Safety

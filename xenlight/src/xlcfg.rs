@@ -242,6 +242,7 @@ fn vif(spec: &str) -> Result<Nic> {
             "model" => nic.model = Some(v),
             "script" => nic.script = Some(v),
             "ip" => nic.ip = Some(v),
+            "gatewaydev" => nic.gatewaydev = Some(v),
             other => {
                 return Err(invalid(
                     &format!("vif.{other}"),
@@ -373,6 +374,21 @@ impl DomainConfig {
         }
         for spec in p.list("vif")? {
             cfg.nics.push(vif(&spec)?);
+        }
+        cfg.serial = p.string("serial")?;
+        // xenlight's HVM guests are headless: accept only the settings that
+        // say so, and name the key otherwise.
+        for (key, headless) in [("vnc", 0), ("sdl", 0), ("nographic", 1)] {
+            if let Some(v) = p.long(key)? {
+                if v != headless {
+                    return Err(invalid(key, format!("{key} = {v} is not supported: HVM guests are headless (serial only)")));
+                }
+            }
+        }
+        if let Some(v) = p.string("vga")? {
+            if v != "none" {
+                return Err(invalid("vga", format!("vga = {v:?} is not supported: only \"none\"")));
+            }
         }
         cfg.on_poweroff = action(&p, "on_poweroff", Action::Destroy)?;
         cfg.on_reboot = action(&p, "on_reboot", Action::Restart)?;

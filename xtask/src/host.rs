@@ -14,7 +14,7 @@ use std::process::Command;
 use crate::cache_dir;
 
 /// Bump when the base tree's recipe changes, so cached bases are rebuilt.
-const BASE_RECIPE: &str = "base-v3";
+const BASE_RECIPE: &str = "base-v4";
 const XEN_BIN: &str = "/usr/lib/xen-4.17/bin";
 
 /// Dom0 kernel modules, in load order (the package has no modules.dep).
@@ -26,7 +26,19 @@ pub const MODULES: &[&str] = &[
     "drivers/xen/xen-gntalloc.ko",
     "drivers/block/xen-blkback/xen-blkback.ko",
     "drivers/net/xen-netback/xen-netback.ko",
+    "net/llc/llc.ko",
+    "net/802/stp.ko",
+    "net/bridge/bridge.ko",
+    "drivers/block/loop.ko",
+    "drivers/net/dummy.ko",
 ];
+
+/// Guest front-end drivers, loaded by the test guest's init.
+pub const GUEST_MODULES: &[&str] = &["drivers/block/xen-blkfront.ko", "drivers/net/xen-netfront.ko"];
+
+/// The HVM device model and the firmware it and hvmloader need.
+const HVM_FILES: &[&str] = &["/usr/share/seabios", "/usr/share/qemu", "/usr/lib/xen-4.17/boot"];
+const DEVICE_MODEL: &str = "/usr/libexec/xen-qemu-system-i386";
 
 /// What QEMU boots.
 #[derive(Debug, Clone)]
@@ -305,6 +317,13 @@ pub fn base_archive(boot: &BootFiles) -> Result<PathBuf, String> {
         t.copy_exe(&Path::new(XEN_BIN).join(b), XEN_BIN)?;
     }
     t.copy_exe(Path::new("/usr/bin/xenstore-ls"), "/usr/bin")?;
+    // The hotplug scripts are bash; busybox has the tools they call.
+    t.copy_exe(Path::new("/bin/bash"), "/bin")?;
+    // HVM guests: QEMU as device model, SeaBIOS, option ROMs, keymaps, hvmloader.
+    t.copy_exe(Path::new(DEVICE_MODEL), "/usr/libexec")?;
+    for d in HVM_FILES {
+        t.copy(Path::new(d), d)?;
+    }
     for s in [
         "xenstore-read",
         "xenstore-write",
@@ -339,7 +358,7 @@ pub fn base_archive(boot: &BootFiles) -> Result<PathBuf, String> {
 /// Builds the guest initrd: busybox and an init that prints
 /// `@@GUEST-HELLO <marker>@@` and powers off, or stays up with `xlstay` on
 /// its command line. Extra executables (e.g. `xen-detect`) go to /bin.
-pub fn guest_initrd(extra: &[PathBuf]) -> Result<PathBuf, String> {
+pub fn guest_initrd(extra: &[PathBuf], modules: &Path) -> Result<PathBuf, String> {
     let dir = cache_dir();
     let mut t = Tree::new(dir.join("guest-root"))?;
     t.copy(Path::new("/bin/busybox"), "/bin/busybox")?;
@@ -355,6 +374,10 @@ pub fn guest_initrd(extra: &[PathBuf]) -> Result<PathBuf, String> {
     for x in extra {
         t.copy_exe(x, "/bin")?;
     }
+    for m in GUEST_MODULES {
+        let name = Path::new(m).file_name().ok_or("module name")?.to_string_lossy().into_owned();
+        t.copy(&modules.join(m), &format!("/lib/modules/{name}"))?;
+    }
     t.write("/init", GUEST_INIT, true)?;
     let archive = dir.join("guest.cpio.gz");
     t.pack(&archive)?;
@@ -362,16 +385,41 @@ pub fn guest_initrd(extra: &[PathBuf]) -> Result<PathBuf, String> {
 }
 
 const GUEST_INIT: &str = r#"#!/bin/sh
-# Test guest: print a marker, run the guest probe if present, then power off
-# (or stay up until destroyed when the command line says xlstay).
+# Test guest. Command-line words it understands:
+#   xlmarker=NAME      printed as @@GUEST-HELLO NAME@@
+#   xlnopv             do not load the Xen PV front-end drivers
+#   xlnet=ADDR/PFX,PEER  configure eth0, ping PEER 3 times (bounded), print @@GUEST-PING ...@@
+#   xldisk=DEV         print the first 32 bytes of /dev/DEV as @@GUEST-DISK ...@@
+#   xlstay             stay up (reporting block devices as they come and go) until destroyed
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev 2>/dev/null
-marker=none; stay=
+marker=none; stay=; pv=1; net=; disk=
 for w in $(cat /proc/cmdline); do
-  case "$w" in xlmarker=*) marker=${w#xlmarker=};; xlstay) stay=1;; esac
+  case "$w" in
+    xlmarker=*) marker=${w#xlmarker=};; xlstay) stay=1;; xlnopv) pv=;;
+    xlnet=*) net=${w#xlnet=};; xldisk=*) disk=${w#xldisk=};;
+  esac
 done
+if [ -n "$pv" ]; then for m in /lib/modules/*.ko; do insmod "$m" 2>/dev/null; done; fi
 echo "@@GUEST-HELLO $marker@@"
 if [ -x /bin/xen-detect ]; then echo "@@GUEST-DETECT-BEGIN@@"; /bin/xen-detect; echo "@@GUEST-DETECT-END@@"; fi
-if [ -n "$stay" ]; then while :; do sleep 3600; done; fi
+if [ -n "$net" ]; then
+  addr=${net%,*}; peer=${net#*,}
+  for i in $(seq 1 50); do [ -e /sys/class/net/eth0 ] && break; sleep 0.2; done
+  ip link set eth0 up; ip addr add "$addr" dev eth0
+  if ping -c 3 -W 2 "$peer" >/dev/null 2>&1; then echo "@@GUEST-PING ok $peer@@"; else echo "@@GUEST-PING failed $peer@@"; fi
+fi
+if [ -n "$disk" ]; then
+  for i in $(seq 1 50); do [ -e "/dev/$disk" ] && break; sleep 0.2; done
+  echo "@@GUEST-DISK $(head -c 32 "/dev/$disk" | tr -dc 'A-Za-z0-9@_-')@@"
+fi
+if [ -n "$stay" ]; then
+  seen=
+  while :; do
+    now=$(ls /sys/block | tr '\n' ' ')
+    [ "$now" != "$seen" ] && echo "@@GUEST-BLOCK $now@@" && seen=$now
+    sleep 1
+  done
+fi
 poweroff -f
 "#;
 

@@ -19,7 +19,7 @@ export HOME=/root RUST_BACKTRACE=1 XENLIGHT_GUEST_DIR=/guest XENLIGHT_EXAMPLES_D
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 mkdir -p /dev/pts /dev/shm; mount -t devpts devpts /dev/pts; mount -t tmpfs tmpfs /run
 mkdir -p /run/xen /run/xenstored /var/run/xen /var/log/xen/console
-for m in xen-evtchn xen-privcmd xenfs xen-gntdev xen-gntalloc xen-blkback xen-netback; do
+for m in xen-evtchn xen-privcmd xenfs xen-gntdev xen-gntalloc xen-blkback xen-netback llc stp bridge loop dummy; do
   insmod /lib/modules/$m.ko || echo "insmod $m failed"
 done
 mount -t xenfs xenfs /proc/xen
@@ -27,6 +27,11 @@ xenstored --pid-file /run/xenstored.pid
 sleep 0.5
 xen-init-dom0 >/dev/null 2>&1 || echo "xen-init-dom0 failed"
 xenconsoled --log=guest --pid-file=/run/xenconsoled.pid
+# Guest networks, link-local only (QEMU has -nic none): a bridge for bridged
+# vifs, and dummy0 as the dom0 address routed vifs use (gatewaydev).
+brctl addbr xenbr0 && ip addr add 169.254.0.1/16 dev xenbr0 && ip link set xenbr0 up
+ip addr add 169.254.100.1/32 dev dummy0 && ip link set dummy0 up
+echo 1 > /proc/sys/net/ipv4/ip_forward
 echo "@@XENLIGHT-UP $(cut -d' ' -f1 /proc/uptime)@@"
 cd /tmp
 "#;
@@ -69,7 +74,7 @@ fn add_guest_files(t: &mut Tree, boot: &BootFiles, examples: &[Artifact]) -> Res
         .filter(|a| a.name == "xen-detect")
         .map(|a| a.path.clone())
         .collect();
-    let initrd = host::guest_initrd(&detect)?;
+    let initrd = host::guest_initrd(&detect, &boot.modules)?;
     t.copy(&boot.kernel, "/guest/vmlinuz")?;
     t.copy(&boot.vmlinux, "/guest/vmlinux")?;
     t.copy(&initrd, "/guest/guest.cpio.gz")?;
@@ -381,7 +386,7 @@ fn spawn_qemu(boot: &BootFiles, initrd: &Path, log: &Path) -> Result<Child, Stri
         .args(accel)
         .args([
             "-m",
-            "4096",
+            "6144",
             "-smp",
             "2",
             "-nographic",
