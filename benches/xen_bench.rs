@@ -263,7 +263,11 @@ fn main() {
     for target in [1usize, 10, 30] {
         while guests.len() < target {
             let cfg = pv_guest(&format!("bench-n{}", guests.len()));
-            guests.push(creator.create_domain_paused(&cfg).expect("create paused guest"));
+            guests.push(
+                creator
+                    .create_domain_paused(&cfg)
+                    .expect("create paused guest"),
+            );
         }
         let (s, r) = compare(
             20,
@@ -291,12 +295,36 @@ fn main() {
                 t
             };
             println!("guest {g}: libxl_dominfo.domain_type = {raw_type}");
-            let (s, r) = compare(20, 100, || assert!(lister.domain_info(g).is_ok()), || assert!(raw.info(g) > 0));
-            report("domain_info(paused PV guest)", "safe", &s, "raw", &r, "guest-info safe/raw");
+            let (s, r) = compare(
+                20,
+                100,
+                || assert!(lister.domain_info(g).is_ok()),
+                || assert!(raw.info(g) > 0),
+            );
+            report(
+                "domain_info(paused PV guest)",
+                "safe",
+                &s,
+                "raw",
+                &r,
+                "guest-info safe/raw",
+            );
         }
     }
-    let (s, r) = compare(20, 50, || assert!(creator.domains().unwrap().len() > 30), || assert!(lister.domains().unwrap().len() > 30));
-    report("domains() [30 paused guests], ctx that created them vs fresh ctx", "creator", &s, "fresh", &r, "watch-thread/fresh");
+    let (s, r) = compare(
+        20,
+        50,
+        || assert!(creator.domains().unwrap().len() > 30),
+        || assert!(lister.domains().unwrap().len() > 30),
+    );
+    report(
+        "domains() [30 paused guests], ctx that created them vs fresh ctx",
+        "creator",
+        &s,
+        "fresh",
+        &r,
+        "watch-thread/fresh",
+    );
     for d in guests {
         let _ = creator.destroy(d);
     }

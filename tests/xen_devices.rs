@@ -13,17 +13,28 @@ use xenlight::{Context, Disk, DomainConfig, DomainType, Error, Nic, ShutdownReas
 
 fn net_guest(name: &str, nic: Nic, addr: &str, peer: &str) -> DomainConfig {
     let cfg = pv_guest(name, false).nic(nic);
-    let cmdline = format!("{} xlnet={addr},{peer}", cfg.cmdline.clone().unwrap_or_default());
+    let cmdline = format!(
+        "{} xlnet={addr},{peer}",
+        cfg.cmdline.clone().unwrap_or_default()
+    );
     cfg.cmdline(cmdline)
 }
 
 /// Runs a guest to its poweroff and returns its console.
 fn run_guest(ctx: &Context, cfg: &DomainConfig) -> String {
-    let domid = ctx.create_domain(cfg).unwrap_or_else(|e| panic!("create {}: {e}", cfg.name));
+    let domid = ctx
+        .create_domain(cfg)
+        .unwrap_or_else(|e| panic!("create {}: {e}\nhotplug log:\n{}", cfg.name, hotplug_log()));
     let _guard = DomainGuard { ctx, domid };
-    let reason = ctx.wait_for_shutdown(domid, Duration::from_secs(120)).expect("wait");
+    let reason = ctx
+        .wait_for_shutdown(domid, Duration::from_secs(120))
+        .expect("wait");
     assert_eq!(reason, ShutdownReason::Poweroff);
-    assert!(wait_for_console(&cfg.name, "@@GUEST-HELLO", Duration::from_secs(10)));
+    assert!(wait_for_console(
+        &cfg.name,
+        "@@GUEST-HELLO",
+        Duration::from_secs(10)
+    ));
     console_log(&cfg.name)
 }
 
@@ -31,9 +42,17 @@ fn run_guest(ctx: &Context, cfg: &DomainConfig) -> String {
 fn dev_bridged_vif_reaches_dom0_over_the_bridge() {
     let ctx = Context::new().unwrap();
     let name = format!("{PREFIX}bridged");
-    let cfg = net_guest(&name, Nic::bridged("xenbr0"), "169.254.0.2/16", "169.254.0.1");
+    let cfg = net_guest(
+        &name,
+        Nic::bridged("xenbr0"),
+        "169.254.0.2/16",
+        "169.254.0.1",
+    );
     let console = run_guest(&ctx, &cfg);
-    assert!(console.contains("@@GUEST-PING ok 169.254.0.1@@"), "console:\n{console}");
+    assert!(
+        console.contains("@@GUEST-PING ok 169.254.0.1@@"),
+        "console:\n{console}"
+    );
 }
 
 #[test]
@@ -43,7 +62,10 @@ fn dev_routed_vif_reaches_dom0() {
     let nic = Nic::routed("169.254.2.2").gatewaydev("dummy0");
     let cfg = net_guest(&name, nic, "169.254.2.2/16", "169.254.100.1");
     let console = run_guest(&ctx, &cfg);
-    assert!(console.contains("@@GUEST-PING ok 169.254.100.1@@"), "console:\n{console}");
+    assert!(
+        console.contains("@@GUEST-PING ok 169.254.100.1@@"),
+        "console:\n{console}"
+    );
 }
 
 #[test]
@@ -54,7 +76,10 @@ fn dev_nat_vif_reaches_its_dom0_router() {
     let nic = Nic::default().script("vif-nat").ip("169.254.3.2");
     let cfg = net_guest(&name, nic, "169.254.3.2/16", "169.254.3.129");
     let console = run_guest(&ctx, &cfg);
-    assert!(console.contains("@@GUEST-PING ok 169.254.3.129@@"), "console:\n{console}");
+    assert!(
+        console.contains("@@GUEST-PING ok 169.254.3.129@@"),
+        "console:\n{console}"
+    );
 }
 
 fn disk_image(name: &str, marker: &str) -> String {
@@ -71,9 +96,15 @@ fn dev_raw_disk_image_is_read_by_the_guest() {
     let name = format!("{PREFIX}disk");
     let img = disk_image(&name, "XENLIGHT-DISK-MARKER-42");
     let cfg = pv_guest(&name, false).disk(Disk::new(&img, "xvdb"));
-    let cfg = cfg.clone().cmdline(format!("{} xldisk=xvdb", cfg.cmdline.clone().unwrap_or_default()));
+    let cfg = cfg.clone().cmdline(format!(
+        "{} xldisk=xvdb",
+        cfg.cmdline.clone().unwrap_or_default()
+    ));
     let console = run_guest(&ctx, &cfg);
-    assert!(console.contains("@@GUEST-DISK XENLIGHT-DISK-MARKER-42@@"), "console:\n{console}");
+    assert!(
+        console.contains("@@GUEST-DISK XENLIGHT-DISK-MARKER-42@@"),
+        "console:\n{console}"
+    );
 }
 
 #[test]
@@ -83,18 +114,32 @@ fn dev_disk_attached_at_run_time_appears_and_detaches() {
     let img = disk_image(&name, "HOTPLUG");
     let domid = ctx.create_domain(&pv_guest(&name, true)).unwrap();
     let _guard = DomainGuard { ctx: &ctx, domid };
-    assert!(wait_for_console(&name, "@@GUEST-BLOCK", Duration::from_secs(60)), "{}", console_log(&name));
-
-    ctx.attach_disk(domid, &Disk::new(&img, "xvdc")).expect("attach");
-    assert!(ctx.disks(domid).unwrap().iter().any(|d| d.vdev == "xvdc" && d.target == img));
     assert!(
-        wait_until(Duration::from_secs(30), || console_log(&name).lines().any(|l| l.contains("@@GUEST-BLOCK") && l.contains("xvdc"))),
+        wait_for_console(&name, "@@GUEST-BLOCK", Duration::from_secs(60)),
+        "{}",
+        console_log(&name)
+    );
+
+    if let Err(e) = ctx.attach_disk(domid, &Disk::new(&img, "xvdc")) {
+        panic!("attach: {e}\nhotplug log:\n{}", hotplug_log());
+    }
+    assert!(ctx
+        .disks(domid)
+        .unwrap()
+        .iter()
+        .any(|d| d.vdev == "xvdc" && d.target == img));
+    assert!(
+        wait_until(Duration::from_secs(30), || console_log(&name)
+            .lines()
+            .any(|l| l.contains("@@GUEST-BLOCK") && l.contains("xvdc"))),
         "the guest never saw xvdc:\n{}",
         console_log(&name)
     );
 
     // The same vdev again, and a device that does not exist: typed errors.
-    let e = ctx.attach_disk(domid, &Disk::new(&img, "xvdc")).unwrap_err();
+    let e = ctx
+        .attach_disk(domid, &Disk::new(&img, "xvdc"))
+        .unwrap_err();
     assert!(matches!(e, Error::DeviceExists { .. }), "{e:?}");
     let e = ctx.detach_disk(domid, "xvdz").unwrap_err();
     assert!(matches!(e, Error::DeviceNotFound { .. }), "{e:?}");
@@ -106,8 +151,7 @@ fn dev_disk_attached_at_run_time_appears_and_detaches() {
     assert!(
         wait_until(Duration::from_secs(30), || console_log(&name)
             .lines()
-            .filter(|l| l.contains("@@GUEST-BLOCK"))
-            .last()
+            .rfind(|l| l.contains("@@GUEST-BLOCK"))
             .is_some_and(|l| !l.contains("xvdc"))),
         "xvdc never went away in the guest:\n{}",
         console_log(&name)
@@ -120,22 +164,43 @@ fn dev_nic_attach_list_detach_and_a_missing_bridge() {
     let name = format!("{PREFIX}nics");
     let domid = ctx.create_domain(&pv_guest(&name, true)).unwrap();
     let _guard = DomainGuard { ctx: &ctx, domid };
-    assert!(wait_for_console(&name, "@@GUEST-HELLO", Duration::from_secs(60)));
+    assert!(wait_for_console(
+        &name,
+        "@@GUEST-HELLO",
+        Duration::from_secs(60)
+    ));
 
-    let devid = ctx.attach_nic(domid, &Nic::bridged("xenbr0")).expect("attach nic");
+    let devid = ctx
+        .attach_nic(domid, &Nic::bridged("xenbr0"))
+        .expect("attach nic");
     let nics = ctx.nics(domid).unwrap();
-    assert!(nics.iter().any(|n| n.devid == Some(devid) && n.bridge.as_deref() == Some("xenbr0")), "{nics:?}");
+    assert!(
+        nics.iter()
+            .any(|n| n.devid == Some(devid) && n.bridge.as_deref() == Some("xenbr0")),
+        "{nics:?}"
+    );
 
-    let e = ctx.attach_nic(domid, &Nic::bridged("nosuchbr0")).unwrap_err();
+    let e = ctx
+        .attach_nic(domid, &Nic::bridged("nosuchbr0"))
+        .unwrap_err();
     match &e {
         Error::Libxl { message, .. } => assert!(message.is_some(), "no libxl message: {e}"),
         other => panic!("expected a libxl error, got {other:?}"),
     }
-    let left: Vec<_> = ctx.nics(domid).unwrap().into_iter().filter(|n| n.bridge.as_deref() == Some("nosuchbr0")).collect();
+    let left: Vec<_> = ctx
+        .nics(domid)
+        .unwrap()
+        .into_iter()
+        .filter(|n| n.bridge.as_deref() == Some("nosuchbr0"))
+        .collect();
     assert!(left.is_empty(), "the failed nic was left behind: {left:?}");
 
     ctx.detach_nic(domid, devid).expect("detach nic");
-    assert!(!ctx.nics(domid).unwrap().iter().any(|n| n.devid == Some(devid)));
+    assert!(!ctx
+        .nics(domid)
+        .unwrap()
+        .iter()
+        .any(|n| n.devid == Some(devid)));
 }
 
 #[test]
@@ -146,7 +211,12 @@ fn dev_missing_bridge_at_create_leaves_no_domain() {
     let e = ctx.create_domain(&cfg).unwrap_err();
     assert!(matches!(e, Error::Libxl { .. }), "{e:?}");
     assert!(e.libxl_message().is_some(), "{e}");
-    assert!(wait_until(Duration::from_secs(30), || ctx.domid_by_name(&name).is_err()), "leftover domain");
+    assert!(
+        wait_until(Duration::from_secs(30), || ctx
+            .domid_by_name(&name)
+            .is_err()),
+        "leftover domain"
+    );
     let xl = run("xl", &["list"]);
     assert!(!xl.contains(&name), "{xl}");
 }
@@ -167,9 +237,14 @@ fn dev_hvm_guest_starts_prints_its_marker_and_detects_hvm() {
     let domid = ctx.create_domain(&cfg).expect("create HVM guest");
     let _guard = DomainGuard { ctx: &ctx, domid };
     assert_eq!(ctx.domain_info(domid).unwrap().domain_type, DomainType::Hvm);
-    let reason = ctx.wait_for_shutdown(domid, Duration::from_secs(300)).expect("wait");
+    let reason = ctx
+        .wait_for_shutdown(domid, Duration::from_secs(300))
+        .expect("wait");
     assert_eq!(reason, ShutdownReason::Poweroff);
     let out = std::fs::read_to_string(&serial).unwrap_or_default();
-    assert!(out.contains(&format!("@@GUEST-HELLO {name}@@")), "serial:\n{out}");
+    assert!(
+        out.contains(&format!("@@GUEST-HELLO {name}@@")),
+        "serial:\n{out}"
+    );
     assert!(out.contains("role=domU mode=hvm "), "serial:\n{out}");
 }

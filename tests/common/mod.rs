@@ -129,3 +129,8 @@ pub fn rss_kib() -> u64 {
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .unwrap_or(0)
 }
+
+/// The hotplug scripts' log (xen-hotplug-common.sh sends stderr there).
+pub fn hotplug_log() -> String {
+    std::fs::read_to_string("/var/log/xen/xen-hotplug.log").unwrap_or_default()
+}

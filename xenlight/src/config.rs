@@ -602,7 +602,10 @@ impl DomainConfig {
             _ => {}
         }
         if self.serial.is_some() && self.domain_type != DomainType::Hvm {
-            return Err(invalid("serial", "only HVM guests have an emulated serial port"));
+            return Err(invalid(
+                "serial",
+                "only HVM guests have an emulated serial port",
+            ));
         }
         if self.bootloader.is_some() && self.domain_type != DomainType::Pv {
             return Err(invalid("bootloader", "only PV guests use a bootloader"));
@@ -752,7 +755,10 @@ impl DomainConfig {
                 unsafe { std::slice::from_raw_parts(p, n as usize) }
             }
         };
-        let disks = slice(raw.disks, raw.num_disks).iter().map(crate::devices::disk_from_raw).collect();
+        let disks = slice(raw.disks, raw.num_disks)
+            .iter()
+            .map(crate::devices::disk_from_raw)
+            .collect();
         let nics: &[sys::libxl_device_nic] = if raw.nics.is_null() || raw.num_nics <= 0 {
             &[]
         } else {
@@ -935,8 +941,19 @@ mod tests {
         let back = DomainConfig::from_raw(&raw);
         assert_eq!(back.uuid.map(|u| *u.as_bytes()), Some(raw.c_info.uuid.uuid));
         // As xl does, the conversion numbers NICs in order.
-        let nics = vec![Nic { devid: Some(0), ..cfg.nics[0].clone() }];
-        assert_eq!(back, DomainConfig { uuid: back.uuid, on_reboot: Action::Restart, nics, ..cfg });
+        let nics = vec![Nic {
+            devid: Some(0),
+            ..cfg.nics[0].clone()
+        }];
+        assert_eq!(
+            back,
+            DomainConfig {
+                uuid: back.uuid,
+                on_reboot: Action::Restart,
+                nics,
+                ..cfg
+            }
+        );
     }
 
     #[test]

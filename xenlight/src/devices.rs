@@ -124,7 +124,9 @@ impl Context {
         let mut raw = OwnedDisk::new();
         disk.fill(&mut raw.0)?;
         // SAFETY: ctx valid; raw initialised and owned; NULL ao_how = sync.
-        let rc = self.call(|c| unsafe { sys::libxl_device_disk_add(c, domid, raw.as_mut_ptr(), ptr::null()) });
+        let rc = self.call(|c| unsafe {
+            sys::libxl_device_disk_add(c, domid, raw.as_mut_ptr(), ptr::null())
+        });
         device_result(rc, "libxl_device_disk_add", domid, &disk.vdev)
     }
 
@@ -147,7 +149,9 @@ impl Context {
         });
         check(rc, "libxl_vdev_to_device_disk", Some(domid))?;
         // SAFETY: as in attach_disk.
-        let rc = self.call(|c| unsafe { sys::libxl_device_disk_remove(c, domid, raw.as_mut_ptr(), ptr::null()) });
+        let rc = self.call(|c| unsafe {
+            sys::libxl_device_disk_remove(c, domid, raw.as_mut_ptr(), ptr::null())
+        });
         device_result(rc, "libxl_device_disk_remove", domid, vdev)
     }
 
@@ -190,12 +194,40 @@ impl Context {
                 });
             }
         }
+        let before: Vec<Option<i32>> = self.nics(domid)?.into_iter().map(|n| n.devid).collect();
         let mut raw = OwnedNic::new();
         nic.fill(&mut raw.0)?;
         // SAFETY: ctx valid; raw initialised and owned; NULL ao_how = sync.
-        let rc = self.call(|c| unsafe { sys::libxl_device_nic_add(c, domid, raw.as_mut_ptr(), ptr::null()) });
-        device_result(rc, "libxl_device_nic_add", domid, "nic")?;
+        let rc = self.call(|c| unsafe {
+            sys::libxl_device_nic_add(c, domid, raw.as_mut_ptr(), ptr::null())
+        });
+        if let Err(e) = device_result(rc, "libxl_device_nic_add", domid, "nic") {
+            // libxl can leave the half-added vif in xenstore (e.g. when the
+            // hotplug script fails): remove what is new, then report.
+            for n in self.nics(domid).unwrap_or_default() {
+                if let Some(devid) = n.devid.filter(|d| !before.contains(&Some(*d))) {
+                    self.destroy_nic(domid, devid);
+                }
+            }
+            return Err(e);
+        }
         Ok(raw.devid)
+    }
+
+    /// Forcibly removes a NIC (`libxl_device_nic_destroy`), ignoring errors:
+    /// used to clean up after a failed attach.
+    fn destroy_nic(&self, domid: Domid, devid: i32) {
+        let mut raw = OwnedNic::new();
+        // SAFETY: ctx valid; raw owned; NULL ao_how = sync.
+        let rc = self
+            .call(|c| unsafe { sys::libxl_devid_to_device_nic(c, domid, devid, raw.as_mut_ptr()) });
+        if rc == 0 {
+            // SAFETY: as above.
+            let _ = self.call(|c| unsafe {
+                sys::libxl_device_nic_destroy(c, domid, raw.as_mut_ptr(), ptr::null())
+            });
+        }
+        crate::logger::clear_last_error();
     }
 
     /// Detaches the network interface `devid` (`libxl_device_nic_remove`).
@@ -211,11 +243,19 @@ impl Context {
         }
         let mut raw = OwnedNic::new();
         // SAFETY: ctx valid; raw owned.
-        let rc = self.call(|c| unsafe { sys::libxl_devid_to_device_nic(c, domid, devid, raw.as_mut_ptr()) });
+        let rc = self
+            .call(|c| unsafe { sys::libxl_devid_to_device_nic(c, domid, devid, raw.as_mut_ptr()) });
         check(rc, "libxl_devid_to_device_nic", Some(domid))?;
         // SAFETY: as in attach_nic.
-        let rc = self.call(|c| unsafe { sys::libxl_device_nic_remove(c, domid, raw.as_mut_ptr(), ptr::null()) });
-        device_result(rc, "libxl_device_nic_remove", domid, &format!("nic {devid}"))
+        let rc = self.call(|c| unsafe {
+            sys::libxl_device_nic_remove(c, domid, raw.as_mut_ptr(), ptr::null())
+        });
+        device_result(
+            rc,
+            "libxl_device_nic_remove",
+            domid,
+            &format!("nic {devid}"),
+        )
     }
 }
 

@@ -75,7 +75,8 @@ extern "C" fn xenlight_rust_log(
 extern "C" fn xenlight_rust_log_wanted(level: c_int) -> c_int {
     let level = level as sys::xentoollog_level;
     let wanted = panic::catch_unwind(|| {
-        level >= sys::xentoollog_level_XTL_ERROR || log::log_enabled!(target: LOG_TARGET, to_log_level(level))
+        level >= sys::xentoollog_level_XTL_ERROR
+            || log::log_enabled!(target: LOG_TARGET, to_log_level(level))
     });
     c_int::from(wanted.unwrap_or(true))
 }

@@ -381,13 +381,21 @@ impl DomainConfig {
         for (key, headless) in [("vnc", 0), ("sdl", 0), ("nographic", 1)] {
             if let Some(v) = p.long(key)? {
                 if v != headless {
-                    return Err(invalid(key, format!("{key} = {v} is not supported: HVM guests are headless (serial only)")));
+                    return Err(invalid(
+                        key,
+                        format!(
+                            "{key} = {v} is not supported: HVM guests are headless (serial only)"
+                        ),
+                    ));
                 }
             }
         }
         if let Some(v) = p.string("vga")? {
             if v != "none" {
-                return Err(invalid("vga", format!("vga = {v:?} is not supported: only \"none\"")));
+                return Err(invalid(
+                    "vga",
+                    format!("vga = {v:?} is not supported: only \"none\""),
+                ));
             }
         }
         cfg.on_poweroff = action(&p, "on_poweroff", Action::Destroy)?;

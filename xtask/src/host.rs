@@ -14,7 +14,7 @@ use std::process::Command;
 use crate::cache_dir;
 
 /// Bump when the base tree's recipe changes, so cached bases are rebuilt.
-const BASE_RECIPE: &str = "base-v4";
+const BASE_RECIPE: &str = "base-v5";
 const XEN_BIN: &str = "/usr/lib/xen-4.17/bin";
 
 /// Dom0 kernel modules, in load order (the package has no modules.dep).
@@ -34,10 +34,17 @@ pub const MODULES: &[&str] = &[
 ];
 
 /// Guest front-end drivers, loaded by the test guest's init.
-pub const GUEST_MODULES: &[&str] = &["drivers/block/xen-blkfront.ko", "drivers/net/xen-netfront.ko"];
+pub const GUEST_MODULES: &[&str] = &[
+    "drivers/block/xen-blkfront.ko",
+    "drivers/net/xen-netfront.ko",
+];
 
 /// The HVM device model and the firmware it and hvmloader need.
-const HVM_FILES: &[&str] = &["/usr/share/seabios", "/usr/share/qemu", "/usr/lib/xen-4.17/boot"];
+const HVM_FILES: &[&str] = &[
+    "/usr/share/seabios",
+    "/usr/share/qemu",
+    "/usr/lib/xen-4.17/boot",
+];
 const DEVICE_MODEL: &str = "/usr/libexec/xen-qemu-system-i386";
 
 /// What QEMU boots.
@@ -317,8 +324,24 @@ pub fn base_archive(boot: &BootFiles) -> Result<PathBuf, String> {
         t.copy_exe(&Path::new(XEN_BIN).join(b), XEN_BIN)?;
     }
     t.copy_exe(Path::new("/usr/bin/xenstore-ls"), "/usr/bin")?;
-    // The hotplug scripts are bash; busybox has the tools they call.
+    // The hotplug scripts are bash, and they call options busybox lacks
+    // (`ip -o addr show primary`, util-linux losetup output): the real tools
+    // replace busybox's applets.
     t.copy_exe(Path::new("/bin/bash"), "/bin")?;
+    for tool in [
+        "/bin/ip",
+        "/sbin/losetup",
+        "/usr/bin/stat",
+        "/usr/bin/flock",
+    ] {
+        let name = Path::new(tool)
+            .file_name()
+            .ok_or("tool name")?
+            .to_string_lossy()
+            .into_owned();
+        let _ = fs::remove_file(t.path(&format!("bin/{name}")));
+        t.copy_exe(Path::new(tool), "/bin")?;
+    }
     // HVM guests: QEMU as device model, SeaBIOS, option ROMs, keymaps, hvmloader.
     t.copy_exe(Path::new(DEVICE_MODEL), "/usr/libexec")?;
     for d in HVM_FILES {
@@ -375,7 +398,11 @@ pub fn guest_initrd(extra: &[PathBuf], modules: &Path) -> Result<PathBuf, String
         t.copy_exe(x, "/bin")?;
     }
     for m in GUEST_MODULES {
-        let name = Path::new(m).file_name().ok_or("module name")?.to_string_lossy().into_owned();
+        let name = Path::new(m)
+            .file_name()
+            .ok_or("module name")?
+            .to_string_lossy()
+            .into_owned();
         t.copy(&modules.join(m), &format!("/lib/modules/{name}"))?;
     }
     t.write("/init", GUEST_INIT, true)?;
@@ -413,7 +440,7 @@ if [ -n "$disk" ]; then
   echo "@@GUEST-DISK $(head -c 32 "/dev/$disk" | tr -dc 'A-Za-z0-9@_-')@@"
 fi
 if [ -n "$stay" ]; then
-  seen=
+  seen=start
   while :; do
     now=$(ls /sys/block | tr '\n' ' ')
     [ "$now" != "$seen" ] && echo "@@GUEST-BLOCK $now@@" && seen=$now
