@@ -15,10 +15,7 @@ fn run(args: &[String]) -> Result<(), String> {
         return Err("usage: attach <domain> disk <target> <vdev> [ro] | nic <bridge> [mac]".into());
     };
     let ctx = Context::new().map_err(|e| e.to_string())?;
-    let domid = match domain.parse() {
-        Ok(id) => id,
-        Err(_) => ctx.domid_by_name(domain).map_err(|e| e.to_string())?,
-    };
+    let domid = ctx.find_domain(domain).map_err(|e| e.to_string())?;
     match (kind.as_str(), rest) {
         ("disk", [target, vdev, opts @ ..]) => {
             let disk =

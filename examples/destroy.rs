@@ -8,10 +8,7 @@ use std::process::ExitCode;
 
 fn run(which: &str) -> xenlight::Result<xenlight::Domid> {
     let ctx = xenlight::Context::new()?;
-    let domid = match which.parse() {
-        Ok(id) => id,
-        Err(_) => ctx.domid_by_name(which)?,
-    };
+    let domid = ctx.find_domain(which)?;
     ctx.destroy(domid)?;
     Ok(domid)
 }

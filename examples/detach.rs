@@ -13,10 +13,7 @@ fn run(args: &[String]) -> Result<String, String> {
         return Err("usage: detach <domain> disk <vdev> | nic <devid>".into());
     };
     let ctx = xenlight::Context::new().map_err(|e| e.to_string())?;
-    let domid = match domain.parse() {
-        Ok(id) => id,
-        Err(_) => ctx.domid_by_name(domain).map_err(|e| e.to_string())?,
-    };
+    let domid = ctx.find_domain(domain).map_err(|e| e.to_string())?;
     match kind.as_str() {
         "disk" => ctx.detach_disk(domid, which).map_err(|e| e.to_string())?,
         "nic" => {

@@ -9,10 +9,7 @@ use std::process::ExitCode;
 
 fn run(which: &str) -> xenlight::Result<()> {
     let ctx = xenlight::Context::new()?;
-    let domid = match which.parse::<xenlight::Domid>() {
-        Ok(id) => id,
-        Err(_) => ctx.domid_by_name(which)?,
-    };
+    let domid = ctx.find_domain(which)?;
     let d = ctx.domain_info(domid)?;
     println!("name:          {}", d.name.as_deref().unwrap_or("-"));
     println!("domid:         {}", d.domid);

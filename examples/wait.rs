@@ -10,10 +10,7 @@ use std::time::Duration;
 
 fn run(which: &str, secs: u64) -> xenlight::Result<()> {
     let ctx = xenlight::Context::new()?;
-    let domid = match which.parse() {
-        Ok(id) => id,
-        Err(_) => ctx.domid_by_name(which)?,
-    };
+    let domid = ctx.find_domain(which)?;
     let reason = ctx.wait_for_shutdown(domid, Duration::from_secs(secs))?;
     println!("domain {domid} shut down: {reason}");
     ctx.destroy(domid)?;

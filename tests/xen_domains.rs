@@ -40,6 +40,9 @@ fn lookups_agree_with_the_list() {
     assert_eq!(d0.name.as_deref(), Some("Domain-0"));
     assert_eq!(ctx.domid_by_name("Domain-0").unwrap(), 0);
     assert_eq!(ctx.domain_name(0).unwrap(), "Domain-0");
+    assert_eq!(ctx.find_domain("0").unwrap(), 0);
+    assert_eq!(ctx.find_domain("Domain-0").unwrap(), 0);
+    assert!(ctx.find_domain("31999").unwrap_err().is_domain_not_found());
     let listed = ctx
         .domains()
         .unwrap()

@@ -393,6 +393,12 @@ impl Context {
     /// ```
     #[doc(alias = "libxl_domain_info")]
     pub fn domain_info(&self, domid: Domid) -> Result<DomainInfo> {
+        let info = self.raw_dominfo(domid)?;
+        Ok(self.refined(DomainInfo::from_raw(&info, self.name_of(domid))))
+    }
+
+    /// libxl's own record of one domain.
+    fn raw_dominfo(&self, domid: Domid) -> Result<Dominfo> {
         let mut info = Dominfo::new();
         self.call(|ctx| {
             // SAFETY: ctx valid; info initialised and owned.
@@ -402,7 +408,27 @@ impl Context {
                 Some(domid),
             )
         })?;
-        Ok(self.refined(DomainInfo::from_raw(&info, self.name_of(domid))))
+        Ok(info)
+    }
+
+    /// The domain with this name or, if `which` is a number, this id: what
+    /// `xl` accepts wherever it takes a domain.
+    ///
+    /// ```no_run
+    /// let ctx = xenlight::Context::new()?;
+    /// assert_eq!(ctx.find_domain("Domain-0")?, ctx.find_domain("0")?);
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    pub fn find_domain(&self, which: &str) -> Result<Domid> {
+        match which.parse::<Domid>() {
+            Ok(domid) if self.domain_exists(domid)? => Ok(domid),
+            Ok(domid) => Err(Error::DomainNotFound {
+                op: "find_domain",
+                domain: DomainRef::Id(domid),
+                message: None,
+            }),
+            Err(_) => self.domid_by_name(which),
+        }
     }
 
     /// Xen reports PVH guests as HVM (both are hardware containers); the
@@ -503,15 +529,7 @@ impl Context {
 
     /// The domain's XSM label, if XSM is in use (`libxl_dominfo.ssid_label`).
     pub fn domain_ssid_label(&self, domid: Domid) -> Result<Option<String>> {
-        let mut info = Dominfo::new();
-        self.call(|ctx| {
-            // SAFETY: as in domain_info.
-            check(
-                unsafe { sys::libxl_domain_info(ctx, info.as_mut_ptr(), domid) },
-                "libxl_domain_info",
-                Some(domid),
-            )
-        })?;
+        let info = self.raw_dominfo(domid)?;
         // SAFETY: ssid_label is NULL or a string owned by `info`.
         Ok(unsafe { opt_string(info.ssid_label) })
     }

@@ -60,16 +60,5 @@ fn qemu_utils_fits() -> bool {
 }
 
 fn run(cmd: &mut Command) -> Result<(), String> {
-    let st = cmd
-        .status()
-        .map_err(|e| format!("{:?}: {e}", cmd.get_program()))?;
-    if st.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{:?} {:?} failed ({st}); run it as root on Debian 12",
-            cmd.get_program(),
-            cmd.get_args().collect::<Vec<_>>()
-        ))
-    }
+    crate::host::run(cmd).map_err(|e| format!("{e}; run it as root on Debian 12"))
 }
