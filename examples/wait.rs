@@ -1,5 +1,6 @@
-//! Waits for a domain to shut down and prints why, then destroys it (its
-//! on_poweroff action), like xl's domain monitor.
+//! Waits for a domain to shut down, prints why, then carries out its
+//! `on_poweroff`/`on_reboot`/`on_crash` action (destroy, restart, ...), as
+//! xl's domain monitor does.
 //!
 //! ```text
 //! cargo run --example wait -- web 120
@@ -8,13 +9,33 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use xenlight::AfterShutdown;
+
 fn run(which: &str, secs: u64) -> xenlight::Result<()> {
     let ctx = xenlight::Context::new()?;
     let domid = ctx.find_domain(which)?;
     let reason = ctx.wait_for_shutdown(domid, Duration::from_secs(secs))?;
     println!("domain {domid} shut down: {reason}");
-    ctx.destroy(domid)?;
-    println!("domain {domid} destroyed");
+    match ctx.handle_shutdown(domid)? {
+        AfterShutdown::Destroyed { core_dump } => {
+            if let Some(p) = core_dump {
+                println!("core dumped to {}", p.display());
+            }
+            println!("domain {domid} destroyed");
+        }
+        AfterShutdown::Preserved => println!("domain {domid} preserved"),
+        AfterShutdown::Restarted {
+            domid: new,
+            old_renamed,
+            ..
+        } => {
+            if let Some(n) = old_renamed {
+                println!("domain {domid} kept as {n}");
+            }
+            println!("restarted as domain {new}");
+        }
+        other => println!("{other:?}"),
+    }
     Ok(())
 }
 

@@ -55,14 +55,7 @@ impl Action {
         }
     }
 
-    /// xl.cfg's spelling (`destroy`, `restart`, `rename-restart`,
-    /// `preserve`, `coredump-destroy`, `coredump-restart`, `soft-reset`).
-    ///
-    /// ```
-    /// assert_eq!(xenlight::Action::from_xl("coredump-restart"), Some(xenlight::Action::CoredumpRestart));
-    /// assert_eq!(xenlight::Action::from_xl("explode"), None);
-    /// ```
-    fn from_raw(a: sys::libxl_action_on_shutdown) -> Self {
+    pub(crate) fn from_raw(a: sys::libxl_action_on_shutdown) -> Self {
         [
             Action::Destroy,
             Action::Restart,
@@ -77,7 +70,13 @@ impl Action {
         .unwrap_or_default()
     }
 
-    /// Parses xl.cfg's spelling (see above).
+    /// Parses xl.cfg's spelling (`destroy`, `restart`, `rename-restart`,
+    /// `preserve`, `coredump-destroy`, `coredump-restart`, `soft-reset`).
+    ///
+    /// ```
+    /// assert_eq!(xenlight::Action::from_xl("coredump-restart"), Some(xenlight::Action::CoredumpRestart));
+    /// assert_eq!(xenlight::Action::from_xl("explode"), None);
+    /// ```
     pub fn from_xl(s: &str) -> Option<Self> {
         Some(match s {
             "destroy" => Action::Destroy,
@@ -433,7 +432,8 @@ pub struct DomainConfig {
     pub disks: Vec<Disk>,
     /// Network interfaces.
     pub nics: Vec<Nic>,
-    /// What to do when the guest powers off.
+    /// What to do when the guest powers off. libxl only stores the
+    /// `on_*` actions; [`Context::handle_shutdown`] carries them out.
     pub on_poweroff: Action,
     /// What to do when the guest reboots.
     pub on_reboot: Action,

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use xenlight_sys as sys;
 
-use crate::config::DomainConfig;
+use crate::config::{DomainConfig, RawDomainConfig};
 use crate::context::Context;
 use crate::domain::{Domid, ShutdownReason, Uuid};
 use crate::error::{DomainRef, Error, Result};
@@ -118,7 +118,12 @@ impl Context {
     /// with [`Context::unpause`].
     #[doc(alias = "libxl_domain_create_new")]
     pub fn create_domain_paused(&self, cfg: &DomainConfig) -> Result<Domid> {
-        let mut raw = cfg.to_raw()?;
+        self.create_raw_paused(&mut cfg.to_raw()?)
+    }
+
+    /// Creates a paused domain from a libxl config; on failure, destroys
+    /// whatever of it libxl left behind.
+    pub(crate) fn create_raw_paused(&self, raw: &mut RawDomainConfig) -> Result<Domid> {
         let uuid = Uuid::from_bytes(raw.c_info.uuid.uuid);
         let before: Vec<Domid> = self.domains()?.iter().map(|d| d.domid).collect();
         let mut domid: Domid = u32::MAX;
@@ -138,11 +143,9 @@ impl Context {
         if rc == 0 {
             return Ok(domid);
         }
-        let err = Error::from_libxl(
-            rc,
-            "libxl_domain_create_new",
-            Some(DomainRef::Name(cfg.name.clone())),
-        );
+        // SAFETY: name is NULL or a string owned by `raw`.
+        let name = unsafe { crate::util::opt_string(raw.c_info.name) }.unwrap_or_default();
+        let err = Error::from_libxl(rc, "libxl_domain_create_new", Some(DomainRef::Name(name)));
         // libxl normally cleans up after itself; make sure nothing of ours is
         // left (only domains that are new and carry our UUID).
         if let Ok(now) = self.domains() {

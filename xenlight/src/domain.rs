@@ -435,25 +435,56 @@ impl Context {
     /// config libxl stored for the domain says which it is.
     fn refined(&self, mut info: DomainInfo) -> DomainInfo {
         if info.domain_type == DomainType::Hvm && info.domid != 0 {
-            let mut cfg = crate::config::RawDomainConfig::new();
-            let rc = self.call(|ctx| {
-                // SAFETY: ctx valid; cfg initialised and owned; NULL ao_how
-                // makes the call synchronous.
-                unsafe {
-                    sys::libxl_retrieve_domain_configuration(
-                        ctx,
-                        info.domid,
-                        cfg.as_mut_ptr(),
-                        std::ptr::null(),
-                    )
-                }
-            });
-            if rc == 0 {
+            if let Ok(cfg) = self.stored_config(info.domid) {
                 info.domain_type = DomainType::from_raw(cfg.c_info.type_);
             }
             crate::logger::clear_last_error();
         }
         info
+    }
+
+    /// The configuration libxl keeps for a domain it created
+    /// (`libxl_retrieve_domain_configuration`): what it was created with,
+    /// updated with what libxl filled in (devids, MACs, the UUID) and the
+    /// devices attached since. Domain-0 has none: an error.
+    ///
+    /// ```no_run
+    /// let ctx = xenlight::Context::new()?;
+    /// let domid = ctx.find_domain("web")?;
+    /// let cfg = ctx.domain_config(domid)?;
+    /// println!("{} has {} disks, on_reboot {:?}", cfg.name, cfg.disks.len(), cfg.on_reboot);
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_retrieve_domain_configuration")]
+    pub fn domain_config(&self, domid: Domid) -> Result<crate::DomainConfig> {
+        Ok(crate::DomainConfig::from_raw(&self.stored_config(domid)?))
+    }
+
+    pub(crate) fn stored_config(&self, domid: Domid) -> Result<crate::config::RawDomainConfig> {
+        let mut cfg = crate::config::RawDomainConfig::new();
+        let rc = self.call(|ctx| {
+            // SAFETY: ctx valid; cfg initialised and owned; NULL ao_how
+            // makes the call synchronous.
+            unsafe {
+                sys::libxl_retrieve_domain_configuration(
+                    ctx,
+                    domid,
+                    cfg.as_mut_ptr(),
+                    std::ptr::null(),
+                )
+            }
+        });
+        match check(rc, "libxl_retrieve_domain_configuration", Some(domid)) {
+            Ok(()) => Ok(cfg),
+            Err(Error::Libxl { message, .. }) if matches!(self.domain_exists(domid), Ok(false)) => {
+                Err(Error::DomainNotFound {
+                    op: "libxl_retrieve_domain_configuration",
+                    domain: DomainRef::Id(domid),
+                    message,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Whether a domain with this id exists (it may be dying).

@@ -27,6 +27,9 @@
 //! * libxl's child-process handling is set to
 //!   `libxl_sigchld_owner_libxl_always_selective_reap`, so the application's
 //!   own child processes keep working.
+//! * libxl stores a guest's `on_poweroff`/`on_reboot`/`on_crash` actions but
+//!   does not carry them out; after [`Context::wait_for_shutdown`],
+//!   [`Context::handle_shutdown`] does, as xl's domain monitor would.
 //!
 //! The raw bindings are in [`xenlight_sys`], re-exported as [`sys`].
 #![warn(missing_docs)]
@@ -53,6 +56,7 @@ pub use domain::{
 pub use error::{DomainRef, Error, ErrorKind, Result};
 pub use guest::{GuestEnvironment, GuestMode, XenRole};
 pub use host::{PhysInfo, VersionInfo};
+pub use lifecycle::{AfterShutdown, CORE_DUMP_DIR};
 pub use logger::LOG_TARGET;
 pub use xenlight_sys as sys;
 pub use xlcfg::SUPPORTED_KEYS;

@@ -1,13 +1,46 @@
-//! Steering running domains: pause, unpause, shutdown, reboot, destroy and
-//! the memory target.
+//! Steering running domains: pause, unpause, shutdown, reboot, destroy, the
+//! memory target, and carrying out a domain's `on_*` action once it has shut
+//! down (libxl stores those actions but leaves them to the toolstack).
 
+use std::path::PathBuf;
 use std::ptr;
+use std::time::Duration;
 
 use xenlight_sys as sys;
 
+use crate::config::Action;
 use crate::context::Context;
-use crate::domain::Domid;
+use crate::domain::{Domid, ShutdownReason};
 use crate::error::{check, DomainRef, Error, Result};
+use crate::util::cstring;
+
+/// Where [`Context::handle_shutdown`] writes core dumps: xl's directory.
+pub const CORE_DUMP_DIR: &str = "/var/lib/xen/dump";
+
+/// What [`Context::handle_shutdown`] did with a domain that shut down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AfterShutdown {
+    /// The domain was destroyed (action `destroy` or `coredump-destroy`).
+    Destroyed {
+        /// The core dump written first, for `coredump-destroy`.
+        core_dump: Option<PathBuf>,
+    },
+    /// The domain was left as it is, shut down (action `preserve`, or a
+    /// suspend, which belongs to whoever is saving or migrating it).
+    Preserved,
+    /// The domain was replaced by a new one started from its stored
+    /// configuration (`restart`, `rename-restart`, `coredump-restart`).
+    Restarted {
+        /// The new domain's id.
+        domid: Domid,
+        /// The core dump written first, for `coredump-restart`.
+        core_dump: Option<PathBuf>,
+        /// For `rename-restart`: the name the old domain keeps, shut down,
+        /// beside the new one.
+        old_renamed: Option<String>,
+    },
+}
 
 impl Context {
     /// Runs a libxl call on `domid`; a failure on a domain that does not
@@ -84,8 +117,8 @@ impl Context {
     }
 
     /// Asks the guest to reboot (`libxl_domain_reboot`); needs PV drivers.
-    /// The guest then shuts down with reason reboot: restarting it is the
-    /// toolstack's job (see the crate docs on `on_reboot`).
+    /// The guest then shuts down with reason reboot; libxl does not restart
+    /// it: [`Context::handle_shutdown`] carries out its `on_reboot` action.
     #[doc(alias = "libxl_domain_reboot")]
     pub fn reboot(&self, domid: Domid) -> Result<()> {
         self.on_domain("libxl_domain_reboot", domid, |ctx| {
@@ -130,5 +163,146 @@ impl Context {
             // SAFETY: ctx valid; plain integer arguments.
             unsafe { sys::libxl_set_memory_target(ctx, domid, target, 0, 1) }
         })
+    }
+
+    /// Carries out the `on_poweroff`, `on_reboot`, `on_crash` or
+    /// `on_watchdog` action stored for a domain that has shut down, as xl's
+    /// domain monitor does: libxl records these actions but never acts on
+    /// them. Call it after [`Context::wait_for_shutdown`].
+    ///
+    /// A restart destroys the old domain and creates a new one from the
+    /// stored configuration (same name and UUID); if that creation fails
+    /// nothing of it is left and the error is returned. Core dumps go to
+    /// [`CORE_DUMP_DIR`]`/<name>-<domid>.core`. `soft-reset` is not carried
+    /// out: [`Error::InvalidConfig`], and the domain is left as it is. A
+    /// domain that has not shut down gives [`Error::InvalidArgument`].
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use xenlight::AfterShutdown;
+    /// # let ctx = xenlight::Context::new()?; let domid = 1;
+    /// let reason = ctx.wait_for_shutdown(domid, Duration::from_secs(600))?;
+    /// match ctx.handle_shutdown(domid)? {
+    ///     AfterShutdown::Restarted { domid: new, .. } => println!("{reason}: restarted as {new}"),
+    ///     after => println!("{reason}: {after:?}"),
+    /// }
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    pub fn handle_shutdown(&self, domid: Domid) -> Result<AfterShutdown> {
+        let info = self.domain_info(domid)?;
+        let Some(reason) = info.shutdown_reason else {
+            return Err(Error::InvalidArgument {
+                what: "domid",
+                reason: format!("domain {domid} has not shut down (it is {:?})", info.state),
+            });
+        };
+        let mut cfg = self.stored_config(domid)?;
+        let name = info.name.unwrap_or_else(|| format!("domain-{domid}"));
+        let (key, raw_action) = match reason {
+            ShutdownReason::Poweroff => ("on_poweroff", cfg.on_poweroff),
+            ShutdownReason::Reboot => ("on_reboot", cfg.on_reboot),
+            ShutdownReason::Crash => ("on_crash", cfg.on_crash),
+            ShutdownReason::Watchdog => ("on_watchdog", cfg.on_watchdog),
+            ShutdownReason::SoftReset => ("on_soft_reset", cfg.on_soft_reset),
+            ShutdownReason::Suspend | ShutdownReason::Unknown(_) => {
+                return Ok(AfterShutdown::Preserved)
+            }
+        };
+        let action = Action::from_raw(raw_action);
+        let core_dump = match action {
+            Action::CoredumpDestroy | Action::CoredumpRestart => {
+                Some(self.core_dump(domid, &name)?)
+            }
+            _ => None,
+        };
+        match action {
+            Action::Preserve => Ok(AfterShutdown::Preserved),
+            Action::Destroy | Action::CoredumpDestroy => {
+                self.destroy_and_wait(domid)?;
+                Ok(AfterShutdown::Destroyed { core_dump })
+            }
+            Action::Restart | Action::RestartRename | Action::CoredumpRestart => {
+                let old_renamed = if action == Action::RestartRename {
+                    Some(self.preserve_renamed(domid, &mut cfg, &name)?)
+                } else {
+                    self.destroy_and_wait(domid)?;
+                    None
+                };
+                let new = self.create_raw_paused(&mut cfg)?;
+                if let Err(e) = self.unpause(new) {
+                    let _ = self.destroy(new);
+                    return Err(e);
+                }
+                Ok(AfterShutdown::Restarted {
+                    domid: new,
+                    core_dump,
+                    old_renamed,
+                })
+            }
+            Action::SoftReset => Err(Error::InvalidConfig {
+                field: key.to_owned(),
+                reason: format!(
+                    "soft-reset is not carried out by this crate; domain {domid} is left shut down"
+                ),
+            }),
+        }
+    }
+
+    /// Destroys a domain and waits until Xen has released it, so that its
+    /// name and UUID can be used again.
+    fn destroy_and_wait(&self, domid: Domid) -> Result<()> {
+        self.destroy(domid)?;
+        let start = std::time::Instant::now();
+        while self.domain_exists(domid)? {
+            if start.elapsed() > Duration::from_secs(30) {
+                return Err(Error::Timeout {
+                    op: "destroy (waiting for the domain to go)",
+                    domain: Some(DomainRef::Id(domid)),
+                    after: Duration::from_secs(30),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(())
+    }
+
+    /// Writes the domain's memory to `CORE_DUMP_DIR/<name>-<domid>.core`
+    /// (`libxl_domain_core_dump`).
+    fn core_dump(&self, domid: Domid, name: &str) -> Result<PathBuf> {
+        std::fs::create_dir_all(CORE_DUMP_DIR).map_err(|source| Error::Io {
+            op: format!("creating {CORE_DUMP_DIR}"),
+            source,
+        })?;
+        let path = PathBuf::from(format!("{CORE_DUMP_DIR}/{name}-{domid}.core"));
+        let c_path = cstring("core dump path", &path.to_string_lossy())?;
+        self.on_domain("libxl_domain_core_dump", domid, |ctx| {
+            // SAFETY: ctx valid; c_path a NUL-terminated string alive for the
+            // call; NULL ao_how makes it synchronous.
+            unsafe { sys::libxl_domain_core_dump(ctx, domid, c_path.as_ptr(), ptr::null()) }
+        })?;
+        Ok(path)
+    }
+
+    /// Keeps a shut-down domain under a new name and UUID
+    /// (`libxl_domain_preserve`) so its successor can take the old ones.
+    fn preserve_renamed(
+        &self,
+        domid: Domid,
+        cfg: &mut crate::config::RawDomainConfig,
+        name: &str,
+    ) -> Result<String> {
+        let suffix = format!("--{domid}");
+        let c_suffix = cstring("name suffix", &suffix)?;
+        let mut fresh = sys::libxl_uuid { uuid: [0; 16] };
+        // SAFETY: writes 16 random bytes into `fresh`.
+        unsafe { sys::libxl_uuid_generate(&mut fresh) };
+        self.on_domain("libxl_domain_preserve", domid, |ctx| {
+            // SAFETY: ctx valid; c_info belongs to the live `cfg`; c_suffix
+            // alive for the call; the UUID is passed by value.
+            unsafe {
+                sys::libxl_domain_preserve(ctx, domid, &mut cfg.0.c_info, c_suffix.as_ptr(), fresh)
+            }
+        })?;
+        Ok(format!("{name}{suffix}"))
     }
 }

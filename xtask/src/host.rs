@@ -406,6 +406,14 @@ pub fn guest_initrd(extra: &[PathBuf], modules: &Path) -> Result<PathBuf, String
         t.copy(&modules.join(m), &format!("/lib/modules/{name}"))?;
     }
     t.write("/init", GUEST_INIT, true)?;
+    // The kernel runs /sbin/poweroff when the toolstack asks the guest to
+    // power off (`xl shutdown`); the init above is a plain shell, so power
+    // off directly.
+    t.write(
+        "/sbin/poweroff",
+        "#!/bin/sh\necho '@@GUEST-POWEROFF-REQUEST@@' >/dev/console\nexec /bin/busybox poweroff -f\n",
+        true,
+    )?;
     let archive = dir.join("guest.cpio.gz");
     t.pack(&archive)?;
     Ok(archive)
@@ -418,16 +426,19 @@ const GUEST_INIT: &str = r#"#!/bin/sh
 #   xlnet=ADDR/PFX,PEER  configure eth0, ping PEER 3 times (bounded), print @@GUEST-PING ...@@
 #   xldisk=DEV         print the first 32 bytes of /dev/DEV as @@GUEST-DISK ...@@
 #   xlstay             stay up (reporting block devices as they come and go) until destroyed
+#   xlcrash            panic the kernel (a crash, for on_crash) after the marker
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev 2>/dev/null
-marker=none; stay=; pv=1; net=; disk=
+marker=none; stay=; pv=1; net=; disk=; crash=
 for w in $(cat /proc/cmdline); do
   case "$w" in
     xlmarker=*) marker=${w#xlmarker=};; xlstay) stay=1;; xlnopv) pv=;;
     xlnet=*) net=${w#xlnet=};; xldisk=*) disk=${w#xldisk=};;
+    xlcrash) crash=1;;
   esac
 done
 if [ -n "$pv" ]; then for m in /lib/modules/*.ko; do insmod "$m" 2>/dev/null; done; fi
 echo "@@GUEST-HELLO $marker@@"
+if [ -n "$crash" ]; then echo "@@GUEST-CRASHING@@"; echo c > /proc/sysrq-trigger; fi
 if [ -x /bin/xen-detect ]; then echo "@@GUEST-DETECT-BEGIN@@"; /bin/xen-detect; echo "@@GUEST-DETECT-END@@"; fi
 if [ -n "$net" ]; then
   addr=${net%,*}; peer=${net#*,}

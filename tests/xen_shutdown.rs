@@ -1,0 +1,200 @@
+//! Hypervisor tests: shutdown and reboot requests reaching a guest, and
+//! `handle_shutdown` carrying out the guest's `on_*` action (destroy,
+//! restart, rename-restart, coredump-destroy) the way xl's monitor does.
+#![cfg(feature = "xen-host")]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use xenlight::{Action, AfterShutdown, Context, DomainState, Error, ShutdownReason};
+
+const WAIT: Duration = Duration::from_secs(120);
+
+fn count(name: &str, text: &str) -> usize {
+    console_log(name).matches(text).count()
+}
+
+#[test]
+fn shutdown_request_powers_the_guest_off_and_destroy_runs() {
+    let ctx = Context::new().unwrap();
+    let name = format!("{PREFIX}sd-poweroff");
+    let cfg = pv_guest(&name, true).on_poweroff(Action::Destroy);
+    let domid = ctx.create_domain(&cfg).expect("create");
+    let guard = DomainGuard { ctx: &ctx, domid };
+    assert!(wait_for_console(
+        &name,
+        &format!("@@GUEST-HELLO {name}@@"),
+        WAIT
+    ));
+
+    // A running domain has nothing to handle yet.
+    let e = ctx.handle_shutdown(domid).unwrap_err();
+    assert!(matches!(e, Error::InvalidArgument { .. }), "{e}");
+    assert!(e.to_string().contains("has not shut down"), "{e}");
+
+    ctx.shutdown(domid).expect("shutdown request");
+    assert_eq!(
+        ctx.wait_for_shutdown(domid, WAIT).unwrap(),
+        ShutdownReason::Poweroff
+    );
+    assert!(
+        console_log(&name).contains("@@GUEST-POWEROFF-REQUEST@@"),
+        "the guest kernel did not run its poweroff: {}",
+        console_log(&name)
+    );
+    let i = ctx.domain_info(domid).unwrap();
+    assert_eq!(
+        i.state,
+        DomainState::Shutdown(ShutdownReason::Poweroff),
+        "{i:?}"
+    );
+
+    assert_eq!(
+        ctx.handle_shutdown(domid).unwrap(),
+        AfterShutdown::Destroyed { core_dump: None }
+    );
+    assert!(
+        !ctx.domain_exists(domid).unwrap(),
+        "destroy action left the domain"
+    );
+    assert!(ctx.domid_by_name(&name).unwrap_err().is_domain_not_found());
+    drop(guard);
+}
+
+#[test]
+fn reboot_request_restarts_the_guest_from_its_stored_config() {
+    let ctx = Context::new().unwrap();
+    let name = format!("{PREFIX}sd-reboot");
+    let cfg = pv_guest(&name, true).on_reboot(Action::Restart);
+    let old = ctx.create_domain(&cfg).expect("create");
+    let old_guard = DomainGuard {
+        ctx: &ctx,
+        domid: old,
+    };
+    let hello = format!("@@GUEST-HELLO {name}@@");
+    assert!(wait_for_console(&name, &hello, WAIT));
+    let uuid = ctx.domain_info(old).unwrap().uuid;
+    let hellos = count(&name, &hello);
+
+    ctx.reboot(old).expect("reboot request");
+    assert_eq!(
+        ctx.wait_for_shutdown(old, WAIT).unwrap(),
+        ShutdownReason::Reboot
+    );
+    let AfterShutdown::Restarted {
+        domid: new,
+        core_dump: None,
+        old_renamed: None,
+    } = ctx.handle_shutdown(old).expect("restart")
+    else {
+        panic!("on_reboot=restart did not restart");
+    };
+    let _new_guard = DomainGuard {
+        ctx: &ctx,
+        domid: new,
+    };
+    drop(old_guard);
+    assert_ne!(new, old);
+    assert!(
+        !ctx.domain_exists(old).unwrap(),
+        "the old domain is still there"
+    );
+    let info = ctx.domain_info(new).unwrap();
+    assert_eq!(info.name.as_deref(), Some(name.as_str()));
+    assert_eq!(info.uuid, uuid, "a restart keeps the UUID");
+    assert_eq!(ctx.domain_config(new).unwrap().on_reboot, Action::Restart);
+    // The new domain boots the same guest again: its console says hello
+    // once more (xenconsoled appends to the same log).
+    assert!(
+        wait_until(WAIT, || count(&name, &hello) > hellos),
+        "restarted guest never printed its marker: {}",
+        console_log(&name)
+    );
+}
+
+#[test]
+fn rename_restart_keeps_the_old_domain_beside_the_new() {
+    let ctx = Context::new().unwrap();
+    let name = format!("{PREFIX}sd-rename");
+    // Powers off by itself once it has said hello.
+    let cfg = pv_guest(&name, false).on_poweroff(Action::RestartRename);
+    let old = ctx.create_domain(&cfg).expect("create");
+    let _old_guard = DomainGuard {
+        ctx: &ctx,
+        domid: old,
+    };
+    assert_eq!(
+        ctx.wait_for_shutdown(old, WAIT).unwrap(),
+        ShutdownReason::Poweroff
+    );
+    let uuid = ctx.domain_info(old).unwrap().uuid;
+
+    let AfterShutdown::Restarted {
+        domid: new,
+        old_renamed: Some(renamed),
+        ..
+    } = ctx.handle_shutdown(old).expect("rename-restart")
+    else {
+        panic!("on_poweroff=rename-restart did not rename and restart");
+    };
+    let _new_guard = DomainGuard {
+        ctx: &ctx,
+        domid: new,
+    };
+    assert_eq!(renamed, format!("{name}--{old}"));
+    let kept = ctx.domain_info(old).unwrap();
+    assert_eq!(kept.name.as_deref(), Some(renamed.as_str()));
+    assert!(matches!(kept.state, DomainState::Shutdown(_)), "{kept:?}");
+    assert_ne!(kept.uuid, uuid, "the kept domain gets a fresh UUID");
+    assert_eq!(ctx.domid_by_name(&name).unwrap(), new);
+    assert_eq!(ctx.domain_info(new).unwrap().uuid, uuid);
+}
+
+#[test]
+fn crash_dumps_the_core_then_destroys() {
+    let ctx = Context::new().unwrap();
+    let name = format!("{PREFIX}sd-crash");
+    let base = pv_guest(&name, false);
+    let cmdline = format!("{} xlcrash", base.cmdline.clone().unwrap());
+    let cfg = base
+        .cmdline(cmdline)
+        .memory_mib(64)
+        .on_crash(Action::CoredumpDestroy);
+    let domid = ctx.create_domain(&cfg).expect("create");
+    let guard = DomainGuard { ctx: &ctx, domid };
+    assert_eq!(
+        ctx.wait_for_shutdown(domid, WAIT).unwrap(),
+        ShutdownReason::Crash,
+        "console: {}",
+        console_log(&name)
+    );
+    assert!(console_log(&name).contains("@@GUEST-CRASHING@@"));
+
+    let after = ctx.handle_shutdown(domid).expect("coredump-destroy");
+    let AfterShutdown::Destroyed {
+        core_dump: Some(path),
+    } = after
+    else {
+        panic!("on_crash=coredump-destroy gave {after:?}");
+    };
+    assert!(
+        !ctx.domain_exists(domid).unwrap(),
+        "the crashed domain is still there"
+    );
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let _ = std::fs::remove_file(&path);
+    assert!(
+        path.starts_with(xenlight::CORE_DUMP_DIR),
+        "{}",
+        path.display()
+    );
+    // An ELF core holding the guest's memory (64 MiB, less what Xen keeps).
+    assert!(
+        size > 32 << 20,
+        "core dump {} is {size} bytes",
+        path.display()
+    );
+    drop(guard);
+}
