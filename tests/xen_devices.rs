@@ -222,7 +222,7 @@ fn dev_missing_bridge_at_create_leaves_no_domain() {
 }
 
 #[test]
-fn dev_hvm_guest_starts_prints_its_marker_and_detects_hvm() {
+fn dev_hvm_guest_starts_prints_its_marker_and_detects_hvm_then_pv_drivers() {
     let ctx = Context::new().unwrap();
     let name = format!("{PREFIX}hvm");
     let serial = format!("/tmp/{name}-serial.log");
@@ -232,7 +232,9 @@ fn dev_hvm_guest_starts_prints_its_marker_and_detects_hvm() {
         .memory_mib(128)
         .kernel(g.join("vmlinuz").to_str().unwrap())
         .ramdisk(g.join("guest.cpio.gz").to_str().unwrap())
-        .cmdline(format!("console=ttyS0 rdinit=/init xlmarker={name} xlnopv"))
+        .cmdline(format!(
+            "console=ttyS0 rdinit=/init xlmarker={name} xlpvlate"
+        ))
         .serial(format!("file:{serial}"));
     let domid = ctx.create_domain(&cfg).expect("create HVM guest");
     let _guard = DomainGuard { ctx: &ctx, domid };
@@ -246,5 +248,12 @@ fn dev_hvm_guest_starts_prints_its_marker_and_detects_hvm() {
         out.contains(&format!("@@GUEST-HELLO {name}@@")),
         "serial:\n{out}"
     );
-    assert!(out.contains("role=domU mode=hvm "), "serial:\n{out}");
+    // The guest runs xen-detect before and after loading the PV front-end
+    // drivers (xen-platform-pci is built in): plain HVM, then PV-on-HVM.
+    let plain = out.find("role=domU mode=hvm ");
+    let with_pv = out.find("role=domU mode=hvm+pv-drivers ");
+    assert!(
+        matches!((plain, with_pv), (Some(a), Some(b)) if a < b),
+        "serial:\n{out}"
+    );
 }

@@ -147,7 +147,9 @@ fn rename_restart_keeps_the_old_domain_beside_the_new() {
     let kept = ctx.domain_info(old).unwrap();
     assert_eq!(kept.name.as_deref(), Some(renamed.as_str()));
     assert!(matches!(kept.state, DomainState::Shutdown(_)), "{kept:?}");
-    assert_ne!(kept.uuid, uuid, "the kept domain gets a fresh UUID");
+    // libxl_domain_preserve gives the kept domain a fresh /vm path in
+    // xenstore; Xen's own handle for it (what domain_info reports) stays.
+    assert_eq!(kept.uuid, uuid);
     assert_eq!(ctx.domid_by_name(&name).unwrap(), new);
     assert_eq!(ctx.domain_info(new).unwrap().uuid, uuid);
 }
@@ -158,10 +160,7 @@ fn crash_dumps_the_core_then_destroys() {
     let name = format!("{PREFIX}sd-crash");
     let base = pv_guest(&name, false);
     let cmdline = format!("{} xlcrash", base.cmdline.clone().unwrap());
-    let cfg = base
-        .cmdline(cmdline)
-        .memory_mib(64)
-        .on_crash(Action::CoredumpDestroy);
+    let cfg = base.cmdline(cmdline).on_crash(Action::CoredumpDestroy);
     let domid = ctx.create_domain(&cfg).expect("create");
     let guard = DomainGuard { ctx: &ctx, domid };
     assert_eq!(

@@ -173,7 +173,9 @@ impl Context {
     /// A restart destroys the old domain and creates a new one from the
     /// stored configuration (same name and UUID); if that creation fails
     /// nothing of it is left and the error is returned. Core dumps go to
-    /// [`CORE_DUMP_DIR`]`/<name>-<domid>.core`. `soft-reset` is not carried
+    /// [`CORE_DUMP_DIR`]`/<name>-<domid>.core`; if one fails (a full disk,
+    /// say) the partial file is removed, the error returned, and the domain
+    /// left shut down, to be dumped again or destroyed. `soft-reset` is not carried
     /// out: [`Error::InvalidConfig`], and the domain is left as it is. A
     /// domain that has not shut down gives [`Error::InvalidArgument`].
     ///
@@ -275,16 +277,22 @@ impl Context {
         })?;
         let path = PathBuf::from(format!("{CORE_DUMP_DIR}/{name}-{domid}.core"));
         let c_path = cstring("core dump path", &path.to_string_lossy())?;
-        self.on_domain("libxl_domain_core_dump", domid, |ctx| {
+        let dumped = self.on_domain("libxl_domain_core_dump", domid, |ctx| {
             // SAFETY: ctx valid; c_path a NUL-terminated string alive for the
             // call; NULL ao_how makes it synchronous.
             unsafe { sys::libxl_domain_core_dump(ctx, domid, c_path.as_ptr(), ptr::null()) }
-        })?;
+        });
+        if let Err(e) = dumped {
+            // A partial dump is of no use and may fill the disk.
+            let _ = std::fs::remove_file(&path);
+            return Err(e);
+        }
         Ok(path)
     }
 
-    /// Keeps a shut-down domain under a new name and UUID
-    /// (`libxl_domain_preserve`) so its successor can take the old ones.
+    /// Keeps a shut-down domain under a new name and a fresh xenstore /vm
+    /// path (`libxl_domain_preserve`; Xen's handle for it is unchanged) so
+    /// its successor can take the old name.
     fn preserve_renamed(
         &self,
         domid: Domid,

@@ -423,23 +423,27 @@ const GUEST_INIT: &str = r#"#!/bin/sh
 # Test guest. Command-line words it understands:
 #   xlmarker=NAME      printed as @@GUEST-HELLO NAME@@
 #   xlnopv             do not load the Xen PV front-end drivers
+#   xlpvlate           run xen-detect, then load the PV drivers and run it again
 #   xlnet=ADDR/PFX,PEER  configure eth0, ping PEER 3 times (bounded), print @@GUEST-PING ...@@
 #   xldisk=DEV         print the first 32 bytes of /dev/DEV as @@GUEST-DISK ...@@
 #   xlstay             stay up (reporting block devices as they come and go) until destroyed
 #   xlcrash            panic the kernel (a crash, for on_crash) after the marker
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev 2>/dev/null
-marker=none; stay=; pv=1; net=; disk=; crash=
+marker=none; stay=; pv=1; net=; disk=; crash=; pvlate=
 for w in $(cat /proc/cmdline); do
   case "$w" in
-    xlmarker=*) marker=${w#xlmarker=};; xlstay) stay=1;; xlnopv) pv=;;
+    xlmarker=*) marker=${w#xlmarker=};; xlstay) stay=1;; xlnopv) pv=;; xlpvlate) pvlate=1; pv=;;
     xlnet=*) net=${w#xlnet=};; xldisk=*) disk=${w#xldisk=};;
     xlcrash) crash=1;;
   esac
 done
-if [ -n "$pv" ]; then for m in /lib/modules/*.ko; do insmod "$m" 2>/dev/null; done; fi
+pv_drivers() { for m in /lib/modules/*.ko; do insmod "$m" 2>/dev/null; done; }
+detect() { if [ -x /bin/xen-detect ]; then echo "@@GUEST-DETECT-BEGIN@@"; /bin/xen-detect; echo "@@GUEST-DETECT-END@@"; fi; }
+if [ -n "$pv" ]; then pv_drivers; fi
 echo "@@GUEST-HELLO $marker@@"
 if [ -n "$crash" ]; then echo "@@GUEST-CRASHING@@"; echo c > /proc/sysrq-trigger; fi
-if [ -x /bin/xen-detect ]; then echo "@@GUEST-DETECT-BEGIN@@"; /bin/xen-detect; echo "@@GUEST-DETECT-END@@"; fi
+if [ -n "$pvlate" ]; then detect; pv_drivers; fi
+detect
 if [ -n "$net" ]; then
   addr=${net%,*}; peer=${net#*,}
   for i in $(seq 1 50); do [ -e /sys/class/net/eth0 ] && break; sleep 0.2; done
