@@ -269,9 +269,12 @@ fn main() {
                     .expect("create paused guest"),
             );
         }
+        // Many short alternating rounds (about 0.2 s each): TCG timing
+        // drifts, and short rounds let both sides see the same drift.
+        let per_round = (120 / (target as u32 + 1)).max(4);
         let (s, r) = compare(
-            20,
-            50,
+            60,
+            per_round,
             || assert!(lister.domains().unwrap().len() > target),
             || assert!(raw.list() > target),
         );
@@ -312,8 +315,8 @@ fn main() {
         }
     }
     let (s, r) = compare(
-        20,
-        50,
+        40,
+        5,
         || assert!(creator.domains().unwrap().len() > 30),
         || assert!(lister.domains().unwrap().len() > 30),
     );
