@@ -68,18 +68,36 @@ fn dev_routed_vif_reaches_dom0() {
     );
 }
 
+/// Packets the dom0 MASQUERADE rule has rewritten so far.
+fn masqueraded_packets() -> u64 {
+    run(
+        "iptables",
+        &["-t", "nat", "-L", "POSTROUTING", "-v", "-n", "-x"],
+    )
+    .lines()
+    .find(|l| l.contains("MASQUERADE"))
+    .and_then(|l| l.split_whitespace().next()?.parse().ok())
+    .expect("dom0 has a MASQUERADE rule")
+}
+
 #[test]
-fn dev_nat_vif_reaches_its_dom0_router() {
+fn dev_nat_vif_reaches_the_lan_through_dom0_masquerade() {
     let ctx = Context::new().unwrap();
     let name = format!("{PREFIX}nat");
-    // vif-nat gives the dom0 end the guest's address + 127 in the last octet.
+    // vif-nat gives the dom0 end the guest's address + 127 in the last
+    // octet; the guest routes through it to 169.254.200.2, a host on the
+    // simulated LAN beyond dom0 that has no route back to 169.254.3.0/24:
+    // its replies reach the guest only if dom0 masqueraded the requests.
     let nic = Nic::default().script("vif-nat").ip("169.254.3.2");
-    let cfg = net_guest(&name, nic, "169.254.3.2/16", "169.254.3.129");
+    let cfg = net_guest(&name, nic, "169.254.3.2/24", "169.254.200.2,169.254.3.129");
+    let before = masqueraded_packets();
     let console = run_guest(&ctx, &cfg);
     assert!(
-        console.contains("@@GUEST-PING ok 169.254.3.129@@"),
-        "console:\n{console}"
+        console.contains("@@GUEST-PING ok 169.254.200.2@@"),
+        "console:\n{console}\nhotplug log:\n{}",
+        hotplug_log()
     );
+    assert!(masqueraded_packets() > before, "no packet was masqueraded");
 }
 
 fn disk_image(name: &str, marker: &str) -> String {

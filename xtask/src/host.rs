@@ -14,8 +14,9 @@ use std::process::Command;
 use crate::cache_dir;
 
 /// Bump when the base tree's recipe changes, so cached bases are rebuilt.
-const BASE_RECIPE: &str = "base-v5";
+const BASE_RECIPE: &str = "base-v6";
 const XEN_BIN: &str = "/usr/lib/xen-4.17/bin";
+const XTABLES_DIR: &str = "/usr/lib/x86_64-linux-gnu/xtables";
 
 /// Dom0 kernel modules, in load order (the package has no modules.dep).
 pub const MODULES: &[&str] = &[
@@ -31,7 +32,24 @@ pub const MODULES: &[&str] = &[
     "net/bridge/bridge.ko",
     "drivers/block/loop.ko",
     "drivers/net/dummy.ko",
+    // NAT for vif-nat guests (iptables MASQUERADE) and the veth pair to the
+    // simulated LAN.
+    "crypto/crc32c_generic.ko",
+    "lib/libcrc32c.ko",
+    "net/netfilter/x_tables.ko",
+    "net/ipv4/netfilter/ip_tables.ko",
+    "net/ipv4/netfilter/nf_defrag_ipv4.ko",
+    "net/ipv6/netfilter/nf_defrag_ipv6.ko",
+    "net/netfilter/nf_conntrack.ko",
+    "net/netfilter/nf_nat.ko",
+    "net/ipv4/netfilter/iptable_nat.ko",
+    "net/netfilter/xt_MASQUERADE.ko",
+    "drivers/net/veth.ko",
 ];
+
+/// Where dom0's init (vm.rs) finds the names of [`MODULES`], one per line,
+/// in load order.
+const MODULE_LIST: &str = "/etc/xenlight-modules";
 
 /// Guest front-end drivers, loaded by the test guest's init.
 pub const GUEST_MODULES: &[&str] = &[
@@ -365,6 +383,15 @@ pub fn base_archive(boot: &BootFiles) -> Result<PathBuf, String> {
     if Path::new("/etc/xen/scripts").is_dir() {
         t.copy(Path::new("/etc/xen/scripts"), "/etc/xen/scripts")?;
     }
+    // iptables (legacy backend: only the x_tables modules above) for
+    // MASQUERADE, with the two extensions a NAT rule loads.
+    t.copy_exe(Path::new("/usr/sbin/xtables-legacy-multi"), "/sbin")?;
+    std::os::unix::fs::symlink("xtables-legacy-multi", t.path("sbin/iptables"))
+        .map_err(|e| e.to_string())?;
+    for ext in ["libxt_MASQUERADE.so", "libxt_standard.so"] {
+        t.copy_exe(&Path::new(XTABLES_DIR).join(ext), XTABLES_DIR)?;
+    }
+    let mut list = String::new();
     for m in MODULES {
         let name = Path::new(m)
             .file_name()
@@ -372,7 +399,10 @@ pub fn base_archive(boot: &BootFiles) -> Result<PathBuf, String> {
             .to_string_lossy()
             .into_owned();
         t.copy(&boot.modules.join(m), &format!("/lib/modules/{name}"))?;
+        list.push_str(name.trim_end_matches(".ko"));
+        list.push('\n');
     }
+    t.write(MODULE_LIST, &list, false)?;
     t.pack(&archive)?;
     fs::write(&stamp, want).map_err(|e| e.to_string())?;
     Ok(archive)
@@ -424,7 +454,8 @@ const GUEST_INIT: &str = r#"#!/bin/sh
 #   xlmarker=NAME      printed as @@GUEST-HELLO NAME@@
 #   xlnopv             do not load the Xen PV front-end drivers
 #   xlpvlate           run xen-detect, then load the PV drivers and run it again
-#   xlnet=ADDR/PFX,PEER  configure eth0, ping PEER 3 times (bounded), print @@GUEST-PING ...@@
+#   xlnet=ADDR/PFX,PEER[,GW]  configure eth0 (default route via GW if given),
+#                      ping PEER 3 times (bounded), print @@GUEST-PING ...@@
 #   xldisk=DEV         print the first 32 bytes of /dev/DEV as @@GUEST-DISK ...@@
 #   xlstay             stay up (reporting block devices as they come and go) until destroyed
 #   xlcrash            panic the kernel (a crash, for on_crash) after the marker
@@ -445,9 +476,11 @@ if [ -n "$crash" ]; then echo "@@GUEST-CRASHING@@"; echo c > /proc/sysrq-trigger
 if [ -n "$pvlate" ]; then detect; pv_drivers; fi
 detect
 if [ -n "$net" ]; then
-  addr=${net%,*}; peer=${net#*,}
+  addr=${net%%,*}; rest=${net#*,}; peer=${rest%%,*}; gw=
+  [ "$rest" != "$peer" ] && gw=${rest#*,}
   for i in $(seq 1 50); do [ -e /sys/class/net/eth0 ] && break; sleep 0.2; done
   ip link set eth0 up; ip addr add "$addr" dev eth0
+  [ -n "$gw" ] && ip route add default via "$gw"
   if ping -c 3 -W 2 "$peer" >/dev/null 2>&1; then echo "@@GUEST-PING ok $peer@@"; else echo "@@GUEST-PING failed $peer@@"; fi
 fi
 if [ -n "$disk" ]; then

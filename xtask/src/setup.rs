@@ -15,6 +15,7 @@ pub const PACKAGES: &[&str] = &[
     "busybox-static",
     "bash",
     "iproute2",
+    "iptables",
     "util-linux",
     "coreutils",
     "qemu-system-x86",

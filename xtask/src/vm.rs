@@ -24,7 +24,7 @@ ln -sf /proc/self/fd/1 /dev/stdout; ln -sf /proc/self/fd/2 /dev/stderr
 mkdir -p /run/xen /run/xenstored /var/run/xen /var/log/xen/console /var/lib/xen/dump
 # Core dumps get room of their own: the initramfs root is capped at half of dom0's memory.
 mount -t tmpfs -o size=320M tmpfs /var/lib/xen/dump
-for m in xen-evtchn xen-privcmd xenfs xen-gntdev xen-gntalloc xen-blkback xen-netback llc stp bridge loop dummy; do
+for m in $(cat /etc/xenlight-modules); do
   insmod /lib/modules/$m.ko || echo "insmod $m failed"
 done
 mount -t xenfs xenfs /proc/xen
@@ -37,6 +37,15 @@ xenconsoled --log=guest --pid-file=/run/xenconsoled.pid
 brctl addbr xenbr0 && ip addr add 169.254.0.1/16 dev xenbr0 && ip link set xenbr0 up
 ip addr add 169.254.100.1/32 dev dummy0 && ip link set dummy0 up
 echo 1 > /proc/sys/net/ipv4/ip_forward
+# A simulated LAN beyond dom0 for NATed guests: host 169.254.200.2 in its own
+# network namespace, reached over a veth pair, with no route back to any guest
+# subnet, so only MASQUERADE on dom0's lan0 lets its replies return.
+# (/bin/ip is iproute2's; busybox sh would run its own `ip` applet first.)
+/bin/ip netns add lan && /bin/ip link add lan0 type veth peer name lan1 && /bin/ip link set lan1 netns lan
+/bin/ip addr add 169.254.200.1/24 dev lan0 && /bin/ip link set lan0 up
+/bin/ip netns exec lan /bin/ip addr add 169.254.200.2/24 dev lan1
+/bin/ip netns exec lan /bin/ip link set lan1 up; /bin/ip netns exec lan /bin/ip link set lo up
+iptables -t nat -A POSTROUTING -o lan0 -j MASQUERADE || echo "iptables MASQUERADE failed"
 echo "@@XENLIGHT-UP $(cut -d' ' -f1 /proc/uptime)@@"
 cd /tmp
 "#;
