@@ -267,6 +267,22 @@ impl Tree {
         Ok(())
     }
 
+    /// Copies kernel modules (paths relative to `from`) to /lib/modules and
+    /// returns their names without `.ko`, in the same order.
+    pub fn copy_modules(&mut self, from: &Path, modules: &[&str]) -> Result<Vec<String>, String> {
+        let mut names = Vec::new();
+        for m in modules {
+            let file = Path::new(m)
+                .file_name()
+                .ok_or("module name")?
+                .to_string_lossy()
+                .into_owned();
+            self.copy(&from.join(m), &format!("/lib/modules/{file}"))?;
+            names.push(file.trim_end_matches(".ko").to_owned());
+        }
+        Ok(names)
+    }
+
     /// Packs the tree as a gzip'd newc cpio archive.
     pub fn pack(&self, archive: &Path) -> Result<(), String> {
         sh(&format!(
@@ -391,18 +407,8 @@ pub fn base_archive(boot: &BootFiles) -> Result<PathBuf, String> {
     for ext in ["libxt_MASQUERADE.so", "libxt_standard.so"] {
         t.copy_exe(&Path::new(XTABLES_DIR).join(ext), XTABLES_DIR)?;
     }
-    let mut list = String::new();
-    for m in MODULES {
-        let name = Path::new(m)
-            .file_name()
-            .ok_or("module name")?
-            .to_string_lossy()
-            .into_owned();
-        t.copy(&boot.modules.join(m), &format!("/lib/modules/{name}"))?;
-        list.push_str(name.trim_end_matches(".ko"));
-        list.push('\n');
-    }
-    t.write(MODULE_LIST, &list, false)?;
+    let names = t.copy_modules(&boot.modules, MODULES)?;
+    t.write(MODULE_LIST, &(names.join("\n") + "\n"), false)?;
     t.pack(&archive)?;
     fs::write(&stamp, want).map_err(|e| e.to_string())?;
     Ok(archive)
@@ -427,14 +433,7 @@ pub fn guest_initrd(extra: &[PathBuf], modules: &Path) -> Result<PathBuf, String
     for x in extra {
         t.copy_exe(x, "/bin")?;
     }
-    for m in GUEST_MODULES {
-        let name = Path::new(m)
-            .file_name()
-            .ok_or("module name")?
-            .to_string_lossy()
-            .into_owned();
-        t.copy(&modules.join(m), &format!("/lib/modules/{name}"))?;
-    }
+    t.copy_modules(modules, GUEST_MODULES)?;
     t.write("/init", GUEST_INIT, true)?;
     // The kernel runs /sbin/poweroff when the toolstack asks the guest to
     // power off (`xl shutdown`); the init above is a plain shell, so power

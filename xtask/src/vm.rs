@@ -114,7 +114,7 @@ struct Suite {
     /// Heading of the report ("vm-test", "stress", "bench").
     name: &'static str,
     /// The cargo command that builds the executables (without JSON flags).
-    build: Vec<&'static str>,
+    build: &'static [&'static str],
     /// Which artifact kinds to run.
     kinds: &'static [&'static str],
     /// Run only the executables with these names (all when empty).
@@ -124,6 +124,16 @@ struct Suite {
     /// Build the examples in release mode (for fair timings).
     release_examples: bool,
 }
+
+/// The cargo command that builds the hypervisor tests (vm-test and stress).
+const HYPERVISOR_TESTS: &[&str] = &[
+    "test",
+    "-p",
+    "xenlight",
+    "--features",
+    "xen-host",
+    "--no-run",
+];
 
 /// `cargo xtask vm-test`: the hypervisor tests, run in the Xen host.
 pub fn vm_test(o: &VmOptions) -> Result<bool, String> {
@@ -135,14 +145,7 @@ pub fn vm_test(o: &VmOptions) -> Result<bool, String> {
     run_suite(
         &Suite {
             name: "vm-test",
-            build: vec![
-                "test",
-                "-p",
-                "xenlight",
-                "--features",
-                "xen-host",
-                "--no-run",
-            ],
+            build: HYPERVISOR_TESTS,
             kinds: &["test", "lib"],
             only: &[],
             args: format!("--test-threads=1{filter}"),
@@ -158,14 +161,7 @@ pub fn stress(o: &VmOptions) -> Result<bool, String> {
     run_suite(
         &Suite {
             name: "stress",
-            build: vec![
-                "test",
-                "-p",
-                "xenlight",
-                "--features",
-                "xen-host",
-                "--no-run",
-            ],
+            build: HYPERVISOR_TESTS,
             kinds: &["test"],
             only: &["xen_stress"],
             args: "--ignored --test-threads=1 --nocapture".into(),
@@ -180,7 +176,7 @@ pub fn bench(o: &VmOptions) -> Result<bool, String> {
     run_suite(
         &Suite {
             name: "bench",
-            build: vec![
+            build: &[
                 "bench",
                 "-p",
                 "xenlight",
@@ -200,7 +196,7 @@ pub fn bench(o: &VmOptions) -> Result<bool, String> {
 fn run_suite(suite: &Suite, o: &VmOptions) -> Result<bool, String> {
     let started = Instant::now();
     setup::install()?;
-    let programs: Vec<Artifact> = cargo::build_executables(&suite.build)?
+    let programs: Vec<Artifact> = cargo::build_executables(suite.build)?
         .into_iter()
         .filter(|a| suite.kinds.contains(&a.kind.as_str()))
         .filter(|a| suite.only.is_empty() || suite.only.contains(&a.name.as_str()))
