@@ -98,6 +98,27 @@ fn dev_nat_vif_reaches_the_lan_through_dom0_masquerade() {
         hotplug_log()
     );
     assert!(masqueraded_packets() > before, "no packet was masqueraded");
+
+    // The control: without the rule the same guest must not get through.
+    let rule = ["POSTROUTING", "-o", "lan0", "-j", "MASQUERADE"];
+    let iptables = |op: &str| {
+        let mut args = vec!["-t", "nat", op];
+        args.extend(rule);
+        run("iptables", &args);
+    };
+    struct Restore<F: Fn()>(F);
+    impl<F: Fn()> Drop for Restore<F> {
+        fn drop(&mut self) {
+            (self.0)()
+        }
+    }
+    iptables("-D");
+    let _restore = Restore(|| iptables("-A"));
+    let console = run_guest(&ctx, &cfg);
+    assert!(
+        console.contains("@@GUEST-PING failed 169.254.200.2@@"),
+        "reached the LAN without NAT: the test proves nothing\n{console}"
+    );
 }
 
 fn disk_image(name: &str, marker: &str) -> String {
