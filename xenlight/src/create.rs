@@ -106,7 +106,13 @@ impl Context {
     /// ```
     #[doc(alias = "libxl_domain_create_new")]
     pub fn create_domain(&self, cfg: &DomainConfig) -> Result<Domid> {
-        let domid = self.create_domain_paused(cfg)?;
+        self.start_raw(&mut cfg.to_raw()?)
+    }
+
+    /// Creates and unpauses a domain from a libxl config; a domain that
+    /// cannot be started is destroyed.
+    pub(crate) fn start_raw(&self, raw: &mut RawDomainConfig) -> Result<Domid> {
+        let domid = self.create_raw_paused(raw)?;
         if let Err(e) = self.unpause(domid) {
             let _ = self.destroy(domid);
             return Err(e);

@@ -489,7 +489,9 @@ impl Context {
 
     /// Whether a domain with this id exists (it may be dying).
     pub fn domain_exists(&self, domid: Domid) -> Result<bool> {
-        match self.domain_info(domid) {
+        // libxl's record alone: no name lookup, and no stored-config read
+        // (which itself asks this on failure).
+        match self.raw_dominfo(domid) {
             Ok(_) => Ok(true),
             Err(e) if e.is_domain_not_found() => Ok(false),
             Err(e) => Err(e),

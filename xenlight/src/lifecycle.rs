@@ -175,9 +175,9 @@ impl Context {
     /// nothing of it is left and the error is returned. Core dumps go to
     /// [`CORE_DUMP_DIR`]`/<name>-<domid>.core`; if one fails (a full disk,
     /// say) the partial file is removed, the error returned, and the domain
-    /// left shut down, to be dumped again or destroyed. `soft-reset` is not carried
-    /// out: [`Error::InvalidConfig`], and the domain is left as it is. A
-    /// domain that has not shut down gives [`Error::InvalidArgument`].
+    /// left shut down, to be dumped again or destroyed. `soft-reset` is not
+    /// carried out: [`Error::InvalidConfig`], and the domain is left as it
+    /// is. A domain that has not shut down gives [`Error::InvalidArgument`].
     ///
     /// ```no_run
     /// use std::time::Duration;
@@ -230,11 +230,7 @@ impl Context {
                     self.destroy_and_wait(domid)?;
                     None
                 };
-                let new = self.create_raw_paused(&mut cfg)?;
-                if let Err(e) = self.unpause(new) {
-                    let _ = self.destroy(new);
-                    return Err(e);
-                }
+                let new = self.start_raw(&mut cfg)?;
                 Ok(AfterShutdown::Restarted {
                     domid: new,
                     core_dump,
