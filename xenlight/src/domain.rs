@@ -474,16 +474,23 @@ impl Context {
                 )
             }
         });
-        match check(rc, "libxl_retrieve_domain_configuration", Some(domid)) {
-            Ok(()) => Ok(cfg),
+        self.check_on_domain(rc, "libxl_retrieve_domain_configuration", domid)?;
+        Ok(cfg)
+    }
+
+    /// Checks libxl's return code for an operation on `domid`; a failure on
+    /// a domain that does not exist becomes [`Error::DomainNotFound`],
+    /// whatever code libxl chose.
+    pub(crate) fn check_on_domain(&self, rc: i32, op: &'static str, domid: Domid) -> Result<()> {
+        match check(rc, op, Some(domid)) {
             Err(Error::Libxl { message, .. }) if matches!(self.domain_exists(domid), Ok(false)) => {
                 Err(Error::DomainNotFound {
-                    op: "libxl_retrieve_domain_configuration",
+                    op,
                     domain: DomainRef::Id(domid),
                     message,
                 })
             }
-            Err(e) => Err(e),
+            other => other,
         }
     }
 

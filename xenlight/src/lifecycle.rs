@@ -11,7 +11,7 @@ use xenlight_sys as sys;
 use crate::config::Action;
 use crate::context::Context;
 use crate::domain::{Domid, ShutdownReason};
-use crate::error::{check, DomainRef, Error, Result};
+use crate::error::{DomainRef, Error, Result};
 use crate::util::cstring;
 
 /// Where [`Context::handle_shutdown`] writes core dumps: xl's directory.
@@ -43,8 +43,8 @@ pub enum AfterShutdown {
 }
 
 impl Context {
-    /// Runs a libxl call on `domid`; a failure on a domain that does not
-    /// exist becomes [`Error::DomainNotFound`], whatever code libxl chose.
+    /// Runs a libxl call on `domid` (refusing Domain-0 where that would
+    /// stop the caller's own domain), checked by `check_on_domain`.
     fn on_domain(
         &self,
         op: &'static str,
@@ -59,17 +59,7 @@ impl Context {
                 reason: format!("{op} refuses Domain-0: it runs this toolstack"),
             });
         }
-        let result = check(self.call(f), op, Some(domid));
-        match result {
-            Err(Error::Libxl { message, .. }) if matches!(self.domain_exists(domid), Ok(false)) => {
-                Err(Error::DomainNotFound {
-                    op,
-                    domain: DomainRef::Id(domid),
-                    message,
-                })
-            }
-            other => other,
-        }
+        self.check_on_domain(self.call(f), op, domid)
     }
 
     /// Pauses all of the domain's vCPUs (`libxl_domain_pause`).
