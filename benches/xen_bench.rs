@@ -55,8 +55,8 @@ impl Raw {
         unsafe {
             let mut d: sys::libxl_dominfo = std::mem::zeroed();
             sys::libxl_dominfo_init(&mut d);
-            assert_eq!(sys::libxl_domain_info(self.ctx, &mut d, domid), 0);
-            let name = sys::libxl_domid_to_name(self.ctx, domid);
+            assert_eq!(sys::libxl_domain_info(self.ctx, &mut d, domid.get()), 0);
+            let name = sys::libxl_domid_to_name(self.ctx, domid.get());
             libc::free(name.cast());
             let m = d.current_memkb;
             sys::libxl_dominfo_dispose(&mut d);
@@ -191,10 +191,17 @@ fn main() {
     let (s, r) = compare(
         30,
         200,
-        || assert!(ctx.domain_info(0).unwrap().current_memkb > 0),
-        || assert!(raw.info(0) > 0),
+        || assert!(ctx.domain_info(Domid::DOM0).unwrap().current_memkb > 0),
+        || assert!(raw.info(Domid::DOM0) > 0),
     );
-    report("domain_info(0)", "safe", &s, "raw", &r, "info safe/raw");
+    report(
+        "domain_info(Domid::DOM0)",
+        "safe",
+        &s,
+        "raw",
+        &r,
+        "info safe/raw",
+    );
 
     let list =
         std::env::var("XENLIGHT_EXAMPLES_DIR").unwrap_or_else(|_| "/opt/bin".into()) + "/list";
@@ -292,7 +299,7 @@ fn main() {
             let raw_type = unsafe {
                 let mut d: sys::libxl_dominfo = std::mem::zeroed();
                 sys::libxl_dominfo_init(&mut d);
-                sys::libxl_domain_info(raw.ctx, &mut d, g);
+                sys::libxl_domain_info(raw.ctx, &mut d, g.get());
                 let t = d.domain_type;
                 sys::libxl_dominfo_dispose(&mut d);
                 t

@@ -26,7 +26,10 @@ fn run(args: &[String]) -> Result<(), String> {
         ("nic", [bridge, opts @ ..]) => {
             let mut nic = Nic::bridged(bridge.as_str());
             if let Some(mac) = opts.first() {
-                nic = nic.mac(mac.parse().map_err(|e: xenlight::Error| e.to_string())?);
+                nic = nic.mac(
+                    mac.parse()
+                        .map_err(|e: xenlight::ParseMacError| e.to_string())?,
+                );
             }
             let devid = ctx.attach_nic(domid, &nic).map_err(|e| e.to_string())?;
             println!("attached nic {devid} on {bridge} to domain {domid}");

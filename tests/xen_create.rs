@@ -1,7 +1,6 @@
 //! Hypervisor tests: creating PV and PVH guests from the builder and from
 //! xl.cfg text, waiting for their shutdown, libxl JSON against `xl -N`, and
 //! failures that must leave nothing behind.
-#![cfg(feature = "xen-host")]
 
 mod common;
 
@@ -10,7 +9,7 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::Value;
-use xenlight::{Context, DomainConfig, DomainState, DomainType, Error, ShutdownReason};
+use xenlight::{Context, DomainConfig, DomainState, DomainType, Domid, Error, ShutdownReason};
 
 fn builder_guest(name: &str, ty: DomainType) -> DomainConfig {
     let g = guest_dir();
@@ -152,7 +151,7 @@ fn wait_for_shutdown_times_out_and_reports_unknown_domains() {
         .unwrap_err();
     assert!(matches!(e, Error::Timeout { .. }), "{e:?}");
     assert!(ctx
-        .wait_for_shutdown(31_999, Duration::from_secs(1))
+        .wait_for_shutdown(Domid::new(31_999).unwrap(), Duration::from_secs(1))
         .unwrap_err()
         .is_domain_not_found());
 }

@@ -1,7 +1,6 @@
 //! Hypervisor tests of the guest-environment probe: in dom0, and inside a
 //! PV guest (its initrd runs the xen-detect example and prints the result on
 //! its console).
-#![cfg(feature = "xen-host")]
 
 mod common;
 

@@ -2,7 +2,6 @@
 //! (netback + hotplug scripts), raw disk images (blkback + loop), disks
 //! attached and detached at run time, device errors, and an HVM guest.
 //! Every address is link-local and every ping is bounded (3 pings, 2 s).
-#![cfg(feature = "xen-host")]
 
 mod common;
 

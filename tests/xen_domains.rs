@@ -1,6 +1,5 @@
 //! Hypervisor tests: listing and inspecting domains, host information, the
 //! lifecycle of a running guest, and concurrent use of one Context.
-#![cfg(feature = "xen-host")]
 
 mod common;
 
@@ -9,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use xenlight::{Context, DomainState, DomainType, Error};
+use xenlight::{Context, DomainState, DomainType, Domid, Error};
 
 #[test]
 fn domains_include_domain0() {
@@ -17,7 +16,7 @@ fn domains_include_domain0() {
     let doms = ctx.domains().expect("domains");
     let d0 = doms
         .iter()
-        .find(|d| d.domid == 0)
+        .find(|d| d.domid.is_dom0())
         .expect("Domain-0 is listed");
     assert_eq!(d0.name.as_deref(), Some("Domain-0"));
     assert_eq!(d0.domain_type, DomainType::Pv);
@@ -35,19 +34,24 @@ fn domains_include_domain0() {
 #[test]
 fn lookups_agree_with_the_list() {
     let ctx = Context::new().unwrap();
-    let d0 = ctx.domain_info(0).expect("domain_info(0)");
-    assert_eq!(d0.domid, 0);
+    let d0 = ctx
+        .domain_info(Domid::DOM0)
+        .expect("domain_info(Domid::DOM0)");
+    assert_eq!(d0.domid, Domid::DOM0);
     assert_eq!(d0.name.as_deref(), Some("Domain-0"));
-    assert_eq!(ctx.domid_by_name("Domain-0").unwrap(), 0);
-    assert_eq!(ctx.domain_name(0).unwrap(), "Domain-0");
-    assert_eq!(ctx.find_domain("0").unwrap(), 0);
-    assert_eq!(ctx.find_domain("Domain-0").unwrap(), 0);
+    assert_eq!(ctx.domid_by_name("Domain-0").unwrap(), Domid::DOM0);
+    assert_eq!(
+        ctx.domain_name(Domid::DOM0).unwrap().as_deref(),
+        Some("Domain-0")
+    );
+    assert_eq!(ctx.find_domain("0").unwrap(), Domid::DOM0);
+    assert_eq!(ctx.find_domain("Domain-0").unwrap(), Domid::DOM0);
     assert!(ctx.find_domain("31999").unwrap_err().is_domain_not_found());
     let listed = ctx
         .domains()
         .unwrap()
         .into_iter()
-        .find(|d| d.domid == 0)
+        .find(|d| d.domid.is_dom0())
         .unwrap();
     assert_eq!(listed.uuid, d0.uuid);
     assert_eq!(listed.max_memkb, d0.max_memkb);
@@ -57,23 +61,23 @@ fn lookups_agree_with_the_list() {
 #[test]
 fn unknown_domains_are_not_found() {
     let ctx = Context::new().unwrap();
-    let e = ctx.domain_info(31_999).unwrap_err();
+    let e = ctx.domain_info(Domid::new(31_999).unwrap()).unwrap_err();
     assert!(e.is_domain_not_found(), "{e:?}");
     let e = ctx.domid_by_name("no-such-domain").unwrap_err();
     assert!(e.is_domain_not_found(), "{e:?}");
     assert!(e.to_string().contains("no-such-domain"), "{e}");
-    let e = ctx.domain_name(31_999).unwrap_err();
+    let e = ctx.domain_name(Domid::new(31_999).unwrap()).unwrap_err();
     assert!(e.is_domain_not_found(), "{e:?}");
     for r in [
-        ctx.pause(31_999),
-        ctx.unpause(31_999),
-        ctx.destroy(31_999),
-        ctx.set_memory_target(31_999, 65536),
+        ctx.pause(Domid::new(31_999).unwrap()),
+        ctx.unpause(Domid::new(31_999).unwrap()),
+        ctx.destroy(Domid::new(31_999).unwrap()),
+        ctx.set_memory_target(Domid::new(31_999).unwrap(), 65536),
     ] {
         let e = r.unwrap_err();
         assert!(e.is_domain_not_found(), "{e:?}");
     }
-    assert!(!ctx.domain_exists(31_999).unwrap());
+    assert!(!ctx.domain_exists(Domid::new(31_999).unwrap()).unwrap());
 }
 
 #[test]
@@ -81,15 +85,19 @@ fn bad_input_is_an_error_not_a_panic() {
     let ctx = Context::new().unwrap();
     let e = ctx.domid_by_name("bad\0name").unwrap_err();
     assert!(matches!(e, Error::InvalidArgument { .. }), "{e:?}");
-    let e = ctx.destroy(0).unwrap_err();
+    let e = ctx.destroy(Domid::DOM0).unwrap_err();
     assert!(matches!(e, Error::InvalidArgument { .. }), "{e:?}");
     // Stopping Domain-0 would stop this very toolstack: refused, typed.
-    for r in [ctx.shutdown(0), ctx.reboot(0), ctx.pause(0)] {
+    for r in [
+        ctx.shutdown(Domid::DOM0),
+        ctx.reboot(Domid::DOM0),
+        ctx.pause(Domid::DOM0),
+    ] {
         let e = r.unwrap_err();
         assert!(matches!(e, Error::InvalidArgument { .. }), "{e:?}");
         assert!(e.to_string().contains("Domain-0"), "{e}");
     }
-    assert!(ctx.domain_exists(0).unwrap());
+    assert!(ctx.domain_exists(Domid::DOM0).unwrap());
 }
 
 #[test]
@@ -153,7 +161,7 @@ fn eight_threads_share_one_context() {
             std::thread::spawn(move || {
                 for _ in 0..1000 {
                     let doms = ctx.domains().expect("domains() from a thread");
-                    assert!(doms.iter().any(|d| d.domid == 0));
+                    assert!(doms.iter().any(|d| d.domid.is_dom0()));
                 }
             })
         })

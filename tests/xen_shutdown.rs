@@ -1,7 +1,6 @@
 //! Hypervisor tests: shutdown and reboot requests reaching a guest, and
 //! `handle_shutdown` carrying out the guest's `on_*` action (destroy,
 //! restart, rename-restart, coredump-destroy) the way xl's monitor does.
-#![cfg(feature = "xen-host")]
 
 mod common;
 

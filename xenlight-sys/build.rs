@@ -30,6 +30,7 @@ const HEADERS: &[&str] = &[
     "libxl_event.h",
     "libxlutil.h",
     "xentoollog.h",
+    "xenstore.h",
 ];
 
 const INSTALL_HINT: &str = "install the Debian packages libxen-dev, libclang-dev and pkg-config \
@@ -59,6 +60,7 @@ fn main() {
         ("libxenlight", "xenlight"),
         ("libxlutil", "xlutil"),
         ("libxentoollog", "xentoollog"),
+        ("libxenstore", "xenstore"),
     ] {
         let found = pkg_config::Config::new()
             .print_system_libs(false)
@@ -150,9 +152,9 @@ fn main() {
     let wrap_c = out.join("xenlight_static_fns");
     let mut builder = bindgen::Builder::default()
         .header(wrapper.display().to_string())
-        .allowlist_function("libxl_.*|xlu_.*|xtl_.*")
+        .allowlist_function("libxl_.*|xlu_.*|xtl_.*|xs_open|xs_close|xs_read")
         .allowlist_type("libxl_.*|xlu_.*|XLU_.*|xentoollog_.*|xtl_.*")
-        .allowlist_var("LIBXL_.*|ERROR_.*|XTL_.*|XLU_.*")
+        .allowlist_var("LIBXL_.*|ERROR_.*|XTL_.*|XLU_.*|XS_OPEN_.*|XBT_NULL")
         .blocklist_function("libxl__.*")
         .default_enum_style(bindgen::EnumVariation::Consts)
         .derive_default(true)

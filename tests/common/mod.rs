@@ -8,6 +8,13 @@ use std::time::{Duration, Instant};
 
 use xenlight::{Context, Domid};
 
+/// Whether this machine is a Xen host (dom0 or guest): the off-Xen tests
+/// check what happens without one, and say so and pass when there is one.
+pub fn on_xen() -> bool {
+    std::path::Path::new("/proc/xen/capabilities").exists()
+        || std::path::Path::new("/sys/hypervisor/type").exists()
+}
+
 /// Every test domain's name starts with this, so leftovers are recognisable.
 pub const PREFIX: &str = "xlt-";
 

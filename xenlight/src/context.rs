@@ -2,24 +2,15 @@
 
 use std::path::Path;
 use std::ptr::{self, NonNull};
+use std::sync::OnceLock;
 
 use xenlight_sys as sys;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::info::VersionInfo;
 use crate::logger::{self, Logger};
-
-/// libxl keeps a pointer to these hooks, so they must outlive every ctx.
-///
-/// `libxl_sigchld_owner_libxl_always_selective_reap` (libxl_event.h): libxl
-/// installs its SIGCHLD handler but reaps only its own children, so an
-/// application's `std::process::Command` children keep working: their
-/// `wait()` still gets their status. Every ctx of a process must use the same
-/// mode, which this crate guarantees by setting it on each `Context`.
-static CHILDPROC_HOOKS: sys::libxl_childproc_hooks = sys::libxl_childproc_hooks {
-    chldowner: sys::libxl_sigchld_owner_libxl_sigchld_owner_libxl_always_selective_reap,
-    fork_replacement: None,
-    reaped_callback: None,
-};
+use crate::raw::hooks::{CHILDPROC_HOOKS, EVENT_HOOKS};
+use crate::raw::xenstore::Xenstore;
 
 /// A connection to libxl (`libxl_ctx`), with its logger.
 ///
@@ -28,30 +19,39 @@ static CHILDPROC_HOOKS: sys::libxl_childproc_hooks = sys::libxl_childproc_hooks 
 /// libxl ctx, then the logger.
 ///
 /// ```no_run
-/// use xenlight::Context;
+/// use xenlight::{Context, Domid};
 ///
 /// let ctx = Context::new()?;
-/// let dom0 = ctx.domain_info(0)?;
+/// let dom0 = ctx.domain_info(Domid::DOM0)?;
 /// println!("{} is {:?}", dom0.name.unwrap_or_default(), dom0.state);
 /// # Ok::<(), xenlight::Error>(())
 /// ```
 pub struct Context {
     ctx: NonNull<sys::libxl_ctx>,
-    // Dropped after `ctx` is freed (see Drop).
-    logger: Logger,
+    /// Read once in `new`: libxl fills its cache lazily and without a lock.
+    version: VersionInfo,
+    /// Opened on first use, for the domain type libxl keeps in xenstore.
+    xenstore: OnceLock<Option<Xenstore>>,
+    /// Kept alive, unread, until after `ctx` is freed (fields drop after
+    /// `Drop::drop` runs).
+    _logger: Logger,
 }
 
 // SAFETY: libxl.h, "libxl memory management": "From the point of view of the
 // application (ie, libxl's caller), struct libxl_ctx* is threadsafe". The ctx
-// may be used and freed from any thread; the logger keeps no shared state.
+// may be used and freed from any thread; the logger keeps no shared state;
+// the version is plain data; Xenstore is Send + Sync.
 unsafe impl Send for Context {}
 // SAFETY: as above: libxl takes its own ctx lock around shared state, so
-// concurrent calls through `&Context` are allowed.
+// concurrent calls through `&Context` are allowed. The one lazily filled,
+// unlocked cache libxl has (`ctx->version_info`) is filled in `new`, before
+// the Context can be shared.
 unsafe impl Sync for Context {}
 
 impl Context {
-    /// Allocates a libxl context (`libxl_ctx_alloc`) and sets its child
-    /// process mode to `libxl_sigchld_owner_libxl_always_selective_reap`.
+    /// Allocates a libxl context (`libxl_ctx_alloc`), sets its child
+    /// process mode to `libxl_sigchld_owner_libxl_always_selective_reap`,
+    /// and reads the hypervisor's version once.
     ///
     /// On a machine that is not a Xen dom0 (no hypervisor, no
     /// `/dev/xen/privcmd`, or xenstored not running) this returns
@@ -66,12 +66,7 @@ impl Context {
     /// ```
     #[doc(alias = "libxl_ctx_alloc")]
     pub fn new() -> Result<Self> {
-        let logger = Logger::new().ok_or(Error::Libxl {
-            op: "xenlight_logger_new",
-            domain: None,
-            kind: ErrorKind::NoMemory,
-            message: None,
-        })?;
+        let logger = Logger::new().ok_or(Error::no_memory("xenlight logger"))?;
         logger::clear_last_error();
         let mut raw: *mut sys::libxl_ctx = ptr::null_mut();
         // SAFETY: `raw` is a valid out-pointer; the logger outlives the ctx
@@ -96,22 +91,32 @@ impl Context {
         // SAFETY: no other thread can use this new ctx yet (libxl requires
         // that); the hooks are a 'static. Without a disaster hook libxl would
         // exit() the process on an event-machinery failure.
-        unsafe {
-            sys::libxl_event_register_callbacks(
-                ctx.as_ptr(),
-                &crate::create::EVENT_HOOKS,
-                ptr::null_mut(),
-            )
+        unsafe { sys::libxl_event_register_callbacks(ctx.as_ptr(), &EVENT_HOOKS, ptr::null_mut()) };
+        // SAFETY: this thread is the ctx's only user, so libxl's unlocked,
+        // lazy fill of ctx->version_info cannot race; the result points into
+        // the ctx and is copied at once.
+        let v = unsafe { sys::libxl_get_version_info(ctx.as_ptr()) };
+        // SAFETY: non-null, owned by the live ctx, read before anything else.
+        let version = match unsafe { v.as_ref() } {
+            Some(v) => VersionInfo::from_raw(v),
+            None => {
+                let message = logger::take_last_error();
+                // SAFETY: freed once, before its logger (dropped on return).
+                unsafe { sys::libxl_ctx_free(ctx.as_ptr()) };
+                return Err(Error::Libxl {
+                    op: "libxl_get_version_info",
+                    domain: None,
+                    kind: ErrorKind::Fail,
+                    message,
+                });
+            }
         };
-        Ok(Context { ctx, logger })
-    }
-
-    /// Runs one libxl call with the raw ctx, after forgetting this thread's
-    /// earlier libxl error lines, so an error built afterwards carries only
-    /// what this call logged.
-    pub(crate) fn call<T>(&self, f: impl FnOnce(*mut sys::libxl_ctx) -> T) -> T {
-        logger::clear_last_error();
-        f(self.ctx.as_ptr())
+        Ok(Context {
+            ctx,
+            version,
+            xenstore: OnceLock::new(),
+            _logger: logger,
+        })
     }
 
     /// The raw `libxl_ctx` pointer, for calls this crate does not wrap.
@@ -128,6 +133,17 @@ impl Context {
     pub fn as_raw(&self) -> *mut sys::libxl_ctx {
         self.ctx.as_ptr()
     }
+
+    /// The hypervisor's version, read when the context was made.
+    pub(crate) fn version(&self) -> &VersionInfo {
+        &self.version
+    }
+
+    /// The xenstore connection, opened on first use; `None` if xenstored
+    /// refuses it (callers fall back to libxl).
+    pub(crate) fn xenstore(&self) -> Option<&Xenstore> {
+        self.xenstore.get_or_init(Xenstore::open).as_ref()
+    }
 }
 
 impl Drop for Context {
@@ -135,7 +151,6 @@ impl Drop for Context {
         // SAFETY: the ctx came from libxl_ctx_alloc and is freed once, here,
         // before the logger it uses (dropped right after this body).
         unsafe { sys::libxl_ctx_free(self.ctx.as_ptr()) };
-        let _ = &self.logger;
     }
 }
 

@@ -1,85 +1,50 @@
 //! Devices of running domains: attaching, detaching and listing disks and
 //! network interfaces (what `xl block-attach` / `xl network-attach` do).
 
+use std::ffi::c_int;
 use std::ptr;
 
 use xenlight_sys as sys;
 
-use crate::config::{Disk, DiskBackend, DiskFormat, Mac, Nic};
+use crate::config::{Disk, Nic};
 use crate::context::Context;
-use crate::domain::Domid;
-use crate::error::{check, DomainRef, Error, Result};
-use crate::util::{cstring, libxl_owned, opt_string};
+use crate::error::{DomainRef, Error, Result};
+use crate::ids::Domid;
+use crate::raw::alloc::cstring;
+use crate::raw::array::ListFree;
+use crate::raw::{raw_call, try_call, LibxlArray, On, Owned};
 
-libxl_owned!(
-    /// An owned `libxl_device_disk`.
-    OwnedDisk, libxl_device_disk, libxl_device_disk_init, libxl_device_disk_dispose
-);
-
-libxl_owned!(
-    /// An owned `libxl_device_nic`.
-    OwnedNic, libxl_device_nic, libxl_device_nic_init, libxl_device_nic_dispose
-);
-
-/// A device array returned by libxl, freed with its own list-free function.
-struct DeviceList<T> {
+/// A device list from libxl. `libxl_device_*_list` returns NULL both for
+/// "no devices" and on failure; only the error it logged tells them apart.
+///
+/// # Safety
+/// `ptr` and `n` come from the libxl list call whose free function is `free`.
+unsafe fn device_list<T>(
     ptr: *mut T,
-    len: usize,
-    free: unsafe extern "C" fn(*mut T, i32),
-}
-
-impl<T> DeviceList<T> {
-    fn as_slice(&self) -> &[T] {
-        if self.ptr.is_null() {
-            &[]
-        } else {
-            // SAFETY: libxl returned `len` initialised entries at `ptr`.
-            unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    n: c_int,
+    free: ListFree<T>,
+    op: &'static str,
+    domid: Domid,
+) -> Result<LibxlArray<T>> {
+    if ptr.is_null() {
+        if let Some(message) = crate::logger::take_last_error() {
+            return Err(Error::Libxl {
+                op,
+                domain: Some(DomainRef::Id(domid)),
+                kind: crate::ErrorKind::Fail,
+                message: Some(message),
+            });
         }
     }
-}
-
-impl<T> Drop for DeviceList<T> {
-    fn drop(&mut self) {
-        if !self.ptr.is_null() {
-            // SAFETY: pointer and count came from the matching list call.
-            unsafe { (self.free)(self.ptr, self.len as i32) }
-        }
-    }
-}
-
-pub(crate) fn disk_from_raw(d: &sys::libxl_device_disk) -> Disk {
-    // SAFETY: strings owned by `d`, read while it is alive.
-    let (target, vdev) = unsafe { (opt_string(d.pdev_path), opt_string(d.vdev)) };
-    Disk {
-        target: target.unwrap_or_default(),
-        vdev: vdev.unwrap_or_default(),
-        format: DiskFormat::from_raw(d.format),
-        backend: DiskBackend::from_raw(d.backend),
-        read_only: d.readwrite == 0,
-        cdrom: d.is_cdrom != 0,
-    }
-}
-
-pub(crate) fn nic_from_raw(n: &sys::libxl_device_nic) -> Nic {
-    // SAFETY: strings owned by `n`, read while it is alive.
-    let s = |p| unsafe { opt_string(p) };
-    Nic {
-        bridge: s(n.bridge),
-        mac: (n.mac != [0; 6]).then_some(Mac(n.mac)),
-        model: s(n.model),
-        script: s(n.script),
-        ip: s(n.ip),
-        gatewaydev: s(n.gatewaydev),
-        devid: (n.devid >= 0).then_some(n.devid),
-    }
+    // SAFETY: per this function's contract.
+    Ok(unsafe { LibxlArray::from_raw(ptr, n, free) })
 }
 
 impl Context {
     /// The domain's disks (`libxl_device_disk_list`).
     ///
     /// ```no_run
-    /// # let ctx = xenlight::Context::new()?; let domid = 1;
+    /// # let ctx = xenlight::Context::new()?; let domid = xenlight::Domid::new(1)?;
     /// for d in ctx.disks(domid)? {
     ///     println!("{} -> {}", d.vdev, d.target);
     /// }
@@ -87,19 +52,13 @@ impl Context {
     /// ```
     #[doc(alias = "libxl_device_disk_list")]
     pub fn disks(&self, domid: Domid) -> Result<Vec<Disk>> {
-        if !self.domain_exists(domid)? {
-            return Err(not_found("libxl_device_disk_list", domid));
-        }
+        self.require_domain("libxl_device_disk_list", domid)?;
         let mut n = 0;
-        // SAFETY: ctx valid; n a valid out-pointer; the list is freed by
-        // DeviceList with libxl_device_disk_list_free.
-        let ptr = self.call(|c| unsafe { sys::libxl_device_disk_list(c, domid, &mut n) });
-        let list = DeviceList {
-            ptr,
-            len: usize::try_from(n).unwrap_or(0),
-            free: sys::libxl_device_disk_list_free,
-        };
-        Ok(list.as_slice().iter().map(disk_from_raw).collect())
+        // SAFETY: n is a valid out-pointer.
+        let (p, op) = raw_call!(self, unsafe libxl_device_disk_list(domid.get(), &mut n));
+        // SAFETY: from libxl_device_disk_list, freed by its own free function.
+        let list = unsafe { device_list(p, n, sys::libxl_device_disk_list_free, op, domid) }?;
+        Ok(list.iter().map(Disk::from_raw).collect())
     }
 
     /// Attaches a disk to a running domain (`libxl_device_disk_add`). A
@@ -107,27 +66,25 @@ impl Context {
     /// failure gives [`Error::Libxl`] with libxl's message.
     ///
     /// ```no_run
-    /// # let ctx = xenlight::Context::new()?; let domid = 1;
+    /// # let ctx = xenlight::Context::new()?; let domid = xenlight::Domid::new(1)?;
     /// ctx.attach_disk(domid, &xenlight::Disk::new("/dev/loop0", "xvdb"))?;
     /// ctx.detach_disk(domid, "xvdb")?;
     /// # Ok::<(), xenlight::Error>(())
     /// ```
     #[doc(alias = "libxl_device_disk_add")]
     pub fn attach_disk(&self, domid: Domid, disk: &Disk) -> Result<()> {
+        let on = On::Device(domid, &disk.vdev);
         if self.disks(domid)?.iter().any(|d| d.vdev == disk.vdev) {
-            return Err(Error::DeviceExists {
-                op: "libxl_device_disk_add",
-                domain: DomainRef::Id(domid),
-                device: disk.vdev.clone(),
-            });
+            return crate::raw::call::check(
+                self.as_raw(),
+                sys::libxl_error_ERROR_DEVICE_EXISTS,
+                "libxl_device_disk_add",
+                on,
+            );
         }
-        let mut raw = OwnedDisk::new();
-        disk.fill(&mut raw.0)?;
-        // SAFETY: ctx valid; raw initialised and owned; NULL ao_how = sync.
-        let rc = self.call(|c| unsafe {
-            sys::libxl_device_disk_add(c, domid, raw.as_mut_ptr(), ptr::null())
-        });
-        device_result(rc, "libxl_device_disk_add", domid, &disk.vdev)
+        let mut raw = disk.to_raw()?;
+        // SAFETY: raw initialised and owned; NULL ao_how = synchronous.
+        try_call!(self, on, unsafe libxl_device_disk_add(domid.get(), raw.as_mut_ptr(), ptr::null()))
     }
 
     /// Detaches the disk at `vdev` (`libxl_device_disk_remove`). No such disk
@@ -135,42 +92,33 @@ impl Context {
     #[doc(alias = "libxl_device_disk_remove")]
     pub fn detach_disk(&self, domid: Domid, vdev: &str) -> Result<()> {
         let c_vdev = cstring("vdev", vdev)?;
+        let on = On::Device(domid, vdev);
         if !self.disks(domid)?.iter().any(|d| d.vdev == vdev) {
-            return Err(Error::DeviceNotFound {
-                op: "libxl_device_disk_remove",
-                domain: DomainRef::Id(domid),
-                device: vdev.to_owned(),
-            });
+            return crate::raw::call::check(
+                self.as_raw(),
+                sys::libxl_error_ERROR_NOTFOUND,
+                "libxl_device_disk_remove",
+                on,
+            );
         }
-        let mut raw = OwnedDisk::new();
-        let rc = self.call(|c| {
-            // SAFETY: ctx valid; vdev NUL-terminated; raw owned.
-            unsafe { sys::libxl_vdev_to_device_disk(c, domid, c_vdev.as_ptr(), raw.as_mut_ptr()) }
-        });
-        check(rc, "libxl_vdev_to_device_disk", Some(domid))?;
+        let mut raw = Owned::<sys::libxl_device_disk>::new();
+        // SAFETY: vdev NUL-terminated; raw initialised and owned.
+        try_call!(self, on, unsafe libxl_vdev_to_device_disk(domid.get(), c_vdev.as_ptr(), raw.as_mut_ptr()))?;
         // SAFETY: as in attach_disk.
-        let rc = self.call(|c| unsafe {
-            sys::libxl_device_disk_remove(c, domid, raw.as_mut_ptr(), ptr::null())
-        });
-        device_result(rc, "libxl_device_disk_remove", domid, vdev)
+        try_call!(self, on, unsafe libxl_device_disk_remove(domid.get(), raw.as_mut_ptr(), ptr::null()))
     }
 
     /// The domain's network interfaces (`libxl_device_nic_list`), each with
     /// its `devid`.
     #[doc(alias = "libxl_device_nic_list")]
     pub fn nics(&self, domid: Domid) -> Result<Vec<Nic>> {
-        if !self.domain_exists(domid)? {
-            return Err(not_found("libxl_device_nic_list", domid));
-        }
+        self.require_domain("libxl_device_nic_list", domid)?;
         let mut n = 0;
-        // SAFETY: as in disks().
-        let ptr = self.call(|c| unsafe { sys::libxl_device_nic_list(c, domid, &mut n) });
-        let list = DeviceList {
-            ptr,
-            len: usize::try_from(n).unwrap_or(0),
-            free: sys::libxl_device_nic_list_free,
-        };
-        Ok(list.as_slice().iter().map(nic_from_raw).collect())
+        // SAFETY: n is a valid out-pointer.
+        let (p, op) = raw_call!(self, unsafe libxl_device_nic_list(domid.get(), &mut n));
+        // SAFETY: from libxl_device_nic_list, freed by its own free function.
+        let list = unsafe { device_list(p, n, sys::libxl_device_nic_list_free, op, domid) }?;
+        Ok(list.iter().map(Nic::from_raw).collect())
     }
 
     /// Attaches a network interface (`libxl_device_nic_add`) and returns its
@@ -178,36 +126,30 @@ impl Context {
     /// [`Error::Libxl`] with libxl's message, and nothing is left attached.
     ///
     /// ```no_run
-    /// # let ctx = xenlight::Context::new()?; let domid = 1;
+    /// # let ctx = xenlight::Context::new()?; let domid = xenlight::Domid::new(1)?;
     /// let devid = ctx.attach_nic(domid, &xenlight::Nic::bridged("xenbr0"))?;
     /// ctx.detach_nic(domid, devid)?;
     /// # Ok::<(), xenlight::Error>(())
     /// ```
     #[doc(alias = "libxl_device_nic_add")]
     pub fn attach_nic(&self, domid: Domid, nic: &Nic) -> Result<i32> {
-        if let Some(devid) = nic.devid {
-            if self.nics(domid)?.iter().any(|n| n.devid == Some(devid)) {
-                return Err(Error::DeviceExists {
-                    op: "libxl_device_nic_add",
-                    domain: DomainRef::Id(domid),
-                    device: format!("nic {devid}"),
-                });
-            }
-        }
+        let device = nic.devid.map_or("nic".to_owned(), |d| format!("nic {d}"));
+        let on = On::Device(domid, &device);
         let before: Vec<Option<i32>> = self.nics(domid)?.into_iter().map(|n| n.devid).collect();
-        let mut raw = OwnedNic::new();
-        nic.fill(&mut raw.0)?;
-        // SAFETY: ctx valid; raw initialised and owned; NULL ao_how = sync.
-        let rc = self.call(|c| unsafe {
-            sys::libxl_device_nic_add(c, domid, raw.as_mut_ptr(), ptr::null())
-        });
-        if let Err(e) = device_result(rc, "libxl_device_nic_add", domid, "nic") {
+        if nic.devid.is_some() && before.contains(&nic.devid) {
+            let exists = sys::libxl_error_ERROR_DEVICE_EXISTS;
+            return crate::raw::call::check(self.as_raw(), exists, "libxl_device_nic_add", on)
+                .map(|()| -1);
+        }
+        let mut raw = nic.to_raw()?;
+        // SAFETY: raw initialised and owned; NULL ao_how = synchronous.
+        let added = try_call!(self, on, unsafe libxl_device_nic_add(domid.get(), raw.as_mut_ptr(), ptr::null()));
+        if let Err(e) = added {
             // libxl can leave the half-added vif in xenstore (e.g. when the
-            // hotplug script fails): remove what is new, then report.
-            for n in self.nics(domid).unwrap_or_default() {
-                if let Some(devid) = n.devid.filter(|d| !before.contains(&Some(*d))) {
-                    self.destroy_nic(domid, devid);
-                }
+            // hotplug script fails). It wrote the devid it chose into `raw`:
+            // remove that one only, never a NIC another caller added since.
+            if raw.devid >= 0 && !before.contains(&Some(raw.devid)) {
+                self.destroy_nic(domid, raw.devid);
             }
             return Err(e);
         }
@@ -217,15 +159,12 @@ impl Context {
     /// Forcibly removes a NIC (`libxl_device_nic_destroy`), ignoring errors:
     /// used to clean up after a failed attach.
     fn destroy_nic(&self, domid: Domid, devid: i32) {
-        let mut raw = OwnedNic::new();
-        // SAFETY: ctx valid; raw owned; NULL ao_how = sync.
-        let rc = self
-            .call(|c| unsafe { sys::libxl_devid_to_device_nic(c, domid, devid, raw.as_mut_ptr()) });
-        if rc == 0 {
-            // SAFETY: as above.
-            let _ = self.call(|c| unsafe {
-                sys::libxl_device_nic_destroy(c, domid, raw.as_mut_ptr(), ptr::null())
-            });
+        let mut raw = Owned::<sys::libxl_device_nic>::new();
+        // SAFETY: raw initialised and owned.
+        let found = try_call!(self, On::Domain(domid), unsafe libxl_devid_to_device_nic(domid.get(), devid, raw.as_mut_ptr()));
+        if found.is_ok() {
+            // SAFETY: as above; NULL ao_how = synchronous.
+            let _ = try_call!(self, On::Domain(domid), unsafe libxl_device_nic_destroy(domid.get(), raw.as_mut_ptr(), ptr::null()));
         }
         crate::logger::clear_last_error();
     }
@@ -234,57 +173,58 @@ impl Context {
     /// No such interface gives [`Error::DeviceNotFound`].
     #[doc(alias = "libxl_device_nic_remove")]
     pub fn detach_nic(&self, domid: Domid, devid: i32) -> Result<()> {
+        let device = format!("nic {devid}");
+        let on = On::Device(domid, &device);
         if !self.nics(domid)?.iter().any(|n| n.devid == Some(devid)) {
-            return Err(Error::DeviceNotFound {
-                op: "libxl_device_nic_remove",
-                domain: DomainRef::Id(domid),
-                device: format!("nic {devid}"),
-            });
+            return crate::raw::call::check(
+                self.as_raw(),
+                sys::libxl_error_ERROR_NOTFOUND,
+                "libxl_device_nic_remove",
+                on,
+            );
         }
-        let mut raw = OwnedNic::new();
-        // SAFETY: ctx valid; raw owned.
-        let rc = self
-            .call(|c| unsafe { sys::libxl_devid_to_device_nic(c, domid, devid, raw.as_mut_ptr()) });
-        check(rc, "libxl_devid_to_device_nic", Some(domid))?;
+        let mut raw = Owned::<sys::libxl_device_nic>::new();
+        // SAFETY: raw initialised and owned.
+        try_call!(self, on, unsafe libxl_devid_to_device_nic(domid.get(), devid, raw.as_mut_ptr()))?;
         // SAFETY: as in attach_nic.
-        let rc = self.call(|c| unsafe {
-            sys::libxl_device_nic_remove(c, domid, raw.as_mut_ptr(), ptr::null())
-        });
-        device_result(
-            rc,
-            "libxl_device_nic_remove",
-            domid,
-            &format!("nic {devid}"),
-        )
+        try_call!(self, on, unsafe libxl_device_nic_remove(domid.get(), raw.as_mut_ptr(), ptr::null()))
+    }
+
+    /// `DomainNotFound` unless the domain exists.
+    fn require_domain(&self, op: &'static str, domid: Domid) -> Result<()> {
+        if self.domain_exists(domid)? {
+            Ok(())
+        } else {
+            Err(Error::DomainNotFound {
+                op,
+                domain: Some(DomainRef::Id(domid)),
+                message: None,
+            })
+        }
     }
 }
 
-fn not_found(op: &'static str, domid: Domid) -> Error {
-    Error::DomainNotFound {
-        op,
-        domain: DomainRef::Id(domid),
-        message: None,
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn device_result(rc: i32, op: &'static str, domid: Domid, device: &str) -> Result<()> {
-    match check(rc, op, Some(domid)) {
-        Err(Error::Libxl {
-            kind: crate::ErrorKind::DeviceExists,
-            ..
-        }) => Err(Error::DeviceExists {
-            op,
-            domain: DomainRef::Id(domid),
-            device: device.to_owned(),
-        }),
-        Err(Error::Libxl {
-            kind: crate::ErrorKind::NotFound,
-            ..
-        }) => Err(Error::DeviceNotFound {
-            op,
-            domain: DomainRef::Id(domid),
-            device: device.to_owned(),
-        }),
-        other => other,
+    unsafe extern "C" fn no_free(_: *mut sys::libxl_device_disk, _: c_int) {}
+
+    /// Review defect 8: a NULL list with a logged error used to read as
+    /// "no devices", so detach said DeviceNotFound for a listing failure.
+    #[test]
+    fn null_device_list_with_logged_error_is_an_error() {
+        let d = Domid::new(3).unwrap();
+        crate::logger::clear_last_error();
+        // SAFETY: NULL with n = 0 is allowed; nothing to free.
+        let empty = unsafe { device_list(ptr::null_mut(), 0, no_free, "op", d) }.unwrap();
+        assert!(empty.is_empty());
+        crate::logger::record_error_for_test("libxl: cannot read /local/domain/3/device/vbd");
+        // SAFETY: as above.
+        let e = match unsafe { device_list(ptr::null_mut(), 0, no_free, "op", d) } {
+            Err(e) => e,
+            Ok(_) => panic!("a NULL list with a logged error must be an error"),
+        };
+        assert!(e.to_string().contains("cannot read"), "{e}");
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use xenlight_sys as sys;
 
-use crate::domain::Domid;
+use crate::ids::{Domid, InvalidDomid, ParseMacError, ParseUuidError};
 
 /// A `Result` whose error is this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -188,6 +188,18 @@ impl fmt::Display for On<'_> {
     }
 }
 
+/// "domain 3", or "the domain" when none was named.
+struct Which<'a>(&'a Option<DomainRef>);
+
+impl fmt::Display for Which<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(d) => d.fmt(f),
+            None => f.write_str("the domain"),
+        }
+    }
+}
+
 /// Everything that can go wrong in this crate.
 ///
 /// Each variant says which operation failed (`op` is the libxl function or
@@ -210,13 +222,14 @@ pub enum Error {
         message: Option<String>,
     },
 
-    /// The domain does not exist (or no longer does).
-    #[error("{op}: {domain} does not exist{}", Explained(message))]
+    /// The domain does not exist (or no longer does). libxl's
+    /// `ERROR_DOMAIN_NOTFOUND` always becomes this variant.
+    #[error("{op}: {} does not exist{}", Which(domain), Explained(message))]
     DomainNotFound {
         /// The operation.
         op: &'static str,
-        /// The domain asked for.
-        domain: DomainRef,
+        /// The domain asked for, when the operation named one.
+        domain: Option<DomainRef>,
         /// libxl's own log message, if any.
         message: Option<String>,
     },
@@ -329,35 +342,63 @@ impl Error {
         }
     }
 
-    /// Builds the error for libxl return code `rc` from `op`, taking the
-    /// calling thread's last libxl log message. `ERROR_DOMAIN_NOTFOUND`
-    /// becomes [`Error::DomainNotFound`] when a domain is known.
+    /// The error for libxl return code `rc` from `op`, with the calling
+    /// thread's last libxl log lines. `ERROR_DOMAIN_NOTFOUND` is always
+    /// [`Error::DomainNotFound`]; the call layer (`raw::call`) applies the
+    /// other normalisations.
     pub(crate) fn from_libxl(rc: i32, op: &'static str, domain: Option<DomainRef>) -> Self {
         let kind = ErrorKind::from_code(rc);
         let message = crate::logger::take_last_error();
-        match (kind, domain) {
-            (ErrorKind::DomainNotFound, Some(domain)) => Error::DomainNotFound {
+        if kind == ErrorKind::DomainNotFound {
+            return Error::DomainNotFound {
                 op,
                 domain,
                 message,
-            },
-            (kind, domain) => Error::Libxl {
-                op,
-                domain,
-                kind,
-                message,
-            },
+            };
+        }
+        Error::Libxl {
+            op,
+            domain,
+            kind,
+            message,
+        }
+    }
+
+    /// Out of memory in `op`: the one shape of that error.
+    pub(crate) fn no_memory(op: &'static str) -> Self {
+        Error::Libxl {
+            op,
+            domain: None,
+            kind: ErrorKind::NoMemory,
+            message: None,
         }
     }
 }
 
-/// Turns a libxl return code into a `Result`: the one place return codes are
-/// compared (libxl returns 0 on success, `ERROR_*` otherwise).
-pub(crate) fn check(rc: i32, op: &'static str, domid: Option<Domid>) -> Result<()> {
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(Error::from_libxl(rc, op, domid.map(DomainRef::Id)))
+impl From<InvalidDomid> for Error {
+    fn from(e: InvalidDomid) -> Self {
+        Error::InvalidArgument {
+            what: "domid",
+            reason: e.to_string(),
+        }
+    }
+}
+
+impl From<ParseUuidError> for Error {
+    fn from(e: ParseUuidError) -> Self {
+        Error::InvalidArgument {
+            what: "uuid",
+            reason: e.to_string(),
+        }
+    }
+}
+
+impl From<ParseMacError> for Error {
+    fn from(e: ParseMacError) -> Self {
+        Error::InvalidArgument {
+            what: "mac",
+            reason: e.to_string(),
+        }
     }
 }
 
@@ -387,7 +428,7 @@ mod tests {
     fn messages_name_operation_domain_and_libxl_text() {
         let e = Error::Libxl {
             op: "libxl_domain_pause",
-            domain: Some(DomainRef::Id(7)),
+            domain: Some(DomainRef::Id(Domid::new(7).unwrap())),
             kind: ErrorKind::Fail,
             message: Some("xc_domain_pause failed".into()),
         };
@@ -397,7 +438,7 @@ mod tests {
         assert!(s.contains("xc_domain_pause failed"), "{s}");
         let e = Error::DomainNotFound {
             op: "domid_by_name",
-            domain: DomainRef::Name("web".into()),
+            domain: Some(DomainRef::Name("web".into())),
             message: None,
         };
         assert_eq!(
@@ -409,15 +450,17 @@ mod tests {
     }
 
     #[test]
-    fn not_found_code_with_domain_becomes_domain_not_found() {
+    fn domain_not_found_code_is_always_the_variant() {
         let e = Error::from_libxl(
             sys::libxl_error_ERROR_DOMAIN_NOTFOUND,
             "libxl_domain_info",
-            Some(DomainRef::Id(9)),
+            Some(DomainRef::Id(Domid::new(9).unwrap())),
         );
         assert!(e.is_domain_not_found(), "{e:?}");
-        assert!(check(0, "x", None).is_ok());
-        let e = check(sys::libxl_error_ERROR_INVAL, "libxl_x", Some(3)).unwrap_err();
+        let e = Error::from_libxl(sys::libxl_error_ERROR_DOMAIN_NOTFOUND, "x", None);
+        assert!(e.is_domain_not_found(), "{e:?}");
+        assert_eq!(e.to_string(), "x: the domain does not exist");
+        let e = Error::from_libxl(sys::libxl_error_ERROR_INVAL, "libxl_x", None);
         assert_eq!(e.kind(), Some(ErrorKind::Invalid));
     }
 }

@@ -35,28 +35,42 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+// Layers, bottom up; a module imports only from layers below it (checked
+// by tests/module_layers.rs). See ARCHITECTURE.md.
+// 0. Plain data and the logger: no libxl calls.
+mod enums;
+mod guest;
+mod ids;
+mod logger;
+// 1. Errors.
+mod error;
+// 2. The raw layer: owners, the call path, C callbacks.
+mod raw;
+// 3. Data converted from and to libxl's structs.
 mod config;
+mod convert;
+mod info;
+mod xlcfg;
+// 4. The context.
 mod context;
+// 5. Operations, one concept each (all `impl Context`).
 mod create;
 mod devices;
-mod domain;
-mod error;
-mod guest;
+mod domains;
+mod events;
 mod host;
+mod json;
 mod lifecycle;
-mod logger;
-mod util;
-mod xlcfg;
+mod monitor;
 
-pub use config::{Action, Disk, DiskBackend, DiskFormat, DomainConfig, Mac, Nic};
+pub use config::{Disk, DomainConfig, Nic};
 pub use context::Context;
-pub use domain::{
-    DomainInfo, DomainState, DomainType, Domid, ParseUuidError, ShutdownReason, Uuid,
-};
+pub use enums::{Action, DiskBackend, DiskFormat, DomainType, ShutdownReason};
 pub use error::{DomainRef, Error, ErrorKind, Result};
 pub use guest::{GuestEnvironment, GuestMode, XenRole};
-pub use host::{PhysInfo, VersionInfo};
-pub use lifecycle::{AfterShutdown, CORE_DUMP_DIR};
+pub use ids::{Domid, InvalidDomid, Mac, ParseMacError, ParseUuidError, Uuid};
+pub use info::{DomainInfo, DomainState, PhysInfo, VersionInfo};
 pub use logger::LOG_TARGET;
+pub use monitor::{AfterShutdown, CORE_DUMP_DIR};
 pub use xenlight_sys as sys;
 pub use xlcfg::SUPPORTED_KEYS;

@@ -23,24 +23,26 @@ thread_local! {
     static LAST_ERRORS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
-extern "C" {
-    fn xenlight_logger_new() -> *mut sys::xentoollog_logger;
-    fn xenlight_logger_free(lg: *mut sys::xentoollog_logger);
-}
+type LogFn = unsafe extern "C" fn(c_int, c_int, *const c_char, *const c_char);
+type WantedFn = extern "C" fn(c_int) -> c_int;
 
-/// Called from C (src/logger.c) with a finished message. Never unwinds: a
+include!(concat!(env!("OUT_DIR"), "/logger_symbol.rs"));
+
+/// Called from C (logger.c) with a finished message. Never unwinds: a
 /// panic in the application's `log` implementation is caught and dropped, so
 /// it cannot turn into undefined behaviour inside libxl.
-#[no_mangle]
-extern "C" fn xenlight_rust_log(
+///
+/// # Safety
+/// `context` and `msg` are NULL or NUL-terminated strings valid for the
+/// call (logger.c passes its own buffer and libxl's context string).
+unsafe extern "C" fn rust_log(
     level: c_int,
     errnoval: c_int,
     context: *const c_char,
     msg: *const c_char,
 ) {
     let _ = panic::catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: logger.c passes NUL-terminated strings (or NULL) that live
-        // for the duration of this call.
+        // SAFETY: per this function's contract.
         let text = unsafe { opt_str(msg) }.unwrap_or_default();
         // SAFETY: as above.
         let context = unsafe { opt_str(context) };
@@ -71,8 +73,7 @@ extern "C" fn xenlight_rust_log(
 
 /// Called from C before formatting: whether a message of this level is kept
 /// (errors always are, for the error they explain) or would be logged.
-#[no_mangle]
-extern "C" fn xenlight_rust_log_wanted(level: c_int) -> c_int {
+extern "C" fn rust_log_wanted(level: c_int) -> c_int {
     let level = level as sys::xentoollog_level;
     let wanted = panic::catch_unwind(|| {
         level >= sys::xentoollog_level_XTL_ERROR
@@ -113,6 +114,21 @@ pub(crate) fn clear_last_error() {
     });
 }
 
+/// Records an error line as libxl's logger would (for unit tests).
+#[cfg(test)]
+pub(crate) fn record_error_for_test(line: &str) {
+    let msg = std::ffi::CString::new(line).unwrap_or_default();
+    // SAFETY: the callback's contract: a NUL-terminated message for the call.
+    unsafe {
+        rust_log(
+            sys::xentoollog_level_XTL_ERROR as c_int,
+            0,
+            std::ptr::null(),
+            msg.as_ptr(),
+        )
+    };
+}
+
 /// Takes this thread's libxl error lines since the last clear, joined.
 pub(crate) fn take_last_error() -> Option<String> {
     LAST_ERRORS.with(|l| {
@@ -132,8 +148,9 @@ pub(crate) struct Logger(NonNull<sys::xentoollog_logger>);
 
 impl Logger {
     pub(crate) fn new() -> Option<Self> {
-        // SAFETY: xenlight_logger_new only allocates and fills a vtable.
-        NonNull::new(unsafe { xenlight_logger_new() }).map(Logger)
+        // SAFETY: the constructor only allocates and fills a vtable; both
+        // callbacks are plain functions that live as long as the program.
+        NonNull::new(unsafe { xenlight_logger_new(rust_log, rust_log_wanted) }).map(Logger)
     }
 
     pub(crate) fn as_ptr(&self) -> *mut sys::xentoollog_logger {
@@ -143,9 +160,9 @@ impl Logger {
 
 impl Drop for Logger {
     fn drop(&mut self) {
-        // SAFETY: allocated by xenlight_logger_new, freed once; the Context
-        // frees its libxl ctx (the only user) before dropping the logger.
-        unsafe { xenlight_logger_free(self.0.as_ptr()) }
+        // SAFETY: calloc'd by the C constructor (logger.c), freed once; the
+        // Context frees its libxl ctx (the only user) before the logger.
+        unsafe { libc::free(self.0.as_ptr().cast()) }
     }
 }
 
@@ -154,3 +171,53 @@ impl Drop for Logger {
 unsafe impl Send for Logger {}
 // SAFETY: as above; nothing in it is mutated after creation.
 unsafe impl Sync for Logger {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Review defect 10: the C half used to call an unmangled Rust
+    /// symbol and export unversioned names, so two versions of the crate in
+    /// one program collided at link time.
+    #[test]
+    fn c_logger_exports_one_versioned_symbol_and_rust_exports_none() {
+        let version = env!("CARGO_PKG_VERSION").replace(['.', '-', '+'], "_");
+        assert_eq!(LOGGER_NEW_SYMBOL, format!("xenlight_{version}_logger_new"));
+        let src = concat!(env!("CARGO_MANIFEST_DIR"), "/xenlight/src");
+        for entry in std::fs::read_dir(src).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            if path.extension().is_some_and(|e| e == "rs") {
+                assert!(
+                    !text.contains(&["#[no_", "mangle]"].concat()),
+                    "{}",
+                    path.display()
+                );
+            }
+        }
+        let c = include_str!("logger.c");
+        let exported: Vec<&str> = c
+            .lines()
+            .filter(|l| l.starts_with("xentoollog_logger *") || l.starts_with("void xenlight"))
+            .collect();
+        assert_eq!(exported, ["xentoollog_logger *XENLIGHT_LOGGER_NEW(xenlight_log_fn *log, xenlight_wanted_fn *wanted)"]);
+    }
+
+    #[test]
+    fn logger_forwards_error_lines_to_the_thread() {
+        let lg = Logger::new().expect("logger");
+        clear_last_error();
+        let msg = c"boom";
+        // SAFETY: the callback contract: NUL-terminated strings for the call.
+        unsafe {
+            rust_log(
+                sys::xentoollog_level_XTL_ERROR as c_int,
+                0,
+                std::ptr::null(),
+                msg.as_ptr(),
+            )
+        };
+        assert_eq!(take_last_error().as_deref(), Some("boom"));
+        drop(lg);
+    }
+}

@@ -8,10 +8,12 @@ use std::ptr;
 
 use xenlight_sys as sys;
 
-use crate::config::{Action, Disk, DiskBackend, DiskFormat, DomainConfig, Nic};
-use crate::domain::{DomainType, Uuid};
+use crate::config::{Disk, DomainConfig, Nic};
+use crate::enums::{Action, DomainType};
 use crate::error::{Error, Result};
-use crate::util::{cstring, libxl_owned, opt_string};
+use crate::ids::Uuid;
+use crate::raw::alloc::{cstring, opt_string};
+use crate::raw::Owned;
 
 /// The xl.cfg keys this crate maps.
 pub const SUPPORTED_KEYS: &[&str] = &[
@@ -89,11 +91,6 @@ pub(crate) fn assigned_keys(text: &str) -> Vec<String> {
     }
     keys
 }
-
-libxl_owned!(
-    /// An owned `libxl_device_disk`.
-    OwnedDisk, libxl_device_disk, libxl_device_disk_init, libxl_device_disk_dispose
-);
 
 /// A parsed xl.cfg (libxlutil's `XLU_Config`) with its error report file.
 struct Parsed {
@@ -210,22 +207,17 @@ impl Parsed {
     fn disk(&self, spec: &str) -> Result<Disk> {
         let c = cstring("disk spec", spec)?;
         let specs = [c.as_ptr()];
-        let mut d = OwnedDisk::new();
+        let mut d = Owned::<sys::libxl_device_disk>::new();
         // SAFETY: cfg valid; one spec string; d initialised and owned.
         let rc = unsafe { sys::xlu_disk_parse(self.cfg, 1, specs.as_ptr(), d.as_mut_ptr()) };
         if rc != 0 {
             return Err(invalid("disk", format!("{spec:?}: {}", self.report_text())));
         }
-        // SAFETY: strings owned by d, read now.
-        let (target, vdev) = unsafe { (opt_string(d.pdev_path), opt_string(d.vdev)) };
-        Ok(Disk {
-            target: target.unwrap_or_default(),
-            vdev: vdev.ok_or_else(|| invalid("disk", format!("{spec:?} has no vdev")))?,
-            format: DiskFormat::from_raw(d.format),
-            backend: DiskBackend::from_raw(d.backend),
-            read_only: d.readwrite == 0,
-            cdrom: d.is_cdrom != 0,
-        })
+        let disk = Disk::from_raw(&d);
+        if disk.vdev.is_empty() {
+            return Err(invalid("disk", format!("{spec:?} has no vdev")));
+        }
+        Ok(disk)
     }
 }
 
@@ -238,7 +230,12 @@ fn vif(spec: &str) -> Result<Nic> {
         let v = v.trim().to_owned();
         match k.trim() {
             "bridge" => nic.bridge = Some(v),
-            "mac" => nic.mac = Some(v.parse()?),
+            "mac" => {
+                nic.mac =
+                    Some(v.parse().map_err(|e: crate::ids::ParseMacError| {
+                        invalid("vif.mac", e.to_string())
+                    })?)
+            }
             "model" => nic.model = Some(v),
             "script" => nic.script = Some(v),
             "ip" => nic.ip = Some(v),
@@ -261,14 +258,26 @@ fn action(p: &Parsed, key: &str, default: Action) -> Result<Action> {
     }
 }
 
+/// A memory key in MiB, as KiB. Checked: a value whose KiB do not fit
+/// libxl's 64-bit field is an error naming the key, never an overflow.
 fn mib(p: &Parsed, key: &str) -> Result<Option<u64>> {
     match p.long(key)? {
         None => Ok(None),
-        Some(v) if v > 0 => Ok(Some(v as u64 * 1024)),
-        Some(v) => Err(invalid(
-            key,
-            format!("{v} MiB is not a valid amount of memory"),
-        )),
+        Some(v) => u64::try_from(v)
+            .ok()
+            .filter(|v| *v > 0)
+            .and_then(|v| v.checked_mul(1024))
+            .filter(|kib| *kib < u64::MAX)
+            .map(Some)
+            .ok_or_else(|| {
+                invalid(
+                    key,
+                    format!(
+                        "{v} MiB is not a valid amount of memory (1 to {} MiB)",
+                        u64::MAX / 1024 - 1
+                    ),
+                )
+            }),
     }
 }
 
@@ -456,6 +465,11 @@ mod tests {
             "vif.rate"
         );
         assert_eq!(field("kernel=\"/k\"\n").0, "name");
+        // Review defect 4: this used to overflow (a panic in debug builds).
+        let (f, reason) = field("name=\"x\"\nkernel=\"/k\"\nmemory = 9223372036854775807\n");
+        assert_eq!(f, "memory");
+        assert!(reason.contains("not a valid amount"), "{reason}");
+        assert_eq!(field("name=\"x\"\nkernel=\"/k\"\nmaxmem = 0\n").0, "maxmem");
         let (f, reason) = field("name = = \"x\"\n");
         assert_eq!(f, "syntax");
         assert!(!reason.is_empty());

@@ -1,0 +1,3 @@
+//! Hypervisor regression tests for the defects a code review found.
+
+mod common;

@@ -1,0 +1,197 @@
+//! Waiting for domains through libxl's events: a domain-death watch per
+//! wait, and a predicate so a waiter only takes its own events.
+
+use std::ffi::{c_int, c_void};
+use std::ptr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use xenlight_sys as sys;
+
+use crate::context::Context;
+use crate::enums::ShutdownReason;
+use crate::error::{DomainRef, Error, ErrorKind, Result};
+use crate::ids::Domid;
+use crate::raw::{raw_call, try_call, On};
+
+/// Distinguishes this crate's death watches from each other and from any
+/// other code's events on the same ctx.
+static NEXT_WATCH: AtomicU64 = AtomicU64::new(0x7865_6e00_0000_0000);
+
+/// What the waiter's predicate matches.
+struct Want {
+    domid: Domid,
+    for_user: u64,
+}
+
+/// Matches only this waiter's own events, so other watchers' events stay
+/// queued for them.
+unsafe extern "C" fn is_mine(ev: *const sys::libxl_event, user: *mut c_void) -> c_int {
+    std::panic::catch_unwind(|| {
+        // SAFETY: libxl passes a valid event; `user` is the &Want given to
+        // libxl_event_check below, alive for that call.
+        let (ev, want) = unsafe { (&*ev, &*(user as *const Want)) };
+        c_int::from(ev.domid == want.domid.get() && ev.for_user == want.for_user)
+    })
+    .unwrap_or(0)
+}
+
+/// An enabled domain-death watch, disabled on drop.
+struct DeathWatch<'a> {
+    ctx: &'a Context,
+    evgen: *mut sys::libxl_evgen_domain_death,
+}
+
+impl Drop for DeathWatch<'_> {
+    fn drop(&mut self) {
+        // SAFETY: evgen came from libxl_evenable_domain_death on this ctx and
+        // is disabled once.
+        let _ = raw_call!(self.ctx, unsafe libxl_evdisable_domain_death(self.evgen));
+    }
+}
+
+/// A queued event taken from libxl, freed on drop.
+struct Event<'a> {
+    ctx: &'a Context,
+    ev: *mut sys::libxl_event,
+}
+
+impl Drop for Event<'_> {
+    fn drop(&mut self) {
+        // SAFETY: returned by libxl_event_check, freed once.
+        unsafe { sys::libxl_event_free(self.ctx.as_raw(), self.ev) }
+    }
+}
+
+impl Context {
+    /// Waits until the domain shuts down and returns why (poweroff, reboot,
+    /// crash, ...), using libxl's domain-death events
+    /// (`libxl_evenable_domain_death`). The domain is left as it is:
+    /// destroying it (or acting on its `on_*` setting) is up to the caller.
+    ///
+    /// A domain that is destroyed instead of shutting down gives
+    /// [`Error::DomainNotFound`]; running out of time gives [`Error::Timeout`].
+    ///
+    /// ```no_run
+    /// # let ctx = xenlight::Context::new()?; let domid = xenlight::Domid::new(1)?;
+    /// let reason = ctx.wait_for_shutdown(domid, std::time::Duration::from_secs(60))?;
+    /// println!("domain {domid} shut down: {reason}");
+    /// ctx.destroy(domid)?;
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_evenable_domain_death")]
+    pub fn wait_for_shutdown(&self, domid: Domid, timeout: Duration) -> Result<ShutdownReason> {
+        let info = self.domain_info(domid)?;
+        if let Some(reason) = info.shutdown_reason {
+            return Ok(reason);
+        }
+        let want = Want {
+            domid,
+            for_user: NEXT_WATCH.fetch_add(1, Ordering::Relaxed),
+        };
+        let mut evgen: *mut sys::libxl_evgen_domain_death = ptr::null_mut();
+        // SAFETY: evgen is a valid out-pointer.
+        try_call!(
+            self,
+            On::Domain(domid),
+            unsafe libxl_evenable_domain_death(domid.get(), want.for_user, &mut evgen)
+        )?;
+        let _watch = DeathWatch { ctx: self, evgen };
+        let start = Instant::now();
+        loop {
+            if let Some(ev) = self.poll_event(&want, Duration::from_millis(200))? {
+                // SAFETY: ev.ev is a valid event until dropped.
+                let e = unsafe { &*ev.ev };
+                if e.type_ == sys::libxl_event_type_LIBXL_EVENT_TYPE_DOMAIN_SHUTDOWN {
+                    // SAFETY: the union arm for DOMAIN_SHUTDOWN events.
+                    let r = unsafe { e.u.domain_shutdown.shutdown_reason };
+                    return Ok(ShutdownReason::from_raw(i32::from(r)));
+                }
+                if e.type_ == sys::libxl_event_type_LIBXL_EVENT_TYPE_DOMAIN_DEATH {
+                    return Err(Error::DomainNotFound {
+                        op: "wait_for_shutdown (destroyed before it shut down)",
+                        domain: Some(DomainRef::Id(domid)),
+                        message: None,
+                    });
+                }
+            }
+            if start.elapsed() >= timeout {
+                return Err(Error::Timeout {
+                    op: "wait_for_shutdown",
+                    domain: Some(DomainRef::Id(domid)),
+                    after: timeout,
+                });
+            }
+        }
+    }
+
+    /// Lets libxl see its file descriptors for up to `slice`, then takes the
+    /// first queued event that is `want`'s, if any.
+    fn poll_event(&self, want: &Want, slice: Duration) -> Result<Option<Event<'_>>> {
+        let mut fds: Vec<libc::pollfd> = vec![
+            libc::pollfd {
+                fd: -1,
+                events: 0,
+                revents: 0
+            };
+            16
+        ];
+        let mut timeout_ms = c_int::try_from(slice.as_millis()).unwrap_or(c_int::MAX);
+        let now = now_timeval();
+        let mut nfds;
+        loop {
+            nfds = fds.len() as c_int;
+            // SAFETY: fds has room for nfds entries; libxl writes at most
+            // that many (or asks for more with ERROR_BUFFERFULL).
+            let polled = try_call!(
+                self,
+                On::Host,
+                unsafe libxl_osevent_beforepoll(&mut nfds, fds.as_mut_ptr().cast(), &mut timeout_ms, now)
+            );
+            if polled.as_ref().err().and_then(Error::kind) == Some(ErrorKind::BufferFull) {
+                fds.resize(
+                    nfds as usize + 8,
+                    libc::pollfd {
+                        fd: -1,
+                        events: 0,
+                        revents: 0,
+                    },
+                );
+                continue;
+            }
+            polled?;
+            break;
+        }
+        let wait = timeout_ms.clamp(0, c_int::try_from(slice.as_millis()).unwrap_or(c_int::MAX));
+        // SAFETY: fds holds nfds valid entries.
+        let _ = unsafe { libc::poll(fds.as_mut_ptr(), nfds as libc::nfds_t, wait) };
+        let now = now_timeval();
+        // SAFETY: the same fds array and count given to beforepoll.
+        let _ = raw_call!(self, unsafe libxl_osevent_afterpoll(nfds, fds.as_ptr().cast(), now));
+        let mut ev: *mut sys::libxl_event = ptr::null_mut();
+        // SAFETY: ev is a valid out-pointer; the predicate's user pointer
+        // is `want`, alive for this call.
+        let checked = try_call!(
+            self,
+            On::Host,
+            unsafe libxl_event_check(&mut ev, u64::MAX, Some(is_mine), want as *const Want as *mut c_void)
+        );
+        match checked {
+            Ok(()) if !ev.is_null() => Ok(Some(Event { ctx: self, ev })),
+            Ok(()) => Ok(None),
+            // "Nothing of yours is queued": not an error.
+            Err(e) if e.kind() == Some(ErrorKind::NotReady) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn now_timeval() -> sys::timeval {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    sys::timeval {
+        tv_sec: d.as_secs() as _,
+        tv_usec: d.subsec_micros() as _,
+    }
+}

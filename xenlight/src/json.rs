@@ -1,0 +1,55 @@
+//! libxl's JSON form of a domain configuration (what `xl -N create`
+//! prints and `xl create` accepts): `DomainConfig` methods that need a ctx.
+
+use crate::config::DomainConfig;
+use crate::context::Context;
+use crate::convert::RawConfig;
+use crate::error::Result;
+use crate::raw::alloc::{cstring, take_malloced_string};
+use crate::raw::{non_null, raw_call, try_call, On};
+
+impl DomainConfig {
+    /// The configuration as libxl's JSON (`libxl_domain_config_to_json`),
+    /// the same form `xl -N create` prints; a random UUID is filled in when
+    /// none is set.
+    ///
+    /// ```no_run
+    /// # use xenlight::{Context, DomainConfig, DomainType};
+    /// let ctx = Context::new()?;
+    /// let cfg = DomainConfig::new("web", DomainType::Pvh).kernel("/boot/vmlinuz");
+    /// println!("{}", cfg.to_libxl_json(&ctx)?);
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_domain_config_to_json")]
+    pub fn to_libxl_json(&self, ctx: &Context) -> Result<String> {
+        let mut raw = self.to_raw()?;
+        // SAFETY: the config is initialised and owned.
+        let (p, op) = raw_call!(ctx, unsafe libxl_domain_config_to_json(raw.as_mut_ptr()));
+        let p = non_null(p, op, On::Named(&self.name))?;
+        // SAFETY: a malloc'd string that is ours.
+        Ok(unsafe { take_malloced_string(p) }.unwrap_or_default())
+    }
+
+    /// Reads libxl's JSON form of a domain config
+    /// (`libxl_domain_config_from_json`), keeping the fields this type has.
+    /// JSON whose build-info arm does not match its type is an
+    /// [`Error::InvalidConfig`](crate::Error::InvalidConfig).
+    ///
+    /// ```no_run
+    /// # use xenlight::{Context, DomainConfig, DomainType};
+    /// let ctx = Context::new()?;
+    /// let cfg = DomainConfig::new("web", DomainType::Pvh).kernel("/boot/vmlinuz");
+    /// let back = DomainConfig::from_libxl_json(&ctx, &cfg.to_libxl_json(&ctx)?)?;
+    /// assert_eq!(back.kernel, cfg.kernel);
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_domain_config_from_json")]
+    pub fn from_libxl_json(ctx: &Context, json: &str) -> Result<Self> {
+        let c = cstring("libxl JSON", json)?;
+        let mut raw = RawConfig::new();
+        // SAFETY: config and string valid; on failure the config is still
+        // disposable (dropped on return).
+        try_call!(ctx, On::Host, unsafe libxl_domain_config_from_json(raw.as_mut_ptr(), c.as_ptr()))?;
+        DomainConfig::from_raw(&raw)
+    }
+}

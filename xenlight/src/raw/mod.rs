@@ -1,0 +1,23 @@
+//! The raw layer: the only place that knows how libxl owns memory and
+//! reports failure. Most of the crate's `unsafe` lives here.
+//!
+//! * [`Owned`]: one owner for every libxl struct with `_init`/`_dispose`.
+//! * [`LibxlArray`]: one owner for arrays libxl allocates and frees itself.
+//! * [`alloc`]: strings, arrays and bitmaps in `malloc`'d memory, for
+//!   fields libxl will free.
+//! * [`call`]: the one path from a libxl call to a `Result`
+//!   (`try_call!`), with one table of normalisations.
+//! * [`hooks`]: the `static` callback tables libxl keeps pointers to.
+//! * [`xenstore`]: a read-only xenstore connection, for the facts libxl
+//!   itself reads from there.
+
+pub(crate) mod alloc;
+pub(crate) mod array;
+pub(crate) mod call;
+pub(crate) mod hooks;
+pub(crate) mod owned;
+pub(crate) mod xenstore;
+
+pub(crate) use array::LibxlArray;
+pub(crate) use call::{non_null, raw_call, try_call, On};
+pub(crate) use owned::Owned;

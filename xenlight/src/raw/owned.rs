@@ -1,0 +1,95 @@
+//! One owner for libxl's IDL structs: `_init` on creation, `_dispose`
+//! exactly once on drop.
+
+use std::ops::{Deref, DerefMut};
+
+use xenlight_sys as sys;
+
+/// A libxl struct with `_init` and `_dispose` functions.
+///
+/// # Safety
+/// `init` must fully initialise a zeroed value, and `dispose` must free
+/// exactly what libxl allocated into an initialised one, leaving it safe to
+/// drop as plain data.
+pub(crate) unsafe trait LibxlStruct: Sized {
+    /// libxl's `_init`.
+    unsafe fn init(p: *mut Self);
+    /// libxl's `_dispose`.
+    unsafe fn dispose(p: *mut Self);
+}
+
+/// Implements [`LibxlStruct`] for libxl types: one line each.
+macro_rules! libxl_structs {
+    ($($ty:ident => $init:ident, $dispose:ident;)*) => {
+        $(
+            // SAFETY: libxl's own _init/_dispose pair for this IDL type
+            // (libxl.h: "_init ... _dispose ... for each IDL type").
+            unsafe impl LibxlStruct for sys::$ty {
+                unsafe fn init(p: *mut Self) {
+                    // SAFETY: the caller passes a valid, writable pointer.
+                    unsafe { sys::$init(p) }
+                }
+                unsafe fn dispose(p: *mut Self) {
+                    // SAFETY: the caller passes an initialised value.
+                    unsafe { sys::$dispose(p) }
+                }
+            }
+        )*
+    };
+}
+
+libxl_structs! {
+    libxl_dominfo => libxl_dominfo_init, libxl_dominfo_dispose;
+    libxl_physinfo => libxl_physinfo_init, libxl_physinfo_dispose;
+    libxl_domain_config => libxl_domain_config_init, libxl_domain_config_dispose;
+    libxl_device_disk => libxl_device_disk_init, libxl_device_disk_dispose;
+    libxl_device_nic => libxl_device_nic_init, libxl_device_nic_dispose;
+}
+
+/// An initialised libxl struct, disposed on drop. The struct holds no
+/// pointer to itself, so it may move.
+pub(crate) struct Owned<T: LibxlStruct>(T);
+
+impl<T: LibxlStruct> Owned<T> {
+    /// A fresh value with libxl's defaults (`_init`).
+    pub(crate) fn new() -> Self {
+        let mut v = std::mem::MaybeUninit::<T>::zeroed();
+        // SAFETY: zeroed memory of T's size (what libxl's own callers hand
+        // `_init`); `_init` then initialises it fully (LibxlStruct's contract).
+        unsafe {
+            T::init(v.as_mut_ptr());
+            Owned(v.assume_init())
+        }
+    }
+
+    /// The struct, for libxl calls that fill or read it.
+    pub(crate) fn as_mut_ptr(&mut self) -> *mut T {
+        &mut self.0
+    }
+}
+
+impl<T: LibxlStruct> Deref for Owned<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: LibxlStruct> DerefMut for Owned<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
+
+impl<T: LibxlStruct> Drop for Owned<T> {
+    fn drop(&mut self) {
+        // SAFETY: initialised in `new`, disposed only here, once.
+        unsafe { T::dispose(&mut self.0) }
+    }
+}
+
+impl<T: LibxlStruct> std::fmt::Debug for Owned<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Owned<{}>", std::any::type_name::<T>())
+    }
+}
