@@ -31,6 +31,33 @@ impl Raw {
         }
     }
 
+    /// What `domains()` does for a listing with PVH and HVM guests: the
+    /// list, a name per domain, and for every domain Xen reports as HVM the
+    /// type libxl recorded in xenstore (read as libxl__domain_type reads it).
+    fn list_typed(&self, xs: *mut sys::xs_handle) -> usize {
+        // SAFETY: valid ctx and xenstore handle; the list, names and values
+        // are freed as libxl and libxenstore document.
+        unsafe {
+            let mut n = 0;
+            let l = sys::libxl_list_domain(self.ctx, &mut n);
+            assert!(!l.is_null());
+            for d in std::slice::from_raw_parts(l, n as usize) {
+                libc::free(sys::libxl_domid_to_name(self.ctx, d.domid).cast());
+                if d.domain_type == sys::libxl_domain_type_LIBXL_DOMAIN_TYPE_HVM as _
+                    && d.domid != 0
+                {
+                    let path = std::ffi::CString::new(format!("/libxl/{}/type", d.domid)).unwrap();
+                    let mut len = 0;
+                    let v = sys::xs_read(xs, sys::XBT_NULL, path.as_ptr(), &mut len);
+                    assert!(!v.is_null(), "no type recorded for domain {}", d.domid);
+                    libc::free(v);
+                }
+            }
+            sys::libxl_dominfo_list_free(l, n);
+            n as usize
+        }
+    }
+
     /// libxl_list_domain + a name per domain + free: what `domains()` does.
     fn list(&self) -> usize {
         // SAFETY: valid ctx; the list and names are freed as libxl documents.
@@ -335,6 +362,61 @@ fn main() {
         &r,
         "watch-thread/fresh",
     );
+    for d in guests.drain(..) {
+        let _ = creator.destroy(d);
+        wait_gone(&creator, d);
+    }
+
+    // PVH and HVM guests: Xen reports both as HVM; domains() reads the type
+    // libxl recorded in xenstore. The raw side does the same reads.
+    let g = guest_dir();
+    for i in 0..6 {
+        let mut cfg = pv_guest(&format!("bench-pvh{i}"));
+        cfg.domain_type = DomainType::Pvh;
+        guests.push(
+            creator
+                .create_domain_paused(&cfg)
+                .expect("create paused PVH guest"),
+        );
+    }
+    for i in 0..2 {
+        let cfg = DomainConfig::new(format!("bench-hvm{i}"), DomainType::Hvm)
+            .memory_mib(128)
+            .kernel(g.join("vmlinuz").to_str().unwrap())
+            .ramdisk(g.join("guest.cpio.gz").to_str().unwrap())
+            .cmdline("console=ttyS0 rdinit=/init xlstay");
+        guests.push(
+            creator
+                .create_domain_paused(&cfg)
+                .expect("create paused HVM guest"),
+        );
+    }
+    let listed = lister.domains().unwrap();
+    let count = |t| listed.iter().filter(|d| d.domain_type == t).count();
+    assert_eq!(
+        (count(DomainType::Pvh), count(DomainType::Hvm)),
+        (6, 2),
+        "{listed:?}"
+    );
+    // SAFETY: xs_open has no preconditions; closed below.
+    let xs = unsafe { sys::xs_open(0) };
+    assert!(!xs.is_null(), "xenstore connection");
+    let (s, r) = compare(
+        60,
+        12,
+        || assert_eq!(lister.domains().unwrap().len(), 9),
+        || assert_eq!(raw.list_typed(xs), 9),
+    );
+    report(
+        "domains() [6 paused PVH + 2 paused HVM guests + dom0]",
+        "safe",
+        &s,
+        "raw",
+        &r,
+        "list-pvh-hvm safe/raw",
+    );
+    // SAFETY: opened above, closed once.
+    unsafe { sys::xs_close(xs) };
     for d in guests {
         let _ = creator.destroy(d);
     }

@@ -100,6 +100,12 @@ fn modules_import_each_other_in_no_cycle() {
     let src = std::env::var_os("XENLIGHT_SRC")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("xenlight/src"));
+    if !src.is_dir() {
+        // The test executable was copied to a machine without the sources
+        // (the Xen host); the build machine runs this check.
+        eprintln!("skipped: no sources at {}", src.display());
+        return;
+    }
     let g = graph(&src);
     assert!(
         g.len() > 10,

@@ -56,7 +56,7 @@ fn run_to_poweroff(ctx: &Context, cfg: &DomainConfig) {
     assert!(
         wait_for_console(
             &cfg.name,
-            &format!("@@GUEST-HELLO {}@@", cfg.name),
+            &protocol::guest_hello(&cfg.name),
             Duration::from_secs(10)
         ),
         "console: {}",

@@ -31,7 +31,7 @@ fn run_guest(ctx: &Context, cfg: &DomainConfig) -> String {
     assert_eq!(reason, ShutdownReason::Poweroff);
     assert!(wait_for_console(
         &cfg.name,
-        "@@GUEST-HELLO",
+        protocol::GUEST_HELLO.trim_end(),
         Duration::from_secs(10)
     ));
     console_log(&cfg.name)
@@ -204,7 +204,7 @@ fn dev_nic_attach_list_detach_and_a_missing_bridge() {
     let _guard = DomainGuard { ctx: &ctx, domid };
     assert!(wait_for_console(
         &name,
-        "@@GUEST-HELLO",
+        protocol::GUEST_HELLO.trim_end(),
         Duration::from_secs(60)
     ));
 
@@ -283,7 +283,7 @@ fn dev_hvm_guest_starts_prints_its_marker_and_detects_hvm_then_pv_drivers() {
     assert_eq!(reason, ShutdownReason::Poweroff);
     let out = std::fs::read_to_string(&serial).unwrap_or_default();
     assert!(
-        out.contains(&format!("@@GUEST-HELLO {name}@@")),
+        out.contains(&protocol::guest_hello(&name)),
         "serial:\n{out}"
     );
     // The guest runs xen-detect before and after loading the PV front-end

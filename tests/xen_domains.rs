@@ -129,7 +129,7 @@ fn pause_unpause_destroy_a_guest() {
     let guard = DomainGuard { ctx: &ctx, domid };
     assert!(wait_for_console(
         &name,
-        &format!("@@GUEST-HELLO {name}@@"),
+        &protocol::guest_hello(&name),
         Duration::from_secs(60)
     ));
     ctx.pause(domid).unwrap();

@@ -22,11 +22,7 @@ fn shutdown_request_powers_the_guest_off_and_destroy_runs() {
     let cfg = pv_guest(&name, true).on_poweroff(Action::Destroy);
     let domid = ctx.create_domain(&cfg).expect("create");
     let guard = DomainGuard { ctx: &ctx, domid };
-    assert!(wait_for_console(
-        &name,
-        &format!("@@GUEST-HELLO {name}@@"),
-        WAIT
-    ));
+    assert!(wait_for_console(&name, &protocol::guest_hello(&name), WAIT));
 
     // A running domain has nothing to handle yet.
     let e = ctx.handle_shutdown(domid).unwrap_err();
@@ -72,7 +68,7 @@ fn reboot_request_restarts_the_guest_from_its_stored_config() {
         ctx: &ctx,
         domid: old,
     };
-    let hello = format!("@@GUEST-HELLO {name}@@");
+    let hello = protocol::guest_hello(&name);
     assert!(wait_for_console(&name, &hello, WAIT));
     let uuid = ctx.domain_info(old).unwrap().uuid;
     let hellos = count(&name, &hello);

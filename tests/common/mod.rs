@@ -2,6 +2,8 @@
 //! `cargo xtask vm-test`).
 #![allow(dead_code)]
 
+pub mod protocol;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};

@@ -1,5 +1,6 @@
 //! Runs cargo and reads the executables it built from its JSON messages.
 
+use anyhow::{bail, Context as _, Result};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
@@ -22,16 +23,16 @@ pub struct Artifact {
 }
 
 /// Runs `cargo <args> --message-format=json` and returns the executables.
-pub fn build_executables(args: &[&str]) -> Result<Vec<Artifact>, String> {
+pub fn build_executables(args: &[&str]) -> Result<Vec<Artifact>> {
     println!("==> cargo {}", args.join(" "));
     let out = command()
         .args(args)
         .arg("--message-format=json-render-diagnostics")
         .stderr(Stdio::inherit())
         .output()
-        .map_err(|e| format!("cargo: {e}"))?;
+        .with_context(|| format!("cargo"))?;
     if !out.status.success() {
-        return Err(format!("cargo {} failed", args.join(" ")));
+        bail!("cargo {} failed", args.join(" "));
     }
     Ok(parse_artifacts(&String::from_utf8_lossy(&out.stdout)))
 }

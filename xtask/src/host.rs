@@ -6,6 +6,7 @@
 //! libraries and the Xen kernel modules, and a small per-run overlay with
 //! `/init` and the binaries under test.
 
+use anyhow::{anyhow, bail, Context as _, Result};
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -79,27 +80,27 @@ pub struct BootFiles {
     pub modules: PathBuf,
 }
 
-pub fn run(cmd: &mut Command) -> Result<(), String> {
+pub fn run(cmd: &mut Command) -> Result<()> {
     let st = cmd
         .status()
-        .map_err(|e| format!("{:?}: {e}", cmd.get_program()))?;
+        .with_context(|| format!("{:?}", cmd.get_program()))?;
     if st.success() {
         Ok(())
     } else {
-        Err(format!("{cmd:?} failed ({st})"))
+        Err(anyhow!("{cmd:?} failed ({st})"))
     }
 }
 
-fn sh(script: &str) -> Result<(), String> {
+fn sh(script: &str) -> Result<()> {
     run(Command::new("sh").args(["-ec", script]))
 }
 
-fn mkdir(p: &Path) -> Result<(), String> {
-    fs::create_dir_all(p).map_err(|e| format!("mkdir {}: {e}", p.display()))
+fn mkdir(p: &Path) -> Result<()> {
+    fs::create_dir_all(p).with_context(|| format!("mkdir {}", p.display()))
 }
 
 /// Fetches (once) and unpacks the kernel package; extracts the Xen ELF.
-pub fn boot_files() -> Result<BootFiles, String> {
+pub fn boot_files() -> Result<BootFiles> {
     let dir = cache_dir().join("kernel");
     let pkg = dir.join("pkg");
     let stamp = pkg.join(".unpacked");
@@ -108,13 +109,13 @@ pub fn boot_files() -> Result<BootFiles, String> {
         let out = Command::new("apt-cache")
             .args(["depends", "linux-image-amd64"])
             .output()
-            .map_err(|e| format!("apt-cache: {e}"))?;
+            .with_context(|| format!("apt-cache"))?;
         let deps = String::from_utf8_lossy(&out.stdout);
         let name = deps
             .lines()
             .filter_map(|l| l.trim().strip_prefix("Depends: "))
             .find(|d| d.starts_with("linux-image-") && d.as_bytes().get(12).is_some_and(u8::is_ascii_digit))
-            .ok_or("apt-cache found no linux-image-<version> behind linux-image-amd64; run apt-get update")?
+            .context("apt-cache found no linux-image-<version> behind linux-image-amd64; run apt-get update")?
             .to_owned();
         println!(
             "==> downloading kernel package {name} (cached in {})",
@@ -126,14 +127,14 @@ pub fn boot_files() -> Result<BootFiles, String> {
              ls *.deb >/dev/null && dpkg-deb -x *.deb pkg && rm -f *.deb",
             d = dir.display()
         ))?;
-        fs::write(&stamp, &name).map_err(|e| e.to_string())?;
+        fs::write(&stamp, &name)?;
     }
     let kernel = find_one(&pkg.join("boot"), "vmlinuz-")?;
     let kver = kernel
         .file_name()
         .and_then(|n| n.to_str())
         .and_then(|n| n.strip_prefix("vmlinuz-"))
-        .ok_or("odd kernel file name")?
+        .context("odd kernel file name")?
         .to_owned();
     let modules = pkg.join("lib/modules").join(kver).join("kernel");
     let xen = cache_dir().join("xen-4.17.elf");
@@ -160,38 +161,35 @@ pub fn xz_offset(image: &[u8]) -> Option<usize> {
 }
 
 /// Decompresses the ELF kernel out of a bzImage (what extract-vmlinux does).
-fn extract_vmlinux(bzimage: &Path, out: &Path) -> Result<(), String> {
+fn extract_vmlinux(bzimage: &Path, out: &Path) -> Result<()> {
     use std::io::Write;
-    let image = fs::read(bzimage).map_err(|e| format!("{}: {e}", bzimage.display()))?;
-    let off = xz_offset(&image).ok_or("the kernel image has no xz payload")?;
+    let image = fs::read(bzimage).with_context(|| format!("{}", bzimage.display()))?;
+    let off = xz_offset(&image).context("the kernel image has no xz payload")?;
     let tmp = out.with_extension("tmp");
-    let file = fs::File::create(&tmp).map_err(|e| e.to_string())?;
+    let file = fs::File::create(&tmp)?;
     let mut child = Command::new("xz")
         .args(["-dc", "--single-stream"])
         .stdin(std::process::Stdio::piped())
         .stdout(file)
         .spawn()
-        .map_err(|e| format!("xz: {e}"))?;
+        .with_context(|| format!("xz"))?;
     if let Some(mut stdin) = child.stdin.take() {
         // xz stops reading after the stream; a broken pipe then is expected.
         let _ = stdin.write_all(&image[off..]);
     }
-    let st = child.wait().map_err(|e| e.to_string())?;
+    let st = child.wait()?;
     let head = fs::read(&tmp)
         .map(|b| b.get(..4).map(<[u8]>::to_vec))
         .unwrap_or_default();
     if !st.success() || head.as_deref() != Some(b"\x7fELF".as_slice()) {
-        return Err(format!(
-            "could not extract an ELF kernel from {}",
-            bzimage.display()
-        ));
+        bail!("could not extract an ELF kernel from {}", bzimage.display());
     }
-    fs::rename(&tmp, out).map_err(|e| e.to_string())
+    Ok(fs::rename(&tmp, out)?)
 }
 
-fn find_one(dir: &Path, prefix: &str) -> Result<PathBuf, String> {
+fn find_one(dir: &Path, prefix: &str) -> Result<PathBuf> {
     let mut found: Vec<PathBuf> = fs::read_dir(dir)
-        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .with_context(|| format!("{}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             p.file_name()
@@ -202,7 +200,7 @@ fn find_one(dir: &Path, prefix: &str) -> Result<PathBuf, String> {
     found.sort();
     found
         .pop()
-        .ok_or_else(|| format!("no {prefix}* in {}; run `cargo xtask setup`", dir.display()))
+        .with_context(|| format!("no {prefix}* in {}; run `cargo xtask setup`", dir.display()))
 }
 
 /// A staging tree that becomes one cpio archive.
@@ -212,7 +210,7 @@ pub struct Tree {
 }
 
 impl Tree {
-    pub fn new(root: PathBuf) -> Result<Self, String> {
+    pub fn new(root: PathBuf) -> Result<Self> {
         let _ = fs::remove_dir_all(&root);
         mkdir(&root)?;
         Ok(Tree {
@@ -225,21 +223,20 @@ impl Tree {
         self.root.join(inside.trim_start_matches('/'))
     }
 
-    pub fn write(&self, inside: &str, text: &str, exec: bool) -> Result<(), String> {
+    pub fn write(&self, inside: &str, text: &str, exec: bool) -> Result<()> {
         let p = self.path(inside);
         if let Some(d) = p.parent() {
             mkdir(d)?;
         }
-        fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
+        fs::write(&p, text).with_context(|| format!("{}", p.display()))?;
         if exec {
             use std::os::unix::fs::PermissionsExt;
-            fs::set_permissions(&p, fs::Permissions::from_mode(0o755))
-                .map_err(|e| e.to_string())?;
+            fs::set_permissions(&p, fs::Permissions::from_mode(0o755))?;
         }
         Ok(())
     }
 
-    pub fn copy(&self, from: &Path, inside: &str) -> Result<(), String> {
+    pub fn copy(&self, from: &Path, inside: &str) -> Result<()> {
         let to = self.path(inside);
         if let Some(d) = to.parent() {
             mkdir(d)?;
@@ -248,17 +245,17 @@ impl Tree {
     }
 
     /// Copies an executable and every shared library `ldd` says it needs.
-    pub fn copy_exe(&mut self, exe: &Path, inside_dir: &str) -> Result<(), String> {
+    pub fn copy_exe(&mut self, exe: &Path, inside_dir: &str) -> Result<()> {
         let name = exe
             .file_name()
-            .ok_or("no file name")?
+            .context("no file name")?
             .to_string_lossy()
             .into_owned();
         self.copy(exe, &format!("{}/{name}", inside_dir.trim_end_matches('/')))?;
         let out = Command::new("ldd")
             .arg(exe)
             .output()
-            .map_err(|e| format!("ldd: {e}"))?;
+            .with_context(|| format!("ldd"))?;
         for lib in ldd_paths(&String::from_utf8_lossy(&out.stdout)) {
             if self.libs.insert(lib.clone()) {
                 self.copy(&lib, &lib.to_string_lossy())?;
@@ -269,12 +266,12 @@ impl Tree {
 
     /// Copies kernel modules (paths relative to `from`) to /lib/modules and
     /// returns their names without `.ko`, in the same order.
-    pub fn copy_modules(&mut self, from: &Path, modules: &[&str]) -> Result<Vec<String>, String> {
+    pub fn copy_modules(&mut self, from: &Path, modules: &[&str]) -> Result<Vec<String>> {
         let mut names = Vec::new();
         for m in modules {
             let file = Path::new(m)
                 .file_name()
-                .ok_or("module name")?
+                .context("module name")?
                 .to_string_lossy()
                 .into_owned();
             self.copy(&from.join(m), &format!("/lib/modules/{file}"))?;
@@ -284,7 +281,7 @@ impl Tree {
     }
 
     /// Packs the tree as a gzip'd newc cpio archive.
-    pub fn pack(&self, archive: &Path) -> Result<(), String> {
+    pub fn pack(&self, archive: &Path) -> Result<()> {
         sh(&format!(
             "cd '{}' && find . | cpio -o -H newc --quiet | gzip -1 > '{}'",
             self.root.display(),
@@ -309,7 +306,7 @@ pub fn ldd_paths(ldd: &str) -> Vec<PathBuf> {
 
 /// The cached base archive: busybox, the Xen toolstack and its libraries,
 /// hotplug scripts and the Xen kernel modules.
-pub fn base_archive(boot: &BootFiles) -> Result<PathBuf, String> {
+pub fn base_archive(boot: &BootFiles) -> Result<PathBuf> {
     let dir = cache_dir();
     let archive = dir.join("base.cpio.gz");
     let stamp = dir.join("base.stamp");
@@ -344,14 +341,11 @@ pub fn base_archive(boot: &BootFiles) -> Result<PathBuf, String> {
         mkdir(&t.path(d))?;
     }
     t.copy(Path::new("/bin/busybox"), "/bin/busybox")?;
-    let applets = Command::new("/bin/busybox")
-        .arg("--list")
-        .output()
-        .map_err(|e| e.to_string())?;
+    let applets = Command::new("/bin/busybox").arg("--list").output()?;
     for a in String::from_utf8_lossy(&applets.stdout).lines() {
         let link = t.path(&format!("bin/{a}"));
         if !link.exists() {
-            std::os::unix::fs::symlink("busybox", &link).map_err(|e| e.to_string())?;
+            std::os::unix::fs::symlink("busybox", &link)?;
         }
     }
     for b in ["xl", "xenstored", "xenconsoled", "xen-init-dom0"] {
@@ -370,7 +364,7 @@ pub fn base_archive(boot: &BootFiles) -> Result<PathBuf, String> {
     ] {
         let name = Path::new(tool)
             .file_name()
-            .ok_or("tool name")?
+            .context("tool name")?
             .to_string_lossy()
             .into_owned();
         let _ = fs::remove_file(t.path(&format!("bin/{name}")));
@@ -402,30 +396,28 @@ pub fn base_archive(boot: &BootFiles) -> Result<PathBuf, String> {
     // iptables (legacy backend: only the x_tables modules above) for
     // MASQUERADE, with the two extensions a NAT rule loads.
     t.copy_exe(Path::new("/usr/sbin/xtables-legacy-multi"), "/sbin")?;
-    std::os::unix::fs::symlink("xtables-legacy-multi", t.path("sbin/iptables"))
-        .map_err(|e| e.to_string())?;
+    std::os::unix::fs::symlink("xtables-legacy-multi", t.path("sbin/iptables"))?;
     for ext in ["libxt_MASQUERADE.so", "libxt_standard.so"] {
         t.copy_exe(&Path::new(XTABLES_DIR).join(ext), XTABLES_DIR)?;
     }
     let names = t.copy_modules(&boot.modules, MODULES)?;
     t.write(MODULE_LIST, &(names.join("\n") + "\n"), false)?;
     t.pack(&archive)?;
-    fs::write(&stamp, want).map_err(|e| e.to_string())?;
+    fs::write(&stamp, want)?;
     Ok(archive)
 }
 
 /// Builds the guest initrd: busybox and an init that prints
 /// `@@GUEST-HELLO <marker>@@` and powers off, or stays up with `xlstay` on
 /// its command line. Extra executables (e.g. `xen-detect`) go to /bin.
-pub fn guest_initrd(extra: &[PathBuf], modules: &Path) -> Result<PathBuf, String> {
+pub fn guest_initrd(extra: &[PathBuf], modules: &Path) -> Result<PathBuf> {
     let dir = cache_dir();
     let mut t = Tree::new(dir.join("guest-root"))?;
     t.copy(Path::new("/bin/busybox"), "/bin/busybox")?;
     for a in [
         "sh", "echo", "poweroff", "sleep", "cat", "mount", "grep", "ls", "dmesg", "mkdir", "lsmod",
     ] {
-        std::os::unix::fs::symlink("busybox", t.path(&format!("bin/{a}")))
-            .map_err(|e| e.to_string())?;
+        std::os::unix::fs::symlink("busybox", t.path(&format!("bin/{a}")))?;
     }
     for d in ["proc", "sys", "dev", "tmp"] {
         mkdir(&t.path(d))?;
@@ -440,7 +432,7 @@ pub fn guest_initrd(extra: &[PathBuf], modules: &Path) -> Result<PathBuf, String
     // off directly.
     t.write(
         "/sbin/poweroff",
-        "#!/bin/sh\necho '@@GUEST-POWEROFF-REQUEST@@' >/dev/console\nexec /bin/busybox poweroff -f\n",
+        include_str!("../assets/guest-poweroff.sh"),
         true,
     )?;
     let archive = dir.join("guest.cpio.gz");
@@ -448,54 +440,7 @@ pub fn guest_initrd(extra: &[PathBuf], modules: &Path) -> Result<PathBuf, String
     Ok(archive)
 }
 
-const GUEST_INIT: &str = r#"#!/bin/sh
-# Test guest. Command-line words it understands:
-#   xlmarker=NAME      printed as @@GUEST-HELLO NAME@@
-#   xlnopv             do not load the Xen PV front-end drivers
-#   xlpvlate           run xen-detect, then load the PV drivers and run it again
-#   xlnet=ADDR/PFX,PEER[,GW]  configure eth0 (default route via GW if given),
-#                      ping PEER 3 times (bounded), print @@GUEST-PING ...@@
-#   xldisk=DEV         print the first 32 bytes of /dev/DEV as @@GUEST-DISK ...@@
-#   xlstay             stay up (reporting block devices as they come and go) until destroyed
-#   xlcrash            panic the kernel (a crash, for on_crash) after the marker
-mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev 2>/dev/null
-marker=none; stay=; pv=1; net=; disk=; crash=; pvlate=
-for w in $(cat /proc/cmdline); do
-  case "$w" in
-    xlmarker=*) marker=${w#xlmarker=};; xlstay) stay=1;; xlnopv) pv=;; xlpvlate) pvlate=1; pv=;;
-    xlnet=*) net=${w#xlnet=};; xldisk=*) disk=${w#xldisk=};;
-    xlcrash) crash=1;;
-  esac
-done
-pv_drivers() { for m in /lib/modules/*.ko; do insmod "$m" 2>/dev/null; done; }
-detect() { if [ -x /bin/xen-detect ]; then echo "@@GUEST-DETECT-BEGIN@@"; /bin/xen-detect; echo "@@GUEST-DETECT-END@@"; fi; }
-if [ -n "$pv" ]; then pv_drivers; fi
-echo "@@GUEST-HELLO $marker@@"
-if [ -n "$crash" ]; then echo "@@GUEST-CRASHING@@"; echo c > /proc/sysrq-trigger; fi
-if [ -n "$pvlate" ]; then detect; pv_drivers; fi
-detect
-if [ -n "$net" ]; then
-  addr=${net%%,*}; rest=${net#*,}; peer=${rest%%,*}; gw=
-  [ "$rest" != "$peer" ] && gw=${rest#*,}
-  for i in $(seq 1 50); do [ -e /sys/class/net/eth0 ] && break; sleep 0.2; done
-  ip link set eth0 up; ip addr add "$addr" dev eth0
-  [ -n "$gw" ] && ip route add default via "$gw"
-  if ping -c 3 -W 2 "$peer" >/dev/null 2>&1; then echo "@@GUEST-PING ok $peer@@"; else echo "@@GUEST-PING failed $peer@@"; fi
-fi
-if [ -n "$disk" ]; then
-  for i in $(seq 1 50); do [ -e "/dev/$disk" ] && break; sleep 0.2; done
-  echo "@@GUEST-DISK $(head -c 32 "/dev/$disk" | tr -dc 'A-Za-z0-9@_-')@@"
-fi
-if [ -n "$stay" ]; then
-  seen=start
-  while :; do
-    now=$(ls /sys/block | tr '\n' ' ')
-    [ "$now" != "$seen" ] && echo "@@GUEST-BLOCK $now@@" && seen=$now
-    sleep 1
-  done
-fi
-poweroff -f
-"#;
+pub(crate) const GUEST_INIT: &str = include_str!("../assets/guest-init.sh");
 
 #[cfg(test)]
 mod tests {

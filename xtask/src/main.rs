@@ -8,11 +8,14 @@
 
 mod cargo;
 mod host;
+#[path = "../../tests/common/protocol.rs"]
+mod protocol;
 mod report;
 mod setup;
 mod vm;
 mod xen420;
 
+use anyhow::{anyhow, bail, Context as _, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -59,13 +62,13 @@ fn main() -> ExitCode {
             print!("{USAGE}");
             Ok(true)
         }
-        other => Err(format!("unknown command {other:?}\n{USAGE}")),
+        other => Err(anyhow!("unknown command {other:?}\n{USAGE}")),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
-            eprintln!("xtask: error: {e}");
+            eprintln!("xtask: error: {e:#}");
             ExitCode::FAILURE
         }
     }
@@ -79,7 +82,7 @@ pub struct VmOptions {
     pub filter: Vec<String>,
 }
 
-fn vm_options(args: &[String]) -> Result<VmOptions, String> {
+fn vm_options(args: &[String]) -> Result<VmOptions> {
     let mut o = VmOptions {
         timeout: Duration::from_secs(900),
         keep: false,
@@ -89,20 +92,20 @@ fn vm_options(args: &[String]) -> Result<VmOptions, String> {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--timeout" => {
-                let v = it.next().ok_or("--timeout needs a value")?;
-                let secs: u64 = v.parse().map_err(|_| format!("bad --timeout {v:?}"))?;
+                let v = it.next().context("--timeout needs a value")?;
+                let secs: u64 = v.parse().with_context(|| format!("bad --timeout {v:?}"))?;
                 o.timeout = Duration::from_secs(secs);
             }
             "--keep" => o.keep = true,
             f if !f.starts_with('-') => o.filter.push(f.to_owned()),
-            f => return Err(format!("unknown option {f:?}")),
+            f => bail!("unknown option {f:?}"),
         }
     }
     Ok(o)
 }
 
 /// The README's test command: everything, in the order that fails fastest.
-fn run_all() -> Result<bool, String> {
+fn run_all() -> Result<bool> {
     setup::install()?;
     let steps: &[(&str, &[&str])] = &[
         ("fmt", &["fmt", "--all", "--", "--check"]),
@@ -132,14 +135,14 @@ fn run_all() -> Result<bool, String> {
         if *name == "docs" {
             cmd.env("RUSTDOCFLAGS", "-D warnings -D missing_docs");
         }
-        let st = cmd.status().map_err(|e| format!("cargo: {e}"))?;
+        let st = cmd.status().with_context(|| format!("cargo"))?;
         if !st.success() {
-            return Err(format!("{name} failed"));
+            bail!("{name} failed");
         }
     }
     println!("==> valgrind memcheck of the config conversion");
     if !valgrind()? {
-        return Err("valgrind found leaks or invalid accesses".into());
+        bail!("valgrind found leaks or invalid accesses");
     }
     println!("==> Xen 4.20 headers");
     xen420::check()?;
@@ -148,22 +151,22 @@ fn run_all() -> Result<bool, String> {
 }
 
 /// `cargo xtask stress`: the host-side checks, then the hypervisor suite.
-fn stress(o: &VmOptions) -> Result<bool, String> {
+fn stress(o: &VmOptions) -> Result<bool> {
     if !valgrind()? {
-        return Err("valgrind found leaks or invalid accesses".into());
+        bail!("valgrind found leaks or invalid accesses");
     }
     vm::stress(o)
 }
 
 /// Runs the crate's config-conversion and xl.cfg unit tests under valgrind
 /// memcheck: any definite leak or invalid access fails. No hypervisor needed.
-fn valgrind() -> Result<bool, String> {
+fn valgrind() -> Result<bool> {
     setup::install()?;
     let exes = cargo::build_executables(&["test", "-p", "xenlight", "--lib", "--no-run"])?;
     let lib = exes
         .iter()
         .find(|a| a.kind == "lib")
-        .ok_or("no unit-test executable for xenlight")?;
+        .context("no unit-test executable for xenlight")?;
     let st = std::process::Command::new("valgrind")
         .args([
             "--quiet",
@@ -179,7 +182,7 @@ fn valgrind() -> Result<bool, String> {
         .arg(&lib.path)
         .args(["--test-threads=1", "config::", "xlcfg::", "util::"])
         .status()
-        .map_err(|e| format!("valgrind: {e}"))?;
+        .with_context(|| format!("valgrind"))?;
     println!(
         "valgrind: {}",
         if st.success() {

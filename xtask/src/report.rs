@@ -40,7 +40,9 @@ pub enum Ending {
     Running,
 }
 
-pub const DONE: &str = "@@XENLIGHT-DONE@@";
+use crate::protocol;
+
+pub use crate::protocol::DONE;
 const CRASH_SIGNS: &[&str] = &[
     "Kernel panic",
     "Dom0 crashed",
@@ -69,10 +71,7 @@ pub fn parse(log: &str) -> Vec<RunResult> {
     let mut current: Option<RunResult> = None;
     for raw in log.lines() {
         let line = clean(raw);
-        if let Some(name) = line
-            .strip_prefix("@@RUN-BEGIN ")
-            .and_then(|r| r.strip_suffix("@@"))
-        {
+        if let Some(name) = protocol::parse_run_begin(line) {
             if let Some(unfinished) = current.take() {
                 results.push(unfinished);
             }
@@ -86,10 +85,7 @@ pub fn parse(log: &str) -> Vec<RunResult> {
             });
             continue;
         }
-        if let Some(rest) = line
-            .strip_prefix("@@RUN-END ")
-            .and_then(|r| r.strip_suffix("@@"))
-        {
+        if let Some(rest) = protocol::parse_run_end(line) {
             if let Some(mut r) = current.take() {
                 r.rc = rest
                     .rsplit_once("rc=")

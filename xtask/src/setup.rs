@@ -1,5 +1,6 @@
 //! Installs what a fresh Debian 12 machine lacks (run as root).
 
+use anyhow::{Context as _, Result};
 use std::process::Command;
 
 /// Debian packages the project needs: headers and libclang to build the
@@ -33,7 +34,7 @@ fn installed(pkg: &str) -> bool {
 }
 
 /// Installs the missing packages with apt-get.
-pub fn install() -> Result<(), String> {
+pub fn install() -> Result<()> {
     let missing: Vec<&str> = PACKAGES.iter().copied().filter(|p| !installed(p)).collect();
     if missing.is_empty() {
         return Ok(());
@@ -60,6 +61,6 @@ fn qemu_utils_fits() -> bool {
         .unwrap_or(true)
 }
 
-fn run(cmd: &mut Command) -> Result<(), String> {
-    crate::host::run(cmd).map_err(|e| format!("{e}; run it as root on Debian 12"))
+fn run(cmd: &mut Command) -> Result<()> {
+    crate::host::run(cmd).context("run it as root on Debian 12")
 }

@@ -5,6 +5,7 @@
 //! target/xen-host/xen-4.20 and unpacked with `dpkg-deb -x`; pkg-config is
 //! pointed at it with PKG_CONFIG_LIBDIR and PKG_CONFIG_SYSROOT_DIR.
 
+use anyhow::{anyhow, bail, Context as _, Result};
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -14,7 +15,7 @@ use crate::host::run;
 use crate::{cache_dir, cargo, workspace_root};
 
 /// The Debian mirror this machine already uses (from its own apt sources).
-fn machine_mirror() -> Result<String, String> {
+fn machine_mirror() -> Result<String> {
     let mut texts = Vec::new();
     for p in [
         "/etc/apt/sources.list.d/debian.sources",
@@ -27,8 +28,7 @@ fn machine_mirror() -> Result<String, String> {
             texts.push(fs::read_to_string(e.path()).unwrap_or_default());
         }
     }
-    mirror_from_sources(&texts.join("\n"))
-        .ok_or_else(|| "no Debian mirror found in the apt sources".into())
+    mirror_from_sources(&texts.join("\n")).context("no Debian mirror found in the apt sources")
 }
 
 /// The first Debian archive URI (not the security archive) in apt source text,
@@ -49,7 +49,7 @@ pub fn mirror_from_sources(text: &str) -> Option<String> {
 }
 
 /// Fetches (once) and unpacks libxen-dev 4.20; returns the unpacked root.
-fn headers() -> Result<PathBuf, String> {
+fn headers() -> Result<PathBuf> {
     let dir = cache_dir().join("xen-4.20");
     let root = dir.join("root");
     let stamp = root.join(".unpacked");
@@ -64,15 +64,14 @@ fn headers() -> Result<PathBuf, String> {
         "etc/preferences.d",
         "etc/sources.list.d",
     ] {
-        fs::create_dir_all(apt.join(d)).map_err(|e| e.to_string())?;
+        fs::create_dir_all(apt.join(d))?;
     }
     fs::write(
         apt.join("etc/sources.list"),
         format!(
             "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] {mirror} trixie main\n"
         ),
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     let opts = |cmd: &mut Command| {
         let a = apt.display();
         cmd.args([
@@ -102,48 +101,46 @@ fn headers() -> Result<PathBuf, String> {
     run(update.arg("update"))?;
     let debs = dir.join("debs");
     let _ = fs::remove_dir_all(&debs);
-    fs::create_dir_all(&debs).map_err(|e| e.to_string())?;
+    fs::create_dir_all(&debs)?;
     let mut dl = Command::new("apt-get");
     opts(&mut dl);
     run(dl.current_dir(&debs).args(["download", "libxen-dev"]))?;
     let _ = fs::remove_dir_all(&root);
-    for e in fs::read_dir(&debs).map_err(|e| e.to_string())?.flatten() {
+    for e in fs::read_dir(&debs)?.flatten() {
         run(Command::new("dpkg-deb").arg("-x").arg(e.path()).arg(&root))?;
     }
-    fs::write(&stamp, "").map_err(|e| e.to_string())?;
+    fs::write(&stamp, "")?;
     Ok(root)
 }
 
-fn pkgconfig_dir(root: &Path) -> Result<PathBuf, String> {
+fn pkgconfig_dir(root: &Path) -> Result<PathBuf> {
     let p = root.join("usr/lib/x86_64-linux-gnu/pkgconfig");
     if p.join("xenlight.pc").is_file() {
         Ok(p)
     } else {
-        Err(format!("{} has no xenlight.pc", p.display()))
+        Err(anyhow!("{} has no xenlight.pc", p.display()))
     }
 }
 
 /// The `libxl_have` cfgs a finished build script printed.
-fn cfgs_of(target_dir: &Path) -> Result<(String, BTreeSet<String>), String> {
+fn cfgs_of(target_dir: &Path) -> Result<(String, BTreeSet<String>)> {
     let build = target_dir.join("debug/build");
     let mut newest: Option<(std::time::SystemTime, PathBuf)> = None;
     for e in fs::read_dir(&build)
-        .map_err(|e| format!("{}: {e}", build.display()))?
+        .with_context(|| format!("{}", build.display()))?
         .flatten()
     {
         let out = e.path().join("output");
         let name = e.file_name().to_string_lossy().into_owned();
         if name.starts_with("xenlight-sys-") && out.is_file() {
-            let t = fs::metadata(&out)
-                .and_then(|m| m.modified())
-                .map_err(|e| e.to_string())?;
+            let t = fs::metadata(&out).and_then(|m| m.modified())?;
             if newest.as_ref().is_none_or(|(n, _)| t > *n) {
                 newest = Some((t, out));
             }
         }
     }
-    let (_, out) = newest.ok_or("no xenlight-sys build output")?;
-    let text = fs::read_to_string(out).map_err(|e| e.to_string())?;
+    let (_, out) = newest.context("no xenlight-sys build output")?;
+    let text = fs::read_to_string(out)?;
     let mut version = String::new();
     let mut have = BTreeSet::new();
     for l in text.lines() {
@@ -158,7 +155,7 @@ fn cfgs_of(target_dir: &Path) -> Result<(String, BTreeSet<String>), String> {
 }
 
 /// `cargo xtask check-xen-4.20`.
-pub fn check() -> Result<(), String> {
+pub fn check() -> Result<()> {
     let root = headers()?;
     let pc = pkgconfig_dir(&root)?;
     let target = workspace_root().join("target");
@@ -179,17 +176,15 @@ pub fn check() -> Result<(), String> {
         .env("PKG_CONFIG_PATH", &pc)
         .env("PKG_CONFIG_SYSROOT_DIR", &root)
         .env("CARGO_TARGET_DIR", &alt_target)
-        .status()
-        .map_err(|e| e.to_string())?;
+        .status()?;
     if !st.success() {
-        return Err("the build against Xen 4.20's headers failed".into());
+        bail!("the build against Xen 4.20's headers failed");
     }
     let st = cargo::command()
         .args(["check", "-p", "xenlight-sys"])
-        .status()
-        .map_err(|e| e.to_string())?;
+        .status()?;
     if !st.success() {
-        return Err("the build against the installed headers failed".into());
+        bail!("the build against the installed headers failed");
     }
     let (v_new, new) = cfgs_of(&alt_target)?;
     let (v_old, old) = cfgs_of(&target)?;
@@ -217,7 +212,7 @@ pub fn check() -> Result<(), String> {
         }
     );
     if !v_new.starts_with("4.20") {
-        return Err(format!("expected Xen 4.20 headers, the build saw {v_new}"));
+        bail!("expected Xen 4.20 headers, the build saw {v_new}");
     }
     Ok(())
 }

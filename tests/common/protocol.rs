@@ -1,0 +1,42 @@
+//! The serial-console protocol of the disposable Xen host, in one place for
+//! both sides: dom0's init (xtask/assets/*.sh) prints these markers around
+//! each program it runs, the test guest prints its own, `cargo xtask` reads
+//! them from the serial log (xtask includes this file), and the hypervisor
+//! tests look for the guest's in console logs. A marker is `@@WORDS@@` on a
+//! line of its own.
+#![allow(dead_code)]
+
+/// Opens and closes every marker.
+pub const MARK: &str = "@@";
+/// dom0 is up and the toolstack ready: `@@XENLIGHT-UP <uptime>@@`.
+pub const UP: &str = "@@XENLIGHT-UP ";
+/// A program starts: `@@RUN-BEGIN <name>@@`.
+pub const RUN_BEGIN: &str = "@@RUN-BEGIN ";
+/// A program ended: `@@RUN-END <name> rc=<status>@@`.
+pub const RUN_END: &str = "@@RUN-END ";
+/// Every program ran; dom0 powers off next.
+pub const DONE: &str = "@@XENLIGHT-DONE@@";
+/// The test guest booted: `@@GUEST-HELLO <marker>@@`.
+pub const GUEST_HELLO: &str = "@@GUEST-HELLO ";
+/// The test guest's /sbin/poweroff ran (the toolstack asked it to stop).
+pub const GUEST_POWEROFF_REQUEST: &str = "@@GUEST-POWEROFF-REQUEST@@";
+
+/// The line the test guest named `name` prints when it has booted.
+pub fn guest_hello(name: &str) -> String {
+    format!("{GUEST_HELLO}{name}{MARK}")
+}
+
+/// The marker line before a program runs.
+pub fn run_begin(name: &str) -> String {
+    format!("{RUN_BEGIN}{name}{MARK}")
+}
+
+/// The body of a `RUN-BEGIN` line, if `line` is one.
+pub fn parse_run_begin(line: &str) -> Option<&str> {
+    line.strip_prefix(RUN_BEGIN)?.strip_suffix(MARK)
+}
+
+/// The body of a `RUN-END` line (`<name> rc=<status>`), if `line` is one.
+pub fn parse_run_end(line: &str) -> Option<&str> {
+    line.strip_prefix(RUN_END)?.strip_suffix(MARK)
+}

@@ -1,0 +1,47 @@
+#!/bin/sh
+# Test guest. Command-line words it understands:
+#   xlmarker=NAME      printed as @@GUEST-HELLO NAME@@
+#   xlnopv             do not load the Xen PV front-end drivers
+#   xlpvlate           run xen-detect, then load the PV drivers and run it again
+#   xlnet=ADDR/PFX,PEER[,GW]  configure eth0 (default route via GW if given),
+#                      ping PEER 3 times (bounded), print @@GUEST-PING ...@@
+#   xldisk=DEV         print the first 32 bytes of /dev/DEV as @@GUEST-DISK ...@@
+#   xlstay             stay up (reporting block devices as they come and go) until destroyed
+#   xlcrash            panic the kernel (a crash, for on_crash) after the marker
+mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev 2>/dev/null
+marker=none; stay=; pv=1; net=; disk=; crash=; pvlate=
+for w in $(cat /proc/cmdline); do
+  case "$w" in
+    xlmarker=*) marker=${w#xlmarker=};; xlstay) stay=1;; xlnopv) pv=;; xlpvlate) pvlate=1; pv=;;
+    xlnet=*) net=${w#xlnet=};; xldisk=*) disk=${w#xldisk=};;
+    xlcrash) crash=1;;
+  esac
+done
+pv_drivers() { for m in /lib/modules/*.ko; do insmod "$m" 2>/dev/null; done; }
+detect() { if [ -x /bin/xen-detect ]; then echo "@@GUEST-DETECT-BEGIN@@"; /bin/xen-detect; echo "@@GUEST-DETECT-END@@"; fi; }
+if [ -n "$pv" ]; then pv_drivers; fi
+echo "@@GUEST-HELLO $marker@@"
+if [ -n "$crash" ]; then echo "@@GUEST-CRASHING@@"; echo c > /proc/sysrq-trigger; fi
+if [ -n "$pvlate" ]; then detect; pv_drivers; fi
+detect
+if [ -n "$net" ]; then
+  addr=${net%%,*}; rest=${net#*,}; peer=${rest%%,*}; gw=
+  [ "$rest" != "$peer" ] && gw=${rest#*,}
+  for i in $(seq 1 50); do [ -e /sys/class/net/eth0 ] && break; sleep 0.2; done
+  ip link set eth0 up; ip addr add "$addr" dev eth0
+  [ -n "$gw" ] && ip route add default via "$gw"
+  if ping -c 3 -W 2 "$peer" >/dev/null 2>&1; then echo "@@GUEST-PING ok $peer@@"; else echo "@@GUEST-PING failed $peer@@"; fi
+fi
+if [ -n "$disk" ]; then
+  for i in $(seq 1 50); do [ -e "/dev/$disk" ] && break; sleep 0.2; done
+  echo "@@GUEST-DISK $(head -c 32 "/dev/$disk" | tr -dc 'A-Za-z0-9@_-')@@"
+fi
+if [ -n "$stay" ]; then
+  seen=start
+  while :; do
+    now=$(ls /sys/block | tr '\n' ' ')
+    [ "$now" != "$seen" ] && echo "@@GUEST-BLOCK $now@@" && seen=$now
+    sleep 1
+  done
+fi
+poweroff -f
