@@ -45,7 +45,7 @@ pub struct DomainInfo {
     /// Run state.
     pub state: DomainState,
     /// PV, PVH or HVM. Xen itself only tells PV from HVM; for guests it
-    /// reports as HVM, libxl's stored config tells PVH apart.
+    /// reports as HVM, the type libxl recorded in xenstore tells PVH apart.
     pub domain_type: DomainType,
     /// Raw flags: a vCPU is running.
     pub running: bool,
