@@ -17,7 +17,7 @@ fn graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
             }
             continue;
         }
-        if p.extension().is_none_or(|e| e != "rs") {
+        if p.extension().and_then(|e| e.to_str()) != Some("rs") {
             continue;
         }
         let rel = p.strip_prefix(src).expect("under src");

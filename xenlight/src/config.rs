@@ -185,7 +185,7 @@ pub struct DomainConfig {
     /// Network interfaces.
     pub nics: Vec<Nic>,
     /// What to do when the guest powers off. libxl only stores the
-    /// `on_*` actions; [`Context::handle_shutdown`] carries them out.
+    /// `on_*` actions; [`Context::handle_shutdown`](crate::Context::handle_shutdown) carries them out.
     pub on_poweroff: Action,
     /// What to do when the guest reboots.
     pub on_reboot: Action,

@@ -1,6 +1,9 @@
 //! The boundary between the plain configuration types (`config`) and
 //! libxl's structs: each conversion written once, both ways, into owned
 //! values ([`Owned`]) so nothing leaks on an early return.
+// bindgen gives each C enum the integer type the platform's C compiler
+// picks (int or unsigned), so the casts to i32 are not always no-ops.
+#![allow(clippy::unnecessary_cast)]
 
 use xenlight_sys as sys;
 
@@ -34,7 +37,7 @@ fn field(p: *const std::ffi::c_char) -> Option<String> {
 }
 
 /// The elements of one of `cfg`'s device arrays (NULL or `n` items).
-fn items<'a, T>(_cfg: &'a sys::libxl_domain_config, p: *const T, n: i32) -> &'a [T] {
+fn items<T>(_cfg: &sys::libxl_domain_config, p: *const T, n: i32) -> &[T] {
     if p.is_null() || n <= 0 {
         &[]
     } else {

@@ -2,6 +2,9 @@
 //! libxl constant, the Rust name and the spelling users know. Every enum
 //! keeps values it does not know in `Unknown(raw)`: libxl adds values
 //! between releases, and a value read back must never turn into another.
+// bindgen gives each C enum the integer type the platform's C compiler
+// picks (int or unsigned), so the casts to i32 are not always no-ops.
+#![allow(clippy::unnecessary_cast)]
 
 use std::fmt;
 

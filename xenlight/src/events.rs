@@ -1,5 +1,8 @@
 //! Waiting for domains through libxl's events: a domain-death watch per
 //! wait, and a predicate so a waiter only takes its own events.
+// bindgen gives each C enum the integer type the platform's C compiler
+// picks (int or unsigned), so the casts to i32 are not always no-ops.
+#![allow(clippy::unnecessary_cast)]
 
 use std::ffi::{c_int, c_void};
 use std::ptr;

@@ -2,6 +2,9 @@
 //! ([`DomainInfo`]), the host's resources ([`PhysInfo`]) and the
 //! hypervisor's version ([`VersionInfo`]), each converted once from libxl's
 //! struct.
+// bindgen gives each C enum the integer type the platform's C compiler
+// picks (int or unsigned), so the casts to i32 are not always no-ops.
+#![allow(clippy::unnecessary_cast)]
 
 use std::time::Duration;
 

@@ -1,6 +1,9 @@
 //! xl's domain-monitor policy: after a domain shuts down, carry out the
 //! `on_poweroff`/`on_reboot`/`on_crash`/`on_watchdog` action libxl stored
 //! for it (libxl records these but leaves them to the toolstack).
+// bindgen gives each C enum the integer type the platform's C compiler
+// picks (int or unsigned), so the casts to i32 are not always no-ops.
+#![allow(clippy::unnecessary_cast)]
 
 use std::path::PathBuf;
 use std::ptr;

@@ -33,4 +33,4 @@ echo 1 > /proc/sys/net/ipv4/ip_forward
 /bin/ip netns exec lan /bin/ip link set lan1 up; /bin/ip netns exec lan /bin/ip link set lo up
 iptables -t nat -A POSTROUTING -o lan0 -j MASQUERADE || echo "iptables MASQUERADE failed"
 echo "@@XENLIGHT-UP $(cut -d' ' -f1 /proc/uptime)@@"
-cd /tmp
+cd /tmp || echo "cd /tmp failed"

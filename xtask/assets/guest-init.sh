@@ -27,13 +27,13 @@ detect
 if [ -n "$net" ]; then
   addr=${net%%,*}; rest=${net#*,}; peer=${rest%%,*}; gw=
   [ "$rest" != "$peer" ] && gw=${rest#*,}
-  for i in $(seq 1 50); do [ -e /sys/class/net/eth0 ] && break; sleep 0.2; done
+  for _ in $(seq 1 50); do [ -e /sys/class/net/eth0 ] && break; sleep 0.2; done
   ip link set eth0 up; ip addr add "$addr" dev eth0
   [ -n "$gw" ] && ip route add default via "$gw"
   if ping -c 3 -W 2 "$peer" >/dev/null 2>&1; then echo "@@GUEST-PING ok $peer@@"; else echo "@@GUEST-PING failed $peer@@"; fi
 fi
 if [ -n "$disk" ]; then
-  for i in $(seq 1 50); do [ -e "/dev/$disk" ] && break; sleep 0.2; done
+  for _ in $(seq 1 50); do [ -e "/dev/$disk" ] && break; sleep 0.2; done
   echo "@@GUEST-DISK $(head -c 32 "/dev/$disk" | tr -dc 'A-Za-z0-9@_-')@@"
 fi
 if [ -n "$stay" ]; then

@@ -30,7 +30,7 @@ pub fn build_executables(args: &[&str]) -> Result<Vec<Artifact>> {
         .arg("--message-format=json-render-diagnostics")
         .stderr(Stdio::inherit())
         .output()
-        .with_context(|| format!("cargo"))?;
+        .context("cargo")?;
     if !out.status.success() {
         bail!("cargo {} failed", args.join(" "));
     }

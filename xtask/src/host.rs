@@ -109,7 +109,7 @@ pub fn boot_files() -> Result<BootFiles> {
         let out = Command::new("apt-cache")
             .args(["depends", "linux-image-amd64"])
             .output()
-            .with_context(|| format!("apt-cache"))?;
+            .context("apt-cache")?;
         let deps = String::from_utf8_lossy(&out.stdout);
         let name = deps
             .lines()
@@ -172,7 +172,7 @@ fn extract_vmlinux(bzimage: &Path, out: &Path) -> Result<()> {
         .stdin(std::process::Stdio::piped())
         .stdout(file)
         .spawn()
-        .with_context(|| format!("xz"))?;
+        .context("xz")?;
     if let Some(mut stdin) = child.stdin.take() {
         // xz stops reading after the stream; a broken pipe then is expected.
         let _ = stdin.write_all(&image[off..]);
@@ -252,10 +252,7 @@ impl Tree {
             .to_string_lossy()
             .into_owned();
         self.copy(exe, &format!("{}/{name}", inside_dir.trim_end_matches('/')))?;
-        let out = Command::new("ldd")
-            .arg(exe)
-            .output()
-            .with_context(|| format!("ldd"))?;
+        let out = Command::new("ldd").arg(exe).output().context("ldd")?;
         for lib in ldd_paths(&String::from_utf8_lossy(&out.stdout)) {
             if self.libs.insert(lib.clone()) {
                 self.copy(&lib, &lib.to_string_lossy())?;

@@ -135,11 +135,13 @@ fn run_all() -> Result<bool> {
         if *name == "docs" {
             cmd.env("RUSTDOCFLAGS", "-D warnings -D missing_docs");
         }
-        let st = cmd.status().with_context(|| format!("cargo"))?;
+        let st = cmd.status().context("cargo")?;
         if !st.success() {
             bail!("{name} failed");
         }
     }
+    println!("==> shellcheck of the Xen host's scripts (xtask/assets)");
+    shellcheck()?;
     println!("==> valgrind memcheck of the config conversion");
     if !valgrind()? {
         bail!("valgrind found leaks or invalid accesses");
@@ -148,6 +150,27 @@ fn run_all() -> Result<bool> {
     xen420::check()?;
     println!("==> hypervisor tests in the disposable Xen host");
     vm::vm_test(&vm_options(&[])?)
+}
+
+/// Lints the shell scripts the Xen host runs (busybox sh, so POSIX sh).
+fn shellcheck() -> Result<()> {
+    let assets = workspace_root().join("xtask/assets");
+    let mut scripts: Vec<PathBuf> = std::fs::read_dir(&assets)
+        .with_context(|| format!("reading {}", assets.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "sh"))
+        .collect();
+    scripts.sort();
+    let st = std::process::Command::new("shellcheck")
+        .args(["-s", "sh", "-S", "warning"])
+        .args(&scripts)
+        .status()
+        .context("shellcheck did not run; `cargo xtask setup` installs it")?;
+    if !st.success() {
+        bail!("shellcheck found problems in xtask/assets");
+    }
+    println!("shellcheck: {} scripts clean", scripts.len());
+    Ok(())
 }
 
 /// `cargo xtask stress`: the host-side checks, then the hypervisor suite.
@@ -182,7 +205,7 @@ fn valgrind() -> Result<bool> {
         .arg(&lib.path)
         .args(["--test-threads=1", "config::", "xlcfg::", "util::"])
         .status()
-        .with_context(|| format!("valgrind"))?;
+        .context("valgrind")?;
     println!(
         "valgrind: {}",
         if st.success() {

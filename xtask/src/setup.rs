@@ -11,6 +11,7 @@ pub const PACKAGES: &[&str] = &[
     "libclang-dev",
     "clang",
     "valgrind",
+    "shellcheck",
     "xz-utils",
     "cpio",
     "busybox-static",
