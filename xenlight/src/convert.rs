@@ -14,6 +14,7 @@ use crate::ids::{Mac, Uuid};
 use crate::raw::alloc::{
     bitmap_set_all, calloc_structs, malloc_opt_string, malloc_string, opt_string,
 };
+use crate::raw::owned::LibxlStruct;
 use crate::raw::Owned;
 
 /// libxl's `LIBXL_MEMKB_DEFAULT`: "not set" in a memory field.
@@ -47,9 +48,26 @@ fn items<T>(_cfg: &sys::libxl_domain_config, p: *const T, n: i32) -> &[T] {
     }
 }
 
-impl Disk {
-    /// Fills an initialised `libxl_device_disk`.
-    pub(crate) fn fill(&self, d: &mut sys::libxl_device_disk) -> Result<()> {
+/// A plain device type and the libxl struct it fills.
+pub(crate) trait ToLibxl {
+    /// The libxl struct.
+    type Raw: LibxlStruct;
+
+    /// Fills an initialised libxl struct.
+    fn fill(&self, raw: &mut Self::Raw) -> Result<()>;
+
+    /// An owned, filled libxl struct (disposed on every return).
+    fn to_raw(&self) -> Result<Owned<Self::Raw>> {
+        let mut raw = Owned::new();
+        self.fill(&mut raw)?;
+        Ok(raw)
+    }
+}
+
+impl ToLibxl for Disk {
+    type Raw = sys::libxl_device_disk;
+
+    fn fill(&self, d: &mut sys::libxl_device_disk) -> Result<()> {
         if self.vdev.is_empty() {
             return Err(invalid(
                 "disk.vdev",
@@ -65,14 +83,9 @@ impl Disk {
         d.removable = i32::from(self.cdrom);
         Ok(())
     }
+}
 
-    /// An owned `libxl_device_disk` for this disk.
-    pub(crate) fn to_raw(&self) -> Result<Owned<sys::libxl_device_disk>> {
-        let mut raw = Owned::new();
-        self.fill(&mut raw)?;
-        Ok(raw)
-    }
-
+impl Disk {
     pub(crate) fn from_raw(d: &sys::libxl_device_disk) -> Self {
         Disk {
             target: field(d.pdev_path).unwrap_or_default(),
@@ -85,9 +98,10 @@ impl Disk {
     }
 }
 
-impl Nic {
-    /// Fills an initialised `libxl_device_nic`.
-    pub(crate) fn fill(&self, n: &mut sys::libxl_device_nic) -> Result<()> {
+impl ToLibxl for Nic {
+    type Raw = sys::libxl_device_nic;
+
+    fn fill(&self, n: &mut sys::libxl_device_nic) -> Result<()> {
         n.bridge = malloc_opt_string("nic bridge", self.bridge.as_deref())?;
         n.model = malloc_opt_string("nic model", self.model.as_deref())?;
         n.script = malloc_opt_string("nic script", self.script.as_deref())?;
@@ -101,14 +115,9 @@ impl Nic {
         }
         Ok(())
     }
+}
 
-    /// An owned `libxl_device_nic` for this NIC.
-    pub(crate) fn to_raw(&self) -> Result<Owned<sys::libxl_device_nic>> {
-        let mut raw = Owned::new();
-        self.fill(&mut raw)?;
-        Ok(raw)
-    }
-
+impl Nic {
     pub(crate) fn from_raw(n: &sys::libxl_device_nic) -> Self {
         Nic {
             bridge: field(n.bridge),

@@ -8,6 +8,7 @@ use xenlight_sys as sys;
 
 use crate::config::{Disk, Nic};
 use crate::context::Context;
+use crate::convert::ToLibxl;
 use crate::error::{DomainRef, Error, Result};
 use crate::ids::Domid;
 use crate::raw::alloc::cstring;
