@@ -222,7 +222,7 @@ fn main() {
         || assert!(raw.info(Domid::DOM0) > 0),
     );
     report(
-        "domain_info(Domid::DOM0)",
+        "domain_info(Domain-0)",
         "safe",
         &s,
         "raw",
