@@ -203,7 +203,14 @@ fn valgrind() -> Result<bool> {
             workspace_root().join("xtask/valgrind.supp").display()
         ))
         .arg(&lib.path)
-        .args(["--test-threads=1", "config::", "convert::", "xlcfg::", "raw::", "devices::"])
+        .args([
+            "--test-threads=1",
+            "config::",
+            "convert::",
+            "xlcfg::",
+            "raw::",
+            "devices::",
+        ])
         .status()
         .context("valgrind")?;
     println!(
