@@ -200,13 +200,8 @@ fn dev_disk_attached_at_run_time_appears_and_detaches() {
 fn dev_nic_attach_list_detach_and_a_missing_bridge() {
     let ctx = Context::new().unwrap();
     let name = format!("{PREFIX}nics");
-    let domid = ctx.create_domain(&pv_guest(&name, true)).unwrap();
-    let _guard = DomainGuard { ctx: &ctx, domid };
-    assert!(wait_for_console(
-        &name,
-        protocol::GUEST_HELLO.trim_end(),
-        Duration::from_secs(60)
-    ));
+    let guard = booted_guest(&ctx, &name);
+    let domid = guard.domid;
 
     let devid = ctx
         .attach_nic(domid, &Nic::bridged("xenbr0"))

@@ -119,13 +119,8 @@ fn nameless_and_non_utf8_names_are_told_apart_from_missing_domains() {
 fn failed_nic_attach_leaves_a_concurrent_callers_nic_alone() {
     let ctx = Context::new().unwrap();
     let name = format!("{PREFIX}review-nic");
-    let domid = ctx.create_domain(&pv_guest(&name, true)).unwrap();
-    let _guard = DomainGuard { ctx: &ctx, domid };
-    assert!(wait_for_console(
-        &name,
-        protocol::GUEST_HELLO.trim_end(),
-        Duration::from_secs(60)
-    ));
+    let guard = booted_guest(&ctx, &name);
+    let domid = guard.domid;
     for round in 0..3 {
         let start = Barrier::new(2);
         let (bad, good) = std::thread::scope(|s| {

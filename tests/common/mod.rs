@@ -58,6 +58,21 @@ impl Drop for DomainGuard<'_> {
     }
 }
 
+/// Starts a PV test guest that stays up, guarded, and waits until it has
+/// booted (its `@@GUEST-HELLO <name>@@` line).
+pub fn booted_guest<'a>(ctx: &'a Context, name: &str) -> DomainGuard<'a> {
+    let domid = ctx
+        .create_domain(&pv_guest(name, true))
+        .expect("create_domain");
+    let guard = DomainGuard { ctx, domid };
+    assert!(
+        wait_for_console(name, &protocol::guest_hello(name), Duration::from_secs(60)),
+        "{name} did not boot: {}",
+        console_log(name)
+    );
+    guard
+}
+
 /// Polls until the domain no longer exists (libxl may report it as dying
 /// for a moment after destroy).
 pub fn wait_gone(ctx: &Context, domid: Domid, timeout: Duration) -> bool {

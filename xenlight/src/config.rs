@@ -396,10 +396,11 @@ impl DomainConfig {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn pv() -> DomainConfig {
+    /// A valid PV config, the starting point of the conversion tests too.
+    pub(crate) fn pv() -> DomainConfig {
         DomainConfig::new("t", DomainType::Pv)
             .kernel("/k")
             .ramdisk("/r")

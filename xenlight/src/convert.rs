@@ -281,13 +281,7 @@ impl DomainConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn pv() -> DomainConfig {
-        DomainConfig::new("t", DomainType::Pv)
-            .kernel("/k")
-            .ramdisk("/r")
-            .cmdline("console=hvc0")
-    }
+    use crate::config::tests::pv;
 
     #[test]
     fn conversion_fills_libxl_struct() {

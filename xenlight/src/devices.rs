@@ -13,7 +13,7 @@ use crate::error::{DomainRef, Error, Result};
 use crate::ids::Domid;
 use crate::raw::alloc::cstring;
 use crate::raw::array::ListFree;
-use crate::raw::{raw_call, try_call, LibxlArray, On, Owned};
+use crate::raw::{error_for, raw_call, try_call, LibxlArray, On, Owned};
 
 /// A device list from libxl. `libxl_device_*_list` returns NULL both for
 /// "no devices" and on failure; only the error it logged tells them apart.
@@ -76,12 +76,11 @@ impl Context {
     pub fn attach_disk(&self, domid: Domid, disk: &Disk) -> Result<()> {
         let on = On::Device(domid, &disk.vdev);
         if self.disks(domid)?.iter().any(|d| d.vdev == disk.vdev) {
-            return crate::raw::call::check(
-                self.as_raw(),
+            return Err(error_for(
                 sys::libxl_error_ERROR_DEVICE_EXISTS,
                 "libxl_device_disk_add",
                 on,
-            );
+            ));
         }
         let mut raw = disk.to_raw()?;
         // SAFETY: raw initialised and owned; NULL ao_how = synchronous.
@@ -95,12 +94,11 @@ impl Context {
         let c_vdev = cstring("vdev", vdev)?;
         let on = On::Device(domid, vdev);
         if !self.disks(domid)?.iter().any(|d| d.vdev == vdev) {
-            return crate::raw::call::check(
-                self.as_raw(),
+            return Err(error_for(
                 sys::libxl_error_ERROR_NOTFOUND,
                 "libxl_device_disk_remove",
                 on,
-            );
+            ));
         }
         let mut raw = Owned::<sys::libxl_device_disk>::new();
         // SAFETY: vdev NUL-terminated; raw initialised and owned.
@@ -139,8 +137,7 @@ impl Context {
         let before: Vec<Option<i32>> = self.nics(domid)?.into_iter().map(|n| n.devid).collect();
         if nic.devid.is_some() && before.contains(&nic.devid) {
             let exists = sys::libxl_error_ERROR_DEVICE_EXISTS;
-            return crate::raw::call::check(self.as_raw(), exists, "libxl_device_nic_add", on)
-                .map(|()| -1);
+            return Err(error_for(exists, "libxl_device_nic_add", on));
         }
         let mut raw = nic.to_raw()?;
         // SAFETY: raw initialised and owned; NULL ao_how = synchronous.
@@ -177,12 +174,11 @@ impl Context {
         let device = format!("nic {devid}");
         let on = On::Device(domid, &device);
         if !self.nics(domid)?.iter().any(|n| n.devid == Some(devid)) {
-            return crate::raw::call::check(
-                self.as_raw(),
+            return Err(error_for(
                 sys::libxl_error_ERROR_NOTFOUND,
                 "libxl_device_nic_remove",
                 on,
-            );
+            ));
         }
         let mut raw = Owned::<sys::libxl_device_nic>::new();
         // SAFETY: raw initialised and owned.

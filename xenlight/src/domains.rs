@@ -223,6 +223,7 @@ impl Context {
     }
 
     fn name_bytes(&self, domid: Domid) -> Option<Vec<u8>> {
+        // SAFETY: a plain integer argument.
         let (p, _) = raw_call!(self, unsafe libxl_domid_to_name(domid.get()));
         // SAFETY: the result is malloc'd (or NULL) and ours.
         unsafe { take_malloced_bytes(p) }

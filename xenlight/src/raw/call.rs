@@ -57,25 +57,7 @@ pub(crate) fn check(
     if rc == 0 {
         return Ok(());
     }
-    let kind = ErrorKind::from_code(rc);
-    let device_error = |exists: bool, domid, device: &str| {
-        let (op, domain, device) = (op, DomainRef::Id(domid), device.to_owned());
-        if exists {
-            Error::DeviceExists { op, domain, device }
-        } else {
-            Error::DeviceNotFound { op, domain, device }
-        }
-    };
-    let err = match (kind, on) {
-        (ErrorKind::DeviceExists, On::Device(d, dev)) => device_error(true, d, dev),
-        (ErrorKind::NotFound, On::Device(d, dev)) => device_error(false, d, dev),
-        (ErrorKind::Invalid | ErrorKind::NotFound, On::Lookup(_)) => Error::DomainNotFound {
-            op,
-            domain: on.domain(),
-            message: crate::logger::take_last_error(),
-        },
-        _ => Error::from_libxl(rc, op, on.domain()),
-    };
+    let err = error_for(rc, op, on);
     match (err, on) {
         // libxl answers a call on a vanished domain with whatever code the
         // step that noticed chose; say what happened.
@@ -89,6 +71,30 @@ pub(crate) fn check(
             })
         }
         (err, _) => Err(err),
+    }
+}
+
+/// The error for a failure code, by the table above but for its "domain
+/// gone" row (which asks libxl): also what an operation reports when its own
+/// check refuses before calling libxl (a device that exists or is missing).
+pub(crate) fn error_for(rc: c_int, op: &'static str, on: On<'_>) -> Error {
+    let device_error = |exists: bool, domid, device: &str| {
+        let (op, domain, device) = (op, DomainRef::Id(domid), device.to_owned());
+        if exists {
+            Error::DeviceExists { op, domain, device }
+        } else {
+            Error::DeviceNotFound { op, domain, device }
+        }
+    };
+    match (ErrorKind::from_code(rc), on) {
+        (ErrorKind::DeviceExists, On::Device(d, dev)) => device_error(true, d, dev),
+        (ErrorKind::NotFound, On::Device(d, dev)) => device_error(false, d, dev),
+        (ErrorKind::Invalid | ErrorKind::NotFound, On::Lookup(_)) => Error::DomainNotFound {
+            op,
+            domain: on.domain(),
+            message: crate::logger::take_last_error(),
+        },
+        _ => Error::from_libxl(rc, op, on.domain()),
     }
 }
 

@@ -19,5 +19,5 @@ pub(crate) mod owned;
 pub(crate) mod xenstore;
 
 pub(crate) use array::LibxlArray;
-pub(crate) use call::{non_null, raw_call, try_call, On};
+pub(crate) use call::{error_for, non_null, raw_call, try_call, On};
 pub(crate) use owned::Owned;
