@@ -364,6 +364,19 @@ impl Error {
         }
     }
 
+    /// A value that could not be written into IDL field `field` (e.g. a
+    /// string with a NUL byte) as an [`Error::InvalidConfig`] naming the
+    /// field; other errors pass through.
+    pub(crate) fn in_field(self, field: &str) -> Self {
+        match self {
+            Error::InvalidArgument { reason, .. } => Error::InvalidConfig {
+                field: field.to_owned(),
+                reason,
+            },
+            e => e,
+        }
+    }
+
     /// Out of memory in `op`: the one shape of that error.
     pub(crate) fn no_memory(op: &'static str) -> Self {
         Error::Libxl {

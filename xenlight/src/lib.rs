@@ -35,6 +35,10 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+// The IDL samples (tests/idl/samples.rs) name the crate as its users do.
+#[cfg(test)]
+extern crate self as xenlight;
+
 // Layers, bottom up; a module imports only from layers below it (checked
 // by tests/module_layers.rs). See ARCHITECTURE.md.
 // 0. Plain data and the logger: no libxl calls.
@@ -42,6 +46,7 @@ mod enums;
 mod guest;
 mod ids;
 mod logger;
+mod values;
 // 1. Errors.
 mod error;
 // 2. The raw layer: owners, the call path, C callbacks.
@@ -50,6 +55,7 @@ mod raw;
 mod config;
 mod convert;
 mod info;
+pub mod types;
 mod xlcfg;
 // 4. The context.
 mod context;

@@ -7,7 +7,9 @@
 //! the serial console.
 
 mod cargo;
+mod gen_types;
 mod host;
+mod idl;
 #[path = "../../tests/common/protocol.rs"]
 mod protocol;
 mod report;
@@ -30,6 +32,9 @@ commands:
   bench              run the benchmarks in the Xen host (ratios against raw FFI and xl)
   stress             the reliability suite: valgrind and fuzzing on this machine, then
                      create/destroy cycles, RSS growth and concurrency in the Xen host
+  gen-types [--check] generate xenlight/src/types/generated.rs and tests/idl/samples.rs
+                     from libxl_types.idl (--check: fail if the checked-in files differ)
+  type-coverage      count the IDL's types the generated code covers
   check-xen-4.20     build xenlight-sys and check xenlight against Xen 4.20 headers
   valgrind           run the config conversion and xl.cfg tests under valgrind memcheck
   test               everything CI runs: setup, fmt, clippy, host tests, 4.20 check, vm-test
@@ -56,6 +61,8 @@ fn main() -> ExitCode {
         "bench" => vm_options(rest).and_then(|o| vm::bench(&o)),
         "stress" => vm_options(rest).and_then(|o| stress(&o)),
         "check-xen-4.20" => xen420::check().map(|_| true),
+        "gen-types" => gen_types::gen_types(rest.iter().any(|a| a == "--check")),
+        "type-coverage" => gen_types::type_coverage(),
         "valgrind" => valgrind(),
         "test" => run_all(),
         "-h" | "--help" | "help" => {

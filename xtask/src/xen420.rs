@@ -15,7 +15,7 @@ use crate::host::run;
 use crate::{cache_dir, cargo, workspace_root};
 
 /// The Debian mirror this machine already uses (from its own apt sources).
-fn machine_mirror() -> Result<String> {
+pub fn machine_mirror() -> Result<String> {
     let mut texts = Vec::new();
     for p in [
         "/etc/apt/sources.list.d/debian.sources",
@@ -48,6 +48,29 @@ pub fn mirror_from_sources(text: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Points an apt-get command at a private configuration under `apt`: its own
+/// sources, lists and cache, and no view of the machine's installed packages.
+pub fn private_apt(cmd: &mut Command, apt: &Path) {
+    let a = apt.display();
+    cmd.args([
+        "-q",
+        "-o",
+        &format!("Dir::Etc::SourceList={a}/etc/sources.list"),
+        "-o",
+        &format!("Dir::Etc::SourceParts={a}/etc/sources.list.d"),
+        "-o",
+        &format!("Dir::Etc::PreferencesParts={a}/etc/preferences.d"),
+        "-o",
+        &format!("Dir::State::Lists={a}/lists"),
+        "-o",
+        &format!("Dir::Cache={a}/cache"),
+        "-o",
+        "Dir::State::status=/dev/null",
+        "-o",
+        "APT::Sandbox::User=root",
+    ]);
+}
+
 /// Fetches (once) and unpacks libxen-dev 4.20; returns the unpacked root.
 fn headers() -> Result<PathBuf> {
     let dir = cache_dir().join("xen-4.20");
@@ -72,26 +95,7 @@ fn headers() -> Result<PathBuf> {
             "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] {mirror} trixie main\n"
         ),
     )?;
-    let opts = |cmd: &mut Command| {
-        let a = apt.display();
-        cmd.args([
-            "-q",
-            "-o",
-            &format!("Dir::Etc::SourceList={a}/etc/sources.list"),
-            "-o",
-            &format!("Dir::Etc::SourceParts={a}/etc/sources.list.d"),
-            "-o",
-            &format!("Dir::Etc::PreferencesParts={a}/etc/preferences.d"),
-            "-o",
-            &format!("Dir::State::Lists={a}/lists"),
-            "-o",
-            &format!("Dir::Cache={a}/cache"),
-            "-o",
-            "Dir::State::status=/dev/null",
-            "-o",
-            "APT::Sandbox::User=root",
-        ]);
-    };
+    let opts = |cmd: &mut Command| private_apt(cmd, &apt);
     println!(
         "==> fetching Xen 4.20's libxen-dev (Debian trixie) into {}",
         dir.display()

@@ -3,6 +3,8 @@
 //!
 //! * [`Owned`]: one owner for every libxl struct with `_init`/`_dispose`.
 //! * [`LibxlArray`]: one owner for arrays libxl allocates and frees itself.
+//! * [`cvalue`]: Rust values to and from libxl's C values, one rule per
+//!   kind of value; the generated IDL types are built from them.
 //! * [`alloc`]: strings, arrays and bitmaps in `malloc`'d memory, for
 //!   fields libxl will free.
 //! * [`call`]: the one path from a libxl call to a `Result`
@@ -14,6 +16,7 @@
 pub(crate) mod alloc;
 pub(crate) mod array;
 pub(crate) mod call;
+pub(crate) mod cvalue;
 pub(crate) mod hooks;
 pub(crate) mod owned;
 pub(crate) mod xenstore;

@@ -3,15 +3,13 @@
 
 use std::ops::{Deref, DerefMut};
 
-use xenlight_sys as sys;
-
 /// A libxl struct with `_init` and `_dispose` functions.
 ///
 /// # Safety
 /// `init` must fully initialise a zeroed value, and `dispose` must free
 /// exactly what libxl allocated into an initialised one, leaving it safe to
 /// drop as plain data.
-pub(crate) unsafe trait LibxlStruct: Sized {
+pub unsafe trait LibxlStruct: Sized {
     /// libxl's `_init`.
     unsafe fn init(p: *mut Self);
     /// libxl's `_dispose`.
@@ -24,31 +22,38 @@ macro_rules! libxl_structs {
         $(
             // SAFETY: libxl's own _init/_dispose pair for this IDL type
             // (libxl.h: "_init ... _dispose ... for each IDL type").
-            unsafe impl LibxlStruct for sys::$ty {
+            unsafe impl $crate::raw::owned::LibxlStruct for ::xenlight_sys::$ty {
                 unsafe fn init(p: *mut Self) {
                     // SAFETY: the caller passes a valid, writable pointer.
-                    unsafe { sys::$init(p) }
+                    unsafe { ::xenlight_sys::$init(p) }
                 }
                 unsafe fn dispose(p: *mut Self) {
                     // SAFETY: the caller passes an initialised value.
-                    unsafe { sys::$dispose(p) }
+                    unsafe { ::xenlight_sys::$dispose(p) }
                 }
             }
         )*
     };
+    // IDL types declared with `dispose_fn=None`: plain data, nothing to free.
+    ($ty:ident => $init:ident, no dispose;) => {
+        // SAFETY: libxl's own _init; the IDL declares no _dispose because
+        // the type holds nothing allocated.
+        unsafe impl $crate::raw::owned::LibxlStruct for ::xenlight_sys::$ty {
+            unsafe fn init(p: *mut Self) {
+                // SAFETY: the caller passes a valid, writable pointer.
+                unsafe { ::xenlight_sys::$init(p) }
+            }
+            unsafe fn dispose(_: *mut Self) {}
+        }
+    };
 }
+pub(crate) use libxl_structs;
 
-libxl_structs! {
-    libxl_dominfo => libxl_dominfo_init, libxl_dominfo_dispose;
-    libxl_physinfo => libxl_physinfo_init, libxl_physinfo_dispose;
-    libxl_domain_config => libxl_domain_config_init, libxl_domain_config_dispose;
-    libxl_device_disk => libxl_device_disk_init, libxl_device_disk_dispose;
-    libxl_device_nic => libxl_device_nic_init, libxl_device_nic_dispose;
-}
+// The IDL types' impls are generated with them (crate::types).
 
 /// An initialised libxl struct, disposed on drop. The struct holds no
 /// pointer to itself, so it may move.
-pub(crate) struct Owned<T: LibxlStruct>(T);
+pub struct Owned<T: LibxlStruct>(T);
 
 impl<T: LibxlStruct> Owned<T> {
     /// A fresh value with libxl's defaults (`_init`).

@@ -1,0 +1,605 @@
+//! Conversions between Rust values and libxl's C values, written once per
+//! kind of value (string, defbool, bitmap, list, array, ...). The generated
+//! IDL types (`crate::types`) convert field by field through these.
+
+// bindgen gives each C enum the integer type the platform's C compiler
+// picks, so some casts are no-ops on some platforms.
+#![allow(clippy::unnecessary_cast)]
+
+use std::ffi::{c_char, c_int};
+
+use xenlight_sys as sys;
+
+use super::alloc::{calloc_structs, malloc_string, opt_bytes};
+use super::owned::{LibxlStruct, Owned};
+use crate::error::{Error, Result};
+use crate::ids::{Mac, Uuid};
+use crate::values::{Bitmap, CpuidLeaf, CpuidPolicy, MsrPolicy};
+
+/// A Rust value with a C form in libxl's IDL.
+///
+/// The trait is public only so it can bound [`crate::types::IdlType`]; it
+/// lives in a private module, so users can neither name nor implement it.
+pub trait CValue: Sized {
+    /// The C form: initialised by [`LibxlStruct::init`], freed by
+    /// [`LibxlStruct::dispose`].
+    type C: LibxlStruct;
+
+    /// Reads the value.
+    ///
+    /// # Safety
+    /// `c` is initialised (libxl's `_init`, or filled by libxl).
+    unsafe fn read_c(c: &Self::C) -> Result<Self>;
+
+    /// Writes the value into `c`; what it allocates becomes `c`'s and is
+    /// freed by its `_dispose`, also when an error stops the write halfway.
+    ///
+    /// # Safety
+    /// `c` holds what libxl's `_init` left there and nothing else has been
+    /// written to it (keyed unions are selected once, by `_init_<key>`).
+    unsafe fn write_c(&self, c: &mut Self::C) -> Result<()>;
+
+    /// The value in a fresh, owned C value.
+    fn to_c(&self) -> Result<Owned<Self::C>> {
+        let mut c = Owned::<Self::C>::new();
+        // SAFETY: `c` is freshly initialised; on error it is disposed on drop.
+        unsafe { self.write_c(&mut c)? };
+        Ok(c)
+    }
+}
+
+// Numbers and enumerations' C forms need no `_init` or `_dispose`.
+macro_rules! plain_c {
+    ($($t:ty),*) => {$(
+        // SAFETY: plain data: zero is a valid value, nothing to free.
+        unsafe impl LibxlStruct for $t {
+            unsafe fn init(_: *mut Self) {}
+            unsafe fn dispose(_: *mut Self) {}
+        }
+    )*};
+}
+plain_c!(bool, u8, u16, i32, u32, u64);
+
+/// Numbers and booleans: the same value on both sides.
+macro_rules! same_c {
+    ($($t:ty),*) => {$(
+        impl CValue for $t {
+            type C = $t;
+            unsafe fn read_c(c: &$t) -> Result<Self> {
+                Ok(*c)
+            }
+            unsafe fn write_c(&self, c: &mut $t) -> Result<()> {
+                *c = *self;
+                Ok(())
+            }
+        }
+    )*};
+}
+same_c!(bool, u8, u16, i32, u32, u64);
+
+fn not_utf8(what: &str) -> Error {
+    Error::InvalidConfig {
+        field: what.to_owned(),
+        reason: "libxl holds a string that is not UTF-8".to_owned(),
+    }
+}
+
+/// Reads a C string that may be NULL; invalid UTF-8 is an error naming it.
+///
+/// # Safety
+/// `p` is NULL or a valid NUL-terminated string.
+unsafe fn read_string(p: *const c_char) -> Result<Option<String>> {
+    // SAFETY: per the caller's contract.
+    match unsafe { opt_bytes(p) } {
+        None => Ok(None),
+        Some(b) => String::from_utf8(b)
+            .map(Some)
+            .map_err(|_| not_utf8("string")),
+    }
+}
+
+/// A string field: `None` is NULL (libxl's "not set").
+///
+/// The C form is the field itself, a pointer libxl frees with `free()`;
+/// `LibxlStruct` for it frees it too, so an owned one does not leak.
+impl CValue for Option<String> {
+    type C = *mut c_char;
+    unsafe fn read_c(c: &*mut c_char) -> Result<Self> {
+        // SAFETY: libxl string fields are NULL or NUL-terminated.
+        unsafe { read_string(*c) }
+    }
+    unsafe fn write_c(&self, c: &mut *mut c_char) -> Result<()> {
+        if let Some(s) = self {
+            let p = malloc_string("string field", s)?;
+            // SAFETY: the old value is NULL or malloc'd and owned by `c`.
+            unsafe { libc::free(c.cast()) };
+            *c = p;
+        }
+        Ok(())
+    }
+}
+
+// SAFETY: a string field is NULL (init) or malloc'd; dispose frees it once.
+unsafe impl LibxlStruct for *mut c_char {
+    unsafe fn init(p: *mut Self) {
+        // SAFETY: the caller passes a writable pointer.
+        unsafe { p.write(std::ptr::null_mut()) }
+    }
+    unsafe fn dispose(p: *mut Self) {
+        // SAFETY: NULL or malloc'd (see above); reset so a second dispose is harmless.
+        unsafe {
+            libc::free((*p).cast());
+            p.write(std::ptr::null_mut());
+        }
+    }
+}
+
+/// libxl's three-valued boolean: `None` is "let libxl decide".
+impl CValue for Option<bool> {
+    type C = sys::libxl_defbool;
+    unsafe fn read_c(c: &sys::libxl_defbool) -> Result<Self> {
+        // libxl.h: val 0 is default, > 0 true, < 0 false.
+        Ok(match c.val {
+            0 => None,
+            v => Some(v > 0),
+        })
+    }
+    unsafe fn write_c(&self, c: &mut sys::libxl_defbool) -> Result<()> {
+        match self {
+            // SAFETY: `c` is a valid defbool.
+            Some(b) => unsafe { sys::libxl_defbool_set(c, *b) },
+            None => unsafe { sys::libxl_defbool_unset(c) },
+        }
+        Ok(())
+    }
+}
+plain_c!(sys::libxl_defbool, sys::libxl_uuid, sys::libxl_ms_vm_genid);
+
+impl CValue for Uuid {
+    type C = sys::libxl_uuid;
+    unsafe fn read_c(c: &sys::libxl_uuid) -> Result<Self> {
+        Ok(Uuid::from_bytes(c.uuid))
+    }
+    unsafe fn write_c(&self, c: &mut sys::libxl_uuid) -> Result<()> {
+        c.uuid = *self.as_bytes();
+        Ok(())
+    }
+}
+
+/// `libxl_mac` is a `[u8; 6]`.
+impl CValue for Mac {
+    type C = [u8; 6];
+    unsafe fn read_c(c: &[u8; 6]) -> Result<Self> {
+        Ok(Mac(*c))
+    }
+    unsafe fn write_c(&self, c: &mut [u8; 6]) -> Result<()> {
+        *c = self.0;
+        Ok(())
+    }
+}
+
+/// `libxl_hwcap` is a `[u32; 8]`.
+impl CValue for [u32; 8] {
+    type C = [u32; 8];
+    unsafe fn read_c(c: &[u32; 8]) -> Result<Self> {
+        Ok(*c)
+    }
+    unsafe fn write_c(&self, c: &mut [u32; 8]) -> Result<()> {
+        *c = *self;
+        Ok(())
+    }
+}
+plain_c!([u8; 6], [u32; 8]);
+
+/// The VM generation id (`libxl_ms_vm_genid`): 16 bytes, zero when unset.
+impl CValue for [u8; 16] {
+    type C = sys::libxl_ms_vm_genid;
+    unsafe fn read_c(c: &sys::libxl_ms_vm_genid) -> Result<Self> {
+        Ok(c.bytes)
+    }
+    unsafe fn write_c(&self, c: &mut sys::libxl_ms_vm_genid) -> Result<()> {
+        c.bytes = *self;
+        Ok(())
+    }
+}
+
+impl CValue for Bitmap {
+    type C = sys::libxl_bitmap;
+    unsafe fn read_c(c: &sys::libxl_bitmap) -> Result<Self> {
+        let bytes = if c.map.is_null() {
+            Vec::new()
+        } else {
+            // SAFETY: libxl's bitmap holds `size` bytes at `map`.
+            unsafe { std::slice::from_raw_parts(c.map, c.size as usize) }.to_vec()
+        };
+        Ok(Bitmap { bytes })
+    }
+    unsafe fn write_c(&self, c: &mut sys::libxl_bitmap) -> Result<()> {
+        if self.bytes.is_empty() {
+            return Ok(());
+        }
+        let size = u32::try_from(self.bytes.len()).map_err(|_| Error::InvalidArgument {
+            what: "bitmap",
+            reason: "more bits than libxl can hold".into(),
+        })?;
+        // SAFETY: malloc of `size` bytes, checked below.
+        let map = unsafe { libc::malloc(self.bytes.len()) }.cast::<u8>();
+        if map.is_null() {
+            return Err(Error::no_memory("bitmap"));
+        }
+        // SAFETY: `map` has room for the bytes; the old map is NULL or
+        // malloc'd and owned by `c`.
+        unsafe {
+            std::ptr::copy_nonoverlapping(self.bytes.as_ptr(), map, self.bytes.len());
+            libc::free(c.map.cast());
+        }
+        c.map = map;
+        c.size = size;
+        Ok(())
+    }
+}
+
+// SAFETY: libxl's own bitmap init/dispose.
+unsafe impl LibxlStruct for sys::libxl_bitmap {
+    unsafe fn init(p: *mut Self) {
+        // SAFETY: the caller passes a writable bitmap.
+        unsafe { sys::libxl_bitmap_init(p) }
+    }
+    unsafe fn dispose(p: *mut Self) {
+        // SAFETY: an initialised bitmap.
+        unsafe { sys::libxl_bitmap_dispose(p) }
+    }
+}
+
+/// Reads a NULL-terminated array of strings.
+///
+/// # Safety
+/// `p` is NULL or a NULL-terminated array of valid C strings.
+unsafe fn read_strings(p: *const *mut c_char) -> Result<Vec<Option<String>>> {
+    let mut out = Vec::new();
+    if p.is_null() {
+        return Ok(out);
+    }
+    for i in 0.. {
+        // SAFETY: within the array: it ends at the first NULL.
+        let s = unsafe { *p.add(i) };
+        if s.is_null() {
+            break;
+        }
+        // SAFETY: a valid C string.
+        out.push(unsafe { read_string(s) }?);
+    }
+    Ok(out)
+}
+
+/// Writes a NULL-terminated array of `malloc`'d strings, `None` as NULL
+/// (only key-value values may be NULL, and never the last slot's key).
+fn write_strings(items: &[Option<&str>], c: &mut *mut *mut c_char) -> Result<()> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    // SAFETY: calloc of n+1 pointers (the last one the NULL terminator).
+    let arr = unsafe { libc::calloc(items.len() + 1, std::mem::size_of::<*mut c_char>()) }
+        .cast::<*mut c_char>();
+    if arr.is_null() {
+        return Err(Error::no_memory("string list"));
+    }
+    *c = arr;
+    for (i, s) in items.iter().enumerate() {
+        if let Some(s) = s {
+            // The array is `c`'s from here on: an error leaves it
+            // NULL-terminated at the first unfilled slot, for _dispose.
+            let p = malloc_string("string list entry", s)?;
+            // SAFETY: i < len, inside the allocation.
+            unsafe { *arr.add(i) = p };
+        }
+    }
+    Ok(())
+}
+
+/// A string list (`libxl_string_list`); empty is NULL.
+impl CValue for Vec<String> {
+    type C = sys::libxl_string_list;
+    unsafe fn read_c(c: &sys::libxl_string_list) -> Result<Self> {
+        // SAFETY: a string list is NULL or NULL-terminated.
+        Ok(unsafe { read_strings(*c) }?.into_iter().flatten().collect())
+    }
+    unsafe fn write_c(&self, c: &mut sys::libxl_string_list) -> Result<()> {
+        let items: Vec<Option<&str>> = self.iter().map(|s| Some(s.as_str())).collect();
+        write_strings(&items, c)
+    }
+}
+
+/// A key-value list (`libxl_key_value_list`) in libxl's order; a value may
+/// be `None` (JSON null).
+impl CValue for Vec<(String, Option<String>)> {
+    type C = sys::libxl_key_value_list;
+    unsafe fn read_c(c: &sys::libxl_key_value_list) -> Result<Self> {
+        let mut out = Vec::new();
+        if c.is_null() {
+            return Ok(out);
+        }
+        let p = *c;
+        for i in (0..).step_by(2) {
+            // SAFETY: keys end at the first NULL key; each key has a value slot.
+            let (k, v) = unsafe { (*p.add(i), *p.add(i + 1)) };
+            if k.is_null() {
+                break;
+            }
+            // SAFETY: valid C strings (or a NULL value).
+            let (k, v) = unsafe { (read_string(k)?, read_string(v)?) };
+            out.push((k.unwrap_or_default(), v));
+        }
+        Ok(out)
+    }
+    unsafe fn write_c(&self, c: &mut sys::libxl_key_value_list) -> Result<()> {
+        if self.is_empty() {
+            return Ok(());
+        }
+        // n pairs + the NULL key terminator (and its value slot).
+        let n = self.len() * 2 + 2;
+        // SAFETY: calloc of n pointers, checked below.
+        let arr =
+            unsafe { libc::calloc(n, std::mem::size_of::<*mut c_char>()) }.cast::<*mut c_char>();
+        if arr.is_null() {
+            return Err(Error::no_memory("key-value list"));
+        }
+        *c = arr;
+        for (i, (k, v)) in self.iter().enumerate() {
+            // Value first: libxl's dispose stops at the first NULL key, so
+            // a value written without its key would leak.
+            let vp = match v {
+                Some(v) => malloc_string("key-value list value", v)?,
+                None => std::ptr::null_mut(),
+            };
+            let kp = match malloc_string("key-value list key", k) {
+                Ok(p) => p,
+                Err(e) => {
+                    // SAFETY: ours, malloc'd or NULL.
+                    unsafe { libc::free(vp.cast()) };
+                    return Err(e);
+                }
+            };
+            // SAFETY: 2i+1 < n.
+            unsafe {
+                *arr.add(2 * i + 1) = vp;
+                *arr.add(2 * i) = kp;
+            }
+        }
+        Ok(())
+    }
+}
+
+// SAFETY: libxl's own list disposers; init is NULL.
+unsafe impl LibxlStruct for *mut *mut c_char {
+    unsafe fn init(p: *mut Self) {
+        // SAFETY: writable.
+        unsafe { p.write(std::ptr::null_mut()) }
+    }
+    unsafe fn dispose(p: *mut Self) {
+        // String lists and key-value lists share this C type. An owner of
+        // one on its own is only ever a string list; key-value lists live
+        // inside IDL structs, whose own `_dispose` frees them by pairs.
+        // SAFETY: NULL or a NULL-terminated malloc'd list.
+        unsafe { sys::libxl_string_list_dispose(p) }
+    }
+}
+
+// The CPUID policy's C layout. libxl keeps it in a `struct
+// libxl__cpu_policy` (libxl_internal.h: `{ struct xc_xend_cpuid *cpuid;
+// struct xc_msr *msr; }`) of xenctrl.h's structs, the same in Xen 4.17 and
+// 4.20; libxl_cpuid_dispose frees it with free(), so it is built here with
+// calloc/malloc. Each list ends with an entry whose input/index is
+// XEN_CPUID_INPUT_UNUSED / XC_MSR_INPUT_UNUSED.
+#[repr(C)]
+struct CpuPolicy {
+    cpuid: *mut XendCpuid,
+    msr: *mut XcMsr,
+}
+#[repr(C)]
+struct XendCpuid {
+    input: [u32; 2],
+    policy: [*mut c_char; 4],
+}
+#[repr(C)]
+struct XcMsr {
+    index: u32,
+    policy: [c_char; 65],
+}
+const UNUSED: u32 = 0xFFFF_FFFF;
+
+fn bad_policy(reason: String) -> Error {
+    Error::InvalidConfig {
+        field: "cpuid".into(),
+        reason,
+    }
+}
+
+impl CValue for CpuidPolicy {
+    type C = sys::libxl_cpuid_policy_list;
+    unsafe fn read_c(c: &sys::libxl_cpuid_policy_list) -> Result<Self> {
+        let mut out = CpuidPolicy::default();
+        let p = (*c).cast::<CpuPolicy>();
+        if p.is_null() {
+            return Ok(out);
+        }
+        // SAFETY: libxl's policy object, laid out as above.
+        let (cpuid, msr) = unsafe { ((*p).cpuid, (*p).msr) };
+        if !cpuid.is_null() {
+            for i in 0.. {
+                // SAFETY: the list ends with an UNUSED entry.
+                let e = unsafe { &*cpuid.add(i) };
+                if e.input[0] == UNUSED {
+                    break;
+                }
+                let mut regs: [Option<String>; 4] = Default::default();
+                for (r, p) in regs.iter_mut().zip(e.policy) {
+                    // libxl writes exactly 32 characters (plus NUL).
+                    // SAFETY: NULL or a 33-byte string.
+                    *r = unsafe { read_string(p) }?;
+                }
+                out.cpuid.push(CpuidLeaf {
+                    leaf: e.input[0],
+                    subleaf: (e.input[1] != UNUSED).then_some(e.input[1]),
+                    regs,
+                });
+            }
+        }
+        if !msr.is_null() {
+            for i in 0.. {
+                // SAFETY: the list ends with an UNUSED entry.
+                let m = unsafe { &*msr.add(i) };
+                if m.index == UNUSED {
+                    break;
+                }
+                let bytes: Vec<u8> = m
+                    .policy
+                    .iter()
+                    .take_while(|&&b| b != 0)
+                    .map(|&b| b as u8)
+                    .collect();
+                let policy = String::from_utf8(bytes).map_err(|_| not_utf8("cpuid msr"))?;
+                out.msr.push(MsrPolicy {
+                    index: m.index,
+                    policy,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    unsafe fn write_c(&self, c: &mut sys::libxl_cpuid_policy_list) -> Result<()> {
+        if self.is_empty() {
+            return Ok(());
+        }
+        for l in &self.cpuid {
+            if l.leaf == UNUSED || l.subleaf == Some(UNUSED) {
+                return Err(bad_policy(format!("leaf {:#x} is reserved", l.leaf)));
+            }
+            if let Some(r) = l.regs.iter().flatten().find(|r| r.len() != 32) {
+                return Err(bad_policy(format!(
+                    "register mask {r:?} of leaf {:#x} must have 32 characters",
+                    l.leaf
+                )));
+            }
+        }
+        for m in &self.msr {
+            if m.index == UNUSED || m.policy.len() != 64 || m.policy.contains('\0') {
+                return Err(bad_policy(format!(
+                    "MSR {:#x}: the mask must have 64 characters",
+                    m.index
+                )));
+            }
+        }
+        // SAFETY: calloc'd objects, checked for NULL; each is linked into
+        // `c` as soon as it exists, so libxl_cpuid_dispose frees all of it
+        // on any early return below.
+        unsafe {
+            let p = libc::calloc(1, std::mem::size_of::<CpuPolicy>()).cast::<CpuPolicy>();
+            if p.is_null() {
+                return Err(Error::no_memory("cpuid policy"));
+            }
+            *c = p.cast();
+            let n = self.cpuid.len();
+            let cpuid = libc::calloc(n + 1, std::mem::size_of::<XendCpuid>()).cast::<XendCpuid>();
+            if cpuid.is_null() {
+                return Err(Error::no_memory("cpuid policy"));
+            }
+            for i in 0..=n {
+                (*cpuid.add(i)).input = [UNUSED; 2];
+            }
+            (*p).cpuid = cpuid;
+            for (i, l) in self.cpuid.iter().enumerate() {
+                let e = &mut *cpuid.add(i);
+                for (slot, r) in e.policy.iter_mut().zip(&l.regs) {
+                    if let Some(r) = r {
+                        *slot = malloc_string("cpuid register mask", r)?;
+                    }
+                }
+                e.input = [l.leaf, l.subleaf.unwrap_or(UNUSED)];
+            }
+            let m = self.msr.len();
+            let msr = libc::calloc(m + 1, std::mem::size_of::<XcMsr>()).cast::<XcMsr>();
+            if msr.is_null() {
+                return Err(Error::no_memory("cpuid policy"));
+            }
+            for (i, src) in self.msr.iter().enumerate() {
+                let d = &mut *msr.add(i);
+                d.index = src.index;
+                for (dst, b) in d.policy.iter_mut().zip(src.policy.bytes()) {
+                    *dst = b as c_char;
+                }
+            }
+            (*msr.add(m)).index = UNUSED;
+            (*p).msr = msr;
+        }
+        Ok(())
+    }
+}
+
+// SAFETY: libxl's own disposer; init is NULL.
+unsafe impl LibxlStruct for sys::libxl_cpuid_policy_list {
+    unsafe fn init(p: *mut Self) {
+        // SAFETY: writable.
+        unsafe { p.write(std::ptr::null_mut()) }
+    }
+    unsafe fn dispose(p: *mut Self) {
+        // SAFETY: NULL or a policy built by libxl or by write_c above.
+        unsafe { sys::libxl_cpuid_dispose(p) }
+    }
+}
+
+/// Reads an IDL array field (`ptr`, `len`).
+///
+/// # Safety
+/// `p` points to `n` initialised elements (or is NULL with `n == 0`).
+pub(crate) unsafe fn read_array<T: CValue>(p: *const T::C, n: c_int) -> Result<Vec<T>> {
+    let n = usize::try_from(n).unwrap_or(0);
+    if p.is_null() || n == 0 {
+        return Ok(Vec::new());
+    }
+    (0..n)
+        // SAFETY: i < n elements, each initialised (caller's contract).
+        .map(|i| unsafe { T::read_c(&*p.add(i)) })
+        .collect()
+}
+
+/// Writes an IDL array field: `calloc`'d, every element `_init`ed, then
+/// filled. The array and its length are stored before the elements are
+/// filled, so the parent's `_dispose` frees everything on an error.
+///
+/// # Safety
+/// `p` and `n` are the parent's array and length, as `_init` left them
+/// (NULL and 0).
+pub(crate) unsafe fn write_array<T: CValue>(
+    what: &'static str,
+    v: &[T],
+    p: &mut *mut T::C,
+    n: &mut c_int,
+) -> Result<()> {
+    let (arr, count) = calloc_structs::<T::C>(what, v.len())?;
+    *p = arr;
+    *n = count;
+    for (i, x) in v.iter().enumerate() {
+        // SAFETY: i < count, an element `_init`ed by calloc_structs.
+        unsafe { x.write_c(&mut *arr.add(i))? };
+    }
+    Ok(())
+}
+
+/// A [`CValue`] with libxl's JSON functions (`libxl_<type>_to_json` and
+/// `_from_json`): every IDL type.
+pub trait JsonC: CValue {
+    /// `libxl_<type>_to_json`: a malloc'd string, or NULL on failure.
+    ///
+    /// # Safety
+    /// `ctx` is a live context; `c` is initialised.
+    unsafe fn gen_json(ctx: *mut sys::libxl_ctx, c: &mut Self::C) -> *mut c_char;
+
+    /// `libxl_<type>_from_json`: fills `c` (which libxl `_init`s first).
+    ///
+    /// # Safety
+    /// `ctx` is a live context; `c` is initialised and owns nothing yet;
+    /// `s` is a NUL-terminated string.
+    unsafe fn parse_json(ctx: *mut sys::libxl_ctx, c: &mut Self::C, s: *const c_char) -> c_int;
+}

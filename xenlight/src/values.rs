@@ -1,0 +1,119 @@
+//! The plain-data forms of libxl's builtin IDL types that have no Rust
+//! counterpart in the standard library: bitmaps and CPUID/MSR policies.
+//! (Strings are `Option<String>`, defbools `Option<bool>`, string lists
+//! `Vec<String>`, key-value lists `Vec<(String, Option<String>)>`.)
+
+/// A set of bits, as libxl keeps CPU, node and vCPU maps (`libxl_bitmap`).
+///
+/// The bytes are kept exactly as libxl holds them (bit `i` is bit `i % 8`
+/// of byte `i / 8`), so a bitmap read from libxl converts back unchanged.
+///
+/// ```
+/// use xenlight::types::Bitmap;
+/// let mut b = Bitmap::with_bits(10);
+/// b.set(3);
+/// b.set(9);
+/// assert!(b.test(3) && !b.test(4));
+/// assert_eq!(b.iter().collect::<Vec<_>>(), vec![3, 9]);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Bitmap {
+    /// The map's bytes; libxl's `size` is their count.
+    pub bytes: Vec<u8>,
+}
+
+impl Bitmap {
+    /// An empty bitmap with room for `bits` bits.
+    pub fn with_bits(bits: usize) -> Self {
+        Bitmap {
+            bytes: vec![0; bits.div_ceil(8)],
+        }
+    }
+
+    /// Sets bit `i`, growing the map if needed.
+    pub fn set(&mut self, i: usize) {
+        if i / 8 >= self.bytes.len() {
+            self.bytes.resize(i / 8 + 1, 0);
+        }
+        self.bytes[i / 8] |= 1 << (i % 8);
+    }
+
+    /// Clears bit `i`.
+    pub fn clear(&mut self, i: usize) {
+        if let Some(b) = self.bytes.get_mut(i / 8) {
+            *b &= !(1 << (i % 8));
+        }
+    }
+
+    /// Whether bit `i` is set.
+    pub fn test(&self, i: usize) -> bool {
+        self.bytes
+            .get(i / 8)
+            .is_some_and(|b| b & (1 << (i % 8)) != 0)
+    }
+
+    /// The indices of the set bits, in order.
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.bytes.len() * 8).filter(|&i| self.test(i))
+    }
+}
+
+/// A guest's CPUID and MSR policy (`libxl_cpuid_policy_list`), in the
+/// form libxl's JSON shows it: per-leaf register masks and per-MSR masks.
+///
+/// Each mask string has one character per bit, most significant first:
+/// `1`/`0` force the bit, `x` leaves the default, `k` keeps the host's,
+/// `s` keeps the host's across migration (see xl.cfg(5) "cpuid").
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CpuidPolicy {
+    /// The CPUID leaves the policy changes.
+    pub cpuid: Vec<CpuidLeaf>,
+    /// The MSRs the policy changes.
+    pub msr: Vec<MsrPolicy>,
+}
+
+/// One CPUID leaf of a [`CpuidPolicy`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CpuidLeaf {
+    /// The leaf (EAX input).
+    pub leaf: u32,
+    /// The subleaf (ECX input), for leaves that have them.
+    pub subleaf: Option<u32>,
+    /// Masks for EAX, EBX, ECX and EDX: 32 characters each, or `None` for
+    /// a register the policy leaves alone.
+    pub regs: [Option<String>; 4],
+}
+
+/// One MSR of a [`CpuidPolicy`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MsrPolicy {
+    /// The MSR's index.
+    pub index: u32,
+    /// Its 64-character mask.
+    pub policy: String,
+}
+
+impl CpuidPolicy {
+    /// Whether the policy changes nothing (libxl's default).
+    pub fn is_empty(&self) -> bool {
+        self.cpuid.is_empty() && self.msr.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bitmap_sets_tests_and_grows() {
+        let mut b = Bitmap::default();
+        assert!(!b.test(0));
+        b.set(17);
+        assert_eq!(b.bytes.len(), 3);
+        assert!(b.test(17));
+        b.clear(17);
+        assert!(!b.test(17));
+        b.clear(1000); // out of range: nothing to clear, no panic
+        assert_eq!(Bitmap::with_bits(9).bytes.len(), 2);
+    }
+}
