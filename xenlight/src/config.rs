@@ -195,6 +195,20 @@ pub struct DomainConfig {
     pub on_watchdog: Action,
     /// What to do when the guest asks for a soft reset.
     pub on_soft_reset: Action,
+    /// The complete libxl configuration (every field of
+    /// `libxl_domain_config`), for what the fields above do not cover.
+    /// Read back from libxl, it holds everything libxl stored; when the
+    /// config is converted, the fields above are written over it (`None`
+    /// ones leave its value), disks over the disk with the same `vdev`,
+    /// NICs over the NIC with the same devid.
+    ///
+    /// ```
+    /// use xenlight::{DomainConfig, DomainType};
+    /// let mut cfg = DomainConfig::new("web", DomainType::Pvh).kernel("/boot/vmlinuz");
+    /// cfg.libxl.b_info.max_grant_frames = 64;
+    /// cfg.libxl.c_info.xsdata.push(("owner".into(), Some("agent-7".into())));
+    /// ```
+    pub libxl: crate::types::DomainConfig,
 }
 
 fn invalid(field: &str, reason: &str) -> Error {
@@ -227,6 +241,7 @@ impl DomainConfig {
             on_crash: Action::Destroy,
             on_watchdog: Action::Destroy,
             on_soft_reset: Action::SoftReset,
+            libxl: crate::types::DomainConfig::default(),
         }
     }
 

@@ -10,12 +10,11 @@ use xenlight_sys as sys;
 use crate::config::{Disk, DomainConfig, Nic};
 use crate::enums::{Action, DiskBackend, DiskFormat, DomainType};
 use crate::error::{Error, Result};
-use crate::ids::{Mac, Uuid};
-use crate::raw::alloc::{
-    bitmap_set_all, calloc_structs, malloc_opt_string, malloc_string, opt_string,
-};
-use crate::raw::owned::LibxlStruct;
+use crate::ids::Uuid;
+use crate::raw::cvalue::CValue;
 use crate::raw::Owned;
+use crate::types;
+use crate::values::Bitmap;
 
 /// libxl's `LIBXL_MEMKB_DEFAULT`: "not set" in a memory field.
 const MEMKB_DEFAULT: u64 = u64::MAX;
@@ -30,54 +29,82 @@ fn invalid(field: &str, reason: &str) -> Error {
     }
 }
 
-/// Reads a C string field owned by a struct that is borrowed for the call.
-fn field(p: *const std::ffi::c_char) -> Option<String> {
-    // SAFETY: every caller passes a field of a libxl struct it borrows: NULL
-    // or a NUL-terminated string owned by that struct.
-    unsafe { opt_string(p) }
-}
-
-/// The elements of one of `cfg`'s device arrays (NULL or `n` items).
-fn items<T>(_cfg: &sys::libxl_domain_config, p: *const T, n: i32) -> &[T] {
-    if p.is_null() || n <= 0 {
-        &[]
-    } else {
-        // SAFETY: an array of `cfg` (libxl's or calloc_structs'), holding n
-        // initialised elements, borrowed no longer than `cfg`.
-        unsafe { std::slice::from_raw_parts(p, n as usize) }
-    }
-}
-
-/// A plain device type and the libxl struct it fills.
+/// A plain device type and the libxl struct it fills: through its
+/// generated IDL type, written over libxl's defaults.
 pub(crate) trait ToLibxl {
-    /// The libxl struct.
-    type Raw: LibxlStruct;
+    /// The generated IDL type.
+    type Idl: CValue + Default;
 
-    /// Fills an initialised libxl struct.
-    fn fill(&self, raw: &mut Self::Raw) -> Result<()>;
+    /// Writes this device's settings over `d`.
+    fn merge(&self, d: &mut Self::Idl) -> Result<()>;
+
+    /// The typed view of a libxl device.
+    fn from_idl(d: &Self::Idl) -> Self;
 
     /// An owned, filled libxl struct (disposed on every return).
-    fn to_raw(&self) -> Result<Owned<Self::Raw>> {
-        let mut raw = Owned::new();
-        self.fill(&mut raw)?;
-        Ok(raw)
+    fn to_raw(&self) -> Result<Owned<<Self::Idl as CValue>::C>> {
+        let mut d = Self::Idl::default();
+        self.merge(&mut d)?;
+        d.to_c()
+    }
+
+    /// Reads a libxl device struct.
+    ///
+    /// # Safety
+    /// `raw` is initialised.
+    unsafe fn from_raw(raw: &<Self::Idl as CValue>::C) -> Result<Self>
+    where
+        Self: Sized,
+    {
+        // SAFETY: caller's contract.
+        Ok(Self::from_idl(&unsafe { Self::Idl::read_c(raw) }?))
     }
 }
 
 impl ToLibxl for Disk {
-    type Raw = sys::libxl_device_disk;
+    type Idl = types::DeviceDisk;
+    fn merge(&self, d: &mut types::DeviceDisk) -> Result<()> {
+        self.merge_into(d)
+    }
+    fn from_idl(d: &types::DeviceDisk) -> Self {
+        Disk::from_types(d)
+    }
+}
 
-    fn fill(&self, d: &mut sys::libxl_device_disk) -> Result<()> {
+impl ToLibxl for Nic {
+    type Idl = types::DeviceNic;
+    fn merge(&self, n: &mut types::DeviceNic) -> Result<()> {
+        self.merge_into(n);
+        Ok(())
+    }
+    fn from_idl(n: &types::DeviceNic) -> Self {
+        Nic::from_types(n)
+    }
+}
+
+/// A hand enum and the generated one for the same libxl enumeration.
+fn same<A, B>(to_raw: impl Fn(A) -> i32, from_raw: impl Fn(i32) -> B, a: A) -> B {
+    from_raw(to_raw(a))
+}
+
+impl Disk {
+    /// Writes this disk over `d` (the disk libxl holds for the same vdev,
+    /// or a default one), keeping every field this type does not have.
+    fn merge_into(&self, d: &mut types::DeviceDisk) -> Result<()> {
         if self.vdev.is_empty() {
             return Err(invalid(
                 "disk.vdev",
                 "a disk needs a guest device name such as xvda",
             ));
         }
-        d.pdev_path = malloc_string("disk target", &self.target)?;
-        d.vdev = malloc_string("disk vdev", &self.vdev)?;
-        d.format = self.format.to_raw() as _;
-        d.backend = self.backend.to_raw() as _;
+        d.pdev_path = Some(self.target.clone());
+        d.vdev = Some(self.vdev.clone());
+        d.format = same(DiskFormat::to_raw, types::DiskFormat::from_raw, self.format);
+        d.backend = same(
+            DiskBackend::to_raw,
+            types::DiskBackend::from_raw,
+            self.backend,
+        );
         d.readwrite = i32::from(!self.read_only);
         d.is_cdrom = i32::from(self.cdrom);
         d.removable = i32::from(self.cdrom);
@@ -85,132 +112,205 @@ impl ToLibxl for Disk {
     }
 }
 
-impl Disk {
-    pub(crate) fn from_raw(d: &sys::libxl_device_disk) -> Self {
-        Disk {
-            target: field(d.pdev_path).unwrap_or_default(),
-            vdev: field(d.vdev).unwrap_or_default(),
-            format: DiskFormat::from_raw(d.format as i32),
-            backend: DiskBackend::from_raw(d.backend as i32),
-            read_only: d.readwrite == 0,
-            cdrom: d.is_cdrom != 0,
-        }
-    }
-}
-
-impl ToLibxl for Nic {
-    type Raw = sys::libxl_device_nic;
-
-    fn fill(&self, n: &mut sys::libxl_device_nic) -> Result<()> {
-        n.bridge = malloc_opt_string("nic bridge", self.bridge.as_deref())?;
-        n.model = malloc_opt_string("nic model", self.model.as_deref())?;
-        n.script = malloc_opt_string("nic script", self.script.as_deref())?;
-        n.ip = malloc_opt_string("nic ip", self.ip.as_deref())?;
-        n.gatewaydev = malloc_opt_string("nic gatewaydev", self.gatewaydev.as_deref())?;
+impl Nic {
+    /// Writes this NIC's settings over `n`; unset (`None`) ones keep `n`'s.
+    fn merge_into(&self, n: &mut types::DeviceNic) {
+        let set = |dst: &mut Option<String>, v: &Option<String>| {
+            if v.is_some() {
+                dst.clone_from(v);
+            }
+        };
+        set(&mut n.bridge, &self.bridge);
+        set(&mut n.model, &self.model);
+        set(&mut n.script, &self.script);
+        set(&mut n.ip, &self.ip);
+        set(&mut n.gatewaydev, &self.gatewaydev);
         if let Some(d) = self.devid {
             n.devid = d;
         }
         if let Some(m) = self.mac {
-            n.mac = m.0;
-        }
-        Ok(())
-    }
-}
-
-impl Nic {
-    pub(crate) fn from_raw(n: &sys::libxl_device_nic) -> Self {
-        Nic {
-            bridge: field(n.bridge),
-            mac: (n.mac != [0; 6]).then_some(Mac(n.mac)),
-            model: field(n.model),
-            script: field(n.script),
-            ip: field(n.ip),
-            gatewaydev: field(n.gatewaydev),
-            devid: (n.devid >= 0).then_some(n.devid),
+            n.mac = m;
         }
     }
 }
 
 impl DomainConfig {
+    /// The complete libxl configuration: [`libxl`](DomainConfig::libxl)
+    /// with the typed fields written over it, after
+    /// [`validate`](DomainConfig::validate).
+    pub(crate) fn to_types(&self) -> Result<types::DomainConfig> {
+        self.validate()?;
+        let mut t = self.libxl.clone();
+        let ty = same(
+            DomainType::to_raw,
+            types::DomainType::from_raw,
+            self.domain_type,
+        );
+        t.c_info.type_ = ty;
+        t.c_info.name = Some(self.name.clone());
+        match self.uuid {
+            Some(u) => t.c_info.uuid = u,
+            None if t.c_info.uuid.is_nil() => {
+                let mut raw = sys::libxl_uuid { uuid: [0; 16] };
+                // SAFETY: writes 16 random bytes into the uuid.
+                unsafe { sys::libxl_uuid_generate(&mut raw) };
+                t.c_info.uuid = Uuid::from_bytes(raw.uuid);
+            }
+            None => {}
+        }
+        let b = &mut t.b_info;
+        // The build-info arm must be the domain type's; a fresh one gets
+        // this crate's defaults (headless HVM: no VNC, SDL or VGA).
+        let arm_matches = matches!(
+            (&b.type_, ty),
+            (
+                types::DomainBuildInfoTypeUnion::Pv(_),
+                types::DomainType::Pv
+            ) | (
+                types::DomainBuildInfoTypeUnion::Pvh(_),
+                types::DomainType::Pvh
+            ) | (
+                types::DomainBuildInfoTypeUnion::Hvm(_),
+                types::DomainType::Hvm
+            )
+        );
+        if !arm_matches {
+            b.type_ = match ty {
+                types::DomainType::Pv => types::DomainBuildInfoTypeUnion::Pv(Default::default()),
+                types::DomainType::Pvh => types::DomainBuildInfoTypeUnion::Pvh(Default::default()),
+                types::DomainType::Hvm => {
+                    let d = types::DomainBuildInfoTypeHvm::default();
+                    types::DomainBuildInfoTypeUnion::Hvm(types::DomainBuildInfoTypeHvm {
+                        nographic: Some(true),
+                        vnc: types::VncInfo {
+                            enable: Some(false),
+                            ..d.vnc
+                        },
+                        sdl: types::SdlInfo {
+                            enable: Some(false),
+                            ..d.sdl
+                        },
+                        vga: types::VgaInterfaceInfo {
+                            kind: types::VgaInterfaceType::None,
+                        },
+                        ..d
+                    })
+                }
+                other => types::DomainBuildInfoTypeUnion::Other(other.to_raw()),
+            };
+        }
+        b.max_vcpus = i32::try_from(self.vcpus).map_err(|_| invalid("vcpus", "too many"))?;
+        b.avail_vcpus = Bitmap::with_bits(self.vcpus as usize);
+        for i in 0..self.vcpus as usize {
+            b.avail_vcpus.set(i);
+        }
+        b.target_memkb = self.memory_kib;
+        b.max_memkb = self.maxmem_kib.unwrap_or(self.memory_kib);
+        for (dst, v) in [
+            (&mut b.kernel, &self.kernel),
+            (&mut b.ramdisk, &self.ramdisk),
+            (&mut b.cmdline, &self.cmdline),
+        ] {
+            if v.is_some() {
+                dst.clone_from(v);
+            }
+        }
+        match &mut b.type_ {
+            types::DomainBuildInfoTypeUnion::Pv(pv) if self.bootloader.is_some() => {
+                pv.bootloader.clone_from(&self.bootloader)
+            }
+            types::DomainBuildInfoTypeUnion::Hvm(h) if self.serial.is_some() => {
+                h.serial.clone_from(&self.serial)
+            }
+            _ => {}
+        }
+        // As xl with its default xl.conf: memory is claimed up front, and
+        // libxl runs the hotplug scripts itself (unless set otherwise).
+        b.claim_mode.get_or_insert(true);
+        t.c_info.run_hotplug_scripts.get_or_insert(true);
+        t.on_poweroff = same(
+            Action::to_raw,
+            types::ActionOnShutdown::from_raw,
+            self.on_poweroff,
+        );
+        t.on_reboot = same(
+            Action::to_raw,
+            types::ActionOnShutdown::from_raw,
+            self.on_reboot,
+        );
+        t.on_crash = same(
+            Action::to_raw,
+            types::ActionOnShutdown::from_raw,
+            self.on_crash,
+        );
+        t.on_watchdog = same(
+            Action::to_raw,
+            types::ActionOnShutdown::from_raw,
+            self.on_watchdog,
+        );
+        t.on_soft_reset = same(
+            Action::to_raw,
+            types::ActionOnShutdown::from_raw,
+            self.on_soft_reset,
+        );
+
+        // Devices: each typed one over libxl's for the same vdev / devid.
+        let old_disks = std::mem::take(&mut t.disks);
+        for disk in &self.disks {
+            let mut d = old_disks
+                .iter()
+                .find(|d| d.vdev.as_deref() == Some(disk.vdev.as_str()))
+                .cloned()
+                .unwrap_or_default();
+            disk.merge_into(&mut d)?;
+            t.disks.push(d);
+        }
+        let old_nics = std::mem::take(&mut t.nics);
+        for (i, nic) in self.nics.iter().enumerate() {
+            // As xl does, NICs without a devid are numbered in order.
+            let devid = nic.devid.unwrap_or(i as i32);
+            let mut n = old_nics
+                .iter()
+                .find(|n| n.devid == devid)
+                .cloned()
+                .unwrap_or_default();
+            n.devid = devid;
+            nic.merge_into(&mut n);
+            t.nics.push(n);
+        }
+        Ok(t)
+    }
+
     /// Converts to an owned `libxl_domain_config`, after
     /// [`validate`](DomainConfig::validate).
     pub(crate) fn to_raw(&self) -> Result<RawConfig> {
-        self.validate()?;
-        let mut raw = RawConfig::new();
-        let d = &mut *raw;
-        d.c_info.type_ = self.domain_type.to_raw() as _;
-        d.c_info.name = malloc_string("name", &self.name)?;
-        match self.uuid {
-            Some(u) => d.c_info.uuid.uuid = *u.as_bytes(),
-            // SAFETY: writes 16 random bytes into the uuid.
-            None => unsafe { sys::libxl_uuid_generate(&mut d.c_info.uuid) },
-        }
-        // SAFETY: b_info is initialised; init_type selects the union arm for
-        // the type just set (libxl requires it for keyed unions).
-        unsafe { sys::libxl_domain_build_info_init_type(&mut d.b_info, d.c_info.type_) };
-        let b = &mut d.b_info;
-        b.max_vcpus = i32::try_from(self.vcpus).map_err(|_| invalid("vcpus", "too many"))?;
-        bitmap_set_all("vcpus", &mut b.avail_vcpus, self.vcpus)?;
-        b.target_memkb = self.memory_kib;
-        b.max_memkb = self.maxmem_kib.unwrap_or(self.memory_kib);
-        b.kernel = malloc_opt_string("kernel", self.kernel.as_deref())?;
-        b.ramdisk = malloc_opt_string("ramdisk", self.ramdisk.as_deref())?;
-        b.cmdline = malloc_opt_string("cmdline", self.cmdline.as_deref())?;
-        if self.domain_type == DomainType::Pv {
-            let bootloader = malloc_opt_string("bootloader", self.bootloader.as_deref())?;
-            // Writing (not reading) the PV arm, selected by init_type above.
-            b.u.pv.bootloader = bootloader;
-        }
-        if self.domain_type == DomainType::Hvm {
-            // Headless: no VNC, SDL or emulated VGA; the console is the serial.
-            let serial = malloc_opt_string("serial", self.serial.as_deref())?;
-            // SAFETY: the HVM arm was selected by init_type above; writes
-            // into initialised defbools and plain fields.
-            unsafe {
-                let h = &mut b.u.hvm;
-                h.serial = serial;
-                sys::libxl_defbool_set(&mut h.nographic, true);
-                sys::libxl_defbool_set(&mut h.vnc.enable, false);
-                sys::libxl_defbool_set(&mut h.sdl.enable, false);
-                h.vga.kind = sys::libxl_vga_interface_type_LIBXL_VGA_INTERFACE_TYPE_NONE;
-            }
-        }
-        d.on_poweroff = self.on_poweroff.to_raw() as _;
-        d.on_reboot = self.on_reboot.to_raw() as _;
-        d.on_crash = self.on_crash.to_raw() as _;
-        d.on_watchdog = self.on_watchdog.to_raw() as _;
-        d.on_soft_reset = self.on_soft_reset.to_raw() as _;
-        // As xl with its default xl.conf: memory is claimed up front, and
-        // libxl runs the hotplug scripts itself.
-        // SAFETY: plain writes into initialised defbools.
-        unsafe {
-            sys::libxl_defbool_set(&mut d.b_info.claim_mode, true);
-            sys::libxl_defbool_set(&mut d.c_info.run_hotplug_scripts, true);
-        }
-
-        (d.disks, d.num_disks) = calloc_structs("disks", self.disks.len())?;
-        for (i, disk) in self.disks.iter().enumerate() {
-            // SAFETY: `i` < num_disks; each element was initialised.
-            disk.fill(unsafe { &mut *d.disks.add(i) })?;
-        }
-        (d.nics, d.num_nics) = calloc_structs("nics", self.nics.len())?;
-        for (i, nic) in self.nics.iter().enumerate() {
-            // SAFETY: as for disks.
-            let slot = unsafe { &mut *d.nics.add(i) };
-            slot.devid = i as i32;
-            nic.fill(slot)?;
-        }
-        Ok(raw)
+        self.to_types()?.to_c()
     }
 
-    /// The typed view of a libxl config. libxl's "not set" values become
+    /// The typed view of a libxl config, with the complete config in
+    /// [`libxl`](DomainConfig::libxl). libxl's "not set" values become
     /// this type's defaults (those of [`DomainConfig::new`]), never huge
     /// numbers; the build-info union is read by `b_info.type`, the key libxl
     /// itself uses.
     pub(crate) fn from_raw(raw: &sys::libxl_domain_config) -> Result<Self> {
-        let b = &raw.b_info;
-        let domain_type = DomainType::from_raw(raw.c_info.type_ as i32);
-        let build_type = DomainType::from_raw(b.type_ as i32);
+        // SAFETY: a libxl config, initialised (the caller's RawConfig).
+        let t = unsafe { types::DomainConfig::read_c(raw) }?;
+        DomainConfig::from_types(t)
+    }
+
+    /// The typed view of a complete libxl config (see [`from_raw`](Self::from_raw)).
+    pub(crate) fn from_types(t: types::DomainConfig) -> Result<Self> {
+        let domain_type = DomainType::from_raw(t.c_info.type_.to_raw());
+        let b = &t.b_info;
+        let (build_type, bootloader, serial) = match &b.type_ {
+            types::DomainBuildInfoTypeUnion::Pv(pv) => {
+                (DomainType::Pv, pv.bootloader.clone(), None)
+            }
+            types::DomainBuildInfoTypeUnion::Pvh(_) => (DomainType::Pvh, None, None),
+            types::DomainBuildInfoTypeUnion::Hvm(h) => (DomainType::Hvm, None, h.serial.clone()),
+            types::DomainBuildInfoTypeUnion::Invalid => (DomainType::from_raw(-1), None, None),
+            types::DomainBuildInfoTypeUnion::Other(k) => (DomainType::from_raw(*k), None, None),
+        };
         if build_type != domain_type {
             return Err(invalid(
                 "b_info.type",
@@ -220,19 +320,6 @@ impl DomainConfig {
                 ),
             ));
         }
-        let uuid = Uuid::from_bytes(raw.c_info.uuid.uuid);
-        let bootloader = if build_type == DomainType::Pv {
-            // SAFETY: the PV arm is the active one: b_info.type is PV.
-            field(unsafe { b.u.pv.bootloader })
-        } else {
-            None
-        };
-        let serial = if build_type == DomainType::Hvm {
-            // SAFETY: the HVM arm is the active one: b_info.type is HVM.
-            field(unsafe { b.u.hvm.serial })
-        } else {
-            None
-        };
         let defaults = DomainConfig::new("", domain_type);
         let memory_kib = match b.target_memkb {
             MEMKB_DEFAULT => match b.max_memkb {
@@ -246,8 +333,9 @@ impl DomainConfig {
             m if m == memory_kib => None,
             m => Some(m),
         };
+        let action = |a: types::ActionOnShutdown| Action::from_raw(a.to_raw());
         Ok(DomainConfig {
-            name: field(raw.c_info.name).unwrap_or_default(),
+            name: t.c_info.name.clone().unwrap_or_default(),
             domain_type,
             memory_kib,
             maxmem_kib,
@@ -255,26 +343,50 @@ impl DomainConfig {
                 .ok()
                 .filter(|v| *v > 0)
                 .unwrap_or(defaults.vcpus),
-            uuid: (!uuid.is_nil()).then_some(uuid),
-            kernel: field(b.kernel),
-            ramdisk: field(b.ramdisk),
-            cmdline: field(b.cmdline),
+            uuid: (!t.c_info.uuid.is_nil()).then_some(t.c_info.uuid),
+            kernel: b.kernel.clone(),
+            ramdisk: b.ramdisk.clone(),
+            cmdline: b.cmdline.clone(),
             bootloader,
             serial,
-            disks: items(raw, raw.disks, raw.num_disks)
-                .iter()
-                .map(Disk::from_raw)
-                .collect(),
-            nics: items(raw, raw.nics, raw.num_nics)
-                .iter()
-                .map(Nic::from_raw)
-                .collect(),
-            on_poweroff: Action::from_raw(raw.on_poweroff as i32),
-            on_reboot: Action::from_raw(raw.on_reboot as i32),
-            on_crash: Action::from_raw(raw.on_crash as i32),
-            on_watchdog: Action::from_raw(raw.on_watchdog as i32),
-            on_soft_reset: Action::from_raw(raw.on_soft_reset as i32),
+            disks: t.disks.iter().map(Disk::from_types).collect(),
+            nics: t.nics.iter().map(Nic::from_types).collect(),
+            on_poweroff: action(t.on_poweroff),
+            on_reboot: action(t.on_reboot),
+            on_crash: action(t.on_crash),
+            on_watchdog: action(t.on_watchdog),
+            on_soft_reset: action(t.on_soft_reset),
+            libxl: t,
         })
+    }
+}
+
+impl Disk {
+    /// The typed view of a libxl disk.
+    pub(crate) fn from_types(d: &types::DeviceDisk) -> Self {
+        Disk {
+            target: d.pdev_path.clone().unwrap_or_default(),
+            vdev: d.vdev.clone().unwrap_or_default(),
+            format: DiskFormat::from_raw(d.format.to_raw()),
+            backend: DiskBackend::from_raw(d.backend.to_raw()),
+            read_only: d.readwrite == 0,
+            cdrom: d.is_cdrom != 0,
+        }
+    }
+}
+
+impl Nic {
+    /// The typed view of a libxl NIC.
+    pub(crate) fn from_types(n: &types::DeviceNic) -> Self {
+        Nic {
+            bridge: n.bridge.clone(),
+            mac: (n.mac.0 != [0; 6]).then_some(n.mac),
+            model: n.model.clone(),
+            script: n.script.clone(),
+            ip: n.ip.clone(),
+            gatewaydev: n.gatewaydev.clone(),
+            devid: (n.devid >= 0).then_some(n.devid),
+        }
     }
 }
 
@@ -293,10 +405,7 @@ mod tests {
             .nic(Nic::bridged("xenbr0").mac("00:16:3e:00:00:01".parse().unwrap()))
             .on_crash(Action::Preserve);
         let raw = cfg.to_raw().unwrap();
-        assert_eq!(
-            raw.c_info.type_,
-            sys::libxl_domain_type_LIBXL_DOMAIN_TYPE_PV as _
-        );
+        assert_eq!(raw.c_info.type_ as i32, DomainType::Pv.to_raw());
         assert_eq!(raw.b_info.target_memkb, 128 * 1024);
         assert_eq!(raw.b_info.max_memkb, 256 * 1024);
         assert_eq!(raw.b_info.max_vcpus, 3);
@@ -305,15 +414,12 @@ mod tests {
         assert_eq!(unsafe { *raw.b_info.avail_vcpus.map }, 0b111);
         assert_eq!(raw.num_disks, 1);
         assert_eq!(raw.num_nics, 1);
-        assert_eq!(items(&raw, raw.disks, raw.num_disks)[0].readwrite, 0);
-        assert_eq!(
-            items(&raw, raw.nics, raw.num_nics)[0].mac,
-            [0, 0x16, 0x3e, 0, 0, 1]
-        );
-        assert_eq!(
-            raw.on_crash,
-            sys::libxl_action_on_shutdown_LIBXL_ACTION_ON_SHUTDOWN_PRESERVE as _
-        );
+        // SAFETY: one disk and one NIC, initialised.
+        unsafe {
+            assert_eq!((*raw.disks).readwrite, 0);
+            assert_eq!((*raw.nics).mac, [0, 0x16, 0x3e, 0, 0, 1]);
+        }
+        assert_eq!(raw.on_crash as i32, Action::Preserve.to_raw());
         assert!(
             !Uuid::from_bytes(raw.c_info.uuid.uuid).is_nil(),
             "a random uuid was generated"
@@ -325,11 +431,16 @@ mod tests {
             devid: Some(0),
             ..cfg.nics[0].clone()
         }];
+        // The complete config read back is the one written.
+        let mut written = cfg.to_types().unwrap();
+        written.c_info.uuid = back.uuid.unwrap();
+        assert_eq!(back.libxl, written);
         assert_eq!(
             back,
             DomainConfig {
                 uuid: back.uuid,
                 nics,
+                libxl: back.libxl.clone(),
                 ..cfg
             }
         );
@@ -365,6 +476,27 @@ mod tests {
         };
         let e = DomainConfig::from_raw(&raw).unwrap_err();
         assert!(e.to_string().contains("b_info.type"), "{e}");
+    }
+
+    /// Fields the typed view does not have survive a read and a write.
+    #[test]
+    fn fields_outside_the_typed_view_survive_a_round_trip() {
+        let mut cfg = pv().disk(Disk::new("/img", "xvda"));
+        cfg.libxl.b_info.max_grant_frames = 64;
+        cfg.libxl.c_info.xsdata = vec![("owner".into(), Some("agent".into()))];
+        cfg.libxl.disks = vec![types::DeviceDisk {
+            vdev: Some("xvda".into()),
+            direct_io_safe: true,
+            ..Default::default()
+        }];
+        let back = DomainConfig::from_raw(&cfg.to_raw().unwrap()).unwrap();
+        assert_eq!(back.libxl.b_info.max_grant_frames, 64);
+        assert_eq!(back.libxl.c_info.xsdata, cfg.libxl.c_info.xsdata);
+        assert!(back.libxl.disks[0].direct_io_safe, "merged by vdev");
+        assert_eq!(back.libxl.disks[0].pdev_path.as_deref(), Some("/img"));
+        // And once more: reading and writing again changes nothing.
+        let again = DomainConfig::from_raw(&back.to_raw().unwrap()).unwrap();
+        assert_eq!(again, back);
     }
 
     #[test]
@@ -411,7 +543,7 @@ mod fuzz {
             cfg.cmdline = cmdline;
             cfg.bootloader = bootloader;
             cfg.disks = disks.into_iter().map(|(t, v, ro)| Disk::new(t, v).read_only(ro)).collect();
-            cfg.nics = nics.into_iter().map(|(b, m)| Nic { bridge: b, mac: Some(Mac(m)), ..Nic::default() }).collect();
+            cfg.nics = nics.into_iter().map(|(b, m)| Nic { bridge: b, mac: Some(crate::ids::Mac(m)), ..Nic::default() }).collect();
             if let Ok(raw) = cfg.to_raw() {
                 let back = DomainConfig::from_raw(&raw).unwrap();
                 prop_assert_eq!(&back.name, &cfg.name);

@@ -59,7 +59,8 @@ impl Context {
         let (p, op) = raw_call!(self, unsafe libxl_device_disk_list(domid.get(), &mut n));
         // SAFETY: from libxl_device_disk_list, freed by its own free function.
         let list = unsafe { device_list(p, n, sys::libxl_device_disk_list_free, op, domid) }?;
-        Ok(list.iter().map(Disk::from_raw).collect())
+        // SAFETY: libxl's initialised disks.
+        list.iter().map(|d| unsafe { Disk::from_raw(d) }).collect()
     }
 
     /// Attaches a disk to a running domain (`libxl_device_disk_add`). A
@@ -117,7 +118,8 @@ impl Context {
         let (p, op) = raw_call!(self, unsafe libxl_device_nic_list(domid.get(), &mut n));
         // SAFETY: from libxl_device_nic_list, freed by its own free function.
         let list = unsafe { device_list(p, n, sys::libxl_device_nic_list_free, op, domid) }?;
-        Ok(list.iter().map(Nic::from_raw).collect())
+        // SAFETY: libxl's initialised NICs.
+        list.iter().map(|n| unsafe { Nic::from_raw(n) }).collect()
     }
 
     /// Attaches a network interface (`libxl_device_nic_add`) and returns its

@@ -6,7 +6,9 @@ use crate::context::Context;
 use crate::convert::RawConfig;
 use crate::error::Result;
 use crate::raw::alloc::{cstring, take_malloced_string};
-use crate::raw::{non_null, raw_call, try_call, On};
+use crate::raw::call::check;
+use crate::raw::{non_null, raw_call, try_call, On, Owned};
+use crate::types::IdlType;
 
 impl DomainConfig {
     /// The configuration as libxl's JSON (`libxl_domain_config_to_json`),
@@ -51,5 +53,54 @@ impl DomainConfig {
         // disposable (dropped on return).
         try_call!(ctx, On::Host, unsafe libxl_domain_config_from_json(raw.as_mut_ptr(), c.as_ptr()))?;
         DomainConfig::from_raw(&raw)
+    }
+}
+
+impl Context {
+    /// Any IDL type as libxl's JSON (`libxl_<type>_to_json`), the form `xl`
+    /// prints and libxl stores.
+    ///
+    /// ```no_run
+    /// use xenlight::types::DeviceDisk;
+    /// let ctx = xenlight::Context::new()?;
+    /// let disk = DeviceDisk { vdev: Some("xvda".into()), ..DeviceDisk::default() };
+    /// assert!(ctx.to_json(&disk)?.contains("\"vdev\": \"xvda\""));
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_domain_config_to_json")]
+    #[doc(alias = "libxl_device_disk_to_json")]
+    pub fn to_json<T: IdlType>(&self, value: &T) -> Result<String> {
+        let mut c = value.to_c()?;
+        // SAFETY: live ctx; `c` initialised and owned.
+        crate::logger::clear_last_error();
+        let p = unsafe { T::gen_json(self.as_raw(), &mut c) };
+        let p = non_null(p, T::LIBXL_NAME, On::Host)?;
+        // SAFETY: a malloc'd string that is ours.
+        Ok(unsafe { take_malloced_string(p) }.unwrap_or_default())
+    }
+
+    /// Reads libxl's JSON form of any IDL type (`libxl_<type>_from_json`).
+    /// JSON libxl refuses is an [`Error::Libxl`](crate::Error::Libxl)
+    /// with libxl's message.
+    ///
+    /// ```no_run
+    /// use xenlight::types::DeviceNic;
+    /// let ctx = xenlight::Context::new()?;
+    /// let nic: DeviceNic = ctx.from_json(r#"{"bridge": "xenbr0", "devid": 2}"#)?;
+    /// assert_eq!(nic.devid, 2);
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_domain_config_from_json")]
+    #[doc(alias = "libxl_device_disk_from_json")]
+    pub fn from_json<T: IdlType>(&self, json: &str) -> Result<T> {
+        let s = cstring("libxl JSON", json)?;
+        let mut c = Owned::<T::C>::new();
+        crate::logger::clear_last_error();
+        // SAFETY: live ctx; `c` initialised (libxl re-inits it) and owned, so
+        // whatever libxl allocated is disposed on every return.
+        let rc = unsafe { T::parse_json(self.as_raw(), &mut c, s.as_ptr()) };
+        check(self.as_raw(), rc, T::LIBXL_NAME, On::Host)?;
+        // SAFETY: filled by libxl.
+        unsafe { T::read_c(&c) }
     }
 }

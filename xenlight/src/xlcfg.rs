@@ -9,6 +9,7 @@ use std::ptr;
 use xenlight_sys as sys;
 
 use crate::config::{Disk, DomainConfig, Nic};
+use crate::convert::ToLibxl;
 use crate::enums::{Action, DomainType};
 use crate::error::{Error, Result};
 use crate::ids::Uuid;
@@ -213,7 +214,8 @@ impl Parsed {
         if rc != 0 {
             return Err(invalid("disk", format!("{spec:?}: {}", self.report_text())));
         }
-        let disk = Disk::from_raw(&d);
+        // SAFETY: initialised, and filled by libxlutil.
+        let disk = unsafe { Disk::from_raw(&d) }?;
         if disk.vdev.is_empty() {
             return Err(invalid("disk", format!("{spec:?} has no vdev")));
         }

@@ -478,7 +478,7 @@ impl<'a> Gen<'a> {
                 );
             }
         }
-        o += "#[derive(Debug, Clone, PartialEq)]\n";
+        o += "#[derive(Debug, Clone, PartialEq, Eq)]\n";
         let _ = writeln!(o, "pub struct {name} {{");
         let fields = self.fields(s);
         for f in &fields {
@@ -637,7 +637,7 @@ impl<'a> Gen<'a> {
         let _ = writeln!(
             o,
             "/// libxl's `{}` union of [`{}`], keyed by `{}`: only the arm the key\n\
-             /// names can be read.\n#[derive(Debug, Clone, PartialEq)]\npub enum {name} {{",
+             /// names can be read.\n#[derive(Debug, Clone, PartialEq, Eq)]\npub enum {name} {{",
             f.name,
             Idl::camel(&root),
             ku.keyvar

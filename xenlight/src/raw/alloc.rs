@@ -3,8 +3,6 @@
 
 use std::ffi::{c_char, c_int, CStr, CString};
 
-use xenlight_sys as sys;
-
 use super::owned::LibxlStruct;
 use crate::error::{Error, Result};
 
@@ -76,11 +74,6 @@ pub(crate) fn malloc_string(what: &'static str, s: &str) -> Result<*mut c_char> 
     }
 }
 
-/// [`malloc_string`] for an optional value: NULL for `None`.
-pub(crate) fn malloc_opt_string(what: &'static str, s: Option<&str>) -> Result<*mut c_char> {
-    s.map_or(Ok(std::ptr::null_mut()), |s| malloc_string(what, s))
-}
-
 /// A `calloc`'d array of `n` initialised structs, or NULL for none: what a
 /// config's device arrays must be for `libxl_domain_config_dispose`.
 pub(crate) fn calloc_structs<T: LibxlStruct>(
@@ -104,26 +97,6 @@ pub(crate) fn calloc_structs<T: LibxlStruct>(
         unsafe { T::init(p.add(i)) };
     }
     Ok((p, count))
-}
-
-/// Makes `bm` a `malloc`'d bitmap of `n` bits, all set (libxl frees it).
-pub(crate) fn bitmap_set_all(what: &'static str, bm: &mut sys::libxl_bitmap, n: u32) -> Result<()> {
-    let bytes = (n as usize).div_ceil(8);
-    // SAFETY: calloc of `bytes` bytes; checked for NULL below.
-    let map = unsafe { libc::calloc(bytes.max(1), 1) }.cast::<u8>();
-    if map.is_null() {
-        return Err(Error::no_memory(what));
-    }
-    for bit in 0..n as usize {
-        // SAFETY: bit / 8 < bytes.
-        unsafe { *map.add(bit / 8) |= 1 << (bit % 8) };
-    }
-    // SAFETY: the old map is NULL after _init or malloc'd by libxl; either
-    // way free() is right, and nothing else points to it.
-    unsafe { libc::free(bm.map.cast()) };
-    bm.map = map;
-    bm.size = bytes as u32;
-    Ok(())
 }
 
 #[cfg(test)]

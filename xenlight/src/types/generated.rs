@@ -526,7 +526,7 @@ idl_enum! {
 /// Complex libxl types
 ///
 /// libxl: `libxl_ioport_range`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IoportRange {
     // field: first
     /// libxl: `first`.
@@ -602,7 +602,7 @@ libxl_structs! { libxl_ioport_range => libxl_ioport_range_init, libxl_ioport_ran
 // idl: libxl_iomem_range
 ///
 /// libxl: `libxl_iomem_range`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IomemRange {
     // field: start
     /// start host frame number to be mapped to the guest
@@ -683,7 +683,7 @@ libxl_structs! { libxl_iomem_range => libxl_iomem_range_init, libxl_iomem_range_
 // idl: libxl_vga_interface_info
 ///
 /// libxl: `libxl_vga_interface_info`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VgaInterfaceInfo {
     // field: kind
     /// libxl: `kind`.
@@ -756,7 +756,7 @@ libxl_structs! { libxl_vga_interface_info => libxl_vga_interface_info_init, libx
 // idl: libxl_vnc_info
 ///
 /// libxl: `libxl_vnc_info`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VncInfo {
     // field: enable
     /// libxl: `enable`.
@@ -850,7 +850,7 @@ libxl_structs! { libxl_vnc_info => libxl_vnc_info_init, libxl_vnc_info_dispose; 
 // idl: libxl_spice_info
 ///
 /// libxl: `libxl_spice_info`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpiceInfo {
     // field: enable
     /// libxl: `enable`.
@@ -984,7 +984,7 @@ libxl_structs! { libxl_spice_info => libxl_spice_info_init, libxl_spice_info_dis
 // idl: libxl_sdl_info
 ///
 /// libxl: `libxl_sdl_info`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SdlInfo {
     // field: enable
     /// libxl: `enable`.
@@ -1072,7 +1072,7 @@ libxl_structs! { libxl_sdl_info => libxl_sdl_info_init, libxl_sdl_info_dispose; 
 // idl: libxl_dominfo
 ///
 /// libxl: `libxl_dominfo`. Filled by libxl.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dominfo {
     // field: uuid
     /// libxl: `uuid`.
@@ -1267,7 +1267,7 @@ libxl_structs! { libxl_dominfo => libxl_dominfo_init, libxl_dominfo_dispose; }
 // idl: libxl_cpupoolinfo
 ///
 /// libxl: `libxl_cpupoolinfo`. Filled by libxl.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cpupoolinfo {
     // field: poolid
     /// libxl: `poolid`.
@@ -1359,7 +1359,7 @@ impl Default for Cpupoolinfo {
 libxl_structs! { libxl_cpupoolinfo => libxl_cpupoolinfo_init, libxl_cpupoolinfo_dispose; }
 
 /// Part of [`Channelinfo`]: libxl's `u.pty`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChannelinfoConnectionPty {
     // field: path
     /// libxl: `path`.
@@ -1411,7 +1411,7 @@ impl Default for ChannelinfoConnectionPty {
 // idl: libxl_channelinfo.u
 /// libxl's `u` union of [`Channelinfo`], keyed by `connection`: only the arm the key
 /// names can be read.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChannelinfoConnectionUnion {
     /// `ChannelConnection::Unknown`.
     Unknown,
@@ -1477,7 +1477,7 @@ impl Default for ChannelinfoConnectionUnion {
 // idl: libxl_channelinfo
 ///
 /// libxl: `libxl_channelinfo`. Filled by libxl.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Channelinfo {
     // field: backend
     /// libxl: `backend`.
@@ -1593,7 +1593,7 @@ libxl_structs! { libxl_channelinfo => libxl_channelinfo_init, libxl_channelinfo_
 // idl: libxl_vminfo
 ///
 /// libxl: `libxl_vminfo`. Filled by libxl.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vminfo {
     // field: uuid
     /// libxl: `uuid`.
@@ -1667,7 +1667,7 @@ libxl_structs! { libxl_vminfo => libxl_vminfo_init, libxl_vminfo_dispose; }
 // idl: libxl_version_info
 ///
 /// libxl: `libxl_version_info`. Filled by libxl.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VersionInfo {
     // field: xen_version_major
     /// libxl: `xen_version_major`.
@@ -1809,7 +1809,7 @@ libxl_structs! { libxl_version_info => libxl_version_info_init, libxl_version_in
 // idl: libxl_domain_create_info
 ///
 /// libxl: `libxl_domain_create_info`. Passed to libxl.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainCreateInfo {
     // field: type
     /// libxl: `type`.
@@ -1975,7 +1975,7 @@ libxl_structs! { libxl_domain_create_info => libxl_domain_create_info_init, libx
 // idl: libxl_domain_restore_params
 ///
 /// libxl: `libxl_domain_restore_params`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainRestoreParams {
     // field: checkpointed_stream
     /// libxl: `checkpointed_stream`.
@@ -2068,7 +2068,7 @@ libxl_structs! { libxl_domain_restore_params => libxl_domain_restore_params_init
 // idl: libxl_sched_params
 ///
 /// libxl: `libxl_sched_params`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchedParams {
     // field: vcpuid
     /// libxl: `vcpuid`.
@@ -2167,7 +2167,7 @@ libxl_structs! { libxl_sched_params => libxl_sched_params_init, libxl_sched_para
 // idl: libxl_vcpu_sched_params
 ///
 /// libxl: `libxl_vcpu_sched_params`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VcpuSchedParams {
     // field: sched
     /// libxl: `sched`.
@@ -2250,7 +2250,7 @@ libxl_structs! { libxl_vcpu_sched_params => libxl_vcpu_sched_params_init, libxl_
 // idl: libxl_domain_sched_params
 ///
 /// libxl: `libxl_domain_sched_params`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainSchedParams {
     // field: sched
     /// libxl: `sched`.
@@ -2370,7 +2370,7 @@ libxl_structs! { libxl_domain_sched_params => libxl_domain_sched_params_init, li
 // idl: libxl_vnode_info
 ///
 /// libxl: `libxl_vnode_info`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VnodeInfo {
     // field: memkb
     /// libxl: `memkb`.
@@ -2486,7 +2486,7 @@ idl_enum! {
 // idl: libxl_rdm_reserve
 ///
 /// libxl: `libxl_rdm_reserve`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RdmReserve {
     // field: strategy
     /// libxl: `strategy`.
@@ -2576,7 +2576,7 @@ idl_enum! {
 }
 
 /// Part of [`DomainBuildInfo`]: libxl's `u.hvm`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainBuildInfoTypeHvm {
     // field: firmware
     /// libxl: `firmware`.
@@ -2908,7 +2908,7 @@ impl Default for DomainBuildInfoTypeHvm {
 }
 
 /// Part of [`DomainBuildInfo`]: libxl's `u.pv`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainBuildInfoTypePv {
     // field: kernel
     ///
@@ -2999,7 +2999,7 @@ impl Default for DomainBuildInfoTypePv {
 }
 
 /// Part of [`DomainBuildInfo`]: libxl's `u.pvh`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainBuildInfoTypePvh {
     // field: pvshim
     /// libxl: `pvshim`.
@@ -3069,7 +3069,7 @@ impl Default for DomainBuildInfoTypePvh {
 // idl: libxl_domain_build_info.u
 /// libxl's `u` union of [`DomainBuildInfo`], keyed by `type`: only the arm the key
 /// names can be read.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DomainBuildInfoTypeUnion {
     /// `DomainType::Hvm`.
     Hvm(DomainBuildInfoTypeHvm),
@@ -3141,7 +3141,7 @@ impl Default for DomainBuildInfoTypeUnion {
 }
 
 /// Part of [`DomainBuildInfo`]: libxl's `arch_arm`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainBuildInfoArchArm {
     // field: gic_version
     /// libxl: `gic_version`.
@@ -3195,7 +3195,7 @@ impl Default for DomainBuildInfoArchArm {
 }
 
 /// Part of [`DomainBuildInfo`]: libxl's `arch_x86`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainBuildInfoArchX86 {
     // field: msr_relaxed
     /// libxl: `msr_relaxed`.
@@ -3245,7 +3245,7 @@ impl Default for DomainBuildInfoArchX86 {
 // idl: libxl_domain_build_info
 ///
 /// libxl: `libxl_domain_build_info`. Passed to libxl.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainBuildInfo {
     // field: max_vcpus
     /// libxl: `max_vcpus`.
@@ -3705,7 +3705,7 @@ libxl_structs! { libxl_domain_build_info => libxl_domain_build_info_init, libxl_
 // idl: libxl_device_vfb
 ///
 /// libxl: `libxl_device_vfb`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceVfb {
     // field: backend_domid
     /// libxl: `backend_domid`.
@@ -3803,7 +3803,7 @@ libxl_structs! { libxl_device_vfb => libxl_device_vfb_init, libxl_device_vfb_dis
 // idl: libxl_device_vkb
 ///
 /// libxl: `libxl_device_vkb`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceVkb {
     // field: backend_domid
     /// libxl: `backend_domid`.
@@ -3957,7 +3957,7 @@ libxl_structs! { libxl_device_vkb => libxl_device_vkb_init, libxl_device_vkb_dis
 // idl: libxl_device_disk
 ///
 /// libxl: `libxl_device_disk`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceDisk {
     // field: backend_domid
     /// libxl: `backend_domid`.
@@ -4164,7 +4164,7 @@ libxl_structs! { libxl_device_disk => libxl_device_disk_init, libxl_device_disk_
 // idl: libxl_device_nic
 ///
 /// libxl: `libxl_device_nic`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceNic {
     // field: backend_domid
     /// libxl: `backend_domid`.
@@ -4718,7 +4718,7 @@ libxl_structs! { libxl_device_nic => libxl_device_nic_init, libxl_device_nic_dis
 // idl: libxl_device_pci
 ///
 /// libxl: `libxl_device_pci`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DevicePci {
     // field: func
     /// libxl: `func`.
@@ -4850,7 +4850,7 @@ libxl_structs! { libxl_device_pci => libxl_device_pci_init, libxl_device_pci_dis
 // idl: libxl_device_rdm
 ///
 /// libxl: `libxl_device_rdm`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceRdm {
     // field: start
     /// libxl: `start`.
@@ -4955,7 +4955,7 @@ idl_enum! {
 // idl: libxl_device_usbctrl
 ///
 /// libxl: `libxl_device_usbctrl`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceUsbctrl {
     // field: type
     /// libxl: `type`.
@@ -5053,7 +5053,7 @@ impl Default for DeviceUsbctrl {
 libxl_structs! { libxl_device_usbctrl => libxl_device_usbctrl_init, libxl_device_usbctrl_dispose; }
 
 /// Part of [`DeviceUsbdev`]: libxl's `u.hostdev`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceUsbdevTypeHostdev {
     // field: hostbus
     /// libxl: `hostbus`.
@@ -5111,7 +5111,7 @@ impl Default for DeviceUsbdevTypeHostdev {
 // idl: libxl_device_usbdev.u
 /// libxl's `u` union of [`DeviceUsbdev`], keyed by `type`: only the arm the key
 /// names can be read.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeviceUsbdevTypeUnion {
     /// `UsbdevType::Hostdev`.
     Hostdev(DeviceUsbdevTypeHostdev),
@@ -5167,7 +5167,7 @@ impl Default for DeviceUsbdevTypeUnion {
 // idl: libxl_device_usbdev
 ///
 /// libxl: `libxl_device_usbdev`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceUsbdev {
     // field: ctrl
     /// libxl: `ctrl`.
@@ -5248,7 +5248,7 @@ libxl_structs! { libxl_device_usbdev => libxl_device_usbdev_init, libxl_device_u
 // idl: libxl_device_dtdev
 ///
 /// libxl: `libxl_device_dtdev`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceDtdev {
     // field: path
     /// libxl: `path`.
@@ -5317,7 +5317,7 @@ libxl_structs! { libxl_device_dtdev => libxl_device_dtdev_init, libxl_device_dtd
 // idl: libxl_device_vtpm
 ///
 /// libxl: `libxl_device_vtpm`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceVtpm {
     // field: backend_domid
     /// libxl: `backend_domid`.
@@ -5404,7 +5404,7 @@ libxl_structs! { libxl_device_vtpm => libxl_device_vtpm_init, libxl_device_vtpm_
 // idl: libxl_device_p9
 ///
 /// libxl: `libxl_device_p9`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceP9 {
     // field: backend_domid
     /// libxl: `backend_domid`.
@@ -5501,7 +5501,7 @@ libxl_structs! { libxl_device_p9 => libxl_device_p9_init, libxl_device_p9_dispos
 // idl: libxl_device_pvcallsif
 ///
 /// libxl: `libxl_device_pvcallsif`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DevicePvcallsif {
     // field: backend_domid
     /// libxl: `backend_domid`.
@@ -5584,7 +5584,7 @@ impl Default for DevicePvcallsif {
 libxl_structs! { libxl_device_pvcallsif => libxl_device_pvcallsif_init, libxl_device_pvcallsif_dispose; }
 
 /// Part of [`DeviceChannel`]: libxl's `u.socket`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceChannelConnectionSocket {
     // field: path
     /// libxl: `path`.
@@ -5636,7 +5636,7 @@ impl Default for DeviceChannelConnectionSocket {
 // idl: libxl_device_channel.u
 /// libxl's `u` union of [`DeviceChannel`], keyed by `connection`: only the arm the key
 /// names can be read.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeviceChannelConnectionUnion {
     /// `ChannelConnection::Unknown`.
     Unknown,
@@ -5704,7 +5704,7 @@ impl Default for DeviceChannelConnectionUnion {
 // idl: libxl_device_channel
 ///
 /// libxl: `libxl_device_channel`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceChannel {
     // field: backend_domid
     /// libxl: `backend_domid`.
@@ -5797,7 +5797,7 @@ libxl_structs! { libxl_device_channel => libxl_device_channel_init, libxl_device
 // idl: libxl_connector_param
 ///
 /// libxl: `libxl_connector_param`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectorParam {
     // field: unique_id
     /// libxl: `unique_id`.
@@ -5882,7 +5882,7 @@ libxl_structs! { libxl_connector_param => libxl_connector_param_init, libxl_conn
 // idl: libxl_device_vdispl
 ///
 /// libxl: `libxl_device_vdispl`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceVdispl {
     // field: backend_domid
     /// libxl: `backend_domid`.
@@ -6037,7 +6037,7 @@ idl_enum! {
 // idl: libxl_vsnd_params
 ///
 /// libxl: `libxl_vsnd_params`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VsndParams {
     // field: sample_rates
     /// libxl: `sample_rates`.
@@ -6150,7 +6150,7 @@ idl_enum! {
 // idl: libxl_vsnd_stream
 ///
 /// libxl: `libxl_vsnd_stream`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VsndStream {
     // field: unique_id
     /// libxl: `unique_id`.
@@ -6232,7 +6232,7 @@ libxl_structs! { libxl_vsnd_stream => libxl_vsnd_stream_init, libxl_vsnd_stream_
 // idl: libxl_vsnd_pcm
 ///
 /// libxl: `libxl_vsnd_pcm`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VsndPcm {
     // field: name
     /// libxl: `name`.
@@ -6317,7 +6317,7 @@ libxl_structs! { libxl_vsnd_pcm => libxl_vsnd_pcm_init, libxl_vsnd_pcm_dispose; 
 // idl: libxl_device_vsnd
 ///
 /// libxl: `libxl_device_vsnd`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceVsnd {
     // field: backend_domid
     /// libxl: `backend_domid`.
@@ -6427,7 +6427,7 @@ libxl_structs! { libxl_device_vsnd => libxl_device_vsnd_init, libxl_device_vsnd_
 // idl: libxl_domain_config
 ///
 /// libxl: `libxl_domain_config`. Passed to libxl.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainConfig {
     // field: c_info
     /// libxl: `c_info`.
@@ -6684,7 +6684,7 @@ libxl_structs! { libxl_domain_config => libxl_domain_config_init, libxl_domain_c
 // idl: libxl_diskinfo
 ///
 /// libxl: `libxl_diskinfo`. Filled by libxl.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diskinfo {
     // field: backend
     /// libxl: `backend`.
@@ -6792,7 +6792,7 @@ libxl_structs! { libxl_diskinfo => libxl_diskinfo_init, libxl_diskinfo_dispose; 
 // idl: libxl_nicinfo
 ///
 /// libxl: `libxl_nicinfo`. Filled by libxl.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Nicinfo {
     // field: backend
     /// libxl: `backend`.
@@ -6907,7 +6907,7 @@ libxl_structs! { libxl_nicinfo => libxl_nicinfo_init, libxl_nicinfo_dispose; }
 // idl: libxl_vtpminfo
 ///
 /// libxl: `libxl_vtpminfo`. Filled by libxl.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vtpminfo {
     // field: backend
     /// libxl: `backend`.
@@ -7020,7 +7020,7 @@ libxl_structs! { libxl_vtpminfo => libxl_vtpminfo_init, libxl_vtpminfo_dispose; 
 // idl: libxl_usbctrlinfo
 ///
 /// libxl: `libxl_usbctrlinfo`. Filled by libxl.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Usbctrlinfo {
     // field: type
     /// libxl: `type`.
@@ -7156,7 +7156,7 @@ libxl_structs! { libxl_usbctrlinfo => libxl_usbctrlinfo_init, libxl_usbctrlinfo_
 // idl: libxl_vcpuinfo
 ///
 /// libxl: `libxl_vcpuinfo`. Filled by libxl.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vcpuinfo {
     // field: vcpuid
     /// libxl: `vcpuid`.
@@ -7267,7 +7267,7 @@ libxl_structs! { libxl_vcpuinfo => libxl_vcpuinfo_init, libxl_vcpuinfo_dispose; 
 // idl: libxl_physinfo
 ///
 /// libxl: `libxl_physinfo`. Filled by libxl.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Physinfo {
     // field: threads_per_core
     /// libxl: `threads_per_core`.
@@ -7475,7 +7475,7 @@ libxl_structs! { libxl_physinfo => libxl_physinfo_init, libxl_physinfo_dispose; 
 // idl: libxl_connectorinfo
 ///
 /// libxl: `libxl_connectorinfo`. Filled by libxl.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Connectorinfo {
     // field: unique_id
     /// libxl: `unique_id`.
@@ -7581,7 +7581,7 @@ libxl_structs! { libxl_connectorinfo => libxl_connectorinfo_init, libxl_connecto
 // idl: libxl_vdisplinfo
 ///
 /// libxl: `libxl_vdisplinfo`. Filled by libxl.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vdisplinfo {
     // field: backend
     /// libxl: `backend`.
@@ -7697,7 +7697,7 @@ libxl_structs! { libxl_vdisplinfo => libxl_vdisplinfo_init, libxl_vdisplinfo_dis
 // idl: libxl_streaminfo
 ///
 /// libxl: `libxl_streaminfo`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Streaminfo {
     // field: req_evtch
     /// libxl: `req_evtch`.
@@ -7773,7 +7773,7 @@ libxl_structs! { libxl_streaminfo => libxl_streaminfo_init, libxl_streaminfo_dis
 // idl: libxl_pcminfo
 ///
 /// libxl: `libxl_pcminfo`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pcminfo {
     // field: streams
     /// libxl: `streams`.
@@ -7847,7 +7847,7 @@ libxl_structs! { libxl_pcminfo => libxl_pcminfo_init, libxl_pcminfo_dispose; }
 // idl: libxl_vsndinfo
 ///
 /// libxl: `libxl_vsndinfo`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vsndinfo {
     // field: backend
     /// libxl: `backend`.
@@ -7955,7 +7955,7 @@ libxl_structs! { libxl_vsndinfo => libxl_vsndinfo_init, libxl_vsndinfo_dispose; 
 // idl: libxl_vkbinfo
 ///
 /// libxl: `libxl_vkbinfo`. Filled by libxl.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vkbinfo {
     // field: backend
     /// libxl: `backend`.
@@ -8066,7 +8066,7 @@ libxl_structs! { libxl_vkbinfo => libxl_vkbinfo_init, libxl_vkbinfo_dispose; }
 /// node to each other node.
 ///
 /// libxl: `libxl_numainfo`. Filled by libxl.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Numainfo {
     // field: size
     /// libxl: `size`.
@@ -8150,7 +8150,7 @@ libxl_structs! { libxl_numainfo => libxl_numainfo_init, libxl_numainfo_dispose; 
 // idl: libxl_cputopology
 ///
 /// libxl: `libxl_cputopology`. Filled by libxl.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cputopology {
     // field: core
     /// libxl: `core`.
@@ -8230,7 +8230,7 @@ libxl_structs! { libxl_cputopology => libxl_cputopology_init, libxl_cputopology_
 // idl: libxl_pcitopology
 ///
 /// libxl: `libxl_pcitopology`. Filled by libxl.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pcitopology {
     // field: seg
     /// libxl: `seg`.
@@ -8315,7 +8315,7 @@ libxl_structs! { libxl_pcitopology => libxl_pcitopology_init, libxl_pcitopology_
 // idl: libxl_sched_credit_params
 ///
 /// libxl: `libxl_sched_credit_params`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchedCreditParams {
     // field: tslice_ms
     /// libxl: `tslice_ms`.
@@ -8402,7 +8402,7 @@ libxl_structs! { libxl_sched_credit_params => libxl_sched_credit_params_init, no
 // idl: libxl_sched_credit2_params
 ///
 /// libxl: `libxl_sched_credit2_params`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchedCredit2Params {
     // field: ratelimit_us
     /// libxl: `ratelimit_us`.
@@ -8477,7 +8477,7 @@ libxl_structs! { libxl_sched_credit2_params => libxl_sched_credit2_params_init, 
 // idl: libxl_domain_remus_info
 ///
 /// libxl: `libxl_domain_remus_info`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DomainRemusInfo {
     // field: interval
     /// libxl: `interval`.
@@ -8613,7 +8613,7 @@ idl_enum! {
 }
 
 /// Part of [`Event`]: libxl's `u.domain_shutdown`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventTypeDomainShutdown {
     // field: shutdown_reason
     /// libxl: `shutdown_reason`.
@@ -8661,7 +8661,7 @@ impl Default for EventTypeDomainShutdown {
 }
 
 /// Part of [`Event`]: libxl's `u.disk_eject`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventTypeDiskEject {
     // field: vdev
     /// libxl: `vdev`.
@@ -8715,7 +8715,7 @@ impl Default for EventTypeDiskEject {
 }
 
 /// Part of [`Event`]: libxl's `u.operation_complete`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventTypeOperationComplete {
     // field: rc
     /// libxl: `rc`.
@@ -8767,7 +8767,7 @@ impl Default for EventTypeOperationComplete {
 // idl: libxl_event.u
 /// libxl's `u` union of [`Event`], keyed by `type`: only the arm the key
 /// names can be read.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventTypeUnion {
     /// `EventType::DomainShutdown`.
     DomainShutdown(EventTypeDomainShutdown),
@@ -8840,7 +8840,7 @@ impl Default for EventTypeUnion {
 // idl: libxl_event
 ///
 /// libxl: `libxl_event`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     // field: domid
     /// for use by libxl; caller may use this once the event has been
@@ -8959,7 +8959,7 @@ idl_enum! {
 // idl: libxl_psr_cat_info
 ///
 /// libxl: `libxl_psr_cat_info`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PsrCatInfo {
     // field: id
     /// libxl: `id`.
@@ -9055,7 +9055,7 @@ idl_enum! {
 }
 
 /// Part of [`PsrHwInfo`]: libxl's `u.cat`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PsrHwInfoTypeCat {
     // field: cos_max
     /// libxl: `cos_max`.
@@ -9115,7 +9115,7 @@ impl Default for PsrHwInfoTypeCat {
 }
 
 /// Part of [`PsrHwInfo`]: libxl's `u.mba`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PsrHwInfoTypeMba {
     // field: cos_max
     /// libxl: `cos_max`.
@@ -9177,7 +9177,7 @@ impl Default for PsrHwInfoTypeMba {
 // idl: libxl_psr_hw_info.u
 /// libxl's `u` union of [`PsrHwInfo`], keyed by `type`: only the arm the key
 /// names can be read.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PsrHwInfoTypeUnion {
     /// `PsrFeatType::Cat`.
     Cat(PsrHwInfoTypeCat),
@@ -9238,7 +9238,7 @@ impl Default for PsrHwInfoTypeUnion {
 // idl: libxl_psr_hw_info
 ///
 /// libxl: `libxl_psr_hw_info`. Filled by libxl.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PsrHwInfo {
     // field: id
     /// libxl: `id`.

@@ -1,0 +1,268 @@
+//! Hypervisor tests of the generated IDL types (issue 12): libxl's own JSON
+//! for every type, the complete config of created domains, and the union
+//! arm checks.
+
+mod common;
+#[path = "idl/samples.rs"]
+mod samples;
+
+use common::*;
+use samples::{for_each_type, Sample, Visitor, IDL_TYPES};
+use xenlight::types::{self, IdlType};
+use xenlight::{Context, DomainConfig, DomainType, Error};
+
+/// Rust -> C -> `libxl_<type>_to_json` -> `libxl_<type>_from_json` -> C ->
+/// Rust, for every sample of every type (Xen's gentest.py, in Rust).
+struct LibxlJson<'a> {
+    ctx: &'a Context,
+    types: usize,
+    values: usize,
+    failures: Vec<String>,
+}
+
+impl Visitor for LibxlJson<'_> {
+    fn visit<T: IdlType + Sample>(&mut self, name: &str, arms: u32) {
+        self.types += 1;
+        for seed in 0..arms.max(1) * 2 {
+            let v = T::sample(seed);
+            let json = match self.ctx.to_json(&v) {
+                Ok(j) => j,
+                Err(e) => {
+                    self.failures.push(format!("{name} #{seed}: to_json: {e}"));
+                    continue;
+                }
+            };
+            match self.ctx.from_json::<T>(&json) {
+                Ok(back) if back == v => self.values += 1,
+                Ok(back) => self.failures.push(format!(
+                    "{name} #{seed}: differs after libxl's JSON\n json: {json}\n want: {v:?}\n got:  {back:?}"
+                )),
+                Err(e) => self
+                    .failures
+                    .push(format!("{name} #{seed}: from_json: {e}\n json: {json}")),
+            }
+        }
+    }
+}
+
+#[test]
+fn every_idl_type_survives_libxls_own_json_both_ways() {
+    let ctx = Context::new().unwrap();
+    let mut v = LibxlJson {
+        ctx: &ctx,
+        types: 0,
+        values: 0,
+        failures: Vec::new(),
+    };
+    for_each_type(&mut v);
+    println!(
+        "libxl JSON round trip: {} types, {} values, {} failures",
+        v.types,
+        v.values,
+        v.failures.len()
+    );
+    assert_eq!(v.types, IDL_TYPES);
+    assert!(v.failures.is_empty(), "{}", v.failures.join("\n"));
+}
+
+/// Sets at least 30 fields the builder has no method for, on every guest
+/// type, and returns how many it set.
+fn set_fields_the_builder_lacks(cfg: &mut DomainConfig) -> usize {
+    let t = &mut cfg.libxl;
+    t.c_info.xsdata = vec![("xl-test".into(), Some("issue-12".into()))];
+    t.c_info.platformdata = vec![("xl-platform".into(), Some("1".into()))];
+    t.c_info.pool_name = Some("Pool-0".into());
+    t.c_info.passthrough = types::Passthrough::Disabled;
+    t.c_info.driver_domain = Some(false);
+    t.c_info.oos = Some(true);
+    let b = &mut t.b_info;
+    b.max_grant_frames = 64;
+    b.max_maptrack_frames = 1024;
+    b.max_grant_version = 1;
+    b.event_channels = 1023;
+    b.blkdev_start = Some("xvda".into());
+    b.localtime = Some(false);
+    b.disable_migrate = Some(true);
+    b.rtc_timeoffset = 5;
+    b.tsc_mode = types::TscMode::AlwaysEmulate;
+    b.numa_placement = Some(false);
+    b.sched_params.weight = 512;
+    b.sched_params.cap = 0;
+    b.extra_pv = vec!["-unused-pv".into()];
+    b.extra_hvm = vec!["-unused-hvm".into()];
+    b.acpi = Some(true);
+    b.nested_hvm = Some(false);
+    b.apic = Some(true);
+    b.dm_restrict = Some(false);
+    b.vpmu = Some(false);
+    b.arch_x86.msr_relaxed = Some(false);
+    b.cpumap = types::Bitmap { bytes: vec![0b11] };
+    b.timer_mode = types::TimerMode::NoDelayForMissedTicks;
+    b.device_model_stubdomain = Some(false);
+    // A CPUID policy that changes nothing: every bit of leaf 1 ECX at 'x'.
+    b.cpuid = types::CpuidPolicy {
+        cpuid: vec![types::CpuidLeaf {
+            leaf: 1,
+            subleaf: None,
+            regs: [None, None, Some("x".repeat(32)), None],
+        }],
+        msr: vec![],
+    };
+    30
+}
+
+/// The fields `set_fields_the_builder_lacks` set, as read back.
+fn assert_fields_read_back(want: &DomainConfig, got: &DomainConfig) {
+    let (w, g) = (&want.libxl, &got.libxl);
+    assert_eq!(g.c_info.xsdata, w.c_info.xsdata);
+    assert_eq!(g.c_info.platformdata, w.c_info.platformdata);
+    assert_eq!(g.c_info.pool_name, w.c_info.pool_name);
+    assert_eq!(g.c_info.passthrough, w.c_info.passthrough);
+    assert_eq!(g.c_info.driver_domain, w.c_info.driver_domain);
+    assert_eq!(g.c_info.oos, w.c_info.oos);
+    let (wb, gb) = (&w.b_info, &g.b_info);
+    assert_eq!(gb.max_grant_frames, wb.max_grant_frames);
+    assert_eq!(gb.max_maptrack_frames, wb.max_maptrack_frames);
+    assert_eq!(gb.max_grant_version, wb.max_grant_version);
+    assert_eq!(gb.event_channels, wb.event_channels);
+    assert_eq!(gb.blkdev_start, wb.blkdev_start);
+    assert_eq!(gb.localtime, wb.localtime);
+    assert_eq!(gb.disable_migrate, wb.disable_migrate);
+    assert_eq!(gb.rtc_timeoffset, wb.rtc_timeoffset);
+    assert_eq!(gb.tsc_mode, wb.tsc_mode);
+    assert_eq!(gb.numa_placement, wb.numa_placement);
+    assert_eq!(gb.sched_params.weight, wb.sched_params.weight);
+    assert_eq!(gb.sched_params.cap, wb.sched_params.cap);
+    assert_eq!(gb.extra_pv, wb.extra_pv);
+    assert_eq!(gb.extra_hvm, wb.extra_hvm);
+    assert_eq!(gb.acpi, wb.acpi);
+    assert_eq!(gb.nested_hvm, wb.nested_hvm);
+    assert_eq!(gb.apic, wb.apic);
+    assert_eq!(gb.dm_restrict, wb.dm_restrict);
+    assert_eq!(gb.vpmu, wb.vpmu);
+    assert_eq!(gb.arch_x86.msr_relaxed, wb.arch_x86.msr_relaxed);
+    assert_eq!(gb.cpumap, wb.cpumap);
+    assert_eq!(gb.timer_mode, wb.timer_mode);
+    assert_eq!(gb.device_model_stubdomain, wb.device_model_stubdomain);
+    assert_eq!(gb.cpuid, wb.cpuid);
+}
+
+fn create_and_read_back(cfg: &mut DomainConfig, arm_fields: usize) {
+    let n = set_fields_the_builder_lacks(cfg) + arm_fields;
+    assert!(n >= 30, "{n} fields");
+    let ctx = Context::new().unwrap();
+    let domid = ctx.create_domain(cfg).expect("create_domain");
+    let _guard = DomainGuard { ctx: &ctx, domid };
+    let back = ctx.domain_config(domid).expect("domain_config");
+    assert_fields_read_back(cfg, &back);
+    match (&cfg.libxl.b_info.type_, &back.libxl.b_info.type_) {
+        (types::DomainBuildInfoTypeUnion::Hvm(w), types::DomainBuildInfoTypeUnion::Hvm(g)) => {
+            assert_eq!(
+                (g.pae, g.hpet, g.vpt_align, g.viridian),
+                (w.pae, w.hpet, w.vpt_align, w.viridian)
+            );
+            assert_eq!(
+                (g.acpi_s3, g.acpi_s4, g.nx, g.usb),
+                (w.acpi_s3, w.acpi_s4, w.nx, w.usb)
+            );
+            assert_eq!((&g.keymap, &g.boot), (&w.keymap, &w.boot));
+        }
+        (types::DomainBuildInfoTypeUnion::Pv(w), types::DomainBuildInfoTypeUnion::Pv(g)) => {
+            assert_eq!(g.e820_host, w.e820_host);
+        }
+        (types::DomainBuildInfoTypeUnion::Pvh(w), types::DomainBuildInfoTypeUnion::Pvh(g)) => {
+            assert_eq!(g.pvshim, w.pvshim);
+        }
+        (w, g) => panic!("build-info arm changed: {w:?} -> {g:?}"),
+    }
+    println!("{}: {n} fields beyond the builder read back", cfg.name);
+}
+
+fn guest(name: &str, ty: DomainType) -> DomainConfig {
+    let g = guest_dir();
+    DomainConfig::new(format!("{PREFIX}{name}"), ty)
+        .memory_mib(64)
+        .kernel(
+            g.join(if ty == DomainType::Hvm {
+                "vmlinuz"
+            } else {
+                "vmlinux"
+            })
+            .to_str()
+            .unwrap(),
+        )
+        .ramdisk(g.join("guest.cpio.gz").to_str().unwrap())
+        .cmdline("console=hvc0 rdinit=/init quiet xlstay")
+}
+
+#[test]
+fn pv_domain_keeps_30_fields_the_builder_cannot_set() {
+    let mut cfg = guest("types-pv", DomainType::Pv);
+    cfg.libxl.b_info.type_ = types::DomainBuildInfoTypeUnion::Pv(types::DomainBuildInfoTypePv {
+        e820_host: Some(false),
+        ..Default::default()
+    });
+    create_and_read_back(&mut cfg, 1);
+}
+
+#[test]
+fn pvh_domain_keeps_30_fields_the_builder_cannot_set() {
+    let mut cfg = guest("types-pvh", DomainType::Pvh);
+    cfg.libxl.b_info.type_ = types::DomainBuildInfoTypeUnion::Pvh(types::DomainBuildInfoTypePvh {
+        pvshim: Some(false),
+        ..Default::default()
+    });
+    create_and_read_back(&mut cfg, 1);
+}
+
+#[test]
+fn hvm_domain_keeps_30_fields_the_builder_cannot_set() {
+    let mut cfg = guest("types-hvm", DomainType::Hvm);
+    let mut h = types::DomainBuildInfoTypeHvm {
+        pae: Some(true),
+        hpet: Some(false),
+        vpt_align: Some(true),
+        viridian: Some(false),
+        acpi_s3: Some(false),
+        acpi_s4: Some(false),
+        nx: Some(true),
+        usb: Some(false),
+        keymap: Some("en-gb".into()),
+        boot: Some("dc".into()),
+        ..Default::default()
+    };
+    // Headless, as the builder's own HVM default.
+    h.nographic = Some(true);
+    h.vnc.enable = Some(false);
+    h.sdl.enable = Some(false);
+    h.vga.kind = types::VgaInterfaceType::None;
+    cfg.libxl.b_info.type_ = types::DomainBuildInfoTypeUnion::Hvm(h);
+    create_and_read_back(&mut cfg, 10);
+}
+
+/// Issue 12: a PV config whose build info carries the HVM arm used to make
+/// the safe reader read the wrong union arm.
+#[test]
+fn json_with_a_build_info_arm_of_another_type_is_a_typed_error() {
+    let ctx = Context::new().unwrap();
+    let json = r#"{"c_info": {"type": "pv", "name": "x"},
+                   "b_info": {"type.hvm": {"serial": "pty"}}}"#;
+    match DomainConfig::from_libxl_json(&ctx, json) {
+        Err(Error::InvalidConfig { field, .. }) => assert_eq!(field, "b_info.type"),
+        other => panic!("expected InvalidConfig, got {other:?}"),
+    }
+}
+
+/// Two build-info arms in one JSON: an error, never libxl's assert.
+#[test]
+fn json_with_two_build_info_arms_is_a_typed_error() {
+    let ctx = Context::new().unwrap();
+    let json = r#"{"c_info": {"type": "pv", "name": "x"},
+                   "b_info": {"type.pv": {"kernel": "/k"}, "type.hvm": {"serial": "pty"}}}"#;
+    let r = DomainConfig::from_libxl_json(&ctx, json);
+    assert!(r.is_err(), "accepted two arms: {r:?}");
+    let r = ctx.from_json::<types::DomainBuildInfo>(
+        r#"{"type.pv": {"kernel": "/k"}, "type.hvm": {"serial": "pty"}}"#,
+    );
+    assert!(r.is_err(), "accepted two arms: {r:?}");
+}
