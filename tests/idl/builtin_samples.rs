@@ -73,8 +73,10 @@ impl Sample for Vec<(String, Option<String>)> {
 }
 
 impl Sample for [u32; 8] {
+    // libxl's JSON of a hwcap carries its first 4 words only
+    // (libxl_hwcap_gen_json and its parser stop at 4 of the 8).
     fn sample(seed: u32) -> Self {
-        [seed, 1, 2, 3, 4, 5, 6, 7]
+        [seed, 1, 2, 3, 0, 0, 0, 0]
     }
 }
 

@@ -9,7 +9,9 @@ use crate::convert::RawConfig;
 use crate::error::Result;
 use crate::ids::{Domid, Uuid};
 use crate::raw::alloc::opt_string;
+use crate::raw::cvalue::CValue;
 use crate::raw::{try_call, On};
+use crate::values::Bitmap;
 
 impl Context {
     /// Creates a domain and starts it (`libxl_domain_create_new`, then
@@ -32,7 +34,36 @@ impl Context {
     /// ```
     #[doc(alias = "libxl_domain_create_new")]
     pub fn create_domain(&self, cfg: &DomainConfig) -> Result<Domid> {
-        self.start_raw(&mut cfg.to_raw()?)
+        self.start_raw(&mut self.host_sized_raw(cfg)?)
+    }
+
+    /// The config as libxl's struct, with its CPU and node maps at least as
+    /// large as this host's: libxl hands them to Xen, which reads (and for
+    /// vCPU affinity writes back) a whole host-sized map, so a shorter map
+    /// would be read and written past its end.
+    fn host_sized_raw(&self, cfg: &DomainConfig) -> Result<RawConfig> {
+        let mut t = cfg.to_types()?;
+        let p = self.physinfo()?;
+        let cpu_bytes = (p.max_cpu_id as usize + 1).div_ceil(8);
+        // Xen's node maps are sized by its highest node id, which physinfo
+        // does not give; 64 nodes covers every x86 host Xen supports.
+        let node_bytes = (p.nr_nodes as usize).div_ceil(8).max(8);
+        let b = &mut t.b_info;
+        let pad = |m: &mut Bitmap, n: usize| {
+            if !m.bytes.is_empty() && m.bytes.len() < n {
+                m.bytes.resize(n, 0);
+            }
+        };
+        pad(&mut b.cpumap, cpu_bytes);
+        for m in b
+            .vcpu_hard_affinity
+            .iter_mut()
+            .chain(b.vcpu_soft_affinity.iter_mut())
+        {
+            pad(m, cpu_bytes);
+        }
+        pad(&mut b.nodemap, node_bytes);
+        t.to_c()
     }
 
     /// Creates and unpauses a domain from a libxl config; a domain that
@@ -50,7 +81,7 @@ impl Context {
     /// with [`Context::unpause`].
     #[doc(alias = "libxl_domain_create_new")]
     pub fn create_domain_paused(&self, cfg: &DomainConfig) -> Result<Domid> {
-        self.create_raw_paused(&mut cfg.to_raw()?)
+        self.create_raw_paused(&mut self.host_sized_raw(cfg)?)
     }
 
     /// Creates a paused domain from a libxl config; on failure, destroys

@@ -4,7 +4,7 @@
 use crate::config::DomainConfig;
 use crate::context::Context;
 use crate::convert::RawConfig;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::raw::alloc::{cstring, take_malloced_string};
 use crate::raw::call::check;
 use crate::raw::{non_null, raw_call, try_call, On, Owned};
@@ -47,6 +47,7 @@ impl DomainConfig {
     /// ```
     #[doc(alias = "libxl_domain_config_from_json")]
     pub fn from_libxl_json(ctx: &Context, json: &str) -> Result<Self> {
+        check_union_arms(json)?;
         let c = cstring("libxl JSON", json)?;
         let mut raw = RawConfig::new();
         // SAFETY: config and string valid; on failure the config is still
@@ -93,6 +94,7 @@ impl Context {
     #[doc(alias = "libxl_domain_config_from_json")]
     #[doc(alias = "libxl_device_disk_from_json")]
     pub fn from_json<T: IdlType>(&self, json: &str) -> Result<T> {
+        check_union_arms(json)?;
         let s = cstring("libxl JSON", json)?;
         let mut c = Owned::<T::C>::new();
         crate::logger::clear_last_error();
@@ -102,5 +104,74 @@ impl Context {
         check(self.as_raw(), rc, T::LIBXL_NAME, On::Host)?;
         // SAFETY: filled by libxl.
         unsafe { T::read_c(&c) }
+    }
+}
+
+/// Refuses JSON in which one object holds two arms of a keyed union
+/// (`"type.pv"` and `"type.hvm"`): libxl's parser asserts on that, killing
+/// the process. Only the structure is looked at; libxl checks the rest.
+pub(crate) fn check_union_arms(json: &str) -> Result<()> {
+    // One entry per open object: the union keys seen in it, and whether
+    // the next string is a key. Arrays push `None`.
+    let mut stack: Vec<Option<(Vec<String>, bool)>> = Vec::new();
+    let mut chars = json.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' => stack.push(Some((Vec::new(), true))),
+            '[' => stack.push(None),
+            '}' | ']' => {
+                stack.pop();
+            }
+            ',' => {
+                if let Some(Some((_, expect_key))) = stack.last_mut() {
+                    *expect_key = true;
+                }
+            }
+            '"' => {
+                let mut s = String::new();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' => break,
+                        c => s.push(c),
+                    }
+                }
+                if let Some(Some((seen, expect_key))) = stack.last_mut() {
+                    if *expect_key {
+                        *expect_key = false;
+                        if let Some((key, _arm)) = s.split_once('.') {
+                            if seen.iter().any(|k| k == key) {
+                                return Err(Error::InvalidConfig {
+                                    field: key.to_owned(),
+                                    reason: format!(
+                                        "the JSON gives more than one \"{key}.*\" union arm in one object"
+                                    ),
+                                });
+                            }
+                            seen.push(key.to_owned());
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_union_arms;
+
+    #[test]
+    fn two_arms_of_one_union_are_refused_before_libxl_sees_them() {
+        assert!(
+            check_union_arms(r#"{"b_info": {"type.pv": {}, "type.hvm": {"a": "}"}}}"#).is_err()
+        );
+        assert!(check_union_arms(r#"{"b_info": {"type.pv": {"x.y": 1}}, "usbdevs": [{"type.hostdev": {}}, {"type.hostdev": {}}]}"#).is_ok());
+        assert!(check_union_arms(r#"{"k": "type.pv", "type.pv": {}}"#).is_ok());
+        assert!(check_union_arms(r#"{"s": "\"type.a\": {}, \"type.b\""}"#).is_ok());
     }
 }

@@ -251,7 +251,13 @@ impl Tree {
             .context("no file name")?
             .to_string_lossy()
             .into_owned();
-        self.copy(exe, &format!("{}/{name}", inside_dir.trim_end_matches('/')))?;
+        let inside = format!("{}/{name}", inside_dir.trim_end_matches('/'));
+        self.copy(exe, &inside)?;
+        // Debug info would fill dom0's RAM-backed root (the test binaries
+        // carry hundreds of MB of it); symbols stay, for backtraces.
+        run(Command::new("strip")
+            .arg("--strip-debug")
+            .arg(self.path(&inside)))?;
         let out = Command::new("ldd").arg(exe).output().context("ldd")?;
         for lib in ldd_paths(&String::from_utf8_lossy(&out.stdout)) {
             if self.libs.insert(lib.clone()) {

@@ -147,6 +147,13 @@ fn run_all() -> Result<bool> {
             bail!("{name} failed");
         }
     }
+    println!("==> generated IDL types are current (cargo xtask gen-types --check)");
+    if !gen_types::gen_types(true)? {
+        bail!("the generated IDL types are stale");
+    }
+    if !gen_types::type_coverage()? {
+        bail!("the generated code does not cover every IDL type");
+    }
     println!("==> shellcheck of the Xen host's scripts (xtask/assets)");
     shellcheck()?;
     println!("==> valgrind memcheck of the config conversion");
@@ -217,6 +224,8 @@ fn valgrind() -> Result<bool> {
             "xlcfg::",
             "raw::",
             "devices::",
+            "types::",
+            "json::",
         ])
         .status()
         .context("valgrind")?;
