@@ -3,6 +3,8 @@
 
 use std::ptr;
 
+use xenlight_sys as sys;
+
 use crate::config::DomainConfig;
 use crate::context::Context;
 use crate::convert::RawConfig;
@@ -10,7 +12,7 @@ use crate::error::Result;
 use crate::ids::{Domid, Uuid};
 use crate::raw::alloc::opt_string;
 use crate::raw::cvalue::CValue;
-use crate::raw::{try_call, On};
+use crate::raw::{error_for, try_call, On};
 use crate::values::Bitmap;
 
 impl Context {
@@ -37,32 +39,61 @@ impl Context {
         self.start_raw(&mut self.host_sized_raw(cfg)?)
     }
 
-    /// The config as libxl's struct, with its CPU and node maps at least as
-    /// large as this host's: libxl hands them to Xen, which reads (and for
-    /// vCPU affinity writes back) a whole host-sized map, so a shorter map
-    /// would be read and written past its end.
+    /// The config as libxl's struct, with its CPU and node maps exactly the
+    /// size libxl allocates its own (`libxl_cpu_bitmap_alloc`): libxl copies
+    /// a cpumap into maps of that size (`libxl_bitmap_copy` copies the
+    /// source's size, so a longer map overruns them) and hands maps to Xen,
+    /// which reads and writes back a whole host-sized map (so a shorter one
+    /// is overrun too). Bits past the host's CPUs (or nodes) are dropped.
     fn host_sized_raw(&self, cfg: &DomainConfig) -> Result<RawConfig> {
         let mut t = cfg.to_types()?;
-        let p = self.physinfo()?;
-        let cpu_bytes = (p.max_cpu_id as usize + 1).div_ceil(8);
-        // Xen's node maps are sized by its highest node id, which physinfo
-        // does not give; 64 nodes covers every x86 host Xen supports.
-        let node_bytes = (p.nr_nodes as usize).div_ceil(8).max(8);
         let b = &mut t.b_info;
-        let pad = |m: &mut Bitmap, n: usize| {
-            if !m.bytes.is_empty() && m.bytes.len() < n {
-                m.bytes.resize(n, 0);
+        let maps_set = !b.cpumap.bytes.is_empty()
+            || !b.nodemap.bytes.is_empty()
+            || !b.vcpu_hard_affinity.is_empty()
+            || !b.vcpu_soft_affinity.is_empty();
+        if maps_set {
+            // SAFETY: live ctx; both only read the host's size.
+            let (cpus, nodes) = unsafe {
+                (
+                    sys::libxl_get_max_cpus(self.as_raw()),
+                    sys::libxl_get_max_nodes(self.as_raw()),
+                )
+            };
+            let bytes = |n: i32, op| {
+                usize::try_from(n)
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .map(|n| n.div_ceil(8))
+                    .ok_or_else(|| error_for(n, op, On::Host))
+            };
+            let cpu_bytes = bytes(cpus, "libxl_get_max_cpus")?;
+            let node_bytes = bytes(nodes, "libxl_get_max_nodes")?;
+            let fit = |m: &mut Bitmap, n: usize| {
+                if !m.bytes.is_empty() {
+                    m.bytes.resize(n, 0);
+                }
+            };
+            fit(&mut b.cpumap, cpu_bytes);
+            for m in b
+                .vcpu_hard_affinity
+                .iter_mut()
+                .chain(b.vcpu_soft_affinity.iter_mut())
+            {
+                fit(m, cpu_bytes);
             }
-        };
-        pad(&mut b.cpumap, cpu_bytes);
-        for m in b
-            .vcpu_hard_affinity
-            .iter_mut()
-            .chain(b.vcpu_soft_affinity.iter_mut())
-        {
-            pad(m, cpu_bytes);
+            fit(&mut b.nodemap, node_bytes);
         }
-        pad(&mut b.nodemap, node_bytes);
+        // libxl 4.17 turns a cpumap into per-vCPU hard affinities itself,
+        // but allocates that array from a temporary gc (libxl_create.c,
+        // libxl__domain_build_info_setdefault) and leaves it in our config:
+        // freed when the create returns, freed again by our _dispose. Doing
+        // the same translation here, in memory the config owns, keeps libxl
+        // off that path.
+        if !b.cpumap.bytes.is_empty() && b.vcpu_hard_affinity.is_empty() {
+            let n = usize::try_from(b.max_vcpus).unwrap_or(0);
+            b.vcpu_hard_affinity = vec![b.cpumap.clone(); n];
+        }
         t.to_c()
     }
 
