@@ -254,3 +254,27 @@ mod tests {
         assert!(Uuid::default().is_nil());
     }
 }
+
+/// Uuids and MACs in libxl's JSON: their usual text forms.
+#[cfg(feature = "serde")]
+mod serde_text {
+    use super::{Mac, Uuid};
+    use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
+
+    macro_rules! as_text {
+        ($($t:ty),*) => {$(
+            impl Serialize for $t {
+                fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                    s.collect_str(self)
+                }
+            }
+            impl<'de> Deserialize<'de> for $t {
+                fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                    let s = String::deserialize(d)?;
+                    s.parse().map_err(de::Error::custom)
+                }
+            }
+        )*};
+    }
+    as_text!(Uuid, Mac);
+}

@@ -117,3 +117,116 @@ mod tests {
         assert_eq!(Bitmap::with_bits(9).bytes.len(), 2);
     }
 }
+
+/// Bitmaps and policies in libxl's JSON form.
+#[cfg(feature = "serde")]
+mod serde_json_form {
+    use super::{Bitmap, CpuidLeaf, CpuidPolicy, MsrPolicy};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    /// libxl writes a bitmap as the indices of its set bits.
+    impl Serialize for Bitmap {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(self.iter())
+        }
+    }
+
+    /// As libxl reads one: sized to hold the highest index.
+    impl<'de> Deserialize<'de> for Bitmap {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let bits = Vec::<usize>::deserialize(d)?;
+            let mut b = Bitmap::with_bits(bits.iter().max().map_or(0, |m| m + 1));
+            for i in bits {
+                b.set(i);
+            }
+            Ok(b)
+        }
+    }
+
+    #[derive(Serialize, Deserialize, Default)]
+    struct Leaf {
+        leaf: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        subleaf: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        eax: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ebx: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ecx: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        edx: Option<String>,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    struct Msr {
+        index: u32,
+        policy: String,
+    }
+
+    #[derive(Serialize, Deserialize, Default)]
+    struct Policy {
+        #[serde(default)]
+        cpuid: Vec<Leaf>,
+        #[serde(default)]
+        msr: Vec<Msr>,
+    }
+
+    /// `{"cpuid": [{"leaf", "subleaf", "eax".."edx"}], "msr": [{"index", "policy"}]}`,
+    /// as `libxl_cpuid_policy_list_gen_json` writes it.
+    impl Serialize for CpuidPolicy {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            Policy {
+                cpuid: self
+                    .cpuid
+                    .iter()
+                    .map(|l| {
+                        let [eax, ebx, ecx, edx] = l.regs.clone();
+                        Leaf {
+                            leaf: l.leaf,
+                            subleaf: l.subleaf,
+                            eax,
+                            ebx,
+                            ecx,
+                            edx,
+                        }
+                    })
+                    .collect(),
+                msr: self
+                    .msr
+                    .iter()
+                    .map(|m| Msr {
+                        index: m.index,
+                        policy: m.policy.clone(),
+                    })
+                    .collect(),
+            }
+            .serialize(s)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for CpuidPolicy {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let p = Policy::deserialize(d)?;
+            Ok(CpuidPolicy {
+                cpuid: p
+                    .cpuid
+                    .into_iter()
+                    .map(|l| CpuidLeaf {
+                        leaf: l.leaf,
+                        subleaf: l.subleaf,
+                        regs: [l.eax, l.ebx, l.ecx, l.edx],
+                    })
+                    .collect(),
+                msr: p
+                    .msr
+                    .into_iter()
+                    .map(|m| MsrPolicy {
+                        index: m.index,
+                        policy: m.policy,
+                    })
+                    .collect(),
+            })
+        }
+    }
+}

@@ -479,6 +479,8 @@ impl<'a> Gen<'a> {
             }
         }
         o += "#[derive(Debug, Clone, PartialEq, Eq)]\n";
+        // Missing fields take libxl's defaults, as libxl's own parser does.
+        o += "#[cfg_attr(feature = \"serde\", derive(serde::Serialize, serde::Deserialize), serde(default))]\n";
         let _ = writeln!(o, "pub struct {name} {{");
         let fields = self.fields(s);
         for f in &fields {
@@ -494,6 +496,9 @@ impl<'a> Gen<'a> {
                 Ty::KeyedUnion(ku) => ident(&ku.keyvar),
                 _ => ident(&f.name),
             };
+            if let Some(attr) = serde_attr(f, &fname) {
+                let _ = writeln!(o, "    #[cfg_attr(feature = \"serde\", serde({attr}))]");
+            }
             let _ = writeln!(o, "    pub {fname}: {},", self.rust_ty(&f.ty, s));
         }
         o += "}\n\n";
@@ -698,8 +703,93 @@ impl<'a> Gen<'a> {
             kv = ku.keyvar,
         );
         let _ = u;
+        o += &self.union_serde(&name, ku);
         self.out.push_str(&o);
         Ok(())
+    }
+
+    /// A keyed union in libxl's JSON: the arm as `"type.hvm": {...}` (`{}`
+    /// for an arm without data) in the parent's object (the parent flattens
+    /// the union field). A key libxl does not list is written as
+    /// `"type": <integer>`; `"type": "hvm"` is read too.
+    fn union_serde(&self, name: &str, ku: &KeyedUnion) -> String {
+        let key_enum = &self.idl.enums[ku.key_enum];
+        let key_ty = Idl::camel(&key_enum.name);
+        let k = &ku.keyvar;
+        let (mut ser, mut de_arm, mut de_key, mut raw) =
+            (String::new(), String::new(), String::new(), String::new());
+        for (arm, st) in &ku.arms {
+            let v = Idl::camel(arm);
+            let key = self.key_value(ku, arm);
+            let lname = arm.to_lowercase();
+            let _ = writeln!(
+                raw,
+                "{name}::{v}{} => {key},",
+                if st.is_some() { "(_)" } else { "" }
+            );
+            match st {
+                Some(_) => {
+                    let _ = writeln!(
+                        ser,
+                        "{name}::{v}(a) => m.serialize_entry(\"{k}.{lname}\", a)?,"
+                    );
+                    let _ = writeln!(
+                        de_arm,
+                        "\"{k}.{lname}\" => {{ if arm.is_some() {{ return Err(serde_impl::two_arms(\"{k}\")); }} arm = Some({name}::{v}(m.next_value()?)); }}"
+                    );
+                    let _ = writeln!(de_key, "{key} => {name}::{v}(Default::default()),");
+                }
+                None => {
+                    // libxl writes an arm without data as an empty object.
+                    let _ = writeln!(
+                        ser,
+                        "{name}::{v} => m.serialize_entry(\"{k}.{lname}\", &Empty {{}})?,"
+                    );
+                    let _ = writeln!(
+                        de_arm,
+                        "\"{k}.{lname}\" => {{ if arm.is_some() {{ return Err(serde_impl::two_arms(\"{k}\")); }} m.next_value::<serde::de::IgnoredAny>()?; arm = Some({name}::{v}); }}"
+                    );
+                    let _ = writeln!(de_key, "{key} => {name}::{v},");
+                }
+            }
+        }
+        format!(
+            "impl {name} {{\n\
+             /// libxl's integer for the key of this arm.\n\
+             #[allow(dead_code)]\n\
+             fn key_raw(&self) -> i32 {{\n match self {{\n{raw}{name}::Other(k) => *k,\n}}\n}}\n}}\n\n\
+             #[cfg(feature = \"serde\")]\n\
+             impl serde::Serialize for {name} {{\n\
+             fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {{\n\
+             use serde::ser::SerializeMap;\n\
+             #[derive(serde::Serialize)]\n\
+             #[allow(dead_code)]\n\
+             struct Empty {{}}\n\
+             let mut m = s.serialize_map(None)?;\n\
+             match self {{\n{ser}{name}::Other(k) => m.serialize_entry(\"{k}\", k)?,\n}}\n\
+             m.end()\n}}\n}}\n\n\
+             #[cfg(feature = \"serde\")]\n\
+             impl<'de> serde::Deserialize<'de> for {name} {{\n\
+             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {{\n\
+             struct V;\n\
+             impl<'de> serde::de::Visitor<'de> for V {{\n\
+             type Value = {name};\n\
+             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {{\n\
+             f.write_str(\"libxl's \\\"{k}\\\" and \\\"{k}.<arm>\\\" keys\")\n}}\n\
+             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> std::result::Result<{name}, A::Error> {{\n\
+             let mut key: Option<{key_ty}> = None;\n\
+             let mut arm: Option<{name}> = None;\n\
+             while let Some(k) = m.next_key::<String>()? {{\n\
+             match k.as_str() {{\n\
+             \"{k}\" => key = Some(m.next_value()?),\n{de_arm}\
+             _ => {{ m.next_value::<serde::de::IgnoredAny>()?; }}\n}}\n}}\n\
+             match (key.map({key_ty}::to_raw), arm) {{\n\
+             (Some(named), Some(a)) if named != a.key_raw() => Err(serde_impl::key_mismatch(\"{k}\", named, a.key_raw())),\n\
+             (_, Some(a)) => Ok(a),\n\
+             (Some(named), None) => Ok(match named {{\n{de_key}other => {name}::Other(other),\n}}),\n\
+             (None, None) => Ok({name}::default()),\n}}\n}}\n}}\n\
+             d.deserialize_map(V)\n}}\n}}\n\n"
+        )
     }
 
     /// `tests/idl/samples.rs`: a value of every type with every field set
@@ -832,6 +922,28 @@ impl<'a> Gen<'a> {
             ku.arms.len()
         );
     }
+}
+
+/// The serde attribute a field needs for libxl's JSON form, if any.
+fn serde_attr(f: &idl::Field, rust_name: &str) -> Option<String> {
+    let mut attrs = Vec::new();
+    match &f.ty {
+        Ty::KeyedUnion(_) => return Some("flatten".to_owned()),
+        Ty::Builtin(Builtin::Libxl("defbool")) => {
+            attrs.push("with = \"serde_impl::defbool\"".to_owned())
+        }
+        Ty::Builtin(Builtin::Libxl("key_value_list")) => {
+            attrs.push("with = \"serde_impl::kv\"".to_owned())
+        }
+        Ty::Builtin(Builtin::Libxl("hwcap")) => {
+            attrs.push("with = \"serde_impl::hwcap\"".to_owned())
+        }
+        _ => {}
+    }
+    if rust_name != f.name {
+        attrs.push(format!("rename = {:?}", f.name));
+    }
+    (!attrs.is_empty()).then(|| attrs.join(", "))
 }
 
 #[derive(Clone, Copy)]

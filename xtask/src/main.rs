@@ -131,6 +131,10 @@ fn run_all() -> Result<bool> {
         ),
         ("host tests", &["test", "--workspace"]),
         (
+            "host tests with serde",
+            &["test", "-p", "xenlight", "--lib", "--features", "serde"],
+        ),
+        (
             "docs",
             &["doc", "-p", "xenlight", "-p", "xenlight-sys", "--no-deps"],
         ),

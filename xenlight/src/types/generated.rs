@@ -527,6 +527,11 @@ idl_enum! {
 ///
 /// libxl: `libxl_ioport_range`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct IoportRange {
     // field: first
     /// libxl: `first`.
@@ -603,6 +608,11 @@ libxl_structs! { libxl_ioport_range => libxl_ioport_range_init, libxl_ioport_ran
 ///
 /// libxl: `libxl_iomem_range`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct IomemRange {
     // field: start
     /// start host frame number to be mapped to the guest
@@ -684,6 +694,11 @@ libxl_structs! { libxl_iomem_range => libxl_iomem_range_init, libxl_iomem_range_
 ///
 /// libxl: `libxl_vga_interface_info`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct VgaInterfaceInfo {
     // field: kind
     /// libxl: `kind`.
@@ -757,9 +772,15 @@ libxl_structs! { libxl_vga_interface_info => libxl_vga_interface_info_init, libx
 ///
 /// libxl: `libxl_vnc_info`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct VncInfo {
     // field: enable
     /// libxl: `enable`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub enable: Option<bool>,
     // field: listen
     /// "address:port" that should be listened on
@@ -772,6 +793,7 @@ pub struct VncInfo {
     pub display: i32,
     // field: findunused
     /// If set then try to find an unused port
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub findunused: Option<bool>,
 }
 
@@ -851,9 +873,15 @@ libxl_structs! { libxl_vnc_info => libxl_vnc_info_init, libxl_vnc_info_dispose; 
 ///
 /// libxl: `libxl_spice_info`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct SpiceInfo {
     // field: enable
     /// libxl: `enable`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub enable: Option<bool>,
     // field: port
     /// At least one of spice port or spicetls_post must be given
@@ -866,18 +894,22 @@ pub struct SpiceInfo {
     pub host: Option<String>,
     // field: disable_ticketing
     /// enable client connection with no password
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub disable_ticketing: Option<bool>,
     // field: passwd
     /// libxl: `passwd`.
     pub passwd: Option<String>,
     // field: agent_mouse
     /// libxl: `agent_mouse`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub agent_mouse: Option<bool>,
     // field: vdagent
     /// libxl: `vdagent`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub vdagent: Option<bool>,
     // field: clipboard_sharing
     /// libxl: `clipboard_sharing`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub clipboard_sharing: Option<bool>,
     // field: usbredirection
     /// libxl: `usbredirection`.
@@ -985,12 +1017,19 @@ libxl_structs! { libxl_spice_info => libxl_spice_info_init, libxl_spice_info_dis
 ///
 /// libxl: `libxl_sdl_info`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct SdlInfo {
     // field: enable
     /// libxl: `enable`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub enable: Option<bool>,
     // field: opengl
     /// libxl: `opengl`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub opengl: Option<bool>,
     // field: display
     /// libxl: `display`.
@@ -1073,6 +1112,11 @@ libxl_structs! { libxl_sdl_info => libxl_sdl_info_init, libxl_sdl_info_dispose; 
 ///
 /// libxl: `libxl_dominfo`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct Dominfo {
     // field: uuid
     /// libxl: `uuid`.
@@ -1268,6 +1312,11 @@ libxl_structs! { libxl_dominfo => libxl_dominfo_init, libxl_dominfo_dispose; }
 ///
 /// libxl: `libxl_cpupoolinfo`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct Cpupoolinfo {
     // field: poolid
     /// libxl: `poolid`.
@@ -1360,6 +1409,11 @@ libxl_structs! { libxl_cpupoolinfo => libxl_cpupoolinfo_init, libxl_cpupoolinfo_
 
 /// Part of [`Channelinfo`]: libxl's `u.pty`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct ChannelinfoConnectionPty {
     // field: path
     /// libxl: `path`.
@@ -1474,10 +1528,112 @@ impl Default for ChannelinfoConnectionUnion {
     }
 }
 
+impl ChannelinfoConnectionUnion {
+    /// libxl's integer for the key of this arm.
+    #[allow(dead_code)]
+    fn key_raw(&self) -> i32 {
+        match self {
+            ChannelinfoConnectionUnion::Unknown => 0,
+            ChannelinfoConnectionUnion::Pty(_) => 1,
+            ChannelinfoConnectionUnion::Socket => 2,
+            ChannelinfoConnectionUnion::Other(k) => *k,
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for ChannelinfoConnectionUnion {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        #[derive(serde::Serialize)]
+        #[allow(dead_code)]
+        struct Empty {}
+        let mut m = s.serialize_map(None)?;
+        match self {
+            ChannelinfoConnectionUnion::Unknown => {
+                m.serialize_entry("connection.unknown", &Empty {})?
+            }
+            ChannelinfoConnectionUnion::Pty(a) => m.serialize_entry("connection.pty", a)?,
+            ChannelinfoConnectionUnion::Socket => {
+                m.serialize_entry("connection.socket", &Empty {})?
+            }
+            ChannelinfoConnectionUnion::Other(k) => m.serialize_entry("connection", k)?,
+        }
+        m.end()
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for ChannelinfoConnectionUnion {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ChannelinfoConnectionUnion;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("libxl's \"connection\" and \"connection.<arm>\" keys")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> std::result::Result<ChannelinfoConnectionUnion, A::Error> {
+                let mut key: Option<ChannelConnection> = None;
+                let mut arm: Option<ChannelinfoConnectionUnion> = None;
+                while let Some(k) = m.next_key::<String>()? {
+                    match k.as_str() {
+                        "connection" => key = Some(m.next_value()?),
+                        "connection.unknown" => {
+                            if arm.is_some() {
+                                return Err(serde_impl::two_arms("connection"));
+                            }
+                            m.next_value::<serde::de::IgnoredAny>()?;
+                            arm = Some(ChannelinfoConnectionUnion::Unknown);
+                        }
+                        "connection.pty" => {
+                            if arm.is_some() {
+                                return Err(serde_impl::two_arms("connection"));
+                            }
+                            arm = Some(ChannelinfoConnectionUnion::Pty(m.next_value()?));
+                        }
+                        "connection.socket" => {
+                            if arm.is_some() {
+                                return Err(serde_impl::two_arms("connection"));
+                            }
+                            m.next_value::<serde::de::IgnoredAny>()?;
+                            arm = Some(ChannelinfoConnectionUnion::Socket);
+                        }
+                        _ => {
+                            m.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                match (key.map(ChannelConnection::to_raw), arm) {
+                    (Some(named), Some(a)) if named != a.key_raw() => {
+                        Err(serde_impl::key_mismatch("connection", named, a.key_raw()))
+                    }
+                    (_, Some(a)) => Ok(a),
+                    (Some(named), None) => Ok(match named {
+                        0 => ChannelinfoConnectionUnion::Unknown,
+                        1 => ChannelinfoConnectionUnion::Pty(Default::default()),
+                        2 => ChannelinfoConnectionUnion::Socket,
+                        other => ChannelinfoConnectionUnion::Other(other),
+                    }),
+                    (None, None) => Ok(ChannelinfoConnectionUnion::default()),
+                }
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
 // idl: libxl_channelinfo
 ///
 /// libxl: `libxl_channelinfo`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct Channelinfo {
     // field: backend
     /// libxl: `backend`.
@@ -1505,6 +1661,7 @@ pub struct Channelinfo {
     pub rref: i32,
     // field: u
     /// libxl: `u`.
+    #[cfg_attr(feature = "serde", serde(flatten))]
     pub connection: ChannelinfoConnectionUnion,
 }
 
@@ -1594,6 +1751,11 @@ libxl_structs! { libxl_channelinfo => libxl_channelinfo_init, libxl_channelinfo_
 ///
 /// libxl: `libxl_vminfo`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct Vminfo {
     // field: uuid
     /// libxl: `uuid`.
@@ -1668,6 +1830,11 @@ libxl_structs! { libxl_vminfo => libxl_vminfo_init, libxl_vminfo_dispose; }
 ///
 /// libxl: `libxl_version_info`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct VersionInfo {
     // field: xen_version_major
     /// libxl: `xen_version_major`.
@@ -1810,15 +1977,23 @@ libxl_structs! { libxl_version_info => libxl_version_info_init, libxl_version_in
 ///
 /// libxl: `libxl_domain_create_info`. Passed to libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct DomainCreateInfo {
     // field: type
     /// libxl: `type`.
+    #[cfg_attr(feature = "serde", serde(rename = "type"))]
     pub type_: DomainType,
     // field: hap
     /// libxl: `hap`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub hap: Option<bool>,
     // field: oos
     /// libxl: `oos`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub oos: Option<bool>,
     // field: ssidref
     /// libxl: `ssidref`.
@@ -1837,9 +2012,11 @@ pub struct DomainCreateInfo {
     pub uuid: Uuid,
     // field: xsdata
     /// libxl: `xsdata`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::kv"))]
     pub xsdata: Vec<(String, Option<String>)>,
     // field: platformdata
     /// libxl: `platformdata`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::kv"))]
     pub platformdata: Vec<(String, Option<String>)>,
     // field: poolid
     /// libxl: `poolid`.
@@ -1849,15 +2026,18 @@ pub struct DomainCreateInfo {
     pub pool_name: Option<String>,
     // field: run_hotplug_scripts
     /// libxl: `run_hotplug_scripts`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub run_hotplug_scripts: Option<bool>,
     // field: driver_domain
     /// libxl: `driver_domain`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub driver_domain: Option<bool>,
     // field: passthrough
     /// libxl: `passthrough`.
     pub passthrough: Passthrough,
     // field: xend_suspend_evtchn_compat
     /// libxl: `xend_suspend_evtchn_compat`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub xend_suspend_evtchn_compat: Option<bool>,
 }
 
@@ -1976,6 +2156,11 @@ libxl_structs! { libxl_domain_create_info => libxl_domain_create_info_init, libx
 ///
 /// libxl: `libxl_domain_restore_params`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct DomainRestoreParams {
     // field: checkpointed_stream
     /// libxl: `checkpointed_stream`.
@@ -1988,6 +2173,7 @@ pub struct DomainRestoreParams {
     pub colo_proxy_script: Option<String>,
     // field: userspace_colo_proxy
     /// libxl: `userspace_colo_proxy`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub userspace_colo_proxy: Option<bool>,
 }
 
@@ -2069,6 +2255,11 @@ libxl_structs! { libxl_domain_restore_params => libxl_domain_restore_params_init
 ///
 /// libxl: `libxl_sched_params`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct SchedParams {
     // field: vcpuid
     /// libxl: `vcpuid`.
@@ -2168,6 +2359,11 @@ libxl_structs! { libxl_sched_params => libxl_sched_params_init, libxl_sched_para
 ///
 /// libxl: `libxl_vcpu_sched_params`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct VcpuSchedParams {
     // field: sched
     /// libxl: `sched`.
@@ -2251,6 +2447,11 @@ libxl_structs! { libxl_vcpu_sched_params => libxl_vcpu_sched_params_init, libxl_
 ///
 /// libxl: `libxl_domain_sched_params`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct DomainSchedParams {
     // field: sched
     /// libxl: `sched`.
@@ -2371,6 +2572,11 @@ libxl_structs! { libxl_domain_sched_params => libxl_domain_sched_params_init, li
 ///
 /// libxl: `libxl_vnode_info`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct VnodeInfo {
     // field: memkb
     /// libxl: `memkb`.
@@ -2487,6 +2693,11 @@ idl_enum! {
 ///
 /// libxl: `libxl_rdm_reserve`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct RdmReserve {
     // field: strategy
     /// libxl: `strategy`.
@@ -2577,6 +2788,11 @@ idl_enum! {
 
 /// Part of [`DomainBuildInfo`]: libxl's `u.hvm`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct DomainBuildInfoTypeHvm {
     // field: firmware
     /// libxl: `firmware`.
@@ -2586,30 +2802,38 @@ pub struct DomainBuildInfoTypeHvm {
     pub bios: BiosType,
     // field: pae
     /// libxl: `pae`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub pae: Option<bool>,
     // field: apic
     ///
     /// Deprecated: libxl uses `apic` instead.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub apic: Option<bool>,
     // field: acpi
     /// The following acpi field is deprecated.
     /// Please use the unified acpi field above
     /// which works for both x86 and ARM.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub acpi: Option<bool>,
     // field: acpi_s3
     /// libxl: `acpi_s3`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub acpi_s3: Option<bool>,
     // field: acpi_s4
     /// libxl: `acpi_s4`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub acpi_s4: Option<bool>,
     // field: acpi_laptop_slate
     /// libxl: `acpi_laptop_slate`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub acpi_laptop_slate: Option<bool>,
     // field: nx
     /// libxl: `nx`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub nx: Option<bool>,
     // field: viridian
     /// libxl: `viridian`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub viridian: Option<bool>,
     // field: viridian_enable
     /// libxl: `viridian_enable`.
@@ -2622,9 +2846,11 @@ pub struct DomainBuildInfoTypeHvm {
     pub timeoffset: Option<String>,
     // field: hpet
     /// libxl: `hpet`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub hpet: Option<bool>,
     // field: vpt_align
     /// libxl: `vpt_align`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub vpt_align: Option<bool>,
     // field: mmio_hole_memkb
     /// libxl: `mmio_hole_memkb`.
@@ -2636,11 +2862,13 @@ pub struct DomainBuildInfoTypeHvm {
     // field: nested_hvm
     ///
     /// Deprecated: libxl uses `nested_hvm` instead.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub nested_hvm: Option<bool>,
     // field: altp2m
     /// The u.hvm.altp2m field is used solely
     /// for x86 HVM guests and is maintained
     /// for legacy purposes.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub altp2m: Option<bool>,
     // field: system_firmware
     /// libxl: `system_firmware`.
@@ -2656,6 +2884,7 @@ pub struct DomainBuildInfoTypeHvm {
     pub hdtype: Hdtype,
     // field: nographic
     /// libxl: `nographic`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub nographic: Option<bool>,
     // field: vga
     /// libxl: `vga`.
@@ -2674,6 +2903,7 @@ pub struct DomainBuildInfoTypeHvm {
     pub spice: SpiceInfo,
     // field: gfx_passthru
     /// libxl: `gfx_passthru`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub gfx_passthru: Option<bool>,
     // field: gfx_passthru_kind
     /// libxl: `gfx_passthru_kind`.
@@ -2686,6 +2916,7 @@ pub struct DomainBuildInfoTypeHvm {
     pub boot: Option<String>,
     // field: usb
     /// libxl: `usb`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub usb: Option<bool>,
     // field: usbversion
     /// libxl: `usbversion`.
@@ -2697,12 +2928,14 @@ pub struct DomainBuildInfoTypeHvm {
     pub usbdevice: Option<String>,
     // field: vkb_device
     /// libxl: `vkb_device`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub vkb_device: Option<bool>,
     // field: soundhw
     /// libxl: `soundhw`.
     pub soundhw: Option<String>,
     // field: xen_platform_pci
     /// libxl: `xen_platform_pci`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub xen_platform_pci: Option<bool>,
     // field: usbdevice_list
     /// libxl: `usbdevice_list`.
@@ -2909,6 +3142,11 @@ impl Default for DomainBuildInfoTypeHvm {
 
 /// Part of [`DomainBuildInfo`]: libxl's `u.pv`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct DomainBuildInfoTypePv {
     // field: kernel
     ///
@@ -2935,6 +3173,7 @@ pub struct DomainBuildInfoTypePv {
     pub ramdisk: Option<String>,
     // field: e820_host
     /// Use host's E820 for PCI passthrough.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub e820_host: Option<bool>,
 }
 
@@ -3000,9 +3239,15 @@ impl Default for DomainBuildInfoTypePv {
 
 /// Part of [`DomainBuildInfo`]: libxl's `u.pvh`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct DomainBuildInfoTypePvh {
     // field: pvshim
     /// libxl: `pvshim`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub pvshim: Option<bool>,
     // field: pvshim_path
     /// libxl: `pvshim_path`.
@@ -3140,8 +3385,114 @@ impl Default for DomainBuildInfoTypeUnion {
     }
 }
 
+impl DomainBuildInfoTypeUnion {
+    /// libxl's integer for the key of this arm.
+    #[allow(dead_code)]
+    fn key_raw(&self) -> i32 {
+        match self {
+            DomainBuildInfoTypeUnion::Hvm(_) => 1,
+            DomainBuildInfoTypeUnion::Pv(_) => 2,
+            DomainBuildInfoTypeUnion::Pvh(_) => 3,
+            DomainBuildInfoTypeUnion::Invalid => -1,
+            DomainBuildInfoTypeUnion::Other(k) => *k,
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for DomainBuildInfoTypeUnion {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        #[derive(serde::Serialize)]
+        #[allow(dead_code)]
+        struct Empty {}
+        let mut m = s.serialize_map(None)?;
+        match self {
+            DomainBuildInfoTypeUnion::Hvm(a) => m.serialize_entry("type.hvm", a)?,
+            DomainBuildInfoTypeUnion::Pv(a) => m.serialize_entry("type.pv", a)?,
+            DomainBuildInfoTypeUnion::Pvh(a) => m.serialize_entry("type.pvh", a)?,
+            DomainBuildInfoTypeUnion::Invalid => m.serialize_entry("type.invalid", &Empty {})?,
+            DomainBuildInfoTypeUnion::Other(k) => m.serialize_entry("type", k)?,
+        }
+        m.end()
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for DomainBuildInfoTypeUnion {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = DomainBuildInfoTypeUnion;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("libxl's \"type\" and \"type.<arm>\" keys")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> std::result::Result<DomainBuildInfoTypeUnion, A::Error> {
+                let mut key: Option<DomainType> = None;
+                let mut arm: Option<DomainBuildInfoTypeUnion> = None;
+                while let Some(k) = m.next_key::<String>()? {
+                    match k.as_str() {
+                        "type" => key = Some(m.next_value()?),
+                        "type.hvm" => {
+                            if arm.is_some() {
+                                return Err(serde_impl::two_arms("type"));
+                            }
+                            arm = Some(DomainBuildInfoTypeUnion::Hvm(m.next_value()?));
+                        }
+                        "type.pv" => {
+                            if arm.is_some() {
+                                return Err(serde_impl::two_arms("type"));
+                            }
+                            arm = Some(DomainBuildInfoTypeUnion::Pv(m.next_value()?));
+                        }
+                        "type.pvh" => {
+                            if arm.is_some() {
+                                return Err(serde_impl::two_arms("type"));
+                            }
+                            arm = Some(DomainBuildInfoTypeUnion::Pvh(m.next_value()?));
+                        }
+                        "type.invalid" => {
+                            if arm.is_some() {
+                                return Err(serde_impl::two_arms("type"));
+                            }
+                            m.next_value::<serde::de::IgnoredAny>()?;
+                            arm = Some(DomainBuildInfoTypeUnion::Invalid);
+                        }
+                        _ => {
+                            m.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                match (key.map(DomainType::to_raw), arm) {
+                    (Some(named), Some(a)) if named != a.key_raw() => {
+                        Err(serde_impl::key_mismatch("type", named, a.key_raw()))
+                    }
+                    (_, Some(a)) => Ok(a),
+                    (Some(named), None) => Ok(match named {
+                        1 => DomainBuildInfoTypeUnion::Hvm(Default::default()),
+                        2 => DomainBuildInfoTypeUnion::Pv(Default::default()),
+                        3 => DomainBuildInfoTypeUnion::Pvh(Default::default()),
+                        -1 => DomainBuildInfoTypeUnion::Invalid,
+                        other => DomainBuildInfoTypeUnion::Other(other),
+                    }),
+                    (None, None) => Ok(DomainBuildInfoTypeUnion::default()),
+                }
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
 /// Part of [`DomainBuildInfo`]: libxl's `arch_arm`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct DomainBuildInfoArchArm {
     // field: gic_version
     /// libxl: `gic_version`.
@@ -3196,9 +3547,15 @@ impl Default for DomainBuildInfoArchArm {
 
 /// Part of [`DomainBuildInfo`]: libxl's `arch_x86`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct DomainBuildInfoArchX86 {
     // field: msr_relaxed
     /// libxl: `msr_relaxed`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub msr_relaxed: Option<bool>,
 }
 
@@ -3246,6 +3603,11 @@ impl Default for DomainBuildInfoArchX86 {
 ///
 /// libxl: `libxl_domain_build_info`. Passed to libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct DomainBuildInfo {
     // field: max_vcpus
     /// libxl: `max_vcpus`.
@@ -3267,6 +3629,7 @@ pub struct DomainBuildInfo {
     pub vcpu_soft_affinity: Vec<Bitmap>,
     // field: numa_placement
     /// libxl: `numa_placement`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub numa_placement: Option<bool>,
     // field: tsc_mode
     /// libxl: `tsc_mode`.
@@ -3297,9 +3660,11 @@ pub struct DomainBuildInfo {
     pub exec_ssid_label: Option<String>,
     // field: localtime
     /// libxl: `localtime`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub localtime: Option<bool>,
     // field: disable_migrate
     /// libxl: `disable_migrate`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub disable_migrate: Option<bool>,
     // field: cpuid
     /// libxl: `cpuid`.
@@ -3324,6 +3689,7 @@ pub struct DomainBuildInfo {
     pub device_model_version: DeviceModelVersion,
     // field: device_model_stubdomain
     /// libxl: `device_model_stubdomain`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub device_model_stubdomain: Option<bool>,
     // field: stubdomain_memkb
     /// libxl: `stubdomain_memkb`.
@@ -3372,6 +3738,7 @@ pub struct DomainBuildInfo {
     pub iomem: Vec<IomemRange>,
     // field: claim_mode
     /// libxl: `claim_mode`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub claim_mode: Option<bool>,
     // field: event_channels
     /// libxl: `event_channels`.
@@ -3394,6 +3761,7 @@ pub struct DomainBuildInfo {
     pub device_tree: Option<String>,
     // field: acpi
     /// libxl: `acpi`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub acpi: Option<bool>,
     // field: bootloader
     /// libxl: `bootloader`.
@@ -3406,18 +3774,22 @@ pub struct DomainBuildInfo {
     pub timer_mode: TimerMode,
     // field: nested_hvm
     /// libxl: `nested_hvm`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub nested_hvm: Option<bool>,
     // field: apic
     /// libxl: `apic`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub apic: Option<bool>,
     // field: dm_restrict
     /// libxl: `dm_restrict`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub dm_restrict: Option<bool>,
     // field: tee
     /// libxl: `tee`.
     pub tee: TeeType,
     // field: u
     /// libxl: `u`.
+    #[cfg_attr(feature = "serde", serde(flatten))]
     pub type_: DomainBuildInfoTypeUnion,
     // field: arch_arm
     /// libxl: `arch_arm`.
@@ -3435,6 +3807,7 @@ pub struct DomainBuildInfo {
     pub vmtrace_buf_kb: i32,
     // field: vpmu
     /// libxl: `vpmu`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub vpmu: Option<bool>,
 }
 
@@ -3706,6 +4079,11 @@ libxl_structs! { libxl_domain_build_info => libxl_domain_build_info_init, libxl_
 ///
 /// libxl: `libxl_device_vfb`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct DeviceVfb {
     // field: backend_domid
     /// libxl: `backend_domid`.
@@ -3804,6 +4182,11 @@ libxl_structs! { libxl_device_vfb => libxl_device_vfb_init, libxl_device_vfb_dis
 ///
 /// libxl: `libxl_device_vkb`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct DeviceVkb {
     // field: backend_domid
     /// libxl: `backend_domid`.
@@ -3958,6 +4341,11 @@ libxl_structs! { libxl_device_vkb => libxl_device_vkb_init, libxl_device_vkb_dis
 ///
 /// libxl: `libxl_device_disk`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct DeviceDisk {
     // field: backend_domid
     /// libxl: `backend_domid`.
@@ -3994,6 +4382,7 @@ pub struct DeviceDisk {
     pub direct_io_safe: bool,
     // field: discard_enable
     /// libxl: `discard_enable`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub discard_enable: Option<bool>,
     // field: specification
     /// libxl: `specification`.
@@ -4011,9 +4400,11 @@ pub struct DeviceDisk {
     // field: colo_enable
     /// Note that the COLO configuration settings should be considered unstable.
     /// They may change incompatibly in future versions of Xen.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub colo_enable: Option<bool>,
     // field: colo_restore_enable
     /// libxl: `colo_restore_enable`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub colo_restore_enable: Option<bool>,
     // field: colo_host
     /// libxl: `colo_host`.
@@ -4032,6 +4423,7 @@ pub struct DeviceDisk {
     pub hidden_disk: Option<String>,
     // field: trusted
     /// libxl: `trusted`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub trusted: Option<bool>,
 }
 
@@ -4165,6 +4557,11 @@ libxl_structs! { libxl_device_disk => libxl_device_disk_init, libxl_device_disk_
 ///
 /// libxl: `libxl_device_nic`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct DeviceNic {
     // field: backend_domid
     /// libxl: `backend_domid`.
@@ -4358,6 +4755,7 @@ pub struct DeviceNic {
     pub colo_checkpoint_port: Option<String>,
     // field: trusted
     /// libxl: `trusted`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub trusted: Option<bool>,
 }
 
@@ -4719,6 +5117,11 @@ libxl_structs! { libxl_device_nic => libxl_device_nic_init, libxl_device_nic_dis
 ///
 /// libxl: `libxl_device_pci`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct DevicePci {
     // field: func
     /// libxl: `func`.
@@ -4851,6 +5254,11 @@ libxl_structs! { libxl_device_pci => libxl_device_pci_init, libxl_device_pci_dis
 ///
 /// libxl: `libxl_device_rdm`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct DeviceRdm {
     // field: start
     /// libxl: `start`.
@@ -4956,9 +5364,15 @@ idl_enum! {
 ///
 /// libxl: `libxl_device_usbctrl`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct DeviceUsbctrl {
     // field: type
     /// libxl: `type`.
+    #[cfg_attr(feature = "serde", serde(rename = "type"))]
     pub type_: UsbctrlType,
     // field: devid
     /// libxl: `devid`.
@@ -5054,6 +5468,11 @@ libxl_structs! { libxl_device_usbctrl => libxl_device_usbctrl_init, libxl_device
 
 /// Part of [`DeviceUsbdev`]: libxl's `u.hostdev`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct DeviceUsbdevTypeHostdev {
     // field: hostbus
     /// libxl: `hostbus`.
@@ -5164,10 +5583,88 @@ impl Default for DeviceUsbdevTypeUnion {
     }
 }
 
+impl DeviceUsbdevTypeUnion {
+    /// libxl's integer for the key of this arm.
+    #[allow(dead_code)]
+    fn key_raw(&self) -> i32 {
+        match self {
+            DeviceUsbdevTypeUnion::Hostdev(_) => 1,
+            DeviceUsbdevTypeUnion::Other(k) => *k,
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for DeviceUsbdevTypeUnion {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        #[derive(serde::Serialize)]
+        #[allow(dead_code)]
+        struct Empty {}
+        let mut m = s.serialize_map(None)?;
+        match self {
+            DeviceUsbdevTypeUnion::Hostdev(a) => m.serialize_entry("type.hostdev", a)?,
+            DeviceUsbdevTypeUnion::Other(k) => m.serialize_entry("type", k)?,
+        }
+        m.end()
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for DeviceUsbdevTypeUnion {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = DeviceUsbdevTypeUnion;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("libxl's \"type\" and \"type.<arm>\" keys")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> std::result::Result<DeviceUsbdevTypeUnion, A::Error> {
+                let mut key: Option<UsbdevType> = None;
+                let mut arm: Option<DeviceUsbdevTypeUnion> = None;
+                while let Some(k) = m.next_key::<String>()? {
+                    match k.as_str() {
+                        "type" => key = Some(m.next_value()?),
+                        "type.hostdev" => {
+                            if arm.is_some() {
+                                return Err(serde_impl::two_arms("type"));
+                            }
+                            arm = Some(DeviceUsbdevTypeUnion::Hostdev(m.next_value()?));
+                        }
+                        _ => {
+                            m.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                match (key.map(UsbdevType::to_raw), arm) {
+                    (Some(named), Some(a)) if named != a.key_raw() => {
+                        Err(serde_impl::key_mismatch("type", named, a.key_raw()))
+                    }
+                    (_, Some(a)) => Ok(a),
+                    (Some(named), None) => Ok(match named {
+                        1 => DeviceUsbdevTypeUnion::Hostdev(Default::default()),
+                        other => DeviceUsbdevTypeUnion::Other(other),
+                    }),
+                    (None, None) => Ok(DeviceUsbdevTypeUnion::default()),
+                }
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
 // idl: libxl_device_usbdev
 ///
 /// libxl: `libxl_device_usbdev`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct DeviceUsbdev {
     // field: ctrl
     /// libxl: `ctrl`.
@@ -5177,6 +5674,7 @@ pub struct DeviceUsbdev {
     pub port: i32,
     // field: u
     /// libxl: `u`.
+    #[cfg_attr(feature = "serde", serde(flatten))]
     pub type_: DeviceUsbdevTypeUnion,
 }
 
@@ -5249,6 +5747,11 @@ libxl_structs! { libxl_device_usbdev => libxl_device_usbdev_init, libxl_device_u
 ///
 /// libxl: `libxl_device_dtdev`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct DeviceDtdev {
     // field: path
     /// libxl: `path`.
@@ -5318,6 +5821,11 @@ libxl_structs! { libxl_device_dtdev => libxl_device_dtdev_init, libxl_device_dtd
 ///
 /// libxl: `libxl_device_vtpm`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct DeviceVtpm {
     // field: backend_domid
     /// libxl: `backend_domid`.
@@ -5405,6 +5913,11 @@ libxl_structs! { libxl_device_vtpm => libxl_device_vtpm_init, libxl_device_vtpm_
 ///
 /// libxl: `libxl_device_p9`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct DeviceP9 {
     // field: backend_domid
     /// libxl: `backend_domid`.
@@ -5502,6 +6015,11 @@ libxl_structs! { libxl_device_p9 => libxl_device_p9_init, libxl_device_p9_dispos
 ///
 /// libxl: `libxl_device_pvcallsif`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct DevicePvcallsif {
     // field: backend_domid
     /// libxl: `backend_domid`.
@@ -5585,6 +6103,11 @@ libxl_structs! { libxl_device_pvcallsif => libxl_device_pvcallsif_init, libxl_de
 
 /// Part of [`DeviceChannel`]: libxl's `u.socket`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct DeviceChannelConnectionSocket {
     // field: path
     /// libxl: `path`.
@@ -5701,10 +6224,110 @@ impl Default for DeviceChannelConnectionUnion {
     }
 }
 
+impl DeviceChannelConnectionUnion {
+    /// libxl's integer for the key of this arm.
+    #[allow(dead_code)]
+    fn key_raw(&self) -> i32 {
+        match self {
+            DeviceChannelConnectionUnion::Unknown => 0,
+            DeviceChannelConnectionUnion::Pty => 1,
+            DeviceChannelConnectionUnion::Socket(_) => 2,
+            DeviceChannelConnectionUnion::Other(k) => *k,
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for DeviceChannelConnectionUnion {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        #[derive(serde::Serialize)]
+        #[allow(dead_code)]
+        struct Empty {}
+        let mut m = s.serialize_map(None)?;
+        match self {
+            DeviceChannelConnectionUnion::Unknown => {
+                m.serialize_entry("connection.unknown", &Empty {})?
+            }
+            DeviceChannelConnectionUnion::Pty => m.serialize_entry("connection.pty", &Empty {})?,
+            DeviceChannelConnectionUnion::Socket(a) => m.serialize_entry("connection.socket", a)?,
+            DeviceChannelConnectionUnion::Other(k) => m.serialize_entry("connection", k)?,
+        }
+        m.end()
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for DeviceChannelConnectionUnion {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = DeviceChannelConnectionUnion;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("libxl's \"connection\" and \"connection.<arm>\" keys")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> std::result::Result<DeviceChannelConnectionUnion, A::Error> {
+                let mut key: Option<ChannelConnection> = None;
+                let mut arm: Option<DeviceChannelConnectionUnion> = None;
+                while let Some(k) = m.next_key::<String>()? {
+                    match k.as_str() {
+                        "connection" => key = Some(m.next_value()?),
+                        "connection.unknown" => {
+                            if arm.is_some() {
+                                return Err(serde_impl::two_arms("connection"));
+                            }
+                            m.next_value::<serde::de::IgnoredAny>()?;
+                            arm = Some(DeviceChannelConnectionUnion::Unknown);
+                        }
+                        "connection.pty" => {
+                            if arm.is_some() {
+                                return Err(serde_impl::two_arms("connection"));
+                            }
+                            m.next_value::<serde::de::IgnoredAny>()?;
+                            arm = Some(DeviceChannelConnectionUnion::Pty);
+                        }
+                        "connection.socket" => {
+                            if arm.is_some() {
+                                return Err(serde_impl::two_arms("connection"));
+                            }
+                            arm = Some(DeviceChannelConnectionUnion::Socket(m.next_value()?));
+                        }
+                        _ => {
+                            m.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                match (key.map(ChannelConnection::to_raw), arm) {
+                    (Some(named), Some(a)) if named != a.key_raw() => {
+                        Err(serde_impl::key_mismatch("connection", named, a.key_raw()))
+                    }
+                    (_, Some(a)) => Ok(a),
+                    (Some(named), None) => Ok(match named {
+                        0 => DeviceChannelConnectionUnion::Unknown,
+                        1 => DeviceChannelConnectionUnion::Pty,
+                        2 => DeviceChannelConnectionUnion::Socket(Default::default()),
+                        other => DeviceChannelConnectionUnion::Other(other),
+                    }),
+                    (None, None) => Ok(DeviceChannelConnectionUnion::default()),
+                }
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
 // idl: libxl_device_channel
 ///
 /// libxl: `libxl_device_channel`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct DeviceChannel {
     // field: backend_domid
     /// libxl: `backend_domid`.
@@ -5720,6 +6343,7 @@ pub struct DeviceChannel {
     pub name: Option<String>,
     // field: u
     /// libxl: `u`.
+    #[cfg_attr(feature = "serde", serde(flatten))]
     pub connection: DeviceChannelConnectionUnion,
 }
 
@@ -5798,6 +6422,11 @@ libxl_structs! { libxl_device_channel => libxl_device_channel_init, libxl_device
 ///
 /// libxl: `libxl_connector_param`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct ConnectorParam {
     // field: unique_id
     /// libxl: `unique_id`.
@@ -5883,6 +6512,11 @@ libxl_structs! { libxl_connector_param => libxl_connector_param_init, libxl_conn
 ///
 /// libxl: `libxl_device_vdispl`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct DeviceVdispl {
     // field: backend_domid
     /// libxl: `backend_domid`.
@@ -6038,6 +6672,11 @@ idl_enum! {
 ///
 /// libxl: `libxl_vsnd_params`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct VsndParams {
     // field: sample_rates
     /// libxl: `sample_rates`.
@@ -6151,12 +6790,18 @@ idl_enum! {
 ///
 /// libxl: `libxl_vsnd_stream`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct VsndStream {
     // field: unique_id
     /// libxl: `unique_id`.
     pub unique_id: Option<String>,
     // field: type
     /// libxl: `type`.
+    #[cfg_attr(feature = "serde", serde(rename = "type"))]
     pub type_: VsndStreamType,
     // field: params
     /// libxl: `params`.
@@ -6233,6 +6878,11 @@ libxl_structs! { libxl_vsnd_stream => libxl_vsnd_stream_init, libxl_vsnd_stream_
 ///
 /// libxl: `libxl_vsnd_pcm`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct VsndPcm {
     // field: name
     /// libxl: `name`.
@@ -6318,6 +6968,11 @@ libxl_structs! { libxl_vsnd_pcm => libxl_vsnd_pcm_init, libxl_vsnd_pcm_dispose; 
 ///
 /// libxl: `libxl_device_vsnd`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct DeviceVsnd {
     // field: backend_domid
     /// libxl: `backend_domid`.
@@ -6428,6 +7083,11 @@ libxl_structs! { libxl_device_vsnd => libxl_device_vsnd_init, libxl_device_vsnd_
 ///
 /// libxl: `libxl_domain_config`. Passed to libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct DomainConfig {
     // field: c_info
     /// libxl: `c_info`.
@@ -6685,6 +7345,11 @@ libxl_structs! { libxl_domain_config => libxl_domain_config_init, libxl_domain_c
 ///
 /// libxl: `libxl_diskinfo`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct Diskinfo {
     // field: backend
     /// libxl: `backend`.
@@ -6793,6 +7458,11 @@ libxl_structs! { libxl_diskinfo => libxl_diskinfo_init, libxl_diskinfo_dispose; 
 ///
 /// libxl: `libxl_nicinfo`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct Nicinfo {
     // field: backend
     /// libxl: `backend`.
@@ -6908,6 +7578,11 @@ libxl_structs! { libxl_nicinfo => libxl_nicinfo_init, libxl_nicinfo_dispose; }
 ///
 /// libxl: `libxl_vtpminfo`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct Vtpminfo {
     // field: backend
     /// libxl: `backend`.
@@ -7021,9 +7696,15 @@ libxl_structs! { libxl_vtpminfo => libxl_vtpminfo_init, libxl_vtpminfo_dispose; 
 ///
 /// libxl: `libxl_usbctrlinfo`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct Usbctrlinfo {
     // field: type
     /// libxl: `type`.
+    #[cfg_attr(feature = "serde", serde(rename = "type"))]
     pub type_: UsbctrlType,
     // field: devid
     /// libxl: `devid`.
@@ -7157,6 +7838,11 @@ libxl_structs! { libxl_usbctrlinfo => libxl_usbctrlinfo_init, libxl_usbctrlinfo_
 ///
 /// libxl: `libxl_vcpuinfo`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct Vcpuinfo {
     // field: vcpuid
     /// libxl: `vcpuid`.
@@ -7268,6 +7954,11 @@ libxl_structs! { libxl_vcpuinfo => libxl_vcpuinfo_init, libxl_vcpuinfo_dispose; 
 ///
 /// libxl: `libxl_physinfo`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct Physinfo {
     // field: threads_per_core
     /// libxl: `threads_per_core`.
@@ -7310,6 +8001,7 @@ pub struct Physinfo {
     pub nr_nodes: u32,
     // field: hw_cap
     /// libxl: `hw_cap`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::hwcap"))]
     pub hw_cap: [u32; 8],
     // field: cap_hvm
     /// libxl: `cap_hvm`.
@@ -7476,6 +8168,11 @@ libxl_structs! { libxl_physinfo => libxl_physinfo_init, libxl_physinfo_dispose; 
 ///
 /// libxl: `libxl_connectorinfo`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct Connectorinfo {
     // field: unique_id
     /// libxl: `unique_id`.
@@ -7582,6 +8279,11 @@ libxl_structs! { libxl_connectorinfo => libxl_connectorinfo_init, libxl_connecto
 ///
 /// libxl: `libxl_vdisplinfo`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct Vdisplinfo {
     // field: backend
     /// libxl: `backend`.
@@ -7698,6 +8400,11 @@ libxl_structs! { libxl_vdisplinfo => libxl_vdisplinfo_init, libxl_vdisplinfo_dis
 ///
 /// libxl: `libxl_streaminfo`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct Streaminfo {
     // field: req_evtch
     /// libxl: `req_evtch`.
@@ -7774,6 +8481,11 @@ libxl_structs! { libxl_streaminfo => libxl_streaminfo_init, libxl_streaminfo_dis
 ///
 /// libxl: `libxl_pcminfo`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct Pcminfo {
     // field: streams
     /// libxl: `streams`.
@@ -7848,6 +8560,11 @@ libxl_structs! { libxl_pcminfo => libxl_pcminfo_init, libxl_pcminfo_dispose; }
 ///
 /// libxl: `libxl_vsndinfo`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct Vsndinfo {
     // field: backend
     /// libxl: `backend`.
@@ -7956,6 +8673,11 @@ libxl_structs! { libxl_vsndinfo => libxl_vsndinfo_init, libxl_vsndinfo_dispose; 
 ///
 /// libxl: `libxl_vkbinfo`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct Vkbinfo {
     // field: backend
     /// libxl: `backend`.
@@ -8067,6 +8789,11 @@ libxl_structs! { libxl_vkbinfo => libxl_vkbinfo_init, libxl_vkbinfo_dispose; }
 ///
 /// libxl: `libxl_numainfo`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct Numainfo {
     // field: size
     /// libxl: `size`.
@@ -8151,6 +8878,11 @@ libxl_structs! { libxl_numainfo => libxl_numainfo_init, libxl_numainfo_dispose; 
 ///
 /// libxl: `libxl_cputopology`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct Cputopology {
     // field: core
     /// libxl: `core`.
@@ -8231,6 +8963,11 @@ libxl_structs! { libxl_cputopology => libxl_cputopology_init, libxl_cputopology_
 ///
 /// libxl: `libxl_pcitopology`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct Pcitopology {
     // field: seg
     /// libxl: `seg`.
@@ -8316,6 +9053,11 @@ libxl_structs! { libxl_pcitopology => libxl_pcitopology_init, libxl_pcitopology_
 ///
 /// libxl: `libxl_sched_credit_params`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct SchedCreditParams {
     // field: tslice_ms
     /// libxl: `tslice_ms`.
@@ -8403,6 +9145,11 @@ libxl_structs! { libxl_sched_credit_params => libxl_sched_credit_params_init, no
 ///
 /// libxl: `libxl_sched_credit2_params`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct SchedCredit2Params {
     // field: ratelimit_us
     /// libxl: `ratelimit_us`.
@@ -8478,33 +9225,45 @@ libxl_structs! { libxl_sched_credit2_params => libxl_sched_credit2_params_init, 
 ///
 /// libxl: `libxl_domain_remus_info`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct DomainRemusInfo {
     // field: interval
     /// libxl: `interval`.
     pub interval: i32,
     // field: allow_unsafe
     /// libxl: `allow_unsafe`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub allow_unsafe: Option<bool>,
     // field: blackhole
     /// libxl: `blackhole`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub blackhole: Option<bool>,
     // field: compression
     /// libxl: `compression`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub compression: Option<bool>,
     // field: netbuf
     /// libxl: `netbuf`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub netbuf: Option<bool>,
     // field: netbufscript
     /// libxl: `netbufscript`.
     pub netbufscript: Option<String>,
     // field: diskbuf
     /// libxl: `diskbuf`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub diskbuf: Option<bool>,
     // field: colo
     /// libxl: `colo`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub colo: Option<bool>,
     // field: userspace_colo_proxy
     /// libxl: `userspace_colo_proxy`.
+    #[cfg_attr(feature = "serde", serde(with = "serde_impl::defbool"))]
     pub userspace_colo_proxy: Option<bool>,
 }
 
@@ -8614,6 +9373,11 @@ idl_enum! {
 
 /// Part of [`Event`]: libxl's `u.domain_shutdown`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct EventTypeDomainShutdown {
     // field: shutdown_reason
     /// libxl: `shutdown_reason`.
@@ -8662,6 +9426,11 @@ impl Default for EventTypeDomainShutdown {
 
 /// Part of [`Event`]: libxl's `u.disk_eject`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct EventTypeDiskEject {
     // field: vdev
     /// libxl: `vdev`.
@@ -8716,6 +9485,11 @@ impl Default for EventTypeDiskEject {
 
 /// Part of [`Event`]: libxl's `u.operation_complete`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct EventTypeOperationComplete {
     // field: rc
     /// libxl: `rc`.
@@ -8837,10 +9611,130 @@ impl Default for EventTypeUnion {
     }
 }
 
+impl EventTypeUnion {
+    /// libxl's integer for the key of this arm.
+    #[allow(dead_code)]
+    fn key_raw(&self) -> i32 {
+        match self {
+            EventTypeUnion::DomainShutdown(_) => 1,
+            EventTypeUnion::DomainDeath => 2,
+            EventTypeUnion::DiskEject(_) => 3,
+            EventTypeUnion::OperationComplete(_) => 4,
+            EventTypeUnion::DomainCreateConsoleAvailable => 5,
+            EventTypeUnion::Other(k) => *k,
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for EventTypeUnion {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        #[derive(serde::Serialize)]
+        #[allow(dead_code)]
+        struct Empty {}
+        let mut m = s.serialize_map(None)?;
+        match self {
+            EventTypeUnion::DomainShutdown(a) => m.serialize_entry("type.domain_shutdown", a)?,
+            EventTypeUnion::DomainDeath => m.serialize_entry("type.domain_death", &Empty {})?,
+            EventTypeUnion::DiskEject(a) => m.serialize_entry("type.disk_eject", a)?,
+            EventTypeUnion::OperationComplete(a) => {
+                m.serialize_entry("type.operation_complete", a)?
+            }
+            EventTypeUnion::DomainCreateConsoleAvailable => {
+                m.serialize_entry("type.domain_create_console_available", &Empty {})?
+            }
+            EventTypeUnion::Other(k) => m.serialize_entry("type", k)?,
+        }
+        m.end()
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for EventTypeUnion {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = EventTypeUnion;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("libxl's \"type\" and \"type.<arm>\" keys")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> std::result::Result<EventTypeUnion, A::Error> {
+                let mut key: Option<EventType> = None;
+                let mut arm: Option<EventTypeUnion> = None;
+                while let Some(k) = m.next_key::<String>()? {
+                    match k.as_str() {
+                        "type" => key = Some(m.next_value()?),
+                        "type.domain_shutdown" => {
+                            if arm.is_some() {
+                                return Err(serde_impl::two_arms("type"));
+                            }
+                            arm = Some(EventTypeUnion::DomainShutdown(m.next_value()?));
+                        }
+                        "type.domain_death" => {
+                            if arm.is_some() {
+                                return Err(serde_impl::two_arms("type"));
+                            }
+                            m.next_value::<serde::de::IgnoredAny>()?;
+                            arm = Some(EventTypeUnion::DomainDeath);
+                        }
+                        "type.disk_eject" => {
+                            if arm.is_some() {
+                                return Err(serde_impl::two_arms("type"));
+                            }
+                            arm = Some(EventTypeUnion::DiskEject(m.next_value()?));
+                        }
+                        "type.operation_complete" => {
+                            if arm.is_some() {
+                                return Err(serde_impl::two_arms("type"));
+                            }
+                            arm = Some(EventTypeUnion::OperationComplete(m.next_value()?));
+                        }
+                        "type.domain_create_console_available" => {
+                            if arm.is_some() {
+                                return Err(serde_impl::two_arms("type"));
+                            }
+                            m.next_value::<serde::de::IgnoredAny>()?;
+                            arm = Some(EventTypeUnion::DomainCreateConsoleAvailable);
+                        }
+                        _ => {
+                            m.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                match (key.map(EventType::to_raw), arm) {
+                    (Some(named), Some(a)) if named != a.key_raw() => {
+                        Err(serde_impl::key_mismatch("type", named, a.key_raw()))
+                    }
+                    (_, Some(a)) => Ok(a),
+                    (Some(named), None) => Ok(match named {
+                        1 => EventTypeUnion::DomainShutdown(Default::default()),
+                        2 => EventTypeUnion::DomainDeath,
+                        3 => EventTypeUnion::DiskEject(Default::default()),
+                        4 => EventTypeUnion::OperationComplete(Default::default()),
+                        5 => EventTypeUnion::DomainCreateConsoleAvailable,
+                        other => EventTypeUnion::Other(other),
+                    }),
+                    (None, None) => Ok(EventTypeUnion::default()),
+                }
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
 // idl: libxl_event
 ///
 /// libxl: `libxl_event`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct Event {
     // field: domid
     /// for use by libxl; caller may use this once the event has been
@@ -8854,6 +9748,7 @@ pub struct Event {
     pub for_user: u64,
     // field: u
     /// libxl: `u`.
+    #[cfg_attr(feature = "serde", serde(flatten))]
     pub type_: EventTypeUnion,
 }
 
@@ -8960,6 +9855,11 @@ idl_enum! {
 ///
 /// libxl: `libxl_psr_cat_info`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct PsrCatInfo {
     // field: id
     /// libxl: `id`.
@@ -9056,6 +9956,11 @@ idl_enum! {
 
 /// Part of [`PsrHwInfo`]: libxl's `u.cat`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct PsrHwInfoTypeCat {
     // field: cos_max
     /// libxl: `cos_max`.
@@ -9116,6 +10021,11 @@ impl Default for PsrHwInfoTypeCat {
 
 /// Part of [`PsrHwInfo`]: libxl's `u.mba`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct PsrHwInfoTypeMba {
     // field: cos_max
     /// libxl: `cos_max`.
@@ -9235,16 +10145,104 @@ impl Default for PsrHwInfoTypeUnion {
     }
 }
 
+impl PsrHwInfoTypeUnion {
+    /// libxl's integer for the key of this arm.
+    #[allow(dead_code)]
+    fn key_raw(&self) -> i32 {
+        match self {
+            PsrHwInfoTypeUnion::Cat(_) => 1,
+            PsrHwInfoTypeUnion::Mba(_) => 2,
+            PsrHwInfoTypeUnion::Other(k) => *k,
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for PsrHwInfoTypeUnion {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        #[derive(serde::Serialize)]
+        #[allow(dead_code)]
+        struct Empty {}
+        let mut m = s.serialize_map(None)?;
+        match self {
+            PsrHwInfoTypeUnion::Cat(a) => m.serialize_entry("type.cat", a)?,
+            PsrHwInfoTypeUnion::Mba(a) => m.serialize_entry("type.mba", a)?,
+            PsrHwInfoTypeUnion::Other(k) => m.serialize_entry("type", k)?,
+        }
+        m.end()
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for PsrHwInfoTypeUnion {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = PsrHwInfoTypeUnion;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("libxl's \"type\" and \"type.<arm>\" keys")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> std::result::Result<PsrHwInfoTypeUnion, A::Error> {
+                let mut key: Option<PsrFeatType> = None;
+                let mut arm: Option<PsrHwInfoTypeUnion> = None;
+                while let Some(k) = m.next_key::<String>()? {
+                    match k.as_str() {
+                        "type" => key = Some(m.next_value()?),
+                        "type.cat" => {
+                            if arm.is_some() {
+                                return Err(serde_impl::two_arms("type"));
+                            }
+                            arm = Some(PsrHwInfoTypeUnion::Cat(m.next_value()?));
+                        }
+                        "type.mba" => {
+                            if arm.is_some() {
+                                return Err(serde_impl::two_arms("type"));
+                            }
+                            arm = Some(PsrHwInfoTypeUnion::Mba(m.next_value()?));
+                        }
+                        _ => {
+                            m.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                match (key.map(PsrFeatType::to_raw), arm) {
+                    (Some(named), Some(a)) if named != a.key_raw() => {
+                        Err(serde_impl::key_mismatch("type", named, a.key_raw()))
+                    }
+                    (_, Some(a)) => Ok(a),
+                    (Some(named), None) => Ok(match named {
+                        1 => PsrHwInfoTypeUnion::Cat(Default::default()),
+                        2 => PsrHwInfoTypeUnion::Mba(Default::default()),
+                        other => PsrHwInfoTypeUnion::Other(other),
+                    }),
+                    (None, None) => Ok(PsrHwInfoTypeUnion::default()),
+                }
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
 // idl: libxl_psr_hw_info
 ///
 /// libxl: `libxl_psr_hw_info`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default)
+)]
 pub struct PsrHwInfo {
     // field: id
     /// libxl: `id`.
     pub id: u32,
     // field: u
     /// libxl: `u`.
+    #[cfg_attr(feature = "serde", serde(flatten))]
     pub type_: PsrHwInfoTypeUnion,
 }
 

@@ -12,7 +12,11 @@
 //! The conversions to and from libxl's C structs are lossless: every field
 //! libxl knows survives a round trip, which hypervisor tests check against
 //! libxl's own JSON for every type. [`Context::to_json`] and
-//! [`Context::from_json`] give libxl's JSON form of any of these types.
+//! [`Context::from_json`] give libxl's JSON form of any of these types; with
+//! the `serde` feature, every type also implements `Serialize` and
+//! `Deserialize` in that same form (field names, `"type.hvm"` union arms,
+//! `"True"`/`"False"`/`"<default>"` defbools), so `serde_json` output is
+//! what `xl create` reads in a JSON config.
 //!
 //! ```
 //! use xenlight::types::{DeviceDisk, DiskFormat};
@@ -43,11 +47,26 @@ pub use crate::values::{Bitmap, CpuidLeaf, CpuidPolicy, MsrPolicy};
 
 mod generated;
 pub use generated::*;
+#[cfg(feature = "serde")]
+mod serde_impl;
 
 /// A type of libxl's IDL. Implemented by every generated type, and only by
 /// them; generic code (such as [`Context::to_json`](crate::Context::to_json))
 /// takes any of them.
+#[cfg(not(feature = "serde"))]
 pub trait IdlType: JsonC + Clone + fmt::Debug + Default + PartialEq {
+    /// libxl's name for the type, e.g. `libxl_device_disk`.
+    const LIBXL_NAME: &'static str;
+}
+
+/// A type of libxl's IDL. Implemented by every generated type, and only by
+/// them; generic code (such as [`Context::to_json`](crate::Context::to_json))
+/// takes any of them. With the `serde` feature, each is also `Serialize`
+/// and `Deserialize` in libxl's JSON form.
+#[cfg(feature = "serde")]
+pub trait IdlType:
+    JsonC + Clone + fmt::Debug + Default + PartialEq + serde::Serialize + serde::de::DeserializeOwned
+{
     /// libxl's name for the type, e.g. `libxl_device_disk`.
     const LIBXL_NAME: &'static str;
 }
@@ -163,6 +182,30 @@ macro_rules! idl_enum {
         impl IdlType for $name {
             const LIBXL_NAME: &'static str = stringify!($cty);
         }
+
+        /// libxl's name for the value (an unlisted one as its integer).
+        #[cfg(feature = "serde")]
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(
+                &self,
+                s: S,
+            ) -> std::result::Result<S::Ok, S::Error> {
+                match self.name() {
+                    Some(n) => s.serialize_str(n),
+                    None => s.serialize_i32(self.to_raw()),
+                }
+            }
+        }
+
+        /// From libxl's name (any case) or the integer.
+        #[cfg(feature = "serde")]
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(
+                d: D,
+            ) -> std::result::Result<Self, D::Error> {
+                serde_impl::enum_from(d, Self::from_name, Self::from_raw, stringify!($cty))
+            }
+        }
     };
 }
 use idl_enum;
@@ -195,6 +238,13 @@ mod tests {
                 let v = T::sample(seed);
                 assert_ne!(v, T::default(), "{name}: sample {seed} equals the default");
                 assert_eq!(round_trip(&v), v, "{name}: sample {seed}");
+                #[cfg(feature = "serde")]
+                {
+                    let json = serde_json::to_string(&v).expect("serialize");
+                    let back: T = serde_json::from_str(&json)
+                        .unwrap_or_else(|e| panic!("{name}: {e}\n{json}"));
+                    assert_eq!(back, v, "{name}: serde round trip of {json}");
+                }
                 self.values += 1;
             }
             assert_eq!(round_trip(&T::default()), T::default(), "{name}: default");
@@ -232,6 +282,53 @@ mod tests {
             hvm.timer_mode,
             TimerMode::Unknown,
             "LIBXL_TIMER_MODE_DEFAULT"
+        );
+    }
+
+    /// libxl's own spellings: union key and arm side by side, defbools as
+    /// strings, key-value lists as objects, bitmaps as bit indices.
+    #[cfg(feature = "serde")]
+    #[test]
+    fn serde_uses_libxls_json_form() {
+        let b = DomainBuildInfo {
+            type_: DomainBuildInfoTypeUnion::Pv(DomainBuildInfoTypePv {
+                e820_host: Some(true),
+                ..Default::default()
+            }),
+            cpumap: Bitmap { bytes: vec![0b101] },
+            ..Default::default()
+        };
+        let v = serde_json::to_value(&b).unwrap();
+        assert_eq!(v.get("type"), None, "libxl names the arm only");
+        assert_eq!(v["type.pv"]["e820_host"], "True");
+        assert_eq!(v["cpumap"], serde_json::json!([0, 2]));
+        assert_eq!(v["localtime"], "<default>");
+        let c: DomainCreateInfo = serde_json::from_str(
+            r#"{"name": "web", "type": "hvm", "xsdata": {"a": "1", "b": null}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.type_, DomainType::Hvm);
+        assert_eq!(
+            c.xsdata,
+            vec![("a".into(), Some("1".into())), ("b".into(), None)]
+        );
+        let two = r#"{"type.pv": {}, "type.hvm": {}}"#;
+        assert!(serde_json::from_str::<DomainBuildInfo>(two).is_err());
+        let mismatch = r#"{"type": "hvm", "type.pv": {}}"#;
+        assert!(serde_json::from_str::<DomainBuildInfo>(mismatch).is_err());
+        // An arm without data is an empty object, as libxl writes it.
+        let ch = DeviceChannel {
+            connection: DeviceChannelConnectionUnion::Pty,
+            ..Default::default()
+        };
+        let v = serde_json::to_value(&ch).unwrap();
+        assert_eq!(v["connection.pty"], serde_json::json!({}));
+        assert_eq!(serde_json::from_value::<DeviceChannel>(v).unwrap(), ch);
+        // A missing arm with a key: that arm's defaults.
+        let only_key: DomainBuildInfo = serde_json::from_str(r#"{"type": "pvh"}"#).unwrap();
+        assert_eq!(
+            only_key.type_,
+            DomainBuildInfoTypeUnion::Pvh(Default::default())
         );
     }
 
