@@ -8,8 +8,102 @@ use std::process::{Command, Stdio};
 use std::ptr;
 use std::time::{Duration, Instant};
 
-use xenlight::{Context, DomainConfig, DomainType, Domid};
+use xenlight::types::{self, IdlType};
+use xenlight::{Context, DomainConfig, DomainType, Domid, Mac};
 use xenlight_sys as sys;
+
+/// The devices of the config-convert benchmark: 10 disks and 10 NICs.
+const DEVICES: usize = 10;
+
+/// A PV config with 20 devices, as the generated types hold it.
+fn twenty_device_config() -> types::DomainConfig {
+    let mut t = types::DomainConfig::default();
+    t.c_info.type_ = types::DomainType::Pv;
+    t.c_info.name = Some("bench-convert".into());
+    t.b_info.max_memkb = 131072;
+    t.b_info.target_memkb = 131072;
+    t.b_info.max_vcpus = 1;
+    t.b_info.kernel = Some("/boot/vmlinuz".into());
+    t.b_info.cmdline = Some("console=hvc0".into());
+    t.b_info.type_ = types::DomainBuildInfoTypeUnion::Pv(Default::default());
+    for i in 0..DEVICES {
+        t.disks.push(types::DeviceDisk {
+            pdev_path: Some(format!("/srv/disk{i}.img")),
+            vdev: Some(format!("xvd{}", (b'a' + i as u8) as char)),
+            format: types::DiskFormat::Raw,
+            readwrite: 1,
+            ..Default::default()
+        });
+        t.nics.push(types::DeviceNic {
+            devid: i as i32,
+            bridge: Some("xenbr0".into()),
+            mac: Mac([0, 0x16, 0x3e, 0, 0, i as u8]),
+            ..Default::default()
+        });
+    }
+    t
+}
+
+/// The same config filled by hand in C and its set fields read back into
+/// Rust values, as a program using only the raw bindings would.
+fn raw_convert_round_trip() -> usize {
+    let dup = |s: &str| {
+        let c = std::ffi::CString::new(s).unwrap();
+        // SAFETY: a valid C string; libxl frees the copy.
+        unsafe { libc::strdup(c.as_ptr()) }
+    };
+    let read = |p: *const std::ffi::c_char| {
+        // SAFETY: NULL or a string libxl's struct owns.
+        (!p.is_null()).then(|| {
+            unsafe { std::ffi::CStr::from_ptr(p) }
+                .to_string_lossy()
+                .into_owned()
+        })
+    };
+    // SAFETY: the usual libxl sequence: init, fill, read, dispose.
+    unsafe {
+        let mut c: sys::libxl_domain_config = std::mem::zeroed();
+        sys::libxl_domain_config_init(&mut c);
+        c.c_info.type_ = sys::libxl_domain_type_LIBXL_DOMAIN_TYPE_PV;
+        c.c_info.name = dup("bench-convert");
+        sys::libxl_domain_build_info_init_type(&mut c.b_info, c.c_info.type_);
+        c.b_info.max_memkb = 131072;
+        c.b_info.target_memkb = 131072;
+        c.b_info.max_vcpus = 1;
+        c.b_info.kernel = dup("/boot/vmlinuz");
+        c.b_info.cmdline = dup("console=hvc0");
+        c.disks = libc::calloc(DEVICES, std::mem::size_of::<sys::libxl_device_disk>()).cast();
+        c.num_disks = DEVICES as i32;
+        c.nics = libc::calloc(DEVICES, std::mem::size_of::<sys::libxl_device_nic>()).cast();
+        c.num_nics = DEVICES as i32;
+        for i in 0..DEVICES {
+            let d = &mut *c.disks.add(i);
+            sys::libxl_device_disk_init(d);
+            d.pdev_path = dup(&format!("/srv/disk{i}.img"));
+            d.vdev = dup(&format!("xvd{}", (b'a' + i as u8) as char));
+            d.format = sys::libxl_disk_format_LIBXL_DISK_FORMAT_RAW;
+            d.readwrite = 1;
+            let n = &mut *c.nics.add(i);
+            sys::libxl_device_nic_init(n);
+            n.devid = i as i32;
+            n.bridge = dup("xenbr0");
+            n.mac = [0, 0x16, 0x3e, 0, 0, i as u8];
+        }
+        let mut out = vec![
+            read(c.c_info.name),
+            read(c.b_info.kernel),
+            read(c.b_info.cmdline),
+        ];
+        for i in 0..DEVICES {
+            let d = &*c.disks.add(i);
+            out.push(read(d.pdev_path));
+            out.push(read(d.vdev));
+            out.push(read((*c.nics.add(i)).bridge));
+        }
+        sys::libxl_domain_config_dispose(&mut c);
+        std::hint::black_box(out).len()
+    }
+}
 
 /// A raw libxl ctx with a stderr logger, as a C program would hold it.
 struct Raw {
@@ -197,6 +291,28 @@ fn run_quiet(cmd: &str, args: &[&str]) {
 }
 
 fn main() {
+    // Conversion needs no hypervisor, but runs here with the rest.
+    let cfg = twenty_device_config();
+    let (s, r) = compare(
+        60,
+        200,
+        || {
+            let c = cfg.to_libxl().unwrap();
+            // SAFETY: filled by to_libxl.
+            let back = unsafe { types::DomainConfig::from_libxl(&c) }.unwrap();
+            assert_eq!(std::hint::black_box(back).disks.len(), DEVICES);
+        },
+        || assert_eq!(raw_convert_round_trip(), 3 + 3 * DEVICES),
+    );
+    report(
+        "config with 10 disks + 10 NICs to C and back",
+        "safe",
+        &s,
+        "raw",
+        &r,
+        "config-convert safe/raw",
+    );
+
     let ctx = Context::new().expect("a Xen dom0");
     let raw = Raw::new();
 

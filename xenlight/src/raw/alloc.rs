@@ -62,15 +62,22 @@ pub(crate) unsafe fn take_malloced_string(p: *mut c_char) -> Option<String> {
     unsafe { take_malloced_bytes(p) }.map(|b| String::from_utf8_lossy(&b).into_owned())
 }
 
-/// A copy of `s` in `malloc`'d memory, for fields libxl will `free`.
+/// A copy of `s` in `malloc`'d memory, for fields libxl will `free`; an
+/// interior NUL byte is an error naming `what`. One allocation, one copy.
 pub(crate) fn malloc_string(what: &'static str, s: &str) -> Result<*mut c_char> {
-    let c = cstring(what, s)?;
-    // SAFETY: `c` is a valid NUL-terminated string; strdup copies it.
-    let p = unsafe { libc::strdup(c.as_ptr()) };
-    if p.is_null() {
-        Err(Error::no_memory(what))
-    } else {
-        Ok(p)
+    if s.as_bytes().contains(&0) {
+        return cstring(what, s).map(|_| std::ptr::null_mut());
+    }
+    // SAFETY: malloc of len+1 bytes, checked for NULL; the bytes and the
+    // terminating NUL fit.
+    unsafe {
+        let p = libc::malloc(s.len() + 1).cast::<u8>();
+        if p.is_null() {
+            return Err(Error::no_memory(what));
+        }
+        std::ptr::copy_nonoverlapping(s.as_ptr(), p, s.len());
+        *p.add(s.len()) = 0;
+        Ok(p.cast())
     }
 }
 

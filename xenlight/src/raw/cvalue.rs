@@ -65,9 +65,11 @@ macro_rules! same_c {
     ($($t:ty),*) => {$(
         impl CValue for $t {
             type C = $t;
+            #[inline]
             unsafe fn read_c(c: &$t) -> Result<Self> {
                 Ok(*c)
             }
+            #[inline]
             unsafe fn write_c(&self, c: &mut $t) -> Result<()> {
                 *c = *self;
                 Ok(())
@@ -104,10 +106,16 @@ unsafe fn read_string(p: *const c_char) -> Result<Option<String>> {
 /// `LibxlStruct` for it frees it too, so an owned one does not leak.
 impl CValue for Option<String> {
     type C = *mut c_char;
+    // Most string fields of a config are unset: the NULL case is inlined.
+    #[inline]
     unsafe fn read_c(c: &*mut c_char) -> Result<Self> {
+        if c.is_null() {
+            return Ok(None);
+        }
         // SAFETY: libxl string fields are NULL or NUL-terminated.
         unsafe { read_string(*c) }
     }
+    #[inline]
     unsafe fn write_c(&self, c: &mut *mut c_char) -> Result<()> {
         if let Some(s) = self {
             let p = malloc_string("string field", s)?;
@@ -137,6 +145,7 @@ unsafe impl LibxlStruct for *mut c_char {
 /// libxl's three-valued boolean: `None` is "let libxl decide".
 impl CValue for Option<bool> {
     type C = sys::libxl_defbool;
+    #[inline]
     unsafe fn read_c(c: &sys::libxl_defbool) -> Result<Self> {
         // libxl.h: val 0 is default, > 0 true, < 0 false.
         Ok(match c.val {
@@ -144,12 +153,14 @@ impl CValue for Option<bool> {
             v => Some(v > 0),
         })
     }
+    #[inline]
     unsafe fn write_c(&self, c: &mut sys::libxl_defbool) -> Result<()> {
-        match self {
-            // SAFETY: `c` is a valid defbool.
-            Some(b) => unsafe { sys::libxl_defbool_set(c, *b) },
-            None => unsafe { sys::libxl_defbool_unset(c) },
-        }
+        // libxl.h's encoding (libxl_defbool_set/unset, without the calls).
+        c.val = match self {
+            None => 0,
+            Some(true) => 1,
+            Some(false) => -1,
+        };
         Ok(())
     }
 }

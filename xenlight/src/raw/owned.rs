@@ -53,11 +53,15 @@ pub(crate) use libxl_structs;
 
 /// An initialised libxl struct, disposed on drop. The struct holds no
 /// pointer to itself, so it may move.
+///
+/// This is also the escape hatch for libxl calls the crate does not wrap:
+/// [`IdlType::to_libxl`](crate::types::IdlType::to_libxl) gives one, whose
+/// pointer a `sys` function can take.
 pub struct Owned<T: LibxlStruct>(T);
 
 impl<T: LibxlStruct> Owned<T> {
     /// A fresh value with libxl's defaults (`_init`).
-    pub(crate) fn new() -> Self {
+    pub fn new() -> Self {
         let mut v = std::mem::MaybeUninit::<T>::zeroed();
         // SAFETY: zeroed memory of T's size (what libxl's own callers hand
         // `_init`); `_init` then initialises it fully (LibxlStruct's contract).
@@ -68,8 +72,19 @@ impl<T: LibxlStruct> Owned<T> {
     }
 
     /// The struct, for libxl calls that fill or read it.
-    pub(crate) fn as_mut_ptr(&mut self) -> *mut T {
+    pub fn as_mut_ptr(&mut self) -> *mut T {
         &mut self.0
+    }
+
+    /// The struct, for libxl calls that read it.
+    pub fn as_ptr(&self) -> *const T {
+        &self.0
+    }
+}
+
+impl<T: LibxlStruct> Default for Owned<T> {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

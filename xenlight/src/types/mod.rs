@@ -42,7 +42,7 @@ use crate::error::Result;
 pub use crate::ids::{Mac, Uuid};
 pub(crate) use crate::raw::cvalue::{read_array, write_array, CValue, JsonC};
 use crate::raw::owned::libxl_structs;
-use crate::raw::Owned;
+pub use crate::raw::owned::Owned;
 pub use crate::values::{Bitmap, CpuidLeaf, CpuidPolicy, MsrPolicy};
 
 mod generated;
@@ -57,6 +57,28 @@ mod serde_impl;
 pub trait IdlType: JsonC + Clone + fmt::Debug + Default + PartialEq {
     /// libxl's name for the type, e.g. `libxl_device_disk`.
     const LIBXL_NAME: &'static str;
+    /// The value as libxl's C struct, owned: `_dispose`d on drop, with
+    /// everything it allocated. For `sys` calls this crate does not wrap.
+    ///
+    /// ```
+    /// use xenlight::types::{DeviceNic, IdlType};
+    /// let nic = DeviceNic { bridge: Some("xenbr0".into()), ..DeviceNic::default() };
+    /// let c = nic.to_libxl()?;
+    /// assert!(!c.bridge.is_null());
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    fn to_libxl(&self) -> Result<Owned<Self::C>> {
+        self.to_c()
+    }
+
+    /// Reads a libxl C struct: the inverse of [`to_libxl`](Self::to_libxl).
+    ///
+    /// # Safety
+    /// `c` is initialised (libxl's `_init`, or filled by libxl).
+    unsafe fn from_libxl(c: &Self::C) -> Result<Self> {
+        // SAFETY: caller's contract.
+        unsafe { Self::read_c(c) }
+    }
 }
 
 /// A type of libxl's IDL. Implemented by every generated type, and only by
@@ -69,6 +91,28 @@ pub trait IdlType:
 {
     /// libxl's name for the type, e.g. `libxl_device_disk`.
     const LIBXL_NAME: &'static str;
+    /// The value as libxl's C struct, owned: `_dispose`d on drop, with
+    /// everything it allocated. For `sys` calls this crate does not wrap.
+    ///
+    /// ```
+    /// use xenlight::types::{DeviceNic, IdlType};
+    /// let nic = DeviceNic { bridge: Some("xenbr0".into()), ..DeviceNic::default() };
+    /// let c = nic.to_libxl()?;
+    /// assert!(!c.bridge.is_null());
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    fn to_libxl(&self) -> Result<Owned<Self::C>> {
+        self.to_c()
+    }
+
+    /// Reads a libxl C struct: the inverse of [`to_libxl`](Self::to_libxl).
+    ///
+    /// # Safety
+    /// `c` is initialised (libxl's `_init`, or filled by libxl).
+    unsafe fn from_libxl(c: &Self::C) -> Result<Self> {
+        // SAFETY: caller's contract.
+        unsafe { Self::read_c(c) }
+    }
 }
 
 /// libxl's `_init` default of a type: read from a freshly initialised C value.
