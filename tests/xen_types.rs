@@ -85,45 +85,60 @@ fn every_idl_type_survives_libxls_own_json_and_serde_speaks_it() {
     assert!(v.failures.is_empty(), "{}", v.failures.join("\n"));
 }
 
-/// Sets at least 30 fields the builder has no method for, on every guest
-/// type, and returns how many it set.
-fn set_fields_the_builder_lacks(cfg: &mut DomainConfig) -> usize {
-    let t = &mut cfg.libxl;
-    t.c_info.xsdata = vec![("xl-test".into(), Some("issue-12".into()))];
-    t.c_info.platformdata = vec![("xl-platform".into(), Some("1".into()))];
-    t.c_info.xend_suspend_evtchn_compat = Some(false);
-    t.c_info.passthrough = types::Passthrough::Disabled;
-    t.c_info.driver_domain = Some(false);
-    t.c_info.oos = Some(true);
-    let b = &mut t.b_info;
-    b.max_grant_frames = 64;
-    b.max_maptrack_frames = 1024;
-    b.max_grant_version = 1;
-    b.event_channels = 1023;
-    b.blkdev_start = Some("xvda".into());
-    b.localtime = Some(false);
-    b.disable_migrate = Some(true);
-    b.rtc_timeoffset = 5;
-    b.tsc_mode = types::TscMode::AlwaysEmulate;
-    b.numa_placement = Some(false);
-    b.sched_params.weight = 512;
-    b.sched_params.cap = 0;
-    b.extra_pv = vec!["-unused-pv".into()];
+/// Declares the fields the builder has no method for, once: a function that
+/// sets them and one that checks a read-back config has them.
+macro_rules! extra_fields {
+    ($($($path:ident).+ = $val:expr;)*) => {
+        /// Sets the fields; returns how many.
+        fn set_fields_the_builder_lacks(cfg: &mut DomainConfig) -> usize {
+            let t = &mut cfg.libxl;
+            $( t.$($path).+ = $val; )*
+            [$(stringify!($($path).+)),*].len()
+        }
+
+        /// Each field set above, as read back.
+        fn assert_fields_read_back(want: &DomainConfig, got: &DomainConfig) {
+            let (w, g) = (&want.libxl, &got.libxl);
+            $( assert_eq!(g.$($path).+, w.$($path).+, stringify!($($path).+)); )*
+        }
+    };
+}
+
+extra_fields! {
+    c_info.xsdata = vec![("xl-test".into(), Some("issue-12".into()))];
+    c_info.platformdata = vec![("xl-platform".into(), Some("1".into()))];
+    c_info.xend_suspend_evtchn_compat = Some(false);
+    c_info.passthrough = types::Passthrough::Disabled;
+    c_info.driver_domain = Some(false);
+    c_info.oos = Some(true);
+    b_info.max_grant_frames = 64;
+    b_info.max_maptrack_frames = 1024;
+    b_info.max_grant_version = 1;
+    b_info.event_channels = 1023;
+    b_info.blkdev_start = Some("xvda".into());
+    b_info.localtime = Some(false);
+    b_info.disable_migrate = Some(true);
+    b_info.rtc_timeoffset = 5;
+    b_info.tsc_mode = types::TscMode::AlwaysEmulate;
+    b_info.numa_placement = Some(false);
+    b_info.sched_params.weight = 512;
+    b_info.sched_params.cap = 0;
+    b_info.extra_pv = vec!["-unused-pv".into()];
     // A real QEMU option: HVM guests start QEMU with it.
-    b.extra_hvm = vec!["-no-user-config".into()];
-    b.acpi = Some(true);
-    b.nested_hvm = Some(false);
-    b.apic = Some(true);
-    b.dm_restrict = Some(false);
-    b.vpmu = Some(false);
-    b.arch_x86.msr_relaxed = Some(false);
-    b.cpumap = types::Bitmap { bytes: vec![0b11] };
-    b.timer_mode = types::TimerMode::NoDelayForMissedTicks;
-    b.device_model_stubdomain = Some(false);
+    b_info.extra_hvm = vec!["-no-user-config".into()];
+    b_info.acpi = Some(true);
+    b_info.nested_hvm = Some(false);
+    b_info.apic = Some(true);
+    b_info.dm_restrict = Some(false);
+    b_info.vpmu = Some(false);
+    b_info.arch_x86.msr_relaxed = Some(false);
+    b_info.cpumap = types::Bitmap { bytes: vec![0b11] };
+    b_info.timer_mode = types::TimerMode::NoDelayForMissedTicks;
+    b_info.device_model_stubdomain = Some(false);
     // Used only with a stub domain (off here), but stored.
-    b.stubdomain_memkb = 8192;
+    b_info.stubdomain_memkb = 8192;
     // A CPUID policy that changes nothing: every bit of leaf 1 ECX at 'x'.
-    b.cpuid = types::CpuidPolicy {
+    b_info.cpuid = types::CpuidPolicy {
         cpuid: vec![types::CpuidLeaf {
             leaf: 1,
             subleaf: None,
@@ -131,47 +146,6 @@ fn set_fields_the_builder_lacks(cfg: &mut DomainConfig) -> usize {
         }],
         msr: vec![],
     };
-    31
-}
-
-/// The fields `set_fields_the_builder_lacks` set, as read back.
-fn assert_fields_read_back(want: &DomainConfig, got: &DomainConfig) {
-    let (w, g) = (&want.libxl, &got.libxl);
-    assert_eq!(g.c_info.xsdata, w.c_info.xsdata);
-    assert_eq!(g.c_info.platformdata, w.c_info.platformdata);
-    assert_eq!(
-        g.c_info.xend_suspend_evtchn_compat,
-        w.c_info.xend_suspend_evtchn_compat
-    );
-    assert_eq!(g.c_info.passthrough, w.c_info.passthrough);
-    assert_eq!(g.c_info.driver_domain, w.c_info.driver_domain);
-    assert_eq!(g.c_info.oos, w.c_info.oos);
-    let (wb, gb) = (&w.b_info, &g.b_info);
-    assert_eq!(gb.max_grant_frames, wb.max_grant_frames);
-    assert_eq!(gb.max_maptrack_frames, wb.max_maptrack_frames);
-    assert_eq!(gb.max_grant_version, wb.max_grant_version);
-    assert_eq!(gb.event_channels, wb.event_channels);
-    assert_eq!(gb.blkdev_start, wb.blkdev_start);
-    assert_eq!(gb.localtime, wb.localtime);
-    assert_eq!(gb.disable_migrate, wb.disable_migrate);
-    assert_eq!(gb.rtc_timeoffset, wb.rtc_timeoffset);
-    assert_eq!(gb.tsc_mode, wb.tsc_mode);
-    assert_eq!(gb.numa_placement, wb.numa_placement);
-    assert_eq!(gb.sched_params.weight, wb.sched_params.weight);
-    assert_eq!(gb.sched_params.cap, wb.sched_params.cap);
-    assert_eq!(gb.extra_pv, wb.extra_pv);
-    assert_eq!(gb.extra_hvm, wb.extra_hvm);
-    assert_eq!(gb.acpi, wb.acpi);
-    assert_eq!(gb.nested_hvm, wb.nested_hvm);
-    assert_eq!(gb.apic, wb.apic);
-    assert_eq!(gb.dm_restrict, wb.dm_restrict);
-    assert_eq!(gb.vpmu, wb.vpmu);
-    assert_eq!(gb.arch_x86.msr_relaxed, wb.arch_x86.msr_relaxed);
-    assert_eq!(gb.cpumap, wb.cpumap);
-    assert_eq!(gb.timer_mode, wb.timer_mode);
-    assert_eq!(gb.device_model_stubdomain, wb.device_model_stubdomain);
-    assert_eq!(gb.stubdomain_memkb, wb.stubdomain_memkb);
-    assert_eq!(gb.cpuid, wb.cpuid);
 }
 
 fn create_and_read_back(cfg: &mut DomainConfig, arm_fields: usize) {

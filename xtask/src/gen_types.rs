@@ -36,24 +36,11 @@ pub fn fetch_idl(suite: &str) -> Result<PathBuf> {
     }
     let mirror = crate::xen420::machine_mirror()?;
     let apt = dir.join("apt");
-    for d in [
-        "lists/partial",
-        "cache/archives/partial",
-        "etc/preferences.d",
-        "etc/sources.list.d",
-    ] {
-        fs::create_dir_all(apt.join(d))?;
-    }
-    fs::write(
-        apt.join("etc/sources.list"),
-        format!(
-            "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] {mirror} {suite} main\n"
-        ),
-    )?;
     println!("==> fetching Debian {suite}'s xen source package (for libxl_types.idl)");
-    let mut update = Command::new("apt-get");
-    crate::xen420::private_apt(&mut update, &apt);
-    run(update.arg("update"))?;
+    crate::xen420::prepare_private_apt(
+        &apt,
+        &format!("deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] {mirror} {suite} main"),
+    )?;
     let src = dir.join("src");
     let _ = fs::remove_dir_all(&src);
     fs::create_dir_all(&src)?;

@@ -71,16 +71,9 @@ pub fn private_apt(cmd: &mut Command, apt: &Path) {
     ]);
 }
 
-/// Fetches (once) and unpacks libxen-dev 4.20; returns the unpacked root.
-fn headers() -> Result<PathBuf> {
-    let dir = cache_dir().join("xen-4.20");
-    let root = dir.join("root");
-    let stamp = root.join(".unpacked");
-    if stamp.exists() {
-        return Ok(root);
-    }
-    let mirror = machine_mirror()?;
-    let apt = dir.join("apt");
+/// Makes a private apt configuration under `apt` with one sources line,
+/// and reads its package lists (`apt-get update`).
+pub fn prepare_private_apt(apt: &Path, line: &str) -> Result<()> {
     for d in [
         "lists/partial",
         "cache/archives/partial",
@@ -89,10 +82,26 @@ fn headers() -> Result<PathBuf> {
     ] {
         fs::create_dir_all(apt.join(d))?;
     }
-    fs::write(
-        apt.join("etc/sources.list"),
-        format!(
-            "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] {mirror} trixie main\n"
+    fs::write(apt.join("etc/sources.list"), format!("{line}\n"))?;
+    let mut update = Command::new("apt-get");
+    private_apt(&mut update, apt);
+    run(update.arg("update"))
+}
+
+/// Fetches (once) and unpacks libxen-dev 4.20; returns the unpacked root.
+fn headers() -> Result<PathBuf> {
+    let dir = cache_dir().join("xen-4.20");
+    let root = dir.join("root");
+    let stamp = root.join(".unpacked");
+    if stamp.exists() {
+        return Ok(root);
+    }
+    let apt = dir.join("apt");
+    let mirror = machine_mirror()?;
+    prepare_private_apt(
+        &apt,
+        &format!(
+            "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] {mirror} trixie main"
         ),
     )?;
     let opts = |cmd: &mut Command| private_apt(cmd, &apt);
@@ -100,9 +109,6 @@ fn headers() -> Result<PathBuf> {
         "==> fetching Xen 4.20's libxen-dev (Debian trixie) into {}",
         dir.display()
     );
-    let mut update = Command::new("apt-get");
-    opts(&mut update);
-    run(update.arg("update"))?;
     let debs = dir.join("debs");
     let _ = fs::remove_dir_all(&debs);
     fs::create_dir_all(&debs)?;

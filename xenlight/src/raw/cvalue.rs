@@ -107,7 +107,7 @@ unsafe fn read_string(p: *const c_char) -> Result<Option<String>> {
 impl CValue for Option<String> {
     type C = *mut c_char;
     // Most string fields of a config are unset: the NULL case is inlined.
-    #[inline]
+    #[inline(always)]
     unsafe fn read_c(c: &*mut c_char) -> Result<Self> {
         if c.is_null() {
             return Ok(None);
@@ -115,7 +115,7 @@ impl CValue for Option<String> {
         // SAFETY: libxl string fields are NULL or NUL-terminated.
         unsafe { read_string(*c) }
     }
-    #[inline]
+    #[inline(always)]
     unsafe fn write_c(&self, c: &mut *mut c_char) -> Result<()> {
         if let Some(s) = self {
             let p = malloc_string("string field", s)?;
@@ -569,10 +569,14 @@ pub(crate) unsafe fn read_array<T: CValue>(p: *const T::C, n: c_int) -> Result<V
     if p.is_null() || n == 0 {
         return Ok(Vec::new());
     }
-    (0..n)
+    // A loop, not `collect::<Result<_>>()`: that cannot size the vector up
+    // front, and the elements (device structs) are large to move.
+    let mut v = Vec::with_capacity(n);
+    for i in 0..n {
         // SAFETY: i < n elements, each initialised (caller's contract).
-        .map(|i| unsafe { T::read_c(&*p.add(i)) })
-        .collect()
+        v.push(unsafe { T::read_c(&*p.add(i)) }?);
+    }
+    Ok(v)
 }
 
 /// Writes an IDL array field: `calloc`'d, every element `_init`ed, then
