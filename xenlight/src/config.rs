@@ -4,6 +4,13 @@
 use crate::enums::{Action, DiskBackend, DiskFormat, DomainType};
 use crate::error::{Error, Result};
 use crate::ids::{Mac, Uuid};
+use crate::types;
+use crate::values::Bitmap;
+
+/// The builder's memory when none is set (libxl's own default is 32 MiB).
+const DEFAULT_MEMORY_KIB: u64 = 128 * 1024;
+/// libxl's `LIBXL_MEMKB_DEFAULT`: "not set" in a memory field.
+const MEMKB_DEFAULT: u64 = u64::MAX;
 
 /// A virtual disk (`libxl_device_disk`).
 ///
@@ -197,10 +204,11 @@ pub struct DomainConfig {
     pub on_soft_reset: Action,
     /// The complete libxl configuration (every field of
     /// `libxl_domain_config`), for what the fields above do not cover.
-    /// Read back from libxl, it holds everything libxl stored; when the
-    /// config is converted, the fields above are written over it (`None`
-    /// ones leave its value), disks over the disk with the same `vdev`,
-    /// NICs over the NIC with the same devid.
+    /// Read back from libxl, it holds everything libxl stored. When the
+    /// config is converted, each field above that differs from what this
+    /// one says is written over it (disks over the disk with the same
+    /// `vdev`, NICs over the NIC with the same devid), so a config read from
+    /// libxl converts back unchanged.
     ///
     /// ```
     /// use xenlight::{DomainConfig, DomainType};
@@ -222,10 +230,10 @@ impl DomainConfig {
     /// A configuration with 128 MiB, one vCPU, no devices, and xl's default
     /// actions (destroy on poweroff and crash, restart on reboot).
     pub fn new(name: impl Into<String>, domain_type: DomainType) -> Self {
-        DomainConfig {
+        let mut cfg = DomainConfig {
             name: name.into(),
             domain_type,
-            memory_kib: 128 * 1024,
+            memory_kib: DEFAULT_MEMORY_KIB,
             maxmem_kib: None,
             vcpus: 1,
             uuid: None,
@@ -241,8 +249,19 @@ impl DomainConfig {
             on_crash: Action::Destroy,
             on_watchdog: Action::Destroy,
             on_soft_reset: Action::SoftReset,
-            libxl: crate::types::DomainConfig::default(),
+            libxl: types::DomainConfig::default(),
+        };
+        // The complete config says what the typed fields say, with xl's
+        // defaults from its standard xl.conf: memory is claimed up front,
+        // and libxl runs the hotplug scripts itself.
+        let mut t = types::DomainConfig::default();
+        t.b_info.claim_mode = Some(true);
+        t.c_info.run_hotplug_scripts = Some(true);
+        // Writing the builder's defaults cannot fail (no strings, 1 vCPU).
+        if cfg.overlay(&mut t, None).is_ok() {
+            cfg.libxl = t;
         }
+        cfg
     }
 
     /// Sets the initial memory in MiB.
@@ -410,9 +429,341 @@ impl DomainConfig {
     }
 }
 
+/// A hand enum and the generated one for the same libxl enumeration.
+fn same<A, B>(to_raw: impl Fn(A) -> i32, from_raw: impl Fn(i32) -> B, a: A) -> B {
+    from_raw(to_raw(a))
+}
+
+/// A build-info arm for `ty` with this crate's defaults (headless HVM: no
+/// VNC, SDL or emulated VGA; the console is the serial port).
+fn fresh_arm(ty: types::DomainType) -> types::DomainBuildInfoTypeUnion {
+    use types::DomainBuildInfoTypeUnion as Arm;
+    match ty {
+        types::DomainType::Pv => Arm::Pv(Default::default()),
+        types::DomainType::Pvh => Arm::Pvh(Default::default()),
+        types::DomainType::Hvm => {
+            let d = types::DomainBuildInfoTypeHvm::default();
+            Arm::Hvm(types::DomainBuildInfoTypeHvm {
+                nographic: Some(true),
+                vnc: types::VncInfo {
+                    enable: Some(false),
+                    ..d.vnc
+                },
+                sdl: types::SdlInfo {
+                    enable: Some(false),
+                    ..d.sdl
+                },
+                vga: types::VgaInterfaceInfo {
+                    kind: types::VgaInterfaceType::None,
+                },
+                ..d
+            })
+        }
+        types::DomainType::Invalid => Arm::Invalid,
+        other => Arm::Other(other.to_raw()),
+    }
+}
+
+impl Disk {
+    /// Writes this disk over `d` (the disk libxl holds for the same vdev,
+    /// or a default one), keeping every field this type does not have.
+    pub(crate) fn merge_into(&self, d: &mut types::DeviceDisk) -> Result<()> {
+        if self.vdev.is_empty() {
+            return Err(invalid(
+                "disk.vdev",
+                "a disk needs a guest device name such as xvda",
+            ));
+        }
+        d.pdev_path = Some(self.target.clone());
+        d.vdev = Some(self.vdev.clone());
+        d.format = same(DiskFormat::to_raw, types::DiskFormat::from_raw, self.format);
+        d.backend = same(
+            DiskBackend::to_raw,
+            types::DiskBackend::from_raw,
+            self.backend,
+        );
+        d.readwrite = i32::from(!self.read_only);
+        d.is_cdrom = i32::from(self.cdrom);
+        d.removable = i32::from(self.cdrom);
+        Ok(())
+    }
+
+    /// The typed view of a libxl disk.
+    pub(crate) fn from_types(d: &types::DeviceDisk) -> Self {
+        Disk {
+            target: d.pdev_path.clone().unwrap_or_default(),
+            vdev: d.vdev.clone().unwrap_or_default(),
+            format: DiskFormat::from_raw(d.format.to_raw()),
+            backend: DiskBackend::from_raw(d.backend.to_raw()),
+            read_only: d.readwrite == 0,
+            cdrom: d.is_cdrom != 0,
+        }
+    }
+}
+
+impl Nic {
+    /// Writes this NIC's settings over `n`; unset (`None`) ones keep `n`'s.
+    pub(crate) fn merge_into(&self, n: &mut types::DeviceNic) {
+        let set = |dst: &mut Option<String>, v: &Option<String>| {
+            if v.is_some() {
+                dst.clone_from(v);
+            }
+        };
+        set(&mut n.bridge, &self.bridge);
+        set(&mut n.model, &self.model);
+        set(&mut n.script, &self.script);
+        set(&mut n.ip, &self.ip);
+        set(&mut n.gatewaydev, &self.gatewaydev);
+        if let Some(d) = self.devid {
+            n.devid = d;
+        }
+        if let Some(m) = self.mac {
+            n.mac = m;
+        }
+    }
+
+    /// The typed view of a libxl NIC.
+    pub(crate) fn from_types(n: &types::DeviceNic) -> Self {
+        Nic {
+            bridge: n.bridge.clone(),
+            mac: (n.mac.0 != [0; 6]).then_some(n.mac),
+            model: n.model.clone(),
+            script: n.script.clone(),
+            ip: n.ip.clone(),
+            gatewaydev: n.gatewaydev.clone(),
+            devid: (n.devid >= 0).then_some(n.devid),
+        }
+    }
+}
+
+impl DomainConfig {
+    /// The complete libxl configuration: [`libxl`](DomainConfig::libxl)
+    /// with the typed fields that differ from it written over it, after
+    /// [`validate`](DomainConfig::validate).
+    pub(crate) fn to_types(&self) -> Result<types::DomainConfig> {
+        self.validate()?;
+        let mut t = self.libxl.clone();
+        let view = DomainConfig::from_types(self.libxl.clone()).ok();
+        self.overlay(&mut t, view.as_ref())?;
+        Ok(t)
+    }
+
+    /// Writes the typed fields over `t`: all of them, or with `view` (what
+    /// `t` says in the typed fields' terms) only those that differ from it,
+    /// so libxl's "not set" values stay unset.
+    fn overlay(&self, t: &mut types::DomainConfig, view: Option<&DomainConfig>) -> Result<()> {
+        macro_rules! changed {
+            ($($f:ident),+) => { view.map_or(true, |v| false $(|| v.$f != self.$f)+) };
+        }
+        let ty = same(
+            DomainType::to_raw,
+            types::DomainType::from_raw,
+            self.domain_type,
+        );
+        use types::DomainBuildInfoTypeUnion as Arm;
+        let arm_matches = matches!(
+            (&t.b_info.type_, ty),
+            (Arm::Pv(_), types::DomainType::Pv)
+                | (Arm::Pvh(_), types::DomainType::Pvh)
+                | (Arm::Hvm(_), types::DomainType::Hvm)
+        );
+        if changed!(domain_type) || !arm_matches {
+            t.c_info.type_ = ty;
+            // The build-info arm must be the domain type's.
+            if !arm_matches {
+                t.b_info.type_ = fresh_arm(ty);
+            }
+        }
+        if changed!(name) {
+            t.c_info.name = Some(self.name.clone());
+        }
+        if changed!(uuid) {
+            t.c_info.uuid = self.uuid.unwrap_or_default();
+        }
+        let b = &mut t.b_info;
+        if changed!(vcpus) {
+            b.max_vcpus = i32::try_from(self.vcpus).map_err(|_| invalid("vcpus", "too many"))?;
+            b.avail_vcpus = Bitmap::with_bits(self.vcpus as usize);
+            for i in 0..self.vcpus as usize {
+                b.avail_vcpus.set(i);
+            }
+        }
+        if changed!(memory_kib, maxmem_kib) {
+            b.target_memkb = self.memory_kib;
+            b.max_memkb = self.maxmem_kib.unwrap_or(self.memory_kib);
+        }
+        if changed!(kernel) {
+            b.kernel.clone_from(&self.kernel);
+        }
+        if changed!(ramdisk) {
+            b.ramdisk.clone_from(&self.ramdisk);
+        }
+        if changed!(cmdline) {
+            b.cmdline.clone_from(&self.cmdline);
+        }
+        match &mut b.type_ {
+            Arm::Pv(pv) if changed!(bootloader) => pv.bootloader.clone_from(&self.bootloader),
+            Arm::Hvm(h) if changed!(serial) => h.serial.clone_from(&self.serial),
+            _ => {}
+        }
+        let action = |a: Action| same(Action::to_raw, types::ActionOnShutdown::from_raw, a);
+        if changed!(on_poweroff) {
+            t.on_poweroff = action(self.on_poweroff);
+        }
+        if changed!(on_reboot) {
+            t.on_reboot = action(self.on_reboot);
+        }
+        if changed!(on_crash) {
+            t.on_crash = action(self.on_crash);
+        }
+        if changed!(on_watchdog) {
+            t.on_watchdog = action(self.on_watchdog);
+        }
+        if changed!(on_soft_reset) {
+            t.on_soft_reset = action(self.on_soft_reset);
+        }
+        // Devices: each typed one over libxl's for the same vdev / devid.
+        if changed!(disks) {
+            let old = std::mem::take(&mut t.disks);
+            for disk in &self.disks {
+                let mut d = old
+                    .iter()
+                    .find(|d| d.vdev.as_deref() == Some(disk.vdev.as_str()))
+                    .cloned()
+                    .unwrap_or_default();
+                disk.merge_into(&mut d)?;
+                t.disks.push(d);
+            }
+        }
+        if changed!(nics) {
+            let old = std::mem::take(&mut t.nics);
+            for (i, nic) in self.nics.iter().enumerate() {
+                // As xl does, NICs without a devid are numbered in order.
+                let devid = nic.devid.unwrap_or(i as i32);
+                let mut n = old
+                    .iter()
+                    .find(|n| n.devid == devid)
+                    .cloned()
+                    .unwrap_or_default();
+                n.devid = devid;
+                nic.merge_into(&mut n);
+                t.nics.push(n);
+            }
+        }
+        Ok(())
+    }
+
+    /// The typed view of a complete libxl config. libxl's "not set" values
+    /// become this type's defaults (those of [`DomainConfig::new`]), never
+    /// huge numbers; the build-info union is read by `b_info.type`, the key
+    /// libxl itself uses.
+    pub(crate) fn from_types(t: types::DomainConfig) -> Result<Self> {
+        use types::DomainBuildInfoTypeUnion as Arm;
+        let domain_type = DomainType::from_raw(t.c_info.type_.to_raw());
+        let b = &t.b_info;
+        let (build_type, bootloader, serial) = match &b.type_ {
+            Arm::Pv(pv) => (DomainType::Pv, pv.bootloader.clone(), None),
+            Arm::Pvh(_) => (DomainType::Pvh, None, None),
+            Arm::Hvm(h) => (DomainType::Hvm, None, h.serial.clone()),
+            Arm::Invalid => (DomainType::from_raw(-1), None, None),
+            Arm::Other(k) => (DomainType::from_raw(*k), None, None),
+        };
+        if build_type != domain_type {
+            return Err(invalid(
+                "b_info.type",
+                &format!(
+                    "the build info is for {build_type} but the domain is {domain_type}: \
+                     libxl would read the wrong union arm"
+                ),
+            ));
+        }
+        let memory_kib = match b.target_memkb {
+            MEMKB_DEFAULT => match b.max_memkb {
+                MEMKB_DEFAULT => DEFAULT_MEMORY_KIB,
+                max => max,
+            },
+            m => m,
+        };
+        let maxmem_kib = match b.max_memkb {
+            MEMKB_DEFAULT => None,
+            m if m == memory_kib => None,
+            m => Some(m),
+        };
+        let action = |a: types::ActionOnShutdown| Action::from_raw(a.to_raw());
+        Ok(DomainConfig {
+            name: t.c_info.name.clone().unwrap_or_default(),
+            domain_type,
+            memory_kib,
+            maxmem_kib,
+            vcpus: u32::try_from(b.max_vcpus)
+                .ok()
+                .filter(|v| *v > 0)
+                .unwrap_or(1),
+            uuid: (!t.c_info.uuid.is_nil()).then_some(t.c_info.uuid),
+            kernel: b.kernel.clone(),
+            ramdisk: b.ramdisk.clone(),
+            cmdline: b.cmdline.clone(),
+            bootloader,
+            serial,
+            disks: t.disks.iter().map(Disk::from_types).collect(),
+            nics: t.nics.iter().map(Nic::from_types).collect(),
+            on_poweroff: action(t.on_poweroff),
+            on_reboot: action(t.on_reboot),
+            on_crash: action(t.on_crash),
+            on_watchdog: action(t.on_watchdog),
+            on_soft_reset: action(t.on_soft_reset),
+            libxl: t,
+        })
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    /// A complete config read from libxl and converted back is unchanged:
+    /// libxl's "not set" values stay unset, every field survives.
+    #[test]
+    fn complete_configs_convert_back_unchanged() {
+        use crate::types::samples::Sample;
+        use types::DomainBuildInfoTypeUnion as Arm;
+        for seed in 0..8 {
+            let mut t = types::DomainConfig::sample(seed);
+            t.c_info.type_ = match t.b_info.type_ {
+                Arm::Hvm(_) => types::DomainType::Hvm,
+                Arm::Pv(_) => types::DomainType::Pv,
+                Arm::Pvh(_) => types::DomainType::Pvh,
+                _ => continue,
+            };
+            t.b_info.max_memkb = t.b_info.target_memkb;
+            let cfg = DomainConfig::from_types(t.clone()).unwrap();
+            assert_eq!(cfg.to_types().unwrap(), t, "sample {seed}");
+        }
+        // libxl's defaults (a JSON config that sets almost nothing) stay.
+        let mut t = types::DomainConfig::default();
+        t.c_info.name = Some("x".into());
+        t.c_info.type_ = types::DomainType::Pvh;
+        t.b_info.type_ = Arm::Pvh(Default::default());
+        t.b_info.kernel = Some("/k".into());
+        let cfg = DomainConfig::from_types(t.clone()).unwrap();
+        assert_eq!(
+            cfg.memory_kib, DEFAULT_MEMORY_KIB,
+            "the typed view's default"
+        );
+        assert_eq!(
+            cfg.to_types().unwrap(),
+            t,
+            "MEMKB_DEFAULT and <default>s stay"
+        );
+        // A typed field set to something else is written.
+        let cfg = cfg.memory_mib(256).cmdline("quiet");
+        let t2 = cfg.to_types().unwrap();
+        assert_eq!(
+            (t2.b_info.target_memkb, t2.b_info.max_memkb),
+            (256 * 1024, 256 * 1024)
+        );
+        assert_eq!(t2.b_info.cmdline.as_deref(), Some("quiet"));
+    }
 
     /// A valid PV config, the starting point of the conversion tests too.
     pub(crate) fn pv() -> DomainConfig {

@@ -8,26 +8,14 @@
 use xenlight_sys as sys;
 
 use crate::config::{Disk, DomainConfig, Nic};
-use crate::enums::{Action, DiskBackend, DiskFormat, DomainType};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ids::Uuid;
 use crate::raw::cvalue::CValue;
 use crate::raw::Owned;
 use crate::types;
-use crate::values::Bitmap;
-
-/// libxl's `LIBXL_MEMKB_DEFAULT`: "not set" in a memory field.
-const MEMKB_DEFAULT: u64 = u64::MAX;
 
 /// An owned `libxl_domain_config`.
 pub(crate) type RawConfig = Owned<sys::libxl_domain_config>;
-
-fn invalid(field: &str, reason: &str) -> Error {
-    Error::InvalidConfig {
-        field: field.to_owned(),
-        reason: reason.to_owned(),
-    }
-}
 
 /// A plain device type and the libxl struct it fills: through its
 /// generated IDL type, written over libxl's defaults.
@@ -82,311 +70,32 @@ impl ToLibxl for Nic {
     }
 }
 
-/// A hand enum and the generated one for the same libxl enumeration.
-fn same<A, B>(to_raw: impl Fn(A) -> i32, from_raw: impl Fn(i32) -> B, a: A) -> B {
-    from_raw(to_raw(a))
-}
-
-impl Disk {
-    /// Writes this disk over `d` (the disk libxl holds for the same vdev,
-    /// or a default one), keeping every field this type does not have.
-    fn merge_into(&self, d: &mut types::DeviceDisk) -> Result<()> {
-        if self.vdev.is_empty() {
-            return Err(invalid(
-                "disk.vdev",
-                "a disk needs a guest device name such as xvda",
-            ));
-        }
-        d.pdev_path = Some(self.target.clone());
-        d.vdev = Some(self.vdev.clone());
-        d.format = same(DiskFormat::to_raw, types::DiskFormat::from_raw, self.format);
-        d.backend = same(
-            DiskBackend::to_raw,
-            types::DiskBackend::from_raw,
-            self.backend,
-        );
-        d.readwrite = i32::from(!self.read_only);
-        d.is_cdrom = i32::from(self.cdrom);
-        d.removable = i32::from(self.cdrom);
-        Ok(())
-    }
-}
-
-impl Nic {
-    /// Writes this NIC's settings over `n`; unset (`None`) ones keep `n`'s.
-    fn merge_into(&self, n: &mut types::DeviceNic) {
-        let set = |dst: &mut Option<String>, v: &Option<String>| {
-            if v.is_some() {
-                dst.clone_from(v);
-            }
-        };
-        set(&mut n.bridge, &self.bridge);
-        set(&mut n.model, &self.model);
-        set(&mut n.script, &self.script);
-        set(&mut n.ip, &self.ip);
-        set(&mut n.gatewaydev, &self.gatewaydev);
-        if let Some(d) = self.devid {
-            n.devid = d;
-        }
-        if let Some(m) = self.mac {
-            n.mac = m;
-        }
-    }
-}
-
 impl DomainConfig {
-    /// The complete libxl configuration: [`libxl`](DomainConfig::libxl)
-    /// with the typed fields written over it, after
-    /// [`validate`](DomainConfig::validate).
-    pub(crate) fn to_types(&self) -> Result<types::DomainConfig> {
-        self.validate()?;
-        let mut t = self.libxl.clone();
-        let ty = same(
-            DomainType::to_raw,
-            types::DomainType::from_raw,
-            self.domain_type,
-        );
-        t.c_info.type_ = ty;
-        t.c_info.name = Some(self.name.clone());
-        match self.uuid {
-            Some(u) => t.c_info.uuid = u,
-            None if t.c_info.uuid.is_nil() => {
-                let mut raw = sys::libxl_uuid { uuid: [0; 16] };
-                // SAFETY: writes 16 random bytes into the uuid.
-                unsafe { sys::libxl_uuid_generate(&mut raw) };
-                t.c_info.uuid = Uuid::from_bytes(raw.uuid);
-            }
-            None => {}
-        }
-        let b = &mut t.b_info;
-        // The build-info arm must be the domain type's; a fresh one gets
-        // this crate's defaults (headless HVM: no VNC, SDL or VGA).
-        let arm_matches = matches!(
-            (&b.type_, ty),
-            (
-                types::DomainBuildInfoTypeUnion::Pv(_),
-                types::DomainType::Pv
-            ) | (
-                types::DomainBuildInfoTypeUnion::Pvh(_),
-                types::DomainType::Pvh
-            ) | (
-                types::DomainBuildInfoTypeUnion::Hvm(_),
-                types::DomainType::Hvm
-            )
-        );
-        if !arm_matches {
-            b.type_ = match ty {
-                types::DomainType::Pv => types::DomainBuildInfoTypeUnion::Pv(Default::default()),
-                types::DomainType::Pvh => types::DomainBuildInfoTypeUnion::Pvh(Default::default()),
-                types::DomainType::Hvm => {
-                    let d = types::DomainBuildInfoTypeHvm::default();
-                    types::DomainBuildInfoTypeUnion::Hvm(types::DomainBuildInfoTypeHvm {
-                        nographic: Some(true),
-                        vnc: types::VncInfo {
-                            enable: Some(false),
-                            ..d.vnc
-                        },
-                        sdl: types::SdlInfo {
-                            enable: Some(false),
-                            ..d.sdl
-                        },
-                        vga: types::VgaInterfaceInfo {
-                            kind: types::VgaInterfaceType::None,
-                        },
-                        ..d
-                    })
-                }
-                other => types::DomainBuildInfoTypeUnion::Other(other.to_raw()),
-            };
-        }
-        b.max_vcpus = i32::try_from(self.vcpus).map_err(|_| invalid("vcpus", "too many"))?;
-        b.avail_vcpus = Bitmap::with_bits(self.vcpus as usize);
-        for i in 0..self.vcpus as usize {
-            b.avail_vcpus.set(i);
-        }
-        b.target_memkb = self.memory_kib;
-        b.max_memkb = self.maxmem_kib.unwrap_or(self.memory_kib);
-        for (dst, v) in [
-            (&mut b.kernel, &self.kernel),
-            (&mut b.ramdisk, &self.ramdisk),
-            (&mut b.cmdline, &self.cmdline),
-        ] {
-            if v.is_some() {
-                dst.clone_from(v);
-            }
-        }
-        match &mut b.type_ {
-            types::DomainBuildInfoTypeUnion::Pv(pv) if self.bootloader.is_some() => {
-                pv.bootloader.clone_from(&self.bootloader)
-            }
-            types::DomainBuildInfoTypeUnion::Hvm(h) if self.serial.is_some() => {
-                h.serial.clone_from(&self.serial)
-            }
-            _ => {}
-        }
-        // As xl with its default xl.conf: memory is claimed up front, and
-        // libxl runs the hotplug scripts itself (unless set otherwise).
-        b.claim_mode.get_or_insert(true);
-        t.c_info.run_hotplug_scripts.get_or_insert(true);
-        t.on_poweroff = same(
-            Action::to_raw,
-            types::ActionOnShutdown::from_raw,
-            self.on_poweroff,
-        );
-        t.on_reboot = same(
-            Action::to_raw,
-            types::ActionOnShutdown::from_raw,
-            self.on_reboot,
-        );
-        t.on_crash = same(
-            Action::to_raw,
-            types::ActionOnShutdown::from_raw,
-            self.on_crash,
-        );
-        t.on_watchdog = same(
-            Action::to_raw,
-            types::ActionOnShutdown::from_raw,
-            self.on_watchdog,
-        );
-        t.on_soft_reset = same(
-            Action::to_raw,
-            types::ActionOnShutdown::from_raw,
-            self.on_soft_reset,
-        );
+    /// Converts to an owned `libxl_domain_config`, after
+    /// [`validate`](DomainConfig::validate); a domain without a UUID gets a
+    /// random one, as xl gives it.
+    pub(crate) fn to_raw(&self) -> Result<RawConfig> {
+        self.to_libxl_types()?.to_c()
+    }
 
-        // Devices: each typed one over libxl's for the same vdev / devid.
-        let old_disks = std::mem::take(&mut t.disks);
-        for disk in &self.disks {
-            let mut d = old_disks
-                .iter()
-                .find(|d| d.vdev.as_deref() == Some(disk.vdev.as_str()))
-                .cloned()
-                .unwrap_or_default();
-            disk.merge_into(&mut d)?;
-            t.disks.push(d);
-        }
-        let old_nics = std::mem::take(&mut t.nics);
-        for (i, nic) in self.nics.iter().enumerate() {
-            // As xl does, NICs without a devid are numbered in order.
-            let devid = nic.devid.unwrap_or(i as i32);
-            let mut n = old_nics
-                .iter()
-                .find(|n| n.devid == devid)
-                .cloned()
-                .unwrap_or_default();
-            n.devid = devid;
-            nic.merge_into(&mut n);
-            t.nics.push(n);
+    /// The complete config as libxl is handed it (see [`to_raw`](Self::to_raw)).
+    pub(crate) fn to_libxl_types(&self) -> Result<types::DomainConfig> {
+        let mut t = self.to_types()?;
+        if t.c_info.uuid.is_nil() {
+            let mut raw = sys::libxl_uuid { uuid: [0; 16] };
+            // SAFETY: writes 16 random bytes into the uuid.
+            unsafe { sys::libxl_uuid_generate(&mut raw) };
+            t.c_info.uuid = Uuid::from_bytes(raw.uuid);
         }
         Ok(t)
     }
 
-    /// Converts to an owned `libxl_domain_config`, after
-    /// [`validate`](DomainConfig::validate).
-    pub(crate) fn to_raw(&self) -> Result<RawConfig> {
-        self.to_types()?.to_c()
-    }
-
     /// The typed view of a libxl config, with the complete config in
-    /// [`libxl`](DomainConfig::libxl). libxl's "not set" values become
-    /// this type's defaults (those of [`DomainConfig::new`]), never huge
-    /// numbers; the build-info union is read by `b_info.type`, the key libxl
-    /// itself uses.
+    /// [`libxl`](DomainConfig::libxl) (see `DomainConfig::from_types`).
     pub(crate) fn from_raw(raw: &sys::libxl_domain_config) -> Result<Self> {
         // SAFETY: a libxl config, initialised (the caller's RawConfig).
         let t = unsafe { types::DomainConfig::read_c(raw) }?;
         DomainConfig::from_types(t)
-    }
-
-    /// The typed view of a complete libxl config (see [`from_raw`](Self::from_raw)).
-    pub(crate) fn from_types(t: types::DomainConfig) -> Result<Self> {
-        let domain_type = DomainType::from_raw(t.c_info.type_.to_raw());
-        let b = &t.b_info;
-        let (build_type, bootloader, serial) = match &b.type_ {
-            types::DomainBuildInfoTypeUnion::Pv(pv) => {
-                (DomainType::Pv, pv.bootloader.clone(), None)
-            }
-            types::DomainBuildInfoTypeUnion::Pvh(_) => (DomainType::Pvh, None, None),
-            types::DomainBuildInfoTypeUnion::Hvm(h) => (DomainType::Hvm, None, h.serial.clone()),
-            types::DomainBuildInfoTypeUnion::Invalid => (DomainType::from_raw(-1), None, None),
-            types::DomainBuildInfoTypeUnion::Other(k) => (DomainType::from_raw(*k), None, None),
-        };
-        if build_type != domain_type {
-            return Err(invalid(
-                "b_info.type",
-                &format!(
-                    "the build info is for {build_type} but the domain is {domain_type}: \
-                     libxl would read the wrong union arm"
-                ),
-            ));
-        }
-        let defaults = DomainConfig::new("", domain_type);
-        let memory_kib = match b.target_memkb {
-            MEMKB_DEFAULT => match b.max_memkb {
-                MEMKB_DEFAULT => defaults.memory_kib,
-                max => max,
-            },
-            m => m,
-        };
-        let maxmem_kib = match b.max_memkb {
-            MEMKB_DEFAULT => None,
-            m if m == memory_kib => None,
-            m => Some(m),
-        };
-        let action = |a: types::ActionOnShutdown| Action::from_raw(a.to_raw());
-        Ok(DomainConfig {
-            name: t.c_info.name.clone().unwrap_or_default(),
-            domain_type,
-            memory_kib,
-            maxmem_kib,
-            vcpus: u32::try_from(b.max_vcpus)
-                .ok()
-                .filter(|v| *v > 0)
-                .unwrap_or(defaults.vcpus),
-            uuid: (!t.c_info.uuid.is_nil()).then_some(t.c_info.uuid),
-            kernel: b.kernel.clone(),
-            ramdisk: b.ramdisk.clone(),
-            cmdline: b.cmdline.clone(),
-            bootloader,
-            serial,
-            disks: t.disks.iter().map(Disk::from_types).collect(),
-            nics: t.nics.iter().map(Nic::from_types).collect(),
-            on_poweroff: action(t.on_poweroff),
-            on_reboot: action(t.on_reboot),
-            on_crash: action(t.on_crash),
-            on_watchdog: action(t.on_watchdog),
-            on_soft_reset: action(t.on_soft_reset),
-            libxl: t,
-        })
-    }
-}
-
-impl Disk {
-    /// The typed view of a libxl disk.
-    pub(crate) fn from_types(d: &types::DeviceDisk) -> Self {
-        Disk {
-            target: d.pdev_path.clone().unwrap_or_default(),
-            vdev: d.vdev.clone().unwrap_or_default(),
-            format: DiskFormat::from_raw(d.format.to_raw()),
-            backend: DiskBackend::from_raw(d.backend.to_raw()),
-            read_only: d.readwrite == 0,
-            cdrom: d.is_cdrom != 0,
-        }
-    }
-}
-
-impl Nic {
-    /// The typed view of a libxl NIC.
-    pub(crate) fn from_types(n: &types::DeviceNic) -> Self {
-        Nic {
-            bridge: n.bridge.clone(),
-            mac: (n.mac.0 != [0; 6]).then_some(n.mac),
-            model: n.model.clone(),
-            script: n.script.clone(),
-            ip: n.ip.clone(),
-            gatewaydev: n.gatewaydev.clone(),
-            devid: (n.devid >= 0).then_some(n.devid),
-        }
     }
 }
 
@@ -394,6 +103,7 @@ impl Nic {
 mod tests {
     use super::*;
     use crate::config::tests::pv;
+    use crate::enums::{Action, DomainType};
 
     #[test]
     fn conversion_fills_libxl_struct() {
@@ -510,6 +220,7 @@ mod tests {
 #[cfg(test)]
 mod fuzz {
     use super::*;
+    use crate::enums::DomainType;
     use proptest::prelude::*;
 
     fn text() -> impl Strategy<Value = String> {

@@ -46,7 +46,7 @@ impl Context {
     /// which reads and writes back a whole host-sized map (so a shorter one
     /// is overrun too). Bits past the host's CPUs (or nodes) are dropped.
     fn host_sized_raw(&self, cfg: &DomainConfig) -> Result<RawConfig> {
-        let mut t = cfg.to_types()?;
+        let mut t = cfg.to_libxl_types()?;
         let b = &mut t.b_info;
         let maps_set = !b.cpumap.bytes.is_empty()
             || !b.nodemap.bytes.is_empty()

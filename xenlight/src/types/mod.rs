@@ -256,7 +256,7 @@ use idl_enum;
 
 #[cfg(test)]
 #[path = "../../../tests/idl/samples.rs"]
-mod samples;
+pub(crate) mod samples;
 
 #[cfg(test)]
 mod tests {
