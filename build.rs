@@ -19,32 +19,40 @@ fn main() {
         format!("/// The versioned name of the C logger constructor.\n#[allow(dead_code)]\npub(crate) const LOGGER_NEW_SYMBOL: &str = {symbol:?};\nextern \"C\" {{\n    #[link_name = {symbol:?}]\n    fn xenlight_logger_new(log: LogFn, wanted: WantedFn) -> *mut sys::xentoollog_logger;\n}}\n"),
     )
     .expect("write logger_symbol.rs");
-    let mut build = cc::Build::new();
-    build
-        .file("xenlight/src/logger.c")
-        .define("XENLIGHT_LOGGER_NEW", symbol.as_str());
-    if let Some(inc) = env::var_os("DEP_XENLIGHT_INCLUDE") {
-        for p in env::split_paths(&inc) {
-            build.include(p);
+    // docs.rs has no Xen headers: the logger's C half is not compiled
+    // there (nothing is linked in a docs build).
+    println!("cargo:rerun-if-env-changed=DOCS_RS");
+    if env::var_os("DOCS_RS").is_none() {
+        let mut build = cc::Build::new();
+        build
+            .file("xenlight/src/logger.c")
+            .define("XENLIGHT_LOGGER_NEW", symbol.as_str());
+        if let Some(inc) = env::var_os("DEP_XENLIGHT_INCLUDE") {
+            for p in env::split_paths(&inc) {
+                build.include(p);
+            }
         }
+        build.compile("xenlight_logger");
     }
-    build.compile("xenlight_logger");
 
-    let xen_version = env::var("DEP_XENLIGHT_VERSION").unwrap_or_default();
-    let minor: u32 = xen_version
-        .split('.')
-        .nth(1)
-        .and_then(|m| m.parse().ok())
-        .unwrap_or(0);
-    let have = env::var("DEP_XENLIGHT_HAVE").unwrap_or_default();
+    // The -sys crate's facts, re-emitted as they are: the libxl features
+    // found and the `xen_4_NN` flags it declared and set.
+    let list = |var: &str| {
+        env::var(var)
+            .unwrap_or_default()
+            .split(',')
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
     println!("cargo::rustc-check-cfg=cfg(libxl_have, values(any()))");
-    for n in have.split(',').filter(|n| !n.is_empty()) {
+    for n in list("DEP_XENLIGHT_HAVE") {
         println!("cargo::rustc-cfg=libxl_have=\"{n}\"");
     }
-    for m in 13..=25 {
-        println!("cargo::rustc-check-cfg=cfg(xen_4_{m})");
-        if minor >= m {
-            println!("cargo::rustc-cfg=xen_4_{m}");
-        }
+    for n in list("DEP_XENLIGHT_XEN_CFGS_DECLARED") {
+        println!("cargo::rustc-check-cfg=cfg({n})");
+    }
+    for n in list("DEP_XENLIGHT_XEN_CFGS_SET") {
+        println!("cargo::rustc-cfg={n}");
     }
 }

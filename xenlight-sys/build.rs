@@ -19,6 +19,15 @@ const LIBXL_API_VERSION: &str = "0x041400";
 /// Xen minor versions (4.x) for which `xen_4_x` cfg flags are declared.
 const XEN_MINORS: std::ops::RangeInclusive<u32> = 13..=25;
 
+/// The oldest Xen this crate supports (4.x).
+const MIN_XEN_MINOR: u32 = 17;
+
+/// The `LIBXL_HAVE_*` flags of the Xen the pre-generated docs bindings
+/// (src/docs_bindings.rs) were made from; docs builds set these.
+const DOCS_LIBXL_HAVE: &[&str] = include!("docs_have.in");
+/// That Xen's version.
+const DOCS_XEN_VERSION: &str = "4.17.0";
+
 /// `LIBXL_HAVE_*` names known from the Xen 4.17 and 4.20 headers. Names found
 /// in the headers being built against are declared as well, so a newer Xen
 /// never produces `unexpected_cfgs` warnings.
@@ -52,6 +61,17 @@ fn main() {
     ] {
         println!("cargo:rerun-if-env-changed={var}");
     }
+    println!("cargo:rerun-if-env-changed=DOCS_RS");
+    println!("cargo:rerun-if-changed=docs_have.in");
+    println!("cargo::rustc-check-cfg=cfg(xenlight_docs_bindings)");
+    if env::var_os("DOCS_RS").is_some() {
+        // docs.rs has no Xen: use the pre-generated bindings, link nothing,
+        // compile no C.
+        println!("cargo::rustc-cfg=xenlight_docs_bindings");
+        let have: BTreeSet<String> = DOCS_LIBXL_HAVE.iter().map(|s| s.to_string()).collect();
+        emit_cfgs(DOCS_XEN_VERSION, &have, &[]);
+        return;
+    }
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
 
     let mut includes: Vec<PathBuf> = Vec::new();
@@ -71,6 +91,7 @@ fn main() {
             });
         if pc == "xenlight" {
             version = found.version.clone();
+            require_min_version(&version);
         }
         for p in found.include_paths {
             if !includes.contains(&p) {
@@ -199,8 +220,14 @@ fn main() {
         cc.compile("xenlight_static_fns");
     }
 
-    // cfg flags and metadata for dependants.
-    let minor = xen_minor(&version);
+    emit_cfgs(&version, &have, &includes);
+}
+
+/// The cfg flags for this crate, and the same facts for dependants as
+/// `links` metadata: the version, the `libxl_have` names, and the
+/// `xen_4_NN` flags declared and set (so dependants copy no version range).
+fn emit_cfgs(version: &str, have: &BTreeSet<String>, includes: &[PathBuf]) {
+    let minor = xen_minor(version);
     let mut declared: BTreeSet<String> = KNOWN_LIBXL_HAVE.iter().map(|s| s.to_string()).collect();
     declared.extend(have.iter().cloned());
     let values: Vec<String> = declared.iter().map(|n| format!("\"{n}\"")).collect();
@@ -208,26 +235,44 @@ fn main() {
         "cargo::rustc-check-cfg=cfg(libxl_have, values({}))",
         values.join(", ")
     );
-    for n in &have {
+    for n in have {
         println!("cargo::rustc-cfg=libxl_have=\"{n}\"");
     }
+    let (mut names, mut set) = (Vec::new(), Vec::new());
     for m in XEN_MINORS {
-        println!("cargo::rustc-check-cfg=cfg(xen_4_{m})");
+        let name = format!("xen_4_{m}");
+        println!("cargo::rustc-check-cfg=cfg({name})");
         if minor >= m {
-            println!("cargo::rustc-cfg=xen_4_{m}");
+            println!("cargo::rustc-cfg={name}");
+            set.push(name.clone());
         }
+        names.push(name);
     }
     println!("cargo:version={version}");
     println!(
         "cargo:have={}",
         have.iter().cloned().collect::<Vec<_>>().join(",")
     );
+    println!("cargo:xen_cfgs_declared={}", names.join(","));
+    println!("cargo:xen_cfgs_set={}", set.join(","));
     println!(
         "cargo:include={}",
-        env::join_paths(&includes)
+        env::join_paths(includes)
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_default()
     );
+}
+
+/// Stops the build, in one sentence, on a Xen older than the minimum.
+fn require_min_version(version: &str) {
+    if xen_minor(version) < MIN_XEN_MINOR {
+        eprintln!(
+            "\nerror: xenlight-sys needs Xen 4.{MIN_XEN_MINOR} or newer, but pkg-config found \
+             libxenlight {version}; install a newer libxen-dev or point PKG_CONFIG_PATH at a \
+             newer Xen's .pc files.\n"
+        );
+        std::process::exit(1);
+    }
 }
 
 /// The 4.x minor version from a pkg-config version string such as "4.17.0".

@@ -33,6 +33,8 @@
 //!
 //! The raw bindings are in [`xenlight_sys`], re-exported as [`sys`].
 #![warn(missing_docs)]
+// docs.rs (nightly) marks items that need a feature or a libxl_have flag.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(unsafe_op_in_unsafe_fn)]
 
 // The IDL samples (tests/idl/samples.rs) name the crate as its users do.

@@ -12,6 +12,7 @@ mod host;
 mod idl;
 #[path = "../../tests/common/protocol.rs"]
 mod protocol;
+mod publish;
 mod report;
 mod setup;
 mod vm;
@@ -35,6 +36,9 @@ commands:
   gen-types [--check] generate xenlight/src/types/generated.rs and tests/idl/samples.rs
                      from libxl_types.idl (--check: fail if the checked-in files differ)
   type-coverage      count the IDL's types the generated code covers
+  gen-bindings [--check] copy the -sys bindings for docs builds (xenlight-sys/src/docs_bindings.rs)
+  publish-check      what publishing needs: docs.rs-style docs build, minimum-version error,
+                     cargo package and cargo publish --dry-run for both crates
   check-xen-4.20     build xenlight-sys and check xenlight against Xen 4.20 headers
   valgrind           run the config conversion and xl.cfg tests under valgrind memcheck
   test               everything CI runs: setup, fmt, clippy, host tests, 4.20 check, vm-test
@@ -63,6 +67,8 @@ fn main() -> ExitCode {
         "check-xen-4.20" => xen420::check().map(|_| true),
         "gen-types" => gen_types::gen_types(rest.iter().any(|a| a == "--check")),
         "type-coverage" => gen_types::type_coverage(),
+        "gen-bindings" => publish::gen_bindings(rest.iter().any(|a| a == "--check")),
+        "publish-check" => publish_check().map(|_| true),
         "valgrind" => valgrind(),
         "test" => run_all(),
         "-h" | "--help" | "help" => {
@@ -158,6 +164,10 @@ fn run_all() -> Result<bool> {
     if !gen_types::type_coverage()? {
         bail!("the generated code does not cover every IDL type");
     }
+    println!(
+        "==> publishing: docs.rs build, minimum Xen version, cargo package and publish --dry-run"
+    );
+    publish_check()?;
     println!("==> shellcheck of the Xen host's scripts (xtask/assets)");
     shellcheck()?;
     println!("==> valgrind memcheck of the config conversion");
@@ -168,6 +178,16 @@ fn run_all() -> Result<bool> {
     xen420::check()?;
     println!("==> hypervisor tests in the disposable Xen host");
     vm::vm_test(&vm_options(&[])?)
+}
+
+/// The publishing checks (docs.rs build, minimum version, packaging).
+fn publish_check() -> Result<()> {
+    if !publish::gen_bindings(true)? {
+        bail!("the docs bindings are stale");
+    }
+    publish::docs_rs_build()?;
+    publish::min_version_check()?;
+    publish::package()
 }
 
 /// Lints the shell scripts the Xen host runs (busybox sh, so POSIX sh).

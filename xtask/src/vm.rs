@@ -91,6 +91,9 @@ struct Suite {
     args: String,
     /// Build the examples in release mode (for fair timings).
     release_examples: bool,
+    /// Also run the downstream crate's test (built against the packaged
+    /// crates, see `publish::downstream_test`).
+    downstream: bool,
 }
 
 /// The cargo command that builds the hypervisor tests (vm-test and stress).
@@ -118,6 +121,8 @@ pub fn vm_test(o: &VmOptions) -> Result<bool> {
             only: &[],
             args: format!("--test-threads=1{filter}"),
             release_examples: false,
+            // A filter selects tests of this workspace only.
+            downstream: o.filter.is_empty(),
         },
         o,
     )
@@ -134,6 +139,7 @@ pub fn stress(o: &VmOptions) -> Result<bool> {
             only: &["xen_stress"],
             args: "--ignored --test-threads=1 --nocapture".into(),
             release_examples: false,
+            downstream: false,
         },
         o,
     )
@@ -156,6 +162,7 @@ pub fn bench(o: &VmOptions) -> Result<bool> {
             only: &[],
             args: String::new(),
             release_examples: true,
+            downstream: false,
         },
         o,
     )
@@ -164,11 +171,14 @@ pub fn bench(o: &VmOptions) -> Result<bool> {
 fn run_suite(suite: &Suite, o: &VmOptions) -> Result<bool> {
     let started = Instant::now();
     setup::install()?;
-    let programs: Vec<Artifact> = cargo::build_executables(suite.build)?
+    let mut programs: Vec<Artifact> = cargo::build_executables(suite.build)?
         .into_iter()
         .filter(|a| suite.kinds.contains(&a.kind.as_str()))
         .filter(|a| suite.only.is_empty() || suite.only.contains(&a.name.as_str()))
         .collect();
+    if suite.downstream {
+        programs.push(crate::publish::downstream_test()?);
+    }
     if programs.is_empty() {
         bail!("cargo built nothing to run for {}", suite.name);
     }
