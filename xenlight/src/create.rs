@@ -53,22 +53,14 @@ impl Context {
             || !b.vcpu_hard_affinity.is_empty()
             || !b.vcpu_soft_affinity.is_empty();
         if maps_set {
-            // SAFETY: live ctx; both only read the host's size.
-            let (cpus, nodes) = unsafe {
-                (
-                    sys::libxl_get_max_cpus(self.as_raw()),
-                    sys::libxl_get_max_nodes(self.as_raw()),
-                )
-            };
-            let bytes = |n: i32, op| {
-                usize::try_from(n)
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .map(|n| n.div_ceil(8))
-                    .ok_or_else(|| error_for(n, op, On::Host))
-            };
-            let cpu_bytes = bytes(cpus, "libxl_get_max_cpus")?;
-            let node_bytes = bytes(nodes, "libxl_get_max_nodes")?;
+            let cpu_bytes = self.cpumap_bytes()?;
+            // SAFETY: a live ctx; reads the host's size.
+            let nodes = unsafe { sys::libxl_get_max_nodes(self.as_raw()) };
+            let node_bytes = usize::try_from(nodes)
+                .ok()
+                .filter(|n| *n > 0)
+                .map(|n| n.div_ceil(8))
+                .ok_or_else(|| error_for(nodes, "libxl_get_max_nodes", On::Host))?;
             let fit = |m: &mut Bitmap, n: usize| {
                 if !m.bytes.is_empty() {
                     m.bytes.resize(n, 0);

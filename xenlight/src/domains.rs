@@ -32,7 +32,7 @@ impl Context {
         // SAFETY: n is a valid out-pointer.
         let (ptr, op) = raw_call!(self, unsafe libxl_list_domain(&mut n));
         // NULL is libxl's failure signal, not an empty list.
-        let ptr = non_null(ptr, op, On::Host)?;
+        let ptr = non_null(self.as_raw(), ptr, op, On::Host)?;
         // SAFETY: n initialised entries from libxl_list_domain, freed once
         // by the array with the matching free function.
         let list = unsafe { LibxlArray::from_raw(ptr, n, sys::libxl_dominfo_list_free) };

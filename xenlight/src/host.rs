@@ -1,12 +1,15 @@
-//! The host: physical resources (`libxl_get_physinfo`) and the hypervisor's
-//! version (read once, when the `Context` is made).
+//! The host: physical resources (`libxl_get_physinfo`), CPU and NUMA
+//! topology, and the hypervisor's version (read once, when the `Context`
+//! is made).
 
 use xenlight_sys as sys;
 
 use crate::context::Context;
 use crate::error::Result;
 use crate::info::{PhysInfo, VersionInfo};
-use crate::raw::{try_call, On, Owned};
+use crate::raw::cvalue::read_list;
+use crate::raw::{non_null, raw_call, try_call, LibxlArray, On, Owned};
+use crate::types::{Cputopology, Numainfo};
 
 impl Context {
     /// The host's CPUs, memory and capabilities (`libxl_get_physinfo`).
@@ -37,5 +40,49 @@ impl Context {
     #[doc(alias = "libxl_get_version_info")]
     pub fn version_info(&self) -> Result<VersionInfo> {
         Ok(self.version().clone())
+    }
+
+    /// Where each CPU sits: core, socket and NUMA node
+    /// (`libxl_get_cpu_topology`, as `xl info -n`).
+    ///
+    /// ```no_run
+    /// let ctx = xenlight::Context::new()?;
+    /// for (cpu, t) in ctx.cpu_topology()?.iter().enumerate() {
+    ///     println!("cpu {cpu}: core {} socket {} node {}", t.core, t.socket, t.node);
+    /// }
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_get_cpu_topology")]
+    pub fn cpu_topology(&self) -> Result<Vec<Cputopology>> {
+        let mut n = 0;
+        // SAFETY: a valid out-pointer.
+        let (p, op) = raw_call!(self, unsafe libxl_get_cpu_topology(&mut n));
+        let p = non_null(self.as_raw(), p, op, On::Host)?;
+        // SAFETY: n entries, freed by their own free function.
+        let list = unsafe { LibxlArray::from_raw(p, n, sys::libxl_cputopology_list_free) };
+        // SAFETY: filled by libxl.
+        unsafe { read_list(&list) }
+    }
+
+    /// The host's NUMA nodes: memory size, free memory and distances
+    /// (`libxl_get_numainfo`, as `xl info -n`).
+    ///
+    /// ```no_run
+    /// let ctx = xenlight::Context::new()?;
+    /// for (node, n) in ctx.numa_info()?.iter().enumerate() {
+    ///     println!("node {node}: {} MiB, {} MiB free", n.size >> 20, n.free >> 20);
+    /// }
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_get_numainfo")]
+    pub fn numa_info(&self) -> Result<Vec<Numainfo>> {
+        let mut n = 0;
+        // SAFETY: a valid out-pointer.
+        let (p, op) = raw_call!(self, unsafe libxl_get_numainfo(&mut n));
+        let p = non_null(self.as_raw(), p, op, On::Host)?;
+        // SAFETY: n entries, freed by their own free function.
+        let list = unsafe { LibxlArray::from_raw(p, n, sys::libxl_numainfo_list_free) };
+        // SAFETY: filled by libxl.
+        unsafe { read_list(&list) }
     }
 }

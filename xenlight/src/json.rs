@@ -27,7 +27,7 @@ impl DomainConfig {
         let mut raw = self.to_raw()?;
         // SAFETY: the config is initialised and owned.
         let (p, op) = raw_call!(ctx, unsafe libxl_domain_config_to_json(raw.as_mut_ptr()));
-        let p = non_null(p, op, On::Named(&self.name))?;
+        let p = non_null(ctx.as_raw(), p, op, On::Named(&self.name))?;
         // SAFETY: a malloc'd string that is ours.
         Ok(unsafe { take_malloced_string(p) }.unwrap_or_default())
     }
@@ -75,7 +75,7 @@ impl Context {
         // SAFETY: live ctx; `c` initialised and owned.
         crate::logger::clear_last_error();
         let p = unsafe { T::gen_json(self.as_raw(), &mut c) };
-        let p = non_null(p, T::LIBXL_NAME, On::Host)?;
+        let p = non_null(self.as_raw(), p, T::LIBXL_NAME, On::Host)?;
         // SAFETY: a malloc'd string that is ours.
         Ok(unsafe { take_malloced_string(p) }.unwrap_or_default())
     }

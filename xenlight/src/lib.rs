@@ -70,6 +70,9 @@ mod host;
 mod json;
 mod lifecycle;
 mod monitor;
+mod sched;
+mod userdata;
+mod vcpus;
 
 pub use config::{Disk, DomainConfig, Nic};
 pub use context::Context;

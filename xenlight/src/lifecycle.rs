@@ -1,5 +1,5 @@
 //! Steering running domains: thin wrappers over libxl's pause, unpause,
-//! shutdown, reboot, destroy and memory-target calls.
+//! shutdown, reboot, destroy, memory and rename calls.
 
 use std::ptr;
 use std::time::{Duration, Instant};
@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use crate::context::Context;
 use crate::error::{DomainRef, Error, Result};
 use crate::ids::Domid;
+use crate::raw::alloc::cstring;
 use crate::raw::{try_call, On};
 
 impl Context {
@@ -105,6 +106,58 @@ impl Context {
         })?;
         // SAFETY: plain integer arguments.
         try_call!(self, On::Domain(domid), unsafe libxl_set_memory_target(domid.get(), target, 0, 1))
+    }
+
+    /// Sets the most memory the domain may have, in KiB
+    /// (`libxl_domain_setmaxmem`, as `xl mem-max`).
+    ///
+    /// ```no_run
+    /// # let ctx = xenlight::Context::new()?; let domid = xenlight::Domid::new(1)?;
+    /// ctx.set_max_memory(domid, 512 * 1024)?;
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_domain_setmaxmem")]
+    pub fn set_max_memory(&self, domid: Domid, max_kib: u64) -> Result<()> {
+        // SAFETY: plain integer arguments.
+        try_call!(self, On::Domain(domid), unsafe libxl_domain_setmaxmem(domid.get(), max_kib))
+    }
+
+    /// The domain's current memory target in KiB
+    /// (`libxl_get_memory_target`): what [`set_memory_target`](Self::set_memory_target)
+    /// last set, or the target it was created with.
+    ///
+    /// ```no_run
+    /// # let ctx = xenlight::Context::new()?; let domid = xenlight::Domid::new(1)?;
+    /// println!("target: {} KiB", ctx.memory_target(domid)?);
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_get_memory_target")]
+    pub fn memory_target(&self, domid: Domid) -> Result<u64> {
+        let mut kib = 0u64;
+        // SAFETY: a valid out-pointer.
+        try_call!(self, On::Domain(domid), unsafe libxl_get_memory_target(domid.get(), &mut kib))?;
+        Ok(kib)
+    }
+
+    /// Renames a domain (`libxl_domain_rename`, as `xl rename`). The name
+    /// must be free; a NUL byte or `/` in it is an error.
+    ///
+    /// ```no_run
+    /// # let ctx = xenlight::Context::new()?; let domid = xenlight::Domid::new(1)?;
+    /// ctx.rename(domid, "web-old")?;
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_domain_rename")]
+    pub fn rename(&self, domid: Domid, new_name: &str) -> Result<()> {
+        if new_name.is_empty() || new_name.contains('/') {
+            return Err(Error::InvalidArgument {
+                what: "domain name",
+                reason: format!("{new_name:?} is empty or contains '/'"),
+            });
+        }
+        let name = cstring("domain name", new_name)?;
+        // SAFETY: a NUL-terminated name; NULL old name means "whatever it is".
+        try_call!(self, On::Domain(domid), unsafe libxl_domain_rename(domid.get(), ptr::null(), name.as_ptr()))
     }
 
     /// Destroys a domain and waits until Xen has released it, so that its

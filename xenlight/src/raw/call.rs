@@ -108,17 +108,19 @@ fn domain_is_gone(ctx: *mut sys::libxl_ctx, domid: Domid) -> bool {
     rc == sys::libxl_error_ERROR_DOMAIN_NOTFOUND
 }
 
-/// A pointer libxl returns where NULL means failure, as a `Result`.
-pub(crate) fn non_null<T>(p: *mut T, op: &'static str, on: On<'_>) -> Result<*mut T> {
+/// A pointer libxl returns where NULL means failure, as a `Result`: the
+/// failure goes through [`check`], so a call on a domain that is gone says
+/// so.
+pub(crate) fn non_null<T>(
+    ctx: *mut sys::libxl_ctx,
+    p: *mut T,
+    op: &'static str,
+    on: On<'_>,
+) -> Result<*mut T> {
     if p.is_null() {
-        Err(Error::from_libxl(
-            sys::libxl_error_ERROR_FAIL,
-            op,
-            on.domain(),
-        ))
-    } else {
-        Ok(p)
+        check(ctx, sys::libxl_error_ERROR_FAIL, op, on)?;
     }
+    Ok(p)
 }
 
 /// Calls a libxl function that returns an `ERROR_*` code, with the

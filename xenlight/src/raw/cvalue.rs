@@ -618,3 +618,16 @@ pub trait JsonC: CValue {
     /// `s` is a NUL-terminated string.
     unsafe fn parse_json(ctx: *mut sys::libxl_ctx, c: &mut Self::C, s: *const c_char) -> c_int;
 }
+
+/// Reads every element of a list libxl returned.
+///
+/// # Safety
+/// The elements are initialised (libxl filled them).
+pub(crate) unsafe fn read_list<T: CValue>(list: &[T::C]) -> Result<Vec<T>> {
+    let mut v = Vec::with_capacity(list.len());
+    for c in list {
+        // SAFETY: caller's contract.
+        v.push(unsafe { T::read_c(c) }?);
+    }
+    Ok(v)
+}

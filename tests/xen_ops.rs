@@ -1,0 +1,144 @@
+//! Hypervisor tests of the everyday operations built on the generated
+//! types: vCPUs, memory, scheduling, CPU pools, topology, rename, userdata.
+
+mod common;
+
+use common::*;
+use xenlight::types::{Bitmap, DomainSchedParams, Scheduler};
+use xenlight::{Context, Domid, Error};
+
+/// A paused PV guest, destroyed when the guard drops.
+fn paused_guest<'a>(ctx: &'a Context, name: &str) -> DomainGuard<'a> {
+    let domid = ctx
+        .create_domain_paused(&pv_guest(&format!("{PREFIX}{name}"), true))
+        .expect("create paused");
+    DomainGuard { ctx, domid }
+}
+
+#[test]
+fn dom0_vcpus_are_listed_online_with_their_affinity() {
+    let ctx = Context::new().unwrap();
+    let v = ctx.vcpus(Domid::DOM0).unwrap();
+    let info = ctx.domain_info(Domid::DOM0).unwrap();
+    assert_eq!(v.len() as u32, info.vcpu_max, "{v:?}");
+    assert!(v.iter().all(|v| v.online), "{v:?}");
+    assert!(v.iter().all(|v| v.cpumap.iter().count() > 0), "{v:?}");
+}
+
+#[test]
+fn a_vcpu_pinned_to_one_cpu_reads_back_pinned() {
+    let ctx = Context::new().unwrap();
+    let g = paused_guest(&ctx, "ops-pin");
+    let mut one = Bitmap::default();
+    one.set(1);
+    ctx.set_vcpu_affinity(g.domid, 0, Some(&one), None).unwrap();
+    let v = ctx.vcpus(g.domid).unwrap();
+    assert!(
+        v[0].cpumap.test(1) && !v[0].cpumap.test(0),
+        "{:?}",
+        v[0].cpumap
+    );
+}
+
+#[test]
+fn max_memory_and_memory_target_read_back() {
+    let ctx = Context::new().unwrap();
+    let g = paused_guest(&ctx, "ops-mem");
+    assert_eq!(ctx.memory_target(g.domid).unwrap(), 128 * 1024);
+    ctx.set_max_memory(g.domid, 256 * 1024).unwrap();
+    let max = ctx.domain_info(g.domid).unwrap().max_memkb;
+    assert!(max >= 256 * 1024, "max_memkb {max}");
+}
+
+#[test]
+fn a_guests_scheduler_weight_is_set_and_read_back() {
+    let ctx = Context::new().unwrap();
+    let sched = ctx.scheduler().unwrap();
+    assert!(
+        matches!(sched, Scheduler::Credit | Scheduler::Credit2),
+        "{sched}"
+    );
+    let g = paused_guest(&ctx, "ops-sched");
+    ctx.set_sched_params(
+        g.domid,
+        &DomainSchedParams {
+            weight: 512,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let p = ctx.sched_params(g.domid).unwrap();
+    assert_eq!((p.sched, p.weight), (sched, 512));
+}
+
+#[test]
+fn pool0_holds_dom0_and_every_cpu() {
+    let ctx = Context::new().unwrap();
+    let pools = ctx.cpupools().unwrap();
+    let p0 = pools.iter().find(|p| p.poolid == 0).expect("Pool-0");
+    assert!(p0.n_dom >= 1, "{p0:?}");
+    let cpus = ctx.physinfo().unwrap().nr_cpus as usize;
+    assert_eq!(p0.cpumap.iter().count(), cpus, "{p0:?}");
+    assert_eq!(p0.sched, ctx.scheduler().unwrap());
+}
+
+#[test]
+fn topology_and_numa_cover_the_hosts_cpus_and_memory() {
+    let ctx = Context::new().unwrap();
+    let p = ctx.physinfo().unwrap();
+    let topo = ctx.cpu_topology().unwrap();
+    assert_eq!(topo.len() as u32, p.max_cpu_id + 1, "{topo:?}");
+    let numa = ctx.numa_info().unwrap();
+    assert_eq!(numa.len() as u32, p.nr_nodes, "{numa:?}");
+    let total: u64 = numa.iter().map(|n| n.size).sum();
+    assert!(
+        total >= p.total_memkb * 1024 / 2,
+        "{numa:?} vs {} KiB",
+        p.total_memkb
+    );
+}
+
+#[test]
+fn a_renamed_domain_is_found_under_its_new_name_and_bad_names_are_refused() {
+    let ctx = Context::new().unwrap();
+    let g = paused_guest(&ctx, "ops-rename");
+    let new = format!("{PREFIX}ops-renamed");
+    ctx.rename(g.domid, &new).unwrap();
+    assert_eq!(ctx.domid_by_name(&new).unwrap(), g.domid);
+    assert!(matches!(
+        ctx.rename(g.domid, "a/b"),
+        Err(Error::InvalidArgument { .. })
+    ));
+    assert!(ctx.rename(g.domid, "nul\0").is_err());
+}
+
+#[test]
+fn userdata_is_stored_read_back_and_removed() {
+    let ctx = Context::new().unwrap();
+    let g = paused_guest(&ctx, "ops-userdata");
+    assert_eq!(ctx.userdata(g.domid, "xlt-agent").unwrap(), None);
+    ctx.store_userdata(g.domid, "xlt-agent", b"owner=team-a\n")
+        .unwrap();
+    assert_eq!(
+        ctx.userdata(g.domid, "xlt-agent").unwrap().as_deref(),
+        Some(&b"owner=team-a\n"[..])
+    );
+    ctx.remove_userdata(g.domid, "xlt-agent").unwrap();
+    assert_eq!(ctx.userdata(g.domid, "xlt-agent").unwrap(), None);
+    assert!(ctx.store_userdata(g.domid, "../x", b"").is_err());
+}
+
+#[test]
+fn operations_on_a_missing_domain_say_so() {
+    let ctx = Context::new().unwrap();
+    let gone = Domid::new(4000).unwrap();
+    for (what, r) in [
+        ("vcpus", ctx.vcpus(gone).map(|_| ())),
+        ("sched_params", ctx.sched_params(gone).map(|_| ())),
+        ("memory_target", ctx.memory_target(gone).map(|_| ())),
+        ("set_max_memory", ctx.set_max_memory(gone, 1 << 20)),
+    ] {
+        let e = r.expect_err(what);
+        assert!(e.is_domain_not_found(), "{what}: {e:?}");
+    }
+}

@@ -1,0 +1,89 @@
+//! Scheduling: the host's scheduler, a domain's scheduler parameters
+//! (weight, cap, ...) and the CPU pools (`libxl_get_scheduler`,
+//! `libxl_domain_sched_params_get/set`, `libxl_list_cpupool`).
+
+use xenlight_sys as sys;
+
+use crate::context::Context;
+use crate::error::Result;
+use crate::ids::Domid;
+use crate::raw::cvalue::{read_list, CValue};
+use crate::raw::{error_for, non_null, raw_call, try_call, LibxlArray, On, Owned};
+use crate::types::{Cpupoolinfo, DomainSchedParams, Scheduler};
+
+impl Context {
+    /// The scheduler of the host's default CPU pool (`libxl_get_scheduler`).
+    ///
+    /// ```no_run
+    /// let ctx = xenlight::Context::new()?;
+    /// println!("scheduler: {}", ctx.scheduler()?);
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_get_scheduler")]
+    pub fn scheduler(&self) -> Result<Scheduler> {
+        // SAFETY: a live ctx.
+        let s = unsafe { sys::libxl_get_scheduler(self.as_raw()) };
+        if s < 0 {
+            return Err(error_for(s, "libxl_get_scheduler", On::Host));
+        }
+        Ok(Scheduler::from_raw(s))
+    }
+
+    /// The domain's scheduler parameters: weight and cap for credit and
+    /// credit2, period/budget for RTDS (`libxl_domain_sched_params_get`,
+    /// as `xl sched-credit2 -d`).
+    ///
+    /// ```no_run
+    /// let ctx = xenlight::Context::new()?;
+    /// let p = ctx.sched_params(xenlight::Domid::DOM0)?;
+    /// println!("{}: weight {} cap {}", p.sched, p.weight, p.cap);
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_domain_sched_params_get")]
+    pub fn sched_params(&self, domid: Domid) -> Result<DomainSchedParams> {
+        let mut p = Owned::<sys::libxl_domain_sched_params>::new();
+        // SAFETY: initialised and owned.
+        try_call!(self, On::Domain(domid), unsafe libxl_domain_sched_params_get(domid.get(), p.as_mut_ptr()))?;
+        // SAFETY: filled by libxl.
+        unsafe { DomainSchedParams::read_c(&p) }
+    }
+
+    /// Sets the domain's scheduler parameters; fields left at their
+    /// defaults (`-1`, see [`DomainSchedParams::default`]) are not changed
+    /// (`libxl_domain_sched_params_set`).
+    ///
+    /// ```no_run
+    /// # let ctx = xenlight::Context::new()?; let domid = xenlight::Domid::new(1)?;
+    /// use xenlight::types::DomainSchedParams;
+    /// ctx.set_sched_params(domid, &DomainSchedParams { weight: 512, ..Default::default() })?;
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_domain_sched_params_set")]
+    pub fn set_sched_params(&self, domid: Domid, params: &DomainSchedParams) -> Result<()> {
+        let p = params.to_c()?;
+        // SAFETY: initialised, owned, outlives the call.
+        try_call!(self, On::Domain(domid), unsafe libxl_domain_sched_params_set(domid.get(), p.as_ptr()))
+    }
+
+    /// The host's CPU pools: id, name, scheduler, number of domains and
+    /// CPUs (`libxl_list_cpupool`, as `xl cpupool-list`).
+    ///
+    /// ```no_run
+    /// let ctx = xenlight::Context::new()?;
+    /// for p in ctx.cpupools()? {
+    ///     println!("{} {} {} domains", p.pool_name.unwrap_or_default(), p.sched, p.n_dom);
+    /// }
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_list_cpupool")]
+    pub fn cpupools(&self) -> Result<Vec<Cpupoolinfo>> {
+        let mut n = 0;
+        // SAFETY: a valid out-pointer.
+        let (p, op) = raw_call!(self, unsafe libxl_list_cpupool(&mut n));
+        let p = non_null(self.as_raw(), p, op, On::Host)?;
+        // SAFETY: n entries, freed by their own free function.
+        let list = unsafe { LibxlArray::from_raw(p, n, sys::libxl_cpupoolinfo_list_free) };
+        // SAFETY: filled by libxl.
+        unsafe { read_list(&list) }
+    }
+}

@@ -1,0 +1,87 @@
+//! A domain's virtual CPUs: where each runs and may run
+//! (`libxl_list_vcpu`, `libxl_set_vcpuaffinity`).
+
+use std::ptr;
+
+use xenlight_sys as sys;
+
+use crate::context::Context;
+use crate::error::Result;
+use crate::ids::Domid;
+use crate::raw::cvalue::{read_list, CValue};
+use crate::raw::{non_null, raw_call, try_call, LibxlArray, On};
+use crate::types::{Bitmap, Vcpuinfo};
+
+impl Context {
+    /// The domain's vCPUs: state, the physical CPU each runs on, CPU time,
+    /// hard and soft affinity (`libxl_list_vcpu`, as `xl vcpu-list`).
+    ///
+    /// ```no_run
+    /// let ctx = xenlight::Context::new()?;
+    /// for v in ctx.vcpus(xenlight::Domid::DOM0)? {
+    ///     println!("vcpu {} on cpu {} online {}", v.vcpuid, v.cpu, v.online);
+    /// }
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_list_vcpu")]
+    pub fn vcpus(&self, domid: Domid) -> Result<Vec<Vcpuinfo>> {
+        let (mut n, mut cpus) = (0, 0);
+        // SAFETY: valid out-pointers.
+        let (p, op) = raw_call!(self, unsafe libxl_list_vcpu(domid.get(), &mut n, &mut cpus));
+        let p = non_null(self.as_raw(), p, op, On::Domain(domid))?;
+        // SAFETY: n entries from libxl_list_vcpu, freed by its free function.
+        let list = unsafe { LibxlArray::from_raw(p, n, sys::libxl_vcpuinfo_list_free) };
+        // SAFETY: filled by libxl.
+        unsafe { read_list(&list) }
+    }
+
+    /// Pins vCPU `vcpu` of the domain: `hard` is where it may run, `soft`
+    /// where it prefers to; `None` leaves that one as it is
+    /// (`libxl_set_vcpuaffinity`, as `xl vcpu-pin`).
+    ///
+    /// ```no_run
+    /// # let ctx = xenlight::Context::new()?; let domid = xenlight::Domid::new(1)?;
+    /// let mut cpus = xenlight::types::Bitmap::default();
+    /// cpus.set(1);
+    /// ctx.set_vcpu_affinity(domid, 0, Some(&cpus), None)?;
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_set_vcpuaffinity")]
+    pub fn set_vcpu_affinity(
+        &self,
+        domid: Domid,
+        vcpu: u32,
+        hard: Option<&Bitmap>,
+        soft: Option<&Bitmap>,
+    ) -> Result<()> {
+        // libxl hands the maps to Xen, which reads and writes back a
+        // host-sized map: size them as libxl sizes its own.
+        let host_sized = |m: Option<&Bitmap>| -> Result<Option<_>> {
+            m.map(|m| {
+                let mut m = m.clone();
+                m.bytes.resize(self.cpumap_bytes()?, 0);
+                m.to_c()
+            })
+            .transpose()
+        };
+        let (hard, soft) = (host_sized(hard)?, host_sized(soft)?);
+        let ptr_of = |m: &Option<crate::raw::Owned<sys::libxl_bitmap>>| {
+            m.as_ref().map_or(ptr::null(), |m| m.as_ptr())
+        };
+        let (h, s) = (ptr_of(&hard), ptr_of(&soft));
+        // SAFETY: NULL or initialised bitmaps that outlive the call.
+        try_call!(self, On::Domain(domid), unsafe libxl_set_vcpuaffinity(domid.get(), vcpu, h, s))
+    }
+
+    /// The size in bytes of libxl's CPU maps on this host
+    /// (`libxl_get_max_cpus`).
+    pub(crate) fn cpumap_bytes(&self) -> Result<usize> {
+        // SAFETY: a live ctx; reads the host's size.
+        let n = unsafe { sys::libxl_get_max_cpus(self.as_raw()) };
+        usize::try_from(n)
+            .ok()
+            .filter(|n| *n > 0)
+            .map(|n| n.div_ceil(8))
+            .ok_or_else(|| crate::raw::error_for(n, "libxl_get_max_cpus", On::Host))
+    }
+}
