@@ -7,8 +7,8 @@ use xenlight_sys as sys;
 use crate::context::Context;
 use crate::error::Result;
 use crate::info::{PhysInfo, VersionInfo};
-use crate::raw::cvalue::read_list;
-use crate::raw::{non_null, raw_call, try_call, LibxlArray, On, Owned};
+use crate::raw::cvalue::take_list;
+use crate::raw::{raw_call, try_call, On, Owned};
 use crate::types::{Cputopology, Numainfo};
 
 impl Context {
@@ -56,12 +56,17 @@ impl Context {
     pub fn cpu_topology(&self) -> Result<Vec<Cputopology>> {
         let mut n = 0;
         // SAFETY: a valid out-pointer.
-        let (p, op) = raw_call!(self, unsafe libxl_get_cpu_topology(&mut n));
-        let p = non_null(self.as_raw(), p, op, On::Host)?;
-        // SAFETY: n entries, freed by their own free function.
-        let list = unsafe { LibxlArray::from_raw(p, n, sys::libxl_cputopology_list_free) };
-        // SAFETY: filled by libxl.
-        unsafe { read_list(&list) }
+        let r = raw_call!(self, unsafe libxl_get_cpu_topology(&mut n));
+        // SAFETY: the list and count of libxl_get_cpu_topology, freed by its own function.
+        unsafe {
+            take_list(
+                self.as_raw(),
+                r,
+                n,
+                sys::libxl_cputopology_list_free,
+                On::Host,
+            )
+        }
     }
 
     /// The host's NUMA nodes: memory size, free memory and distances
@@ -78,11 +83,8 @@ impl Context {
     pub fn numa_info(&self) -> Result<Vec<Numainfo>> {
         let mut n = 0;
         // SAFETY: a valid out-pointer.
-        let (p, op) = raw_call!(self, unsafe libxl_get_numainfo(&mut n));
-        let p = non_null(self.as_raw(), p, op, On::Host)?;
-        // SAFETY: n entries, freed by their own free function.
-        let list = unsafe { LibxlArray::from_raw(p, n, sys::libxl_numainfo_list_free) };
-        // SAFETY: filled by libxl.
-        unsafe { read_list(&list) }
+        let r = raw_call!(self, unsafe libxl_get_numainfo(&mut n));
+        // SAFETY: the list and count of libxl_get_numainfo, freed by its own function.
+        unsafe { take_list(self.as_raw(), r, n, sys::libxl_numainfo_list_free, On::Host) }
     }
 }

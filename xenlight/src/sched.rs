@@ -7,8 +7,8 @@ use xenlight_sys as sys;
 use crate::context::Context;
 use crate::error::Result;
 use crate::ids::Domid;
-use crate::raw::cvalue::{read_list, CValue};
-use crate::raw::{error_for, non_null, raw_call, try_call, LibxlArray, On, Owned};
+use crate::raw::cvalue::{take_list, CValue};
+use crate::raw::{error_for, raw_call, try_call, On, Owned};
 use crate::types::{Cpupoolinfo, DomainSchedParams, Scheduler};
 
 impl Context {
@@ -79,11 +79,16 @@ impl Context {
     pub fn cpupools(&self) -> Result<Vec<Cpupoolinfo>> {
         let mut n = 0;
         // SAFETY: a valid out-pointer.
-        let (p, op) = raw_call!(self, unsafe libxl_list_cpupool(&mut n));
-        let p = non_null(self.as_raw(), p, op, On::Host)?;
-        // SAFETY: n entries, freed by their own free function.
-        let list = unsafe { LibxlArray::from_raw(p, n, sys::libxl_cpupoolinfo_list_free) };
-        // SAFETY: filled by libxl.
-        unsafe { read_list(&list) }
+        let r = raw_call!(self, unsafe libxl_list_cpupool(&mut n));
+        // SAFETY: the list and count of libxl_list_cpupool, freed by its own function.
+        unsafe {
+            take_list(
+                self.as_raw(),
+                r,
+                n,
+                sys::libxl_cpupoolinfo_list_free,
+                On::Host,
+            )
+        }
     }
 }

@@ -8,8 +8,8 @@ use xenlight_sys as sys;
 use crate::context::Context;
 use crate::error::Result;
 use crate::ids::Domid;
-use crate::raw::cvalue::{read_list, CValue};
-use crate::raw::{non_null, raw_call, try_call, LibxlArray, On};
+use crate::raw::cvalue::{take_list, CValue};
+use crate::raw::{raw_call, try_call, On};
 use crate::types::{Bitmap, Vcpuinfo};
 
 impl Context {
@@ -27,12 +27,17 @@ impl Context {
     pub fn vcpus(&self, domid: Domid) -> Result<Vec<Vcpuinfo>> {
         let (mut n, mut cpus) = (0, 0);
         // SAFETY: valid out-pointers.
-        let (p, op) = raw_call!(self, unsafe libxl_list_vcpu(domid.get(), &mut n, &mut cpus));
-        let p = non_null(self.as_raw(), p, op, On::Domain(domid))?;
-        // SAFETY: n entries from libxl_list_vcpu, freed by its free function.
-        let list = unsafe { LibxlArray::from_raw(p, n, sys::libxl_vcpuinfo_list_free) };
-        // SAFETY: filled by libxl.
-        unsafe { read_list(&list) }
+        let r = raw_call!(self, unsafe libxl_list_vcpu(domid.get(), &mut n, &mut cpus));
+        // SAFETY: the list and count of libxl_list_vcpu, freed by its own function.
+        unsafe {
+            take_list(
+                self.as_raw(),
+                r,
+                n,
+                sys::libxl_vcpuinfo_list_free,
+                On::Domain(domid),
+            )
+        }
     }
 
     /// Pins vCPU `vcpu` of the domain: `hard` is where it may run, `soft`

@@ -99,25 +99,31 @@ pub fn gen_types(check: bool) -> Result<bool> {
         (GENERATED, format!("{header}{}", Gen::new(&model).types()?)),
         (SAMPLES, format!("{header}{}", Gen::new(&model).samples()?)),
     ];
+    let outputs = outputs
+        .into_iter()
+        .map(|(rel, text)| Ok((rel, rustfmt(&text)?)))
+        .collect::<Result<Vec<_>>>()?;
+    write_generated(&outputs, check, "gen-types")
+}
+
+/// Writes generated files, or with `check` only compares them: true when
+/// every checked-in file equals its fresh generation.
+pub fn write_generated(files: &[(&str, String)], check: bool, command: &str) -> Result<bool> {
     let mut stale = Vec::new();
-    for (rel, text) in &outputs {
+    for (rel, text) in files {
         let path = workspace_root().join(rel);
-        let text = rustfmt(text)?;
-        let old = fs::read_to_string(&path).unwrap_or_default();
-        if old != text {
-            if check {
-                stale.push(*rel);
-            } else {
-                fs::write(&path, &text)?;
-                println!("wrote {rel} ({} lines)", text.lines().count());
-            }
-        } else {
+        if fs::read_to_string(&path).unwrap_or_default() == *text {
             println!("{rel} is current");
+        } else if check {
+            stale.push(*rel);
+        } else {
+            fs::write(&path, text)?;
+            println!("wrote {rel} ({} lines)", text.lines().count());
         }
     }
     if !stale.is_empty() {
         println!(
-            "gen-types: {} differ from a fresh generation; run `cargo xtask gen-types`",
+            "{command}: {} differ from a fresh generation; run `cargo xtask {command}`",
             stale.join(", ")
         );
         return Ok(false);

@@ -69,26 +69,11 @@ pub fn gen_bindings(check: bool) -> Result<bool> {
          // set in docs builds. Do not edit.\n&[\n{}\n]\n",
         names.join("\n")
     );
-    let mut stale = Vec::new();
-    for (rel, text) in [(DOCS_BINDINGS, docs), (DOCS_HAVE, have_in)] {
-        let path = workspace_root().join(rel);
-        if fs::read_to_string(&path).unwrap_or_default() == text {
-            println!("{rel} is current");
-        } else if check {
-            stale.push(rel);
-        } else {
-            fs::write(&path, text)?;
-            println!("wrote {rel}");
-        }
-    }
-    if !stale.is_empty() {
-        println!(
-            "gen-bindings: {} differ from a fresh generation; run `cargo xtask gen-bindings`",
-            stale.join(", ")
-        );
-        return Ok(false);
-    }
-    Ok(true)
+    crate::gen_types::write_generated(
+        &[(DOCS_BINDINGS, docs), (DOCS_HAVE, have_in)],
+        check,
+        "gen-bindings",
+    )
 }
 
 /// The docs build docs.rs runs: `DOCS_RS` set, and pkg-config pointed at an

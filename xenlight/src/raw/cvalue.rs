@@ -623,11 +623,31 @@ pub trait JsonC: CValue {
 ///
 /// # Safety
 /// The elements are initialised (libxl filled them).
-pub(crate) unsafe fn read_list<T: CValue>(list: &[T::C]) -> Result<Vec<T>> {
+unsafe fn read_list<T: CValue>(list: &[T::C]) -> Result<Vec<T>> {
     let mut v = Vec::with_capacity(list.len());
     for c in list {
         // SAFETY: caller's contract.
         v.push(unsafe { T::read_c(c) }?);
     }
     Ok(v)
+}
+
+/// A list a libxl call returned (NULL on failure), read into Rust values
+/// and freed with the call's own `*_list_free`.
+///
+/// # Safety
+/// `p` (with the call's name) and `n` come from that libxl call, whose
+/// list `free` releases; nothing else frees it.
+pub(crate) unsafe fn take_list<T: CValue>(
+    ctx: *mut sys::libxl_ctx,
+    (p, op): (*mut T::C, &'static str),
+    n: c_int,
+    free: super::array::ListFree<T::C>,
+    on: super::call::On<'_>,
+) -> Result<Vec<T>> {
+    let p = super::call::non_null(ctx, p, op, on)?;
+    // SAFETY: per this function's contract; freed once, when dropped.
+    let list = unsafe { super::array::LibxlArray::from_raw(p, n, free) };
+    // SAFETY: filled by libxl.
+    unsafe { read_list(&list) }
 }
