@@ -4,7 +4,9 @@
 mod common;
 
 use common::*;
+use std::time::Duration;
 use xenlight::types::{Bitmap, DomainSchedParams, Scheduler};
+
 use xenlight::{Context, Domid, Error};
 
 /// A paused PV guest, destroyed when the guard drops.
@@ -141,4 +143,64 @@ fn operations_on_a_missing_domain_say_so() {
         let e = r.expect_err(what);
         assert!(e.is_domain_not_found(), "{what}: {e:?}");
     }
+}
+
+/// Issue 15: a guest that counts on its console is saved to a file,
+/// destroyed, restored from the file alone, and counts on from where it
+/// stopped, not from 1.
+#[test]
+fn a_counting_guest_saved_and_restored_from_the_file_alone_counts_on() {
+    let ctx = Context::new().unwrap();
+    let name = format!("{PREFIX}ops-save");
+    let mut cfg = pv_guest(&name, true);
+    cfg.cmdline = cfg.cmdline.map(|c| format!("{c} xlcount"));
+    let domid = ctx.create_domain(&cfg).expect("create");
+    let guard = DomainGuard { ctx: &ctx, domid };
+    let counts = || protocol::guest_counts(&console_log(&name));
+    assert!(
+        wait_until(Duration::from_secs(90), || counts().len() >= 3),
+        "the guest did not count: {}",
+        console_log(&name)
+    );
+    let path = format!("/tmp/{name}.save");
+    ctx.save(domid, &path).expect("save");
+    assert!(
+        !ctx.domain_exists(domid).unwrap(),
+        "save destroys the domain"
+    );
+    drop(guard);
+    let before = counts();
+    let last = *before.last().unwrap();
+    let restored = ctx.restore(&path).expect("restore");
+    let _guard = DomainGuard {
+        ctx: &ctx,
+        domid: restored,
+    };
+    assert_eq!(
+        ctx.domain_name(restored).unwrap().as_deref(),
+        Some(name.as_str())
+    );
+    assert!(
+        wait_until(Duration::from_secs(90), || counts().len()
+            >= before.len() + 3),
+        "the restored guest did not count on: {}",
+        console_log(&name)
+    );
+    let after = counts()[before.len()..].to_vec();
+    assert!(
+        after.iter().all(|&n| n > last) && after[0] <= last + 2,
+        "counted {before:?} before the save, {after:?} after the restore"
+    );
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn restoring_a_file_that_is_not_a_save_file_is_a_typed_error() {
+    let ctx = Context::new().unwrap();
+    let path = format!("/tmp/{PREFIX}not-a-save");
+    std::fs::write(&path, b"definitely not a xenlight save file").unwrap();
+    let e = ctx.restore(&path).unwrap_err();
+    assert!(matches!(e, Error::InvalidArgument { .. }), "{e:?}");
+    assert!(ctx.restore("/tmp/no-such-save-file").is_err());
+    assert!(ctx.save(Domid::DOM0, "/tmp/dom0.save").is_err());
 }

@@ -18,12 +18,27 @@ pub const RUN_END: &str = "@@RUN-END ";
 pub const DONE: &str = "@@XENLIGHT-DONE@@";
 /// The test guest booted: `@@GUEST-HELLO <marker>@@`.
 pub const GUEST_HELLO: &str = "@@GUEST-HELLO ";
+/// The test guest counts, once a second, with `xlcount`: `@@GUEST-COUNT <n>@@`.
+pub const GUEST_COUNT: &str = "@@GUEST-COUNT ";
 /// The test guest's /sbin/poweroff ran (the toolstack asked it to stop).
 pub const GUEST_POWEROFF_REQUEST: &str = "@@GUEST-POWEROFF-REQUEST@@";
 
 /// The line the test guest named `name` prints when it has booted.
 pub fn guest_hello(name: &str) -> String {
     format!("{GUEST_HELLO}{name}{MARK}")
+}
+
+/// The counts a `xlcount` guest printed, in order, from its console log.
+pub fn guest_counts(log: &str) -> Vec<u64> {
+    log.lines()
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix(GUEST_COUNT)?
+                .strip_suffix(MARK)?
+                .parse()
+                .ok()
+        })
+        .collect()
 }
 
 /// The marker line before a program runs.

@@ -11,8 +11,9 @@ use crate::convert::RawConfig;
 use crate::error::Result;
 use crate::ids::{Domid, Uuid};
 use crate::raw::alloc::opt_string;
+use crate::raw::call::check;
 use crate::raw::cvalue::CValue;
-use crate::raw::{error_for, try_call, On};
+use crate::raw::{error_for, On};
 use crate::values::Bitmap;
 
 impl Context {
@@ -110,23 +111,32 @@ impl Context {
     /// Creates a paused domain from a libxl config; on failure, destroys
     /// whatever of it libxl left behind.
     pub(crate) fn create_raw_paused(&self, raw: &mut RawConfig) -> Result<Domid> {
+        self.create_with(raw, "libxl_domain_create_new", |ctx, cfg, domid| {
+            // SAFETY: config initialised and owned; NULL ao_how makes the
+            // call synchronous; domid is a valid out-pointer.
+            unsafe { sys::libxl_domain_create_new(ctx, cfg, domid, ptr::null(), ptr::null()) }
+        })
+    }
+
+    /// Runs a libxl call that makes a (paused) domain from `raw`: creation
+    /// or restore. On failure, destroys whatever of it libxl left behind:
+    /// only domains that are new and carry the config's UUID.
+    pub(crate) fn create_with(
+        &self,
+        raw: &mut RawConfig,
+        op: &'static str,
+        call: impl FnOnce(*mut sys::libxl_ctx, *mut sys::libxl_domain_config, &mut u32) -> i32,
+    ) -> Result<Domid> {
         let uuid = Uuid::from_bytes(raw.c_info.uuid.uuid);
         let before: Vec<Domid> = self.domains()?.iter().map(|d| d.domid).collect();
         // SAFETY: name is NULL or a string owned by `raw`.
         let name = unsafe { opt_string(raw.c_info.name) }.unwrap_or_default();
         let mut domid: u32 = u32::MAX;
-        // SAFETY: config initialised and owned; NULL ao_how makes the call
-        // synchronous; domid is a valid out-pointer.
-        let created = try_call!(
-            self,
-            On::Named(&name),
-            unsafe libxl_domain_create_new(raw.as_mut_ptr(), &mut domid, ptr::null(), ptr::null())
-        );
-        let Err(err) = created else {
+        crate::logger::clear_last_error();
+        let rc = call(self.as_raw(), raw.as_mut_ptr(), &mut domid);
+        let Err(err) = check(self.as_raw(), rc, op, On::Named(&name)) else {
             return Ok(Domid::from_libxl(domid));
         };
-        // libxl normally cleans up after itself; make sure nothing of ours is
-        // left (only domains that are new and carry our UUID).
         if let Ok(now) = self.domains() {
             for d in now
                 .iter()

@@ -70,6 +70,7 @@ mod host;
 mod json;
 mod lifecycle;
 mod monitor;
+mod saverestore;
 mod sched;
 mod userdata;
 mod vcpus;

@@ -8,13 +8,14 @@
 #   xldisk=DEV         print the first 32 bytes of /dev/DEV as @@GUEST-DISK ...@@
 #   xlstay             stay up (reporting block devices as they come and go) until destroyed
 #   xlcrash            panic the kernel (a crash, for on_crash) after the marker
+#   xlcount            with xlstay: print @@GUEST-COUNT n@@ once a second, n = 1, 2, ...
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev 2>/dev/null
-marker=none; stay=; pv=1; net=; disk=; crash=; pvlate=
+marker=none; stay=; pv=1; net=; disk=; crash=; pvlate=; count=
 for w in $(cat /proc/cmdline); do
   case "$w" in
     xlmarker=*) marker=${w#xlmarker=};; xlstay) stay=1;; xlnopv) pv=;; xlpvlate) pvlate=1; pv=;;
     xlnet=*) net=${w#xlnet=};; xldisk=*) disk=${w#xldisk=};;
-    xlcrash) crash=1;;
+    xlcrash) crash=1;; xlcount) count=1;;
   esac
 done
 pv_drivers() { for m in /lib/modules/*.ko; do insmod "$m" 2>/dev/null; done; }
@@ -37,10 +38,11 @@ if [ -n "$disk" ]; then
   echo "@@GUEST-DISK $(head -c 32 "/dev/$disk" | tr -dc 'A-Za-z0-9@_-')@@"
 fi
 if [ -n "$stay" ]; then
-  seen=start
+  seen=start; n=0
   while :; do
     now=$(ls /sys/block | tr '\n' ' ')
     [ "$now" != "$seen" ] && echo "@@GUEST-BLOCK $now@@" && seen=$now
+    if [ -n "$count" ]; then n=$((n + 1)); echo "@@GUEST-COUNT $n@@"; fi
     sleep 1
   done
 fi

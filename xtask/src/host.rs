@@ -15,7 +15,7 @@ use std::process::Command;
 use crate::cache_dir;
 
 /// Bump when the base tree's recipe changes, so cached bases are rebuilt.
-const BASE_RECIPE: &str = "base-v6";
+const BASE_RECIPE: &str = "base-v7";
 const XEN_BIN: &str = "/usr/lib/xen-4.17/bin";
 const XTABLES_DIR: &str = "/usr/lib/x86_64-linux-gnu/xtables";
 
@@ -351,7 +351,14 @@ pub fn base_archive(boot: &BootFiles) -> Result<PathBuf> {
             std::os::unix::fs::symlink("busybox", &link)?;
         }
     }
-    for b in ["xl", "xenstored", "xenconsoled", "xen-init-dom0"] {
+    // libxl-save-helper: libxl runs it to save and restore domains.
+    for b in [
+        "xl",
+        "xenstored",
+        "xenconsoled",
+        "xen-init-dom0",
+        "libxl-save-helper",
+    ] {
         t.copy_exe(&Path::new(XEN_BIN).join(b), XEN_BIN)?;
     }
     t.copy_exe(Path::new("/usr/bin/xenstore-ls"), "/usr/bin")?;

@@ -467,6 +467,7 @@ mod tests {
         let end = format!("{}t rc=0{}", protocol::RUN_END, protocol::MARK);
         assert_eq!(protocol::parse_run_end(&end), Some("t rc=0"));
         assert!(crate::host::GUEST_INIT.contains(protocol::GUEST_HELLO.trim_end()));
+        assert!(crate::host::GUEST_INIT.contains(protocol::GUEST_COUNT.trim_end()));
         assert!(
             include_str!("../assets/guest-poweroff.sh").contains(protocol::GUEST_POWEROFF_REQUEST)
         );
