@@ -1,8 +1,9 @@
 //! The libxl context: one per application is enough, shared by all threads.
 
+use std::mem::ManuallyDrop;
 use std::path::Path;
 use std::ptr::{self, NonNull};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use xenlight_sys as sys;
 
@@ -32,9 +33,36 @@ pub struct Context {
     version: VersionInfo,
     /// Opened on first use, for the domain type libxl keeps in xenstore.
     xenstore: OnceLock<Option<Xenstore>>,
-    /// Kept alive, unread, until after `ctx` is freed (fields drop after
-    /// `Drop::drop` runs).
-    _logger: Logger,
+    /// Kept alive, unread, until after `ctx` is freed; leaked with the ctx
+    /// when the ctx cannot be freed (see `Drop`).
+    logger: ManuallyDrop<Logger>,
+}
+
+/// libxl installs its own SIGCHLD handler for the first ctx whose children
+/// it reaps (`libxl_sigchld_owner_libxl_always_selective_reap`) and puts
+/// back the previous one when the last such ctx is freed, asserting (an
+/// abort) that SIGCHLD was at its default before and is still its handler
+/// after. The crate checks both sides so that neither aborts: the number of
+/// live Contexts, and the handler libxl installed.
+struct SigchldState {
+    live: usize,
+    libxl_handler: libc::sighandler_t,
+}
+
+static SIGCHLD: Mutex<SigchldState> = Mutex::new(SigchldState {
+    live: 0,
+    libxl_handler: libc::SIG_DFL,
+});
+
+/// The process's current SIGCHLD action.
+fn sigchld_action() -> libc::sigaction {
+    // SAFETY: a zeroed sigaction is a valid out-buffer; a NULL new action
+    // only reads the current one.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGCHLD, ptr::null(), &mut old);
+        old
+    }
 }
 
 // SAFETY: libxl.h, "libxl memory management": "From the point of view of the
@@ -86,8 +114,34 @@ impl Context {
                 },
             });
         };
-        // SAFETY: ctx is valid; the hooks are a 'static that libxl may keep.
-        unsafe { sys::libxl_childproc_setmode(ctx.as_ptr(), &CHILDPROC_HOOKS, ptr::null_mut()) };
+        {
+            let mut st = SIGCHLD.lock().unwrap_or_else(|e| e.into_inner());
+            if st.live == 0 {
+                let a = sigchld_action();
+                let siginfo = a.sa_flags & libc::SA_SIGINFO != 0;
+                if siginfo || (a.sa_sigaction != libc::SIG_DFL && a.sa_sigaction != libc::SIG_IGN) {
+                    // SAFETY: freed once, before its logger (dropped on return);
+                    // no child mode was set, so libxl touches no signal.
+                    unsafe { sys::libxl_ctx_free(ctx.as_ptr()) };
+                    return Err(Error::SigchldHandlerInstalled {
+                        handler: format!(
+                            "handler {:#x}{}",
+                            a.sa_sigaction,
+                            if siginfo { ", SA_SIGINFO" } else { "" }
+                        ),
+                    });
+                }
+            }
+            // SAFETY: ctx is valid; the hooks are a 'static that libxl may
+            // keep. SIGCHLD is at its default, or libxl's own (live > 0).
+            unsafe {
+                sys::libxl_childproc_setmode(ctx.as_ptr(), &CHILDPROC_HOOKS, ptr::null_mut())
+            };
+            if st.live == 0 {
+                st.libxl_handler = sigchld_action().sa_sigaction;
+            }
+            st.live += 1;
+        }
         // SAFETY: no other thread can use this new ctx yet (libxl requires
         // that); the hooks are a 'static. Without a disaster hook libxl would
         // exit() the process on an event-machinery failure.
@@ -101,6 +155,7 @@ impl Context {
             Some(v) => VersionInfo::from_raw(v),
             None => {
                 let message = logger::take_last_error();
+                SIGCHLD.lock().unwrap_or_else(|e| e.into_inner()).live -= 1;
                 // SAFETY: freed once, before its logger (dropped on return).
                 unsafe { sys::libxl_ctx_free(ctx.as_ptr()) };
                 return Err(Error::Libxl {
@@ -115,7 +170,7 @@ impl Context {
             ctx,
             version,
             xenstore: OnceLock::new(),
-            _logger: logger,
+            logger: ManuallyDrop::new(logger),
         })
     }
 
@@ -148,9 +203,25 @@ impl Context {
 
 impl Drop for Context {
     fn drop(&mut self) {
+        let mut st = SIGCHLD.lock().unwrap_or_else(|e| e.into_inner());
+        st.live = st.live.saturating_sub(1);
+        if st.live == 0 && sigchld_action().sa_sigaction != st.libxl_handler {
+            // Freeing the last ctx makes libxl put back the old SIGCHLD
+            // handler, and it aborts the process if the application replaced
+            // libxl's meanwhile. Leak the ctx and its logger instead.
+            st.live = 1;
+            log::warn!(
+                target: crate::logger::LOG_TARGET,
+                "not freeing the last libxl context: the application replaced \
+                 libxl's SIGCHLD handler, and libxl would abort the process"
+            );
+            return;
+        }
         // SAFETY: the ctx came from libxl_ctx_alloc and is freed once, here,
-        // before the logger it uses (dropped right after this body).
+        // before the logger it uses.
         unsafe { sys::libxl_ctx_free(self.ctx.as_ptr()) };
+        // SAFETY: dropped once, after the ctx that used it.
+        unsafe { ManuallyDrop::drop(&mut self.logger) };
     }
 }
 

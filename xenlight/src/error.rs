@@ -222,6 +222,20 @@ pub enum Error {
         message: Option<String>,
     },
 
+    /// The process already handles SIGCHLD (an async runtime's child
+    /// reaper, signal-hook, ...): libxl, which reaps its own children,
+    /// requires SIGCHLD at its default when the first [`Context`](crate::Context)
+    /// is made, and would abort the process otherwise.
+    #[error(
+        "the process already has a SIGCHLD handler ({handler}); libxl needs SIGCHLD at its \
+         default when the first Context is made: create the Context before the code that \
+         installs the handler (e.g. before starting an async runtime's process support)"
+    )]
+    SigchldHandlerInstalled {
+        /// What is installed.
+        handler: String,
+    },
+
     /// The domain does not exist (or no longer does). libxl's
     /// `ERROR_DOMAIN_NOTFOUND` always becomes this variant.
     #[error("{op}: {} does not exist{}", Which(domain), Explained(message))]

@@ -26,7 +26,12 @@
 //!   `_dispose` when it is dropped.
 //! * libxl's child-process handling is set to
 //!   `libxl_sigchld_owner_libxl_always_selective_reap`, so the application's
-//!   own child processes keep working.
+//!   own child processes keep working. libxl then owns SIGCHLD: if the
+//!   process already has a SIGCHLD handler when the first `Context` is made,
+//!   [`Context::new`] returns [`Error::SigchldHandlerInstalled`] (libxl would
+//!   abort); make the `Context` first. If the application replaces libxl's
+//!   handler later, dropping the last `Context` leaks it rather than let
+//!   libxl abort.
 //! * libxl stores a guest's `on_poweroff`/`on_reboot`/`on_crash` actions but
 //!   does not carry them out; after [`Context::wait_for_shutdown`],
 //!   [`Context::handle_shutdown`] does, as xl's domain monitor would.
