@@ -204,3 +204,64 @@ fn restoring_a_file_that_is_not_a_save_file_is_a_typed_error() {
     assert!(ctx.restore("/tmp/no-such-save-file").is_err());
     assert!(ctx.save(Domid::DOM0, "/tmp/dom0.save").is_err());
 }
+
+/// `xl vcpu-set`: a guest booted with 1 of 2 vCPUs online brings the
+/// second up when asked.
+#[test]
+fn a_guest_brings_a_second_vcpu_online_when_asked() {
+    let ctx = Context::new().unwrap();
+    let name = format!("{PREFIX}ops-vcpuset");
+    let mut cfg = pv_guest(&name, true);
+    // Two vCPUs, one online at boot: say so in the complete config, which
+    // the typed `vcpus` (= max_vcpus) then agrees with.
+    cfg.libxl.b_info.max_vcpus = 2;
+    cfg.libxl.b_info.avail_vcpus = Bitmap::with_bits(2);
+    cfg.libxl.b_info.avail_vcpus.set(0);
+    cfg.vcpus = 2;
+    let domid = ctx.create_domain(&cfg).expect("create");
+    let _g = DomainGuard { ctx: &ctx, domid };
+    assert!(
+        wait_for_console(
+            &name,
+            &protocol::guest_hello(&name),
+            Duration::from_secs(90)
+        ),
+        "{}",
+        console_log(&name)
+    );
+    let online = || {
+        ctx.vcpus(domid)
+            .unwrap()
+            .iter()
+            .filter(|v| v.online)
+            .count()
+    };
+    assert_eq!(online(), 1);
+    ctx.set_vcpus_online(domid, 2).unwrap();
+    assert!(
+        wait_until(Duration::from_secs(30), || online() == 2),
+        "{:?}",
+        ctx.vcpus(domid).unwrap()
+    );
+    assert!(
+        ctx.set_vcpus_online(domid, 3).is_err(),
+        "more than the maximum"
+    );
+    assert!(ctx.set_vcpus_online(domid, 0).is_err());
+}
+
+/// `xl sysrq`: the guest's kernel handles the key ('h' prints its help).
+#[test]
+fn a_sysrq_key_reaches_the_guests_kernel() {
+    let ctx = Context::new().unwrap();
+    let name = format!("{PREFIX}ops-sysrq");
+    let g = booted_guest(&ctx, &name);
+    ctx.send_sysrq(g.domid, 'h').unwrap();
+    assert!(
+        wait_until(Duration::from_secs(30), || console_log(&name)
+            .contains("sysrq: HELP")),
+        "{}",
+        console_log(&name)
+    );
+    assert!(ctx.send_sysrq(g.domid, '\n').is_err());
+}

@@ -1,5 +1,6 @@
-//! A domain's virtual CPUs: where each runs and may run
-//! (`libxl_list_vcpu`, `libxl_set_vcpuaffinity`).
+//! A domain's virtual CPUs: where each runs and may run, how many are
+//! online (`libxl_list_vcpu`, `libxl_set_vcpuaffinity`,
+//! `libxl_set_vcpuonline`), and SysRq keys for its kernel.
 
 use std::ptr;
 
@@ -76,6 +77,53 @@ impl Context {
         let (h, s) = (ptr_of(&hard), ptr_of(&soft));
         // SAFETY: NULL or initialised bitmaps that outlive the call.
         try_call!(self, On::Domain(domid), unsafe libxl_set_vcpuaffinity(domid.get(), vcpu, h, s))
+    }
+
+    /// Sets how many of the domain's vCPUs are online: vCPUs `0..count`
+    /// (`libxl_set_vcpuonline`, as `xl vcpu-set`). The guest brings them up
+    /// or down itself; `count` is at most the domain's maximum.
+    ///
+    /// ```no_run
+    /// # let ctx = xenlight::Context::new()?; let domid = xenlight::Domid::new(1)?;
+    /// ctx.set_vcpus_online(domid, 2)?;
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_set_vcpuonline")]
+    pub fn set_vcpus_online(&self, domid: Domid, count: u32) -> Result<()> {
+        if count == 0 {
+            return Err(crate::error::Error::InvalidArgument {
+                what: "vCPU count",
+                reason: "a domain needs at least one online vCPU".into(),
+            });
+        }
+        let mut online = Bitmap::with_bits(count as usize);
+        for i in 0..count as usize {
+            online.set(i);
+        }
+        let mut map = online.to_c()?;
+        // SAFETY: an initialised bitmap that outlives the call; NULL ao_how
+        // makes it synchronous.
+        try_call!(self, On::Domain(domid), unsafe libxl_set_vcpuonline(domid.get(), map.as_mut_ptr(), ptr::null()))
+    }
+
+    /// Sends a magic SysRq key to the domain, as if typed on its console
+    /// (`libxl_send_sysrq`, as `xl sysrq`): `'h'` prints help, `'s'` syncs.
+    ///
+    /// ```no_run
+    /// # let ctx = xenlight::Context::new()?; let domid = xenlight::Domid::new(1)?;
+    /// ctx.send_sysrq(domid, 's')?;
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_send_sysrq")]
+    pub fn send_sysrq(&self, domid: Domid, key: char) -> Result<()> {
+        if !key.is_ascii_graphic() {
+            return Err(crate::error::Error::InvalidArgument {
+                what: "sysrq key",
+                reason: format!("{key:?} is not a printable ASCII character"),
+            });
+        }
+        // SAFETY: plain arguments.
+        try_call!(self, On::Domain(domid), unsafe libxl_send_sysrq(domid.get(), key as u8 as std::ffi::c_char))
     }
 
     /// The size in bytes of libxl's CPU maps on this host

@@ -6,7 +6,8 @@
 #   xlnet=ADDR/PFX,PEER[,GW]  configure eth0 (default route via GW if given),
 #                      ping PEER 3 times (bounded), print @@GUEST-PING ...@@
 #   xldisk=DEV         print the first 32 bytes of /dev/DEV as @@GUEST-DISK ...@@
-#   xlstay             stay up (reporting block devices as they come and go) until destroyed
+#   xlstay             stay up (reporting block devices as they come and go, and bringing
+#                      up vCPUs made available, as udev would) until destroyed
 #   xlcrash            panic the kernel (a crash, for on_crash) after the marker
 #   xlcount            with xlstay: print @@GUEST-COUNT n@@ once a second, n = 1, 2, ...
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev 2>/dev/null
@@ -43,6 +44,10 @@ if [ -n "$stay" ]; then
     now=$(ls /sys/block | tr '\n' ' ')
     [ "$now" != "$seen" ] && echo "@@GUEST-BLOCK $now@@" && seen=$now
     if [ -n "$count" ]; then n=$((n + 1)); echo "@@GUEST-COUNT $n@@"; fi
+    # What udev's CPU rule does: bring up vCPUs the toolstack made available.
+    for c in /sys/devices/system/cpu/cpu*/online; do
+      [ "$(cat "$c" 2>/dev/null)" = 0 ] && echo 1 > "$c" 2>/dev/null
+    done
     sleep 1
   done
 fi
