@@ -265,3 +265,68 @@ fn a_sysrq_key_reaches_the_guests_kernel() {
     );
     assert!(ctx.send_sysrq(g.domid, '\n').is_err());
 }
+
+/// `xl cpupool-create` / `cpupool-migrate` / `cpupool-rename` /
+/// `cpupool-destroy`: CPU 1 moves to a new pool, a guest follows it, and
+/// everything is put back (also when the test fails).
+#[test]
+fn a_cpu_pool_is_made_from_a_free_cpu_holds_a_guest_and_goes_away() {
+    let ctx = Context::new().unwrap();
+    if ctx.physinfo().unwrap().nr_cpus < 2 {
+        panic!("the Xen host needs 2 CPUs for this test");
+    }
+    /// Puts CPU 1 back into Pool-0 (after destroying `pool`, if made).
+    struct Restore<'a>(&'a Context, Option<u32>);
+    impl Drop for Restore<'_> {
+        fn drop(&mut self) {
+            if let Some(p) = self.1 {
+                let _ = self.0.destroy_cpupool(p);
+            }
+            let _ = self.0.cpupool_add_cpu(0, 1);
+        }
+    }
+    ctx.cpupool_remove_cpu(0, 1).unwrap();
+    let mut restore = Restore(&ctx, None);
+    let mut cpus = Bitmap::default();
+    cpus.set(1);
+    let sched = ctx.scheduler().unwrap();
+    let name = format!("{PREFIX}pool");
+    let pool = ctx.create_cpupool(&name, sched, &cpus).unwrap();
+    restore.1 = Some(pool);
+    let info = ctx.cpupools().unwrap();
+    let p = info
+        .iter()
+        .find(|p| p.poolid == pool)
+        .expect("the new pool");
+    assert_eq!(p.pool_name.as_deref(), Some(name.as_str()));
+    assert_eq!(p.cpumap.iter().collect::<Vec<_>>(), vec![1]);
+    {
+        let g = paused_guest(&ctx, "ops-pool");
+        ctx.move_to_cpupool(g.domid, pool).unwrap();
+        assert_eq!(ctx.domain_info(g.domid).unwrap().cpupool, pool);
+        let renamed = format!("{PREFIX}pool2");
+        ctx.rename_cpupool(pool, &renamed).unwrap();
+        let info = ctx.cpupools().unwrap();
+        let p = info.iter().find(|p| p.poolid == pool).unwrap();
+        assert_eq!(
+            (p.pool_name.as_deref(), p.n_dom),
+            (Some(renamed.as_str()), 1)
+        );
+        assert!(
+            ctx.destroy_cpupool(pool).is_err(),
+            "a pool with a domain in it"
+        );
+    }
+    // The guest is gone: the pool can go, and CPU 1 goes back to Pool-0.
+    drop(restore);
+    let p0 = ctx.cpupools().unwrap();
+    assert!(p0.iter().all(|p| p.poolid != pool));
+    let cpus0 = p0
+        .iter()
+        .find(|p| p.poolid == 0)
+        .unwrap()
+        .cpumap
+        .iter()
+        .count();
+    assert_eq!(cpus0, ctx.physinfo().unwrap().nr_cpus as usize);
+}

@@ -7,9 +7,10 @@ use xenlight_sys as sys;
 use crate::context::Context;
 use crate::error::Result;
 use crate::ids::Domid;
+use crate::raw::alloc::cstring;
 use crate::raw::cvalue::{take_list, CValue};
 use crate::raw::{error_for, raw_call, try_call, On, Owned};
-use crate::types::{Cpupoolinfo, DomainSchedParams, Scheduler};
+use crate::types::{Bitmap, Cpupoolinfo, DomainSchedParams, Scheduler};
 
 impl Context {
     /// The scheduler of the host's default CPU pool (`libxl_get_scheduler`).
@@ -91,4 +92,80 @@ impl Context {
             )
         }
     }
+
+    /// Creates a CPU pool of the host's free `cpus` with scheduler `sched`
+    /// and returns its id (`libxl_cpupool_create`, as `xl cpupool-create`).
+    /// CPUs must first leave the pool they are in
+    /// ([`cpupool_remove_cpu`](Self::cpupool_remove_cpu)).
+    ///
+    /// ```no_run
+    /// # let ctx = xenlight::Context::new()?;
+    /// use xenlight::types::{Bitmap, Scheduler};
+    /// ctx.cpupool_remove_cpu(0, 3)?;
+    /// let mut cpus = Bitmap::default();
+    /// cpus.set(3);
+    /// let pool = ctx.create_cpupool("rt", Scheduler::Credit2, &cpus)?;
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_cpupool_create")]
+    pub fn create_cpupool(&self, name: &str, sched: Scheduler, cpus: &Bitmap) -> Result<u32> {
+        let c_name = cstring("cpupool name", name)?;
+        let map = cpus.to_c()?;
+        let mut uuid = sys::libxl_uuid { uuid: [0; 16] };
+        // SAFETY: writes 16 random bytes.
+        unsafe { sys::libxl_uuid_generate(&mut uuid) };
+        let mut poolid = sys::LIBXL_CPUPOOL_POOLID_ANY;
+        // SAFETY: name NUL-terminated; the bitmap is passed by value and
+        // only read (it stays ours); valid out-pointers.
+        try_call!(self, On::Host, unsafe libxl_cpupool_create(c_name.as_ptr(), sched.to_raw() as _, *map, &mut uuid, &mut poolid))?;
+        Ok(poolid)
+    }
+
+    /// Destroys an empty CPU pool; its CPUs become free
+    /// (`libxl_cpupool_destroy`).
+    #[doc(alias = "libxl_cpupool_destroy")]
+    pub fn destroy_cpupool(&self, poolid: u32) -> Result<()> {
+        // SAFETY: plain arguments.
+        try_call!(self, On::Host, unsafe libxl_cpupool_destroy(poolid))
+    }
+
+    /// Renames a CPU pool (`libxl_cpupool_rename`).
+    #[doc(alias = "libxl_cpupool_rename")]
+    pub fn rename_cpupool(&self, poolid: u32, name: &str) -> Result<()> {
+        let c_name = cstring("cpupool name", name)?;
+        // SAFETY: name NUL-terminated.
+        try_call!(self, On::Host, unsafe libxl_cpupool_rename(c_name.as_ptr(), poolid))
+    }
+
+    /// Adds a free CPU to a pool (`libxl_cpupool_cpuadd`).
+    #[doc(alias = "libxl_cpupool_cpuadd")]
+    pub fn cpupool_add_cpu(&self, poolid: u32, cpu: u32) -> Result<()> {
+        let cpu = cpu_arg(cpu)?;
+        // SAFETY: plain arguments.
+        try_call!(self, On::Host, unsafe libxl_cpupool_cpuadd(poolid, cpu))
+    }
+
+    /// Takes a CPU out of its pool, leaving it free
+    /// (`libxl_cpupool_cpuremove`).
+    #[doc(alias = "libxl_cpupool_cpuremove")]
+    pub fn cpupool_remove_cpu(&self, poolid: u32, cpu: u32) -> Result<()> {
+        let cpu = cpu_arg(cpu)?;
+        // SAFETY: plain arguments.
+        try_call!(self, On::Host, unsafe libxl_cpupool_cpuremove(poolid, cpu))
+    }
+
+    /// Moves a domain to another CPU pool (`libxl_cpupool_movedomain`, as
+    /// `xl cpupool-migrate`).
+    #[doc(alias = "libxl_cpupool_movedomain")]
+    pub fn move_to_cpupool(&self, domid: Domid, poolid: u32) -> Result<()> {
+        // SAFETY: plain arguments.
+        try_call!(self, On::Domain(domid), unsafe libxl_cpupool_movedomain(poolid, domid.get()))
+    }
+}
+
+fn cpu_arg(cpu: u32) -> Result<i32> {
+    i32::try_from(cpu).map_err(|_| crate::error::Error::InvalidArgument {
+        what: "cpu",
+        reason: format!("{cpu} is not a CPU number"),
+    })
 }
