@@ -583,10 +583,7 @@ impl DomainConfig {
         let b = &mut t.b_info;
         if changed!(vcpus) {
             b.max_vcpus = i32::try_from(self.vcpus).map_err(|_| invalid("vcpus", "too many"))?;
-            b.avail_vcpus = Bitmap::with_bits(self.vcpus as usize);
-            for i in 0..self.vcpus as usize {
-                b.avail_vcpus.set(i);
-            }
+            b.avail_vcpus = Bitmap::first(self.vcpus as usize);
         }
         if changed!(memory_kib, maxmem_kib) {
             b.target_memkb = self.memory_kib;

@@ -73,12 +73,15 @@ impl ToLibxl for Nic {
 impl DomainConfig {
     /// Converts to an owned `libxl_domain_config`, after
     /// [`validate`](DomainConfig::validate); a domain without a UUID gets a
-    /// random one, as xl gives it.
+    /// random one, as xl gives it. (The crate converts through
+    /// [`to_libxl_types`](Self::to_libxl_types); the tests look at the C.)
+    #[cfg(test)]
     pub(crate) fn to_raw(&self) -> Result<RawConfig> {
         self.to_libxl_types()?.to_c()
     }
 
-    /// The complete config as libxl is handed it (see [`to_raw`](Self::to_raw)).
+    /// The complete config as libxl is handed it: the typed fields over
+    /// [`libxl`](DomainConfig::libxl), and a random UUID where none is set.
     pub(crate) fn to_libxl_types(&self) -> Result<types::DomainConfig> {
         let mut t = self.to_types()?;
         if t.c_info.uuid.is_nil() {

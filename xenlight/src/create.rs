@@ -13,7 +13,7 @@ use crate::ids::{Domid, Uuid};
 use crate::raw::alloc::opt_string;
 use crate::raw::call::check;
 use crate::raw::cvalue::CValue;
-use crate::raw::{error_for, On};
+use crate::raw::On;
 use crate::values::Bitmap;
 
 impl Context {
@@ -55,13 +55,7 @@ impl Context {
             || !b.vcpu_soft_affinity.is_empty();
         if maps_set {
             let cpu_bytes = self.cpumap_bytes()?;
-            // SAFETY: a live ctx; reads the host's size.
-            let nodes = unsafe { sys::libxl_get_max_nodes(self.as_raw()) };
-            let node_bytes = usize::try_from(nodes)
-                .ok()
-                .filter(|n| *n > 0)
-                .map(|n| n.div_ceil(8))
-                .ok_or_else(|| error_for(nodes, "libxl_get_max_nodes", On::Host))?;
+            let node_bytes = self.nodemap_bytes()?;
             let fit = |m: &mut Bitmap, n: usize| {
                 if !m.bytes.is_empty() {
                     m.bytes.resize(n, 0);

@@ -3,11 +3,10 @@
 
 use crate::config::DomainConfig;
 use crate::context::Context;
-use crate::convert::RawConfig;
 use crate::error::{Error, Result};
 use crate::raw::alloc::{cstring, take_malloced_string};
 use crate::raw::call::check;
-use crate::raw::{non_null, raw_call, try_call, On, Owned};
+use crate::raw::{non_null, On, Owned};
 use crate::types::IdlType;
 
 impl DomainConfig {
@@ -24,17 +23,13 @@ impl DomainConfig {
     /// ```
     #[doc(alias = "libxl_domain_config_to_json")]
     pub fn to_libxl_json(&self, ctx: &Context) -> Result<String> {
-        let mut raw = self.to_raw()?;
-        // SAFETY: the config is initialised and owned.
-        let (p, op) = raw_call!(ctx, unsafe libxl_domain_config_to_json(raw.as_mut_ptr()));
-        let p = non_null(ctx.as_raw(), p, op, On::Named(&self.name))?;
-        // SAFETY: a malloc'd string that is ours.
-        Ok(unsafe { take_malloced_string(p) }.unwrap_or_default())
+        ctx.to_json(&self.to_libxl_types()?)
     }
 
     /// Reads libxl's JSON form of a domain config
-    /// (`libxl_domain_config_from_json`), keeping the fields this type has.
-    /// JSON whose build-info arm does not match its type is an
+    /// (`libxl_domain_config_from_json`), every field of it (the complete
+    /// config is in [`libxl`](DomainConfig::libxl)). JSON whose build-info
+    /// arm does not match its type, or that has two arms, is an
     /// [`Error::InvalidConfig`](crate::Error::InvalidConfig).
     ///
     /// ```no_run
@@ -47,13 +42,7 @@ impl DomainConfig {
     /// ```
     #[doc(alias = "libxl_domain_config_from_json")]
     pub fn from_libxl_json(ctx: &Context, json: &str) -> Result<Self> {
-        check_union_arms(json)?;
-        let c = cstring("libxl JSON", json)?;
-        let mut raw = RawConfig::new();
-        // SAFETY: config and string valid; on failure the config is still
-        // disposable (dropped on return).
-        try_call!(ctx, On::Host, unsafe libxl_domain_config_from_json(raw.as_mut_ptr(), c.as_ptr()))?;
-        DomainConfig::from_raw(&raw)
+        DomainConfig::from_types(ctx.from_json(json)?)
     }
 }
 

@@ -30,6 +30,20 @@ impl Bitmap {
         }
     }
 
+    /// A bitmap with bits `0..n` set (e.g. the first `n` vCPUs).
+    ///
+    /// ```
+    /// use xenlight::types::Bitmap;
+    /// assert_eq!(Bitmap::first(3).iter().collect::<Vec<_>>(), vec![0, 1, 2]);
+    /// ```
+    pub fn first(n: usize) -> Self {
+        let mut b = Bitmap::with_bits(n);
+        for i in 0..n {
+            b.set(i);
+        }
+        b
+    }
+
     /// Sets bit `i`, growing the map if needed.
     pub fn set(&mut self, i: usize) {
         if i / 8 >= self.bytes.len() {

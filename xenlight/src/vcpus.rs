@@ -96,11 +96,7 @@ impl Context {
                 reason: "a domain needs at least one online vCPU".into(),
             });
         }
-        let mut online = Bitmap::with_bits(count as usize);
-        for i in 0..count as usize {
-            online.set(i);
-        }
-        let mut map = online.to_c()?;
+        let mut map = Bitmap::first(count as usize).to_c()?;
         // SAFETY: an initialised bitmap that outlives the call; NULL ao_how
         // makes it synchronous.
         try_call!(self, On::Domain(domid), unsafe libxl_set_vcpuonline(domid.get(), map.as_mut_ptr(), ptr::null()))
@@ -130,11 +126,29 @@ impl Context {
     /// (`libxl_get_max_cpus`).
     pub(crate) fn cpumap_bytes(&self) -> Result<usize> {
         // SAFETY: a live ctx; reads the host's size.
-        let n = unsafe { sys::libxl_get_max_cpus(self.as_raw()) };
-        usize::try_from(n)
-            .ok()
-            .filter(|n| *n > 0)
-            .map(|n| n.div_ceil(8))
-            .ok_or_else(|| crate::raw::error_for(n, "libxl_get_max_cpus", On::Host))
+        map_bytes(
+            unsafe { sys::libxl_get_max_cpus(self.as_raw()) },
+            "libxl_get_max_cpus",
+        )
     }
+
+    /// The size in bytes of libxl's NUMA node maps on this host
+    /// (`libxl_get_max_nodes`).
+    pub(crate) fn nodemap_bytes(&self) -> Result<usize> {
+        // SAFETY: a live ctx; reads the host's size.
+        map_bytes(
+            unsafe { sys::libxl_get_max_nodes(self.as_raw()) },
+            "libxl_get_max_nodes",
+        )
+    }
+}
+
+/// Bytes for a map of `n` bits, `n` as libxl's `libxl_get_max_*` returns it
+/// (a negative error code on failure).
+fn map_bytes(n: i32, op: &'static str) -> Result<usize> {
+    usize::try_from(n)
+        .ok()
+        .filter(|n| *n > 0)
+        .map(|n| n.div_ceil(8))
+        .ok_or_else(|| crate::raw::error_for(n, op, On::Host))
 }
