@@ -38,9 +38,14 @@ fn config_from_flags(args: &[String]) -> Result<(DomainConfig, bool), String> {
         }
     }
     if let Some(path) = cfg_file {
-        return DomainConfig::from_xl_cfg_file(path)
-            .map(|c| (c, paused))
-            .map_err(|e| e.to_string());
+        // As `xl create` reads it on this host (xl.conf, CPU layout); the
+        // keys xl ignores are printed, as xl would ignore them.
+        let ctx = Context::new().map_err(|e| e.to_string())?;
+        let x = ctx.xl_cfg_file(path).map_err(|e| e.to_string())?;
+        for w in &x.warnings {
+            eprintln!("warning: {w}");
+        }
+        return Ok((x.config, paused));
     }
     let mut cfg = DomainConfig::new(name.ok_or("give an xl.cfg file or --name")?, ty);
     for (flag, v) in set {

@@ -24,7 +24,9 @@ fn dom0_is_detected_as_dom0_pv() {
 fn detect_in_guest(kind: &str, ty: DomainType) -> String {
     let ctx = Context::new().unwrap();
     let name = format!("{PREFIX}detect-{kind}");
-    let cfg = xenlight::DomainConfig::from_xl_cfg(&guest_cfg(&name, kind, false)).unwrap();
+    let cfg = xenlight::DomainConfig::from_xl_cfg(&guest_cfg(&name, kind, false))
+        .unwrap()
+        .config;
     assert_eq!(cfg.domain_type, ty);
     let domid = ctx.create_domain(&cfg).unwrap();
     let _guard = DomainGuard { ctx: &ctx, domid };

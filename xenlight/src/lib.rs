@@ -79,6 +79,7 @@ mod saverestore;
 mod sched;
 mod userdata;
 mod vcpus;
+mod xlcfg_host;
 
 pub use config::{Disk, DomainConfig, Nic};
 pub use context::Context;
@@ -90,4 +91,6 @@ pub use info::{DomainInfo, DomainState, PhysInfo, VersionInfo};
 pub use logger::LOG_TARGET;
 pub use monitor::{AfterShutdown, CORE_DUMP_DIR};
 pub use xenlight_sys as sys;
-pub use xlcfg::SUPPORTED_KEYS;
+pub use xlcfg::{
+    xl_cfg_keys, XlCfgWarning, XlCfgWarningKind, XlConf, XlConfig, SUPPORTED_KEYS, XEN_FIRMWARE_DIR,
+};

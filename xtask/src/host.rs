@@ -15,7 +15,7 @@ use std::process::Command;
 use crate::cache_dir;
 
 /// Bump when the base tree's recipe changes, so cached bases are rebuilt.
-const BASE_RECIPE: &str = "base-v7";
+const BASE_RECIPE: &str = "base-v8";
 const XEN_BIN: &str = "/usr/lib/xen-4.17/bin";
 const XTABLES_DIR: &str = "/usr/lib/x86_64-linux-gnu/xtables";
 
@@ -400,6 +400,14 @@ pub fn base_archive(boot: &BootFiles) -> Result<PathBuf> {
         "/lib/x86_64-linux-gnu/libgcc_s.so.1",
     )?;
     t.write("/etc/xen/xl.conf", "", false)?;
+    // Xen's own example configs (xen-utils-common), read by the xl.cfg
+    // parity test where the packages install them.
+    for e in ["xlexample.hvm", "xlexample.pvlinux", "xlexample.pvhlinux"] {
+        let p = Path::new("/etc/xen").join(e);
+        if p.is_file() {
+            t.copy(&p, &format!("/etc/xen/{e}"))?;
+        }
+    }
     if Path::new("/etc/xen/scripts").is_dir() {
         t.copy(Path::new("/etc/xen/scripts"), "/etc/xen/scripts")?;
     }

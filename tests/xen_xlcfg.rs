@@ -1,0 +1,209 @@
+//! xl.cfg parity with xl itself, in the Xen host: every corpus file (and
+//! Xen's own /etc/xen/xlexample.* files) gives the same libxl JSON as
+//! `xl -N create`; every file xl refuses is refused with the key named;
+//! files marked `# xenlight-test: boots KIND` start and power off; the
+//! host's xl.conf defaults apply as xl applies them.
+
+mod common;
+#[path = "xlcfg/mod.rs"]
+mod corpus;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use common::*;
+use corpus::{boots, refused_key, CORPUS, REFUSED};
+use xenlight::{
+    xl_cfg_keys, Context, DomainState, DomainType, Error, ShutdownReason, SUPPORTED_KEYS,
+};
+
+/// `xl -N create FILE`: its JSON, or its error output.
+fn xl_dry_run(path: &Path) -> Result<String, String> {
+    let out = Command::new("xl")
+        .args(["-N", "create"])
+        .arg(path)
+        .output()
+        .expect("run xl");
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// The JSON with c_info's UUID blanked (xl makes up a random one).
+fn without_uuid(json: &str) -> String {
+    let Some(c) = json.find("\"c_info\"") else {
+        return json.to_owned();
+    };
+    let Some(u) = json[c..].find("\"uuid\": \"").map(|u| c + u + 9) else {
+        return json.to_owned();
+    };
+    format!("{}<uuid>{}", &json[..u], &json[u + 36..])
+}
+
+/// The first line where two JSON texts differ, with context.
+fn first_difference(a: &str, b: &str) -> String {
+    for (i, (x, y)) in a.lines().zip(b.lines()).enumerate() {
+        if x != y {
+            return format!("line {}: xl {:?} / ours {:?}", i + 1, x.trim(), y.trim());
+        }
+    }
+    format!(
+        "xl has {} lines, ours {}",
+        a.lines().count(),
+        b.lines().count()
+    )
+}
+
+/// Compares one file; `Err` says how it differs.
+fn compare(ctx: &Context, name: &str, text: &str) -> Result<(), String> {
+    let path = Path::new("/tmp/xlcfg").join(name);
+    std::fs::create_dir_all("/tmp/xlcfg").unwrap();
+    std::fs::write(&path, text).unwrap();
+    let xl = xl_dry_run(&path).map_err(|e| format!("xl refused it: {e}"))?;
+    let ours = ctx
+        .xl_cfg(text)
+        .map_err(|e| format!("we refused it: {e}"))?;
+    let ours = ctx
+        .to_json(&ours.config.libxl)
+        .map_err(|e| format!("to_json: {e}"))?;
+    let sets_uuid = xl_cfg_keys(text).iter().any(|k| k == "uuid");
+    let (xl, ours) = if sets_uuid {
+        (xl, ours.trim().to_owned())
+    } else {
+        (without_uuid(&xl), without_uuid(ours.trim()))
+    };
+    if xl == ours {
+        Ok(())
+    } else {
+        Err(first_difference(&xl, &ours))
+    }
+}
+
+#[test]
+fn xlcfg_parity_with_xl_dry_run() {
+    let ctx = Context::new().unwrap();
+    let mut files: Vec<(String, String)> = CORPUS
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .collect();
+    // Xen's own examples, where the packages install them.
+    for e in ["xlexample.hvm", "xlexample.pvlinux", "xlexample.pvhlinux"] {
+        if let Ok(t) = std::fs::read_to_string(Path::new("/etc/xen").join(e)) {
+            files.push((e.to_owned(), t));
+        }
+    }
+    let mut failures = Vec::new();
+    for (name, text) in &files {
+        if let Err(why) = compare(&ctx, name, text) {
+            failures.push(format!("{name}: {why}"));
+        }
+    }
+    let used: std::collections::BTreeSet<String> =
+        files.iter().flat_map(|(_, t)| xl_cfg_keys(t)).collect();
+    let covered = SUPPORTED_KEYS.iter().filter(|k| used.contains(**k)).count();
+    println!(
+        "xl.cfg parity: {}/{} identical, {covered}/{} keys covered",
+        files.len() - failures.len(),
+        files.len(),
+        SUPPORTED_KEYS.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} files differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(
+        files.iter().any(|(n, _)| n.starts_with("xlexample")),
+        "no /etc/xen/xlexample.* in the host"
+    );
+    assert_eq!(covered, SUPPORTED_KEYS.len());
+}
+
+#[test]
+fn xlcfg_files_xl_refuses_are_refused_naming_the_key() {
+    let ctx = Context::new().unwrap();
+    let mut failures = Vec::new();
+    for (name, text) in REFUSED {
+        let path = Path::new("/tmp/xlcfg-refused").join(name);
+        std::fs::create_dir_all("/tmp/xlcfg-refused").unwrap();
+        std::fs::write(&path, text).unwrap();
+        if let Ok(json) = xl_dry_run(&path) {
+            failures.push(format!("{name}: xl accepted it: {}", json.lines().count()));
+        }
+        match ctx.xl_cfg(text) {
+            Err(Error::InvalidConfig { field, .. }) if field == refused_key(text) => {}
+            other => failures.push(format!("{name}: we gave {other:?}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn xlcfg_guests_from_corpus_files_start() {
+    let ctx = Context::new().unwrap();
+    let mut started = 0;
+    for (name, text) in CORPUS {
+        let Some(kind) = boots(text) else { continue };
+        let x = ctx.xl_cfg(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let guest = x.config.name.clone();
+        let serial = format!("/tmp/{guest}-serial.log");
+        let _ = std::fs::remove_file(&serial);
+        let domid = ctx
+            .create_domain(&x.config)
+            .unwrap_or_else(|e| panic!("{name}: create: {e}"));
+        let _guard = DomainGuard { ctx: &ctx, domid };
+        assert_eq!(
+            Some(ctx.domain_info(domid).unwrap().domain_type),
+            DomainType::from_name(kind),
+            "{name}"
+        );
+        let reason = ctx
+            .wait_for_shutdown(domid, Duration::from_secs(300))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(reason, ShutdownReason::Poweroff, "{name}");
+        assert_eq!(
+            ctx.domain_info(domid).unwrap().state,
+            DomainState::Shutdown(ShutdownReason::Poweroff)
+        );
+        let out = if kind == "hvm" {
+            std::fs::read_to_string(&serial).unwrap_or_default()
+        } else {
+            wait_for_console(
+                &guest,
+                &protocol::guest_hello(&guest),
+                Duration::from_secs(10),
+            );
+            console_log(&guest)
+        };
+        assert!(
+            out.contains(&protocol::guest_hello(&guest)),
+            "{name}: {out}"
+        );
+        started += 1;
+    }
+    assert!(started >= 4, "only {started} corpus guests marked to boot");
+}
+
+#[test]
+fn xlcfg_host_xl_conf_defaults_apply_as_in_xl() {
+    let ctx = Context::new().unwrap();
+    let conf =
+        "vif.default.bridge = \"xenbr0\"\nvif.default.script = \"vif-bridge\"\nclaim_mode = 0\n\
+                max_grant_frames = 48\nblkdev_start = \"xvdb\"\n";
+    let old = std::fs::read_to_string("/etc/xen/xl.conf").unwrap_or_default();
+    std::fs::write("/etc/xen/xl.conf", conf).unwrap();
+    let text =
+        "name = \"conf\"\nkernel = \"/k\"\nvif = [ 'mac=00:16:3e:00:00:09', 'bridge=xenbr1' ]\n";
+    let result = compare(&ctx, "xl-conf.cfg", text);
+    let x = ctx.xl_cfg(text);
+    std::fs::write("/etc/xen/xl.conf", old).unwrap();
+    result.unwrap();
+    let x = x.unwrap();
+    assert_eq!(x.config.libxl.nics[0].bridge.as_deref(), Some("xenbr0"));
+    assert_eq!(x.config.libxl.nics[1].bridge.as_deref(), Some("xenbr1"));
+    assert_eq!(x.config.libxl.b_info.claim_mode, Some(false));
+}

@@ -1,0 +1,274 @@
+//! Which keys a file assigns, found by a scanner with the token rules of
+//! libxlutil's lexer (libxlu_cfg_l.l), so no quoting or dotted key can hide
+//! one; and the keys xl reads.
+
+/// Every key xl 4.17's parser reads (tools/xl/xl_parse.c). Any other key
+/// in a file is ignored by xl, and reported here as a warning.
+pub const SUPPORTED_KEYS: &[&str] = &[
+    "acpi",
+    "acpi_firmware",
+    "acpi_laptop_slate",
+    "acpi_s3",
+    "acpi_s4",
+    "altp2m",
+    "altp2mhvm",
+    "apic",
+    "bios",
+    "bios_path_override",
+    "boot",
+    "bootloader",
+    "bootloader_args",
+    "builder",
+    "cap",
+    "channel",
+    "cmdline",
+    "cpu_weight",
+    "cpuid",
+    "cpus",
+    "cpus_soft",
+    "device_model",
+    "device_model_args",
+    "device_model_args_hvm",
+    "device_model_args_pv",
+    "device_model_override",
+    "device_model_stubdomain_override",
+    "device_model_stubdomain_seclabel",
+    "device_model_user",
+    "device_model_version",
+    "device_tree",
+    "disk",
+    "display",
+    "dm_restrict",
+    "driver_domain",
+    "dtdev",
+    "e820_host",
+    "extra",
+    "extratime",
+    "firmware",
+    "firmware_override",
+    "gfx_passthru",
+    "gic_version",
+    "hap",
+    "hdtype",
+    "hpet",
+    "init_seclabel",
+    "iomem",
+    "ioports",
+    "irqs",
+    "kernel",
+    "keymap",
+    "latency",
+    "localtime",
+    "max_event_channels",
+    "max_grant_frames",
+    "max_grant_version",
+    "max_maptrack_frames",
+    "maxmem",
+    "maxvcpus",
+    "mca_caps",
+    "memory",
+    "mmio_hole",
+    "ms_vm_genid",
+    "msr_relaxed",
+    "name",
+    "nestedhvm",
+    "nographic",
+    "nomigrate",
+    "nx",
+    "on_crash",
+    "on_poweroff",
+    "on_reboot",
+    "on_soft_reset",
+    "on_watchdog",
+    "oos",
+    "opengl",
+    "p9",
+    "pae",
+    "passthrough",
+    "pci",
+    "pci_msitranslate",
+    "pci_permissive",
+    "pci_power_mgmt",
+    "pci_seize",
+    "period",
+    "pool",
+    "pvcalls",
+    "pvshim",
+    "pvshim_cmdline",
+    "pvshim_extra",
+    "pvshim_path",
+    "ramdisk",
+    "rdm",
+    "rdm_mem_boundary",
+    "root",
+    "rtc_timeoffset",
+    "sdl",
+    "seclabel",
+    "serial",
+    "shadow_memory",
+    "slice",
+    "smbios_firmware",
+    "soundhw",
+    "spice",
+    "spice_clipboard_sharing",
+    "spice_image_compression",
+    "spice_streaming_video",
+    "spiceagent_mouse",
+    "spicedisable_ticketing",
+    "spicehost",
+    "spicepasswd",
+    "spiceport",
+    "spicetls_port",
+    "spiceusbredirection",
+    "spicevdagent",
+    "stdvga",
+    "stubdomain_cmdline",
+    "stubdomain_kernel",
+    "stubdomain_memory",
+    "stubdomain_ramdisk",
+    "tee",
+    "timer_mode",
+    "tsc_mode",
+    "type",
+    "usb",
+    "usbctrl",
+    "usbdev",
+    "usbdevice",
+    "usbversion",
+    "uuid",
+    "vcpus",
+    "vdispl",
+    "vendor_device",
+    "vfb",
+    "vga",
+    "videoram",
+    "vif",
+    "vif2",
+    "viridian",
+    "vkb",
+    "vkb_device",
+    "vmtrace_buf_kb",
+    "vnc",
+    "vncdisplay",
+    "vnclisten",
+    "vncpasswd",
+    "vncunused",
+    "vncviewer",
+    "vnuma",
+    "vpmu",
+    "vpt_align",
+    "vsnd",
+    "vtpm",
+    "vuart",
+    "xauthority",
+    "xen_platform_pci",
+    "xend_suspend_evtchn_compat",
+];
+
+/// A key assigned in the file and the line it is on (1-based).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Assigned {
+    pub key: String,
+    pub line: usize,
+}
+
+/// The keys assigned at statement level (`key = ...` or `key += ...`),
+/// tokenised as libxlutil does: identifiers are `[a-z][._0-9a-z]*`, strings
+/// are quoted with `'` or `"` and may hold backslash escapes, `#` starts a
+/// comment to the end of the line, lists may span lines.
+pub(super) fn assigned_keys(text: &str) -> Vec<Assigned> {
+    let b = text.as_bytes();
+    let mut keys = Vec::new();
+    let (mut i, mut line, mut depth) = (0usize, 1usize, 0usize);
+    let mut stmt_start = true;
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'\n' => {
+                line += 1;
+                stmt_start = depth == 0;
+                i += 1;
+            }
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b' ' | b'\t' => i += 1,
+            b';' => {
+                stmt_start = depth == 0;
+                i += 1;
+            }
+            b'[' => {
+                depth += 1;
+                stmt_start = false;
+                i += 1;
+            }
+            b']' => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+            }
+            b'\'' | b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != c && b[i] != b'\n' {
+                    i += if b[i] == b'\\' && i + 1 < b.len() {
+                        2
+                    } else {
+                        1
+                    };
+                }
+                i += 1;
+                stmt_start = false;
+            }
+            b'a'..=b'z' => {
+                let start = i;
+                while i < b.len() && matches!(b[i], b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_') {
+                    i += 1;
+                }
+                if stmt_start {
+                    keys.push(Assigned {
+                        key: text[start..i].to_owned(),
+                        line,
+                    });
+                }
+                stmt_start = false;
+            }
+            _ => {
+                stmt_start = false;
+                i += 1;
+            }
+        }
+    }
+    keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(t: &str) -> Vec<String> {
+        assigned_keys(t).into_iter().map(|a| a.key).collect()
+    }
+
+    #[test]
+    fn keys_are_found_as_libxlutil_tokenises() {
+        let text = "# name = \"no\"\nname = \"a=b\"\ndisk = [ 'x=y',\n  'vdev=xvda' ]\nmemory=1; vcpus = 2\n";
+        assert_eq!(keys(text), ["name", "disk", "memory", "vcpus"]);
+        // An escaped quote does not end the string; the key after it counts.
+        assert_eq!(
+            keys("extra = \"a\\\" b\"\ncpus = \"0\"\n"),
+            ["extra", "cpus"]
+        );
+        // Dotted keys are one identifier to libxlutil.
+        assert_eq!(
+            keys("vcpus.max = 4\nvif += [ 'x' ]\n"),
+            ["vcpus.max", "vif"]
+        );
+        assert_eq!(assigned_keys("a=1\n\nb=2\n")[1].line, 3);
+    }
+
+    #[test]
+    fn the_key_table_is_sorted_and_unique() {
+        assert!(SUPPORTED_KEYS.windows(2).all(|w| w[0] < w[1]));
+    }
+}
