@@ -30,6 +30,8 @@ commands:
   setup              install the Debian packages the project needs (as root)
   vm-test [FILTER]   build the hypervisor tests, boot the Xen host, run them there
   demo               boot the Xen host and run the example programs in dom0
+  xlcfg-parity       compare every corpus xl.cfg (tests/xlcfg) with `xl -N create` in the
+                     Xen host; ends with `xl.cfg parity: N/M identical, K/L keys covered`
   bench              run the benchmarks in the Xen host (ratios against raw FFI and xl)
   stress             the reliability suite: valgrind and fuzzing on this machine, then
                      create/destroy cycles, RSS growth and concurrency in the Xen host
@@ -63,6 +65,7 @@ fn main() -> ExitCode {
         "vm-test" => vm_options(rest).and_then(|o| vm::vm_test(&o)),
         "demo" => vm_options(rest).and_then(|o| vm::demo(&o)),
         "bench" => vm_options(rest).and_then(|o| vm::bench(&o)),
+        "xlcfg-parity" => vm_options(rest).and_then(|o| vm::xlcfg_parity(&o)),
         "stress" => vm_options(rest).and_then(|o| stress(&o)),
         "check-xen-4.20" => xen420::check().map(|_| true),
         "gen-types" => gen_types::gen_types(rest.iter().any(|a| a == "--check")),

@@ -145,6 +145,32 @@ pub fn stress(o: &VmOptions) -> Result<bool> {
     )
 }
 
+/// `cargo xtask xlcfg-parity`: the xl.cfg corpus against `xl -N create`
+/// in the Xen host (tests/xen_xlcfg.rs), ending with the test's summary.
+pub fn xlcfg_parity(o: &VmOptions) -> Result<bool> {
+    let ok = run_suite(
+        &Suite {
+            name: "xlcfg-parity",
+            build: HYPERVISOR_TESTS,
+            kinds: &["test"],
+            only: &["xen_xlcfg"],
+            args: "--test-threads=1 --nocapture xlcfg_".into(),
+            release_examples: false,
+            downstream: false,
+        },
+        o,
+    )?;
+    let log = fs::read_to_string(cache_dir().join("serial.log")).unwrap_or_default();
+    match log.lines().rev().find_map(|l| l.find("xl.cfg parity:").map(|i| &l[i..])) {
+        Some(line) => println!("{}", line.trim_end()),
+        None => {
+            println!("xl.cfg parity: no summary (the parity test did not finish)");
+            return Ok(false);
+        }
+    }
+    Ok(ok)
+}
+
 /// `cargo xtask bench`: the benchmarks (release build), run in the Xen host.
 pub fn bench(o: &VmOptions) -> Result<bool> {
     run_suite(

@@ -164,8 +164,11 @@ pub(super) fn read_devices(r: &mut Reader<'_>, t: &mut types::DomainConfig) -> R
                     format!("{spec:?}: tag, path and security_model are required"),
                 ));
             }
+            // xl numbers the device, then runs libxl_device_p9_init on it
+            // again, which resets the devid: every p9 gets 0 (libxl picks).
+            let _ = n;
             t.p9s.push(types::DeviceP9 {
-                devid: devid(n),
+                devid: 0,
                 tag: tag.clone(),
                 security_model: sm.clone(),
                 path: path.clone(),
