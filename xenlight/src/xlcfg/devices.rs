@@ -142,7 +142,7 @@ pub(super) fn read_devices(r: &mut Reader<'_>, t: &mut types::DomainConfig) -> R
         // xl keeps these across items: a later item without a field
         // reuses the one before.
         let (mut sm, mut path, mut tag, mut backend) = (None, None, None, None);
-        for (n, spec) in leading_strings(&items).into_iter().enumerate() {
+        for spec in leading_strings(&items) {
             for (k, v) in kv_tokens(spec) {
                 let v = Some(v.to_owned());
                 match k {
@@ -150,12 +150,14 @@ pub(super) fn read_devices(r: &mut Reader<'_>, t: &mut types::DomainConfig) -> R
                     "path" => path = v,
                     "tag" => tag = v,
                     "backend" => backend = v,
-                    _ => return Err(invalid(
-                        "p9",
-                        format!(
+                    _ => {
+                        return Err(invalid(
+                            "p9",
+                            format!(
                             "{spec:?}: unknown option {k:?} (tag, path, security_model, backend)"
                         ),
-                    )),
+                        ))
+                    }
                 }
             }
             if path.is_none() || sm.is_none() || tag.is_none() {
@@ -165,10 +167,8 @@ pub(super) fn read_devices(r: &mut Reader<'_>, t: &mut types::DomainConfig) -> R
                 ));
             }
             // xl numbers the device, then runs libxl_device_p9_init on it
-            // again, which resets the devid: every p9 gets 0 (libxl picks).
-            let _ = n;
+            // again, which resets the devid to "not set" (libxl picks).
             t.p9s.push(types::DeviceP9 {
-                devid: 0,
                 tag: tag.clone(),
                 security_model: sm.clone(),
                 path: path.clone(),
