@@ -7,7 +7,7 @@ use common::*;
 use std::time::Duration;
 use xenlight::types::{Bitmap, DomainSchedParams, Scheduler};
 
-use xenlight::{Context, Domid, Error};
+use xenlight::{Context, DomainState, Domid, Error};
 
 /// A paused PV guest, destroyed when the guard drops.
 fn paused_guest<'a>(ctx: &'a Context, name: &str) -> DomainGuard<'a> {
@@ -329,4 +329,95 @@ fn a_cpu_pool_is_made_from_a_free_cpu_holds_a_guest_and_goes_away() {
         .iter()
         .count();
     assert_eq!(cpus0, ctx.physinfo().unwrap().nr_cpus as usize);
+}
+
+/// Issue 15: a counting guest is live-migrated to this same host over a
+/// socket pair: the new domain has the name and UUID, the old one is gone,
+/// and the guest counts on without starting over.
+#[test]
+fn a_counting_guest_live_migrated_locally_keeps_name_uuid_and_count() {
+    let ctx = Context::new().unwrap();
+    let name = format!("{PREFIX}ops-migrate");
+    // PVH: live migration tracks dirty pages with HAP (PV guests need
+    // shadow log-dirty, which this Xen host's libxc save refuses).
+    let mut cfg = pv_guest(&name, true);
+    cfg.domain_type = xenlight::DomainType::Pvh;
+    cfg.cmdline = cfg.cmdline.map(|c| format!("{c} xlcount"));
+    let domid = ctx.create_domain(&cfg).expect("create");
+    let guard = DomainGuard { ctx: &ctx, domid };
+    // xenconsoled logs the incoming domain under the name it was created
+    // with (NAME--incoming).
+    let counts = || {
+        let log = console_log(&name) + &console_log(&format!("{name}--incoming"));
+        protocol::guest_counts(&log)
+    };
+    assert!(
+        wait_until(Duration::from_secs(90), || counts().len() >= 3),
+        "the guest did not count: {}",
+        console_log(&name)
+    );
+    let uuid = ctx.domain_info(domid).unwrap().uuid;
+    let before = counts().len();
+    let moved = ctx.migrate_local(domid).expect("migrate_local");
+    let _guard = DomainGuard {
+        ctx: &ctx,
+        domid: moved,
+    };
+    drop(guard);
+    assert_ne!(moved, domid);
+    assert!(!ctx.domain_exists(domid).unwrap(), "the old domain is gone");
+    assert_eq!(
+        ctx.domain_name(moved).unwrap().as_deref(),
+        Some(name.as_str())
+    );
+    assert_eq!(ctx.domain_info(moved).unwrap().uuid, uuid);
+    // The console log of the name continues with the new domain's output.
+    assert!(
+        wait_until(Duration::from_secs(90), || counts().len() >= before + 3),
+        "the migrated guest did not count on: {}",
+        console_log(&name)
+    );
+    let all = counts();
+    assert!(
+        all.windows(2).all(|w| w[1] > w[0]),
+        "the count started over: {all:?}"
+    );
+}
+
+/// A migration whose receiver goes away leaves the original running under
+/// its name, with a typed error that says so.
+#[test]
+fn a_migration_whose_receiver_fails_leaves_the_original_running() {
+    let ctx = Context::new().unwrap();
+    let g = paused_guest(&ctx, "ops-migrate-fail");
+    ctx.unpause(g.domid).unwrap();
+    let (mut tx, rx) = std::os::unix::net::UnixStream::pair().unwrap();
+    // A receiver that reads the header and hangs up.
+    let receiver = std::thread::spawn(move || {
+        let mut rx = rx;
+        let mut head = [0u8; 20];
+        let _ = std::io::Read::read_exact(&mut rx, &mut head);
+    });
+    let e = ctx
+        .migrate_send(g.domid, &mut tx)
+        .expect_err("the receiver hung up");
+    receiver.join().unwrap();
+    assert!(matches!(e, Error::Migration { resumed: true, .. }), "{e:?}");
+    let info = ctx.domain_info(g.domid).unwrap();
+    assert!(
+        matches!(
+            info.state,
+            DomainState::Running | DomainState::Blocked | DomainState::Idle
+        ),
+        "{:?}",
+        info.state
+    );
+    assert_eq!(
+        ctx.domain_name(g.domid).unwrap().as_deref(),
+        Some(format!("{PREFIX}ops-migrate-fail").as_str())
+    );
+    assert!(ctx
+        .migrate_local(Domid::new(4001).unwrap())
+        .unwrap_err()
+        .is_domain_not_found());
 }

@@ -312,6 +312,20 @@ pub enum Error {
         after: Duration,
     },
 
+    /// A migration failed at `stage`; `resumed` says whether the domain
+    /// at the sender runs on (it was resumed, or never stopped).
+    #[error("migration of {domain} failed while {stage}: {reason}{}", if *resumed { " (the domain runs on at the sender)" } else { "" })]
+    Migration {
+        /// The domain being migrated (its name at the sender).
+        domain: String,
+        /// What was being done: "sending", "receiving", "handing over".
+        stage: &'static str,
+        /// Why: the peer's report or the underlying error.
+        reason: String,
+        /// Whether the sender's domain is running again.
+        resumed: bool,
+    },
+
     /// An operating-system call failed (reading a config file, say).
     #[error("{op}: {source}")]
     Io {

@@ -74,6 +74,7 @@ mod events;
 mod host;
 mod json;
 mod lifecycle;
+mod migrate;
 mod monitor;
 mod saverestore;
 mod sched;

@@ -126,6 +126,25 @@ impl Context {
         let mut file = File::open(path).map_err(io("open", path))?;
         let json = read_header(&mut file, path)?;
         let config: types::DomainConfig = self.from_json(&json)?;
+        // The stream follows the header: libxl reads from the file's offset.
+        let domid = self.restore_config_from_fd(config, file.as_raw_fd())?;
+        if let Err(e) = self.unpause(domid) {
+            let _ = self.destroy(domid);
+            return Err(e);
+        }
+        Ok(domid)
+    }
+}
+
+impl Context {
+    /// Creates a domain from `config` and the libxl stream on `fd` (as
+    /// `libxl_domain_suspend` wrote it), paused. Shared by restore and the
+    /// migration receiver.
+    pub(crate) fn restore_config_from_fd(
+        &self,
+        config: types::DomainConfig,
+        fd: std::os::unix::io::RawFd,
+    ) -> Result<Domid> {
         // Check the build-info arm before libxl reads it.
         DomainConfig::from_types(config.clone())?;
         let mut raw = config.to_c()?;
@@ -134,9 +153,7 @@ impl Context {
         // libxl_domain_suspend writes a version 2 stream (version 1, the
         // init value, would send it through convert-legacy-stream).
         params.stream_version = 2;
-        // The stream follows the header: libxl reads from the file's offset.
-        let fd = file.as_raw_fd();
-        let domid = self.create_with(
+        self.create_with(
             &mut raw,
             "libxl_domain_create_restore",
             |ctx, cfg, domid| {
@@ -156,12 +173,7 @@ impl Context {
                     )
                 }
             },
-        )?;
-        if let Err(e) = self.unpause(domid) {
-            let _ = self.destroy(domid);
-            return Err(e);
-        }
-        Ok(domid)
+        )
     }
 }
 

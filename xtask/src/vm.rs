@@ -161,7 +161,11 @@ pub fn xlcfg_parity(o: &VmOptions) -> Result<bool> {
         o,
     )?;
     let log = fs::read_to_string(cache_dir().join("serial.log")).unwrap_or_default();
-    match log.lines().rev().find_map(|l| l.find("xl.cfg parity:").map(|i| &l[i..])) {
+    match log
+        .lines()
+        .rev()
+        .find_map(|l| l.find("xl.cfg parity:").map(|i| &l[i..]))
+    {
         Some(line) => println!("{}", line.trim_end()),
         None => {
             println!("xl.cfg parity: no summary (the parity test did not finish)");

@@ -1,0 +1,282 @@
+//! Live migration over any connected stream (`libxl_domain_suspend` with
+//! `LIBXL_SUSPEND_LIVE` at the sender, `libxl_domain_create_restore` at the
+//! receiver), with xl's hand-over: the incoming domain is created paused as
+//! `NAME--incoming`; once it holds the whole domain the sender renames its
+//! own to `NAME--migratedaway` and says go; the receiver takes the name and
+//! unpauses; the sender destroys its copy. Any failure before "go" leaves
+//! the sender's domain running under its own name.
+
+use std::io::{Read, Write};
+use std::os::unix::io::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::ptr;
+
+use xenlight_sys as sys;
+
+use crate::context::Context;
+use crate::enums::ShutdownReason;
+use crate::error::{Error, Result};
+use crate::ids::Domid;
+use crate::info::DomainState;
+use crate::raw::{try_call, On};
+
+/// The first bytes a sender writes.
+const MAGIC: &[u8; 16] = b"xenlight-migr-1\n";
+/// A config larger than this is a corrupt header.
+const MAX_CONFIG: u32 = 16 << 20;
+/// The receiver holds the domain, paused.
+const RECEIVED: u8 = b'R';
+/// The receiver failed to restore it.
+const FAILED: u8 = b'F';
+/// The sender has renamed its copy: take over.
+const GO: u8 = b'G';
+/// The sender could not rename its copy: destroy yours.
+const ABORT: u8 = b'A';
+/// The receiver's domain runs under the name.
+const DONE: u8 = b'D';
+
+fn failed(domain: &str, stage: &'static str, reason: impl Into<String>, resumed: bool) -> Error {
+    Error::Migration {
+        domain: domain.to_owned(),
+        stage,
+        reason: reason.into(),
+        resumed,
+    }
+}
+
+/// One byte from the peer (`None` at end of stream or on error). libxl may
+/// have left the fd non-blocking; the wait is a blocking read.
+fn read_byte(s: &mut (impl Read + AsRawFd)) -> Option<u8> {
+    blocking(s.as_raw_fd());
+    let mut b = [0u8];
+    s.read_exact(&mut b).ok().map(|()| b[0])
+}
+
+fn blocking(fd: i32) {
+    // SAFETY: fcntl on an open fd the caller owns; only O_NONBLOCK changes.
+    unsafe {
+        let fl = libc::fcntl(fd, libc::F_GETFL);
+        if fl >= 0 && fl & libc::O_NONBLOCK != 0 {
+            libc::fcntl(fd, libc::F_SETFL, fl & !libc::O_NONBLOCK);
+        }
+    }
+}
+
+impl Context {
+    /// Live-migrates a running domain to the receiver at the other end of
+    /// `stream` ([`Context::migrate_receive`] on the destination host, over
+    /// TCP, SSH, or a socket pair). On success the domain runs at the
+    /// receiver under the same name and UUID and is gone here. On failure
+    /// before the hand-over it runs on here ([`Error::Migration`] with
+    /// `resumed: true`).
+    ///
+    /// ```no_run
+    /// # let ctx = xenlight::Context::new()?;
+    /// let domid = ctx.domid_by_name("web")?;
+    /// let mut stream = std::net::TcpStream::connect("169.254.7.2:8002")?;
+    /// ctx.migrate_send(domid, &mut stream)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[doc(alias = "libxl_domain_suspend")]
+    #[doc(alias = "libxl_domain_resume")]
+    pub fn migrate_send<S: Read + Write + AsRawFd>(
+        &self,
+        domid: Domid,
+        stream: &mut S,
+    ) -> Result<()> {
+        if domid.is_dom0() {
+            return Err(Error::InvalidArgument {
+                what: "domid",
+                reason: "Domain-0 cannot be migrated".into(),
+            });
+        }
+        let name = self.domain_name(domid)?.unwrap_or_default();
+        let config = self.domain_config(domid)?;
+        let json = self.to_json(&config.libxl)?;
+        let len = u32::try_from(json.len())
+            .ok()
+            .filter(|l| *l <= MAX_CONFIG)
+            .ok_or_else(|| failed(&name, "sending", "the domain's config is too large", true))?;
+        let mut head = MAGIC.to_vec();
+        head.extend(len.to_le_bytes());
+        head.extend(json.as_bytes());
+        stream
+            .write_all(&head)
+            .and_then(|()| stream.flush())
+            .map_err(|e| failed(&name, "sending", format!("writing the config: {e}"), true))?;
+        let fd = stream.as_raw_fd();
+        // SAFETY: an open fd that outlives the call; NULL ao_how makes it
+        // synchronous.
+        let sent = try_call!(
+            self,
+            On::Domain(domid),
+            unsafe libxl_domain_suspend(domid.get(), fd, sys::LIBXL_SUSPEND_LIVE as i32, ptr::null())
+        );
+        if let Err(e) = sent {
+            let resumed = self.resume_after_failure(domid);
+            return Err(failed(&name, "sending", e.to_string(), resumed));
+        }
+        match read_byte(stream) {
+            Some(RECEIVED) => {}
+            other => {
+                let resumed = self.resume_after_failure(domid);
+                let why = match other {
+                    Some(FAILED) => "the receiver could not restore the domain".to_owned(),
+                    Some(b) => format!("unexpected reply {b:?} from the receiver"),
+                    None => "the receiver closed the stream".to_owned(),
+                };
+                return Err(failed(&name, "sending", why, resumed));
+            }
+        }
+        // Free the name for the receiver; keep ours until it has taken it.
+        let away = format!("{name}--migratedaway");
+        if let Err(e) = self.rename(domid, &away) {
+            let _ = stream.write_all(&[ABORT]);
+            let resumed = self.resume_after_failure(domid);
+            return Err(failed(&name, "handing over", e.to_string(), resumed));
+        }
+        let done = stream.write_all(&[GO]).is_ok() && read_byte(stream) == Some(DONE);
+        if !done {
+            // The receiver may or may not run the domain now: xl keeps the
+            // suspended copy for the operator in this case, and so do we.
+            let _ = self.rename(domid, &name);
+            return Err(failed(
+                &name,
+                "handing over",
+                format!(
+                    "the receiver did not confirm the hand-over; the suspended copy is kept here as {name} (domid {domid})"
+                ),
+                false,
+            ));
+        }
+        self.destroy_and_wait(domid)
+    }
+
+    /// Receives a domain sent by [`Context::migrate_send`] over `stream` and
+    /// returns its domid here, running under its name. A domain that cannot
+    /// be restored is destroyed and the sender told, so its copy runs on.
+    ///
+    /// ```no_run
+    /// # let ctx = xenlight::Context::new()?;
+    /// let listener = std::net::TcpListener::bind("169.254.7.2:8002")?;
+    /// let (mut stream, _) = listener.accept()?;
+    /// let domid = ctx.migrate_receive(&mut stream)?;
+    /// println!("now running here as domain {domid}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[doc(alias = "libxl_domain_create_restore")]
+    pub fn migrate_receive<S: Read + Write + AsRawFd>(&self, stream: &mut S) -> Result<Domid> {
+        let mut head = [0u8; 20];
+        stream
+            .read_exact(&mut head)
+            .map_err(|e| failed("?", "receiving", format!("reading the header: {e}"), false))?;
+        if &head[..16] != MAGIC {
+            let _ = stream.write_all(&[FAILED]);
+            return Err(failed(
+                "?",
+                "receiving",
+                "the peer is not a xenlight migration sender",
+                false,
+            ));
+        }
+        let len = u32::from_le_bytes([head[16], head[17], head[18], head[19]]);
+        if len > MAX_CONFIG {
+            let _ = stream.write_all(&[FAILED]);
+            return Err(failed("?", "receiving", "corrupt header", false));
+        }
+        let mut json = vec![0u8; len as usize];
+        stream
+            .read_exact(&mut json)
+            .map_err(|e| failed("?", "receiving", format!("reading the config: {e}"), false))?;
+        let json = String::from_utf8(json)
+            .map_err(|_| failed("?", "receiving", "the config is not UTF-8", false))?;
+        let mut config: crate::types::DomainConfig = self.from_json(&json)?;
+        let name = config.c_info.name.clone().unwrap_or_default();
+        config.c_info.name = Some(format!("{name}--incoming"));
+        let domid = match self.restore_config_from_fd(config, stream.as_raw_fd()) {
+            Ok(d) => d,
+            Err(e) => {
+                let _ = stream.write_all(&[FAILED]);
+                return Err(failed(&name, "receiving", e.to_string(), false));
+            }
+        };
+        let go = stream.write_all(&[RECEIVED]).is_ok() && read_byte(stream) == Some(GO);
+        if !go {
+            let _ = self.destroy(domid);
+            return Err(failed(
+                &name,
+                "receiving",
+                "the sender did not hand the domain over",
+                false,
+            ));
+        }
+        let started = self.rename(domid, &name).and_then(|()| self.unpause(domid));
+        if let Err(e) = started {
+            let _ = self.destroy(domid);
+            return Err(failed(&name, "handing over", e.to_string(), false));
+        }
+        let _ = stream.write_all(&[DONE]);
+        Ok(domid)
+    }
+
+    /// Live-migrates a domain to this same host (as `xl migrate DOM
+    /// localhost`): both halves run here over a socket pair. The domain
+    /// keeps its name and UUID and gets a new domid, which is returned.
+    /// Needs free memory for a second copy while the migration runs.
+    ///
+    /// ```no_run
+    /// # let ctx = xenlight::Context::new()?;
+    /// let domid = ctx.domid_by_name("web")?;
+    /// let moved = ctx.migrate_local(domid)?;
+    /// assert_ne!(moved, domid);
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    pub fn migrate_local(&self, domid: Domid) -> Result<Domid> {
+        let (mut tx, mut rx) = UnixStream::pair().map_err(|source| Error::Io {
+            op: "socketpair for a local migration".into(),
+            source,
+        })?;
+        std::thread::scope(|s| {
+            let receiver = s.spawn(move || self.migrate_receive(&mut rx));
+            let sent = self.migrate_send(domid, &mut tx);
+            drop(tx);
+            let received = receiver.join().unwrap_or_else(|_| {
+                Err(failed(
+                    "?",
+                    "receiving",
+                    "the receiving thread panicked",
+                    false,
+                ))
+            });
+            sent.and(received)
+        })
+    }
+
+    /// After a failed send: resumes the domain if libxl left it suspended.
+    /// Returns whether it runs.
+    fn resume_after_failure(&self, domid: Domid) -> bool {
+        match self.domain_info(domid).map(|i| i.state) {
+            Ok(DomainState::Shutdown(ShutdownReason::Suspend)) => {
+                // SAFETY: a live domain; suspend_cancel=1 lets the guest
+                // continue where it was (as xl does); NULL ao_how: synchronous.
+                try_call!(self, On::Domain(domid), unsafe libxl_domain_resume(domid.get(), 1, ptr::null())).is_ok()
+            }
+            Ok(DomainState::Shutdown(_) | DomainState::Dying) | Err(_) => false,
+            Ok(_) => true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migration_errors_say_where_the_domain_runs() {
+        let e = failed("web", "sending", "the receiver closed the stream", true);
+        assert_eq!(
+            e.to_string(),
+            "migration of web failed while sending: the receiver closed the stream (the domain runs on at the sender)"
+        );
+    }
+}
