@@ -384,38 +384,54 @@ fn a_counting_guest_live_migrated_locally_keeps_name_uuid_and_count() {
     );
 }
 
-/// A migration whose receiver goes away leaves the original running under
-/// its name, with a typed error that says so.
+/// A migration whose receiver goes away (before it is ready, or halfway
+/// through the stream) leaves the original running under its name, with a
+/// typed error that says so.
 #[test]
 fn a_migration_whose_receiver_fails_leaves_the_original_running() {
+    use std::io::{Read, Write};
     let ctx = Context::new().unwrap();
-    let g = paused_guest(&ctx, "ops-migrate-fail");
-    ctx.unpause(g.domid).unwrap();
-    let (mut tx, rx) = std::os::unix::net::UnixStream::pair().unwrap();
-    // A receiver that reads the header and hangs up.
-    let receiver = std::thread::spawn(move || {
-        let mut rx = rx;
-        let mut head = [0u8; 20];
-        let _ = std::io::Read::read_exact(&mut rx, &mut head);
-    });
-    let e = ctx
-        .migrate_send(g.domid, &mut tx)
-        .expect_err("the receiver hung up");
-    receiver.join().unwrap();
-    assert!(matches!(e, Error::Migration { resumed: true, .. }), "{e:?}");
-    let info = ctx.domain_info(g.domid).unwrap();
-    assert!(
-        matches!(
-            info.state,
-            DomainState::Running | DomainState::Blocked | DomainState::Idle
-        ),
-        "{:?}",
-        info.state
-    );
-    assert_eq!(
-        ctx.domain_name(g.domid).unwrap().as_deref(),
-        Some(format!("{PREFIX}ops-migrate-fail").as_str())
-    );
+    let name = format!("{PREFIX}ops-migrate-fail");
+    let mut cfg = pv_guest(&name, true);
+    cfg.domain_type = xenlight::DomainType::Pvh;
+    let domid = ctx.create_domain(&cfg).expect("create");
+    let _guard = DomainGuard { ctx: &ctx, domid };
+    // (receiver reads this much of the libxl stream, then hangs up)
+    for stream_bytes in [None, Some(256 * 1024)] {
+        let (mut tx, rx) = std::os::unix::net::UnixStream::pair().unwrap();
+        let receiver = std::thread::spawn(move || {
+            let mut rx = rx;
+            let mut head = [0u8; 20];
+            let _ = rx.read_exact(&mut head);
+            let len = u32::from_le_bytes([head[16], head[17], head[18], head[19]]) as usize;
+            let _ = rx.read_exact(&mut vec![0u8; len]);
+            if let Some(n) = stream_bytes {
+                let _ = rx.write_all(b"r");
+                let _ = rx.read_exact(&mut vec![0u8; n]);
+            }
+        });
+        let e = ctx
+            .migrate_send(domid, &mut tx)
+            .expect_err("the receiver hung up");
+        receiver.join().unwrap();
+        assert!(
+            matches!(e, Error::Migration { resumed: true, .. }),
+            "{stream_bytes:?}: {e:?}"
+        );
+        let info = ctx.domain_info(domid).unwrap();
+        assert!(
+            matches!(
+                info.state,
+                DomainState::Running | DomainState::Blocked | DomainState::Idle
+            ),
+            "{stream_bytes:?}: {:?}",
+            info.state
+        );
+        assert_eq!(
+            ctx.domain_name(domid).unwrap().as_deref(),
+            Some(name.as_str())
+        );
+    }
     assert!(ctx
         .migrate_local(Domid::new(4001).unwrap())
         .unwrap_err()

@@ -24,6 +24,8 @@ use crate::raw::{try_call, On};
 const MAGIC: &[u8; 16] = b"xenlight-migr-1\n";
 /// A config larger than this is a corrupt header.
 const MAX_CONFIG: u32 = 16 << 20;
+/// The receiver has read the config and is reading the stream.
+const READY: u8 = b'r';
 /// The receiver holds the domain, paused.
 const RECEIVED: u8 = b'R';
 /// The receiver failed to restore it.
@@ -65,7 +67,9 @@ fn blocking(fd: i32) {
 impl Context {
     /// Live-migrates a running domain to the receiver at the other end of
     /// `stream` ([`Context::migrate_receive`] on the destination host, over
-    /// TCP, SSH, or a socket pair). On success the domain runs at the
+    /// TCP, SSH, or a socket pair). The process must ignore SIGPIPE (Rust
+    /// programs do) so a receiver that goes away is an error, not a signal.
+    /// On success the domain runs at the
     /// receiver under the same name and UUID and is gone here. On failure
     /// before the hand-over it runs on here ([`Error::Migration`] with
     /// `resumed: true`).
@@ -104,6 +108,28 @@ impl Context {
             .write_all(&head)
             .and_then(|()| stream.flush())
             .map_err(|e| failed(&name, "sending", format!("writing the config: {e}"), true))?;
+        // Only start libxl once the receiver is there: libxl 4.17 crashes
+        // (a NULL completion callback in libxl_save_callout.c:helper_done)
+        // when the stream fails before its save helper has started.
+        match read_byte(stream) {
+            Some(READY) => {}
+            Some(FAILED) => {
+                return Err(failed(
+                    &name,
+                    "sending",
+                    "the receiver refused the config",
+                    true,
+                ))
+            }
+            _ => {
+                return Err(failed(
+                    &name,
+                    "sending",
+                    "the receiver closed the stream before it was ready",
+                    true,
+                ))
+            }
+        }
         let fd = stream.as_raw_fd();
         // SAFETY: an open fd that outlives the call; NULL ao_how makes it
         // synchronous.
@@ -190,9 +216,23 @@ impl Context {
             .map_err(|e| failed("?", "receiving", format!("reading the config: {e}"), false))?;
         let json = String::from_utf8(json)
             .map_err(|_| failed("?", "receiving", "the config is not UTF-8", false))?;
-        let mut config: crate::types::DomainConfig = self.from_json(&json)?;
+        let mut config: crate::types::DomainConfig = match self.from_json(&json) {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = stream.write_all(&[FAILED]);
+                return Err(e);
+            }
+        };
         let name = config.c_info.name.clone().unwrap_or_default();
         config.c_info.name = Some(format!("{name}--incoming"));
+        stream.write_all(&[READY]).map_err(|e| {
+            failed(
+                &name,
+                "receiving",
+                format!("the sender went away: {e}"),
+                false,
+            )
+        })?;
         let domid = match self.restore_config_from_fd(config, stream.as_raw_fd()) {
             Ok(d) => d,
             Err(e) => {
