@@ -437,3 +437,81 @@ fn a_migration_whose_receiver_fails_leaves_the_original_running() {
         .unwrap_err()
         .is_domain_not_found());
 }
+
+/// Issue 15: the ACPI power-button trigger shuts an HVM guest down (its OS
+/// sees the button and powers off); PV guests have no ACPI and the trigger
+/// is refused with a typed error, the guest untouched.
+#[test]
+fn the_power_button_trigger_powers_off_an_hvm_guest_and_is_refused_for_pv() {
+    use xenlight::types::Trigger;
+    let ctx = Context::new().unwrap();
+    let name = format!("{PREFIX}ops-power");
+    let serial = format!("/tmp/{name}-serial.log");
+    let _ = std::fs::remove_file(&serial);
+    let g = guest_dir();
+    let cfg = xenlight::DomainConfig::new(&name, xenlight::DomainType::Hvm)
+        .memory_mib(128)
+        .kernel(g.join("vmlinuz").to_str().unwrap())
+        .ramdisk(g.join("guest.cpio.gz").to_str().unwrap())
+        .cmdline(format!(
+            "console=ttyS0 rdinit=/init xlmarker={name} xlacpi xlstay"
+        ))
+        .serial(format!("file:{serial}"));
+    let domid = ctx.create_domain(&cfg).expect("create HVM guest");
+    let _guard = DomainGuard { ctx: &ctx, domid };
+    let log = || std::fs::read_to_string(&serial).unwrap_or_default();
+    assert!(
+        wait_until(Duration::from_secs(240), || log()
+            .contains(protocol::GUEST_ACPI_ARMED)),
+        "the guest did not arm its power button: {}",
+        log()
+    );
+    ctx.send_trigger(domid, Trigger::Power, 0)
+        .expect("power button");
+    let reason = ctx
+        .wait_for_shutdown(domid, Duration::from_secs(120))
+        .expect("wait");
+    assert_eq!(reason, xenlight::ShutdownReason::Poweroff);
+    assert!(log().contains(protocol::GUEST_POWER_BUTTON), "{}", log());
+
+    let pv = paused_guest(&ctx, "ops-power-pv");
+    let e = ctx
+        .send_trigger(pv.domid, Trigger::Power, 0)
+        .expect_err("PV has no ACPI");
+    assert!(matches!(e, Error::Libxl { .. }), "{e:?}");
+    assert!(ctx.domain_exists(pv.domid).unwrap());
+    assert!(ctx
+        .send_trigger(Domid::new(4002).unwrap(), Trigger::Nmi, 0)
+        .unwrap_err()
+        .is_domain_not_found());
+}
+
+/// A core dump of a running domain is an ELF file of its memory; the
+/// domain runs on; a missing domain is DomainNotFound and leaves no file.
+#[test]
+fn a_core_dump_is_an_elf_file_and_the_domain_runs_on() {
+    let ctx = Context::new().unwrap();
+    // A booted guest: before its kernel has set up its p2m (e.g. paused
+    // at creation), libxc has nothing to dump.
+    let name = format!("{PREFIX}ops-dump");
+    let domid = ctx.create_domain(&pv_guest(&name, true)).expect("create");
+    let g = DomainGuard { ctx: &ctx, domid };
+    assert!(wait_for_console(&name, &protocol::guest_hello(&name), Duration::from_secs(90)));
+    let path = format!("/tmp/{PREFIX}ops-dump.core");
+    ctx.core_dump_to(g.domid, &path).expect("core dump");
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(&bytes[..4], b"\x7fELF");
+    assert!(
+        bytes.len() > 100 << 20,
+        "{} bytes for a 128 MiB guest",
+        bytes.len()
+    );
+    assert!(ctx.domain_exists(g.domid).unwrap());
+    let _ = std::fs::remove_file(&path);
+    let missing = format!("/tmp/{PREFIX}ops-dump-missing.core");
+    assert!(ctx
+        .core_dump_to(Domid::new(4003).unwrap(), &missing)
+        .unwrap_err()
+        .is_domain_not_found());
+    assert!(!std::path::Path::new(&missing).exists());
+}

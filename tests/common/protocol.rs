@@ -20,6 +20,10 @@ pub const DONE: &str = "@@XENLIGHT-DONE@@";
 pub const GUEST_HELLO: &str = "@@GUEST-HELLO ";
 /// The test guest counts, once a second, with `xlcount`: `@@GUEST-COUNT <n>@@`.
 pub const GUEST_COUNT: &str = "@@GUEST-COUNT ";
+/// The test guest listens for the ACPI power button (`xlacpi`).
+pub const GUEST_ACPI_ARMED: &str = "@@GUEST-ACPI-ARMED@@";
+/// The test guest saw the ACPI power button pressed and powers off.
+pub const GUEST_POWER_BUTTON: &str = "@@GUEST-POWER-BUTTON@@";
 /// The test guest's /sbin/poweroff ran (the toolstack asked it to stop).
 pub const GUEST_POWEROFF_REQUEST: &str = "@@GUEST-POWEROFF-REQUEST@@";
 

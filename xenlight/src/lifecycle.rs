@@ -4,6 +4,8 @@
 use std::ptr;
 use std::time::{Duration, Instant};
 
+use xenlight_sys as sys;
+
 use crate::context::Context;
 use crate::error::{DomainRef, Error, Result};
 use crate::ids::Domid;
@@ -176,5 +178,57 @@ impl Context {
             std::thread::sleep(Duration::from_millis(50));
         }
         Ok(())
+    }
+    /// Writes the domain's memory and vCPU state to `path` as an ELF core
+    /// file (`libxl_domain_core_dump`, as `xl dump-core`); the domain keeps
+    /// running. A partial file is removed on failure.
+    ///
+    /// ```no_run
+    /// # let ctx = xenlight::Context::new()?; let domid = xenlight::Domid::new(1)?;
+    /// ctx.core_dump_to(domid, "/var/lib/xen/dump/web.core")?;
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_domain_core_dump")]
+    pub fn core_dump_to(&self, domid: Domid, path: impl AsRef<std::path::Path>) -> Result<()> {
+        let path = path.as_ref();
+        let c_path = cstring("core dump path", &path.to_string_lossy())?;
+        // SAFETY: c_path is a NUL-terminated string alive for the call; a
+        // NULL ao_how makes it synchronous.
+        let dumped = try_call!(
+            self,
+            On::Domain(domid),
+            unsafe libxl_domain_core_dump(domid.get(), c_path.as_ptr(), ptr::null())
+        );
+        if dumped.is_err() {
+            // A partial dump is of no use and may fill the disk.
+            let _ = std::fs::remove_file(path);
+        }
+        dumped
+    }
+
+    /// Sends a trigger to the domain (`libxl_send_trigger`, as `xl
+    /// trigger`): an ACPI power or sleep button press, an NMI, an INIT, a
+    /// reset, or an S3 resume, on vCPU `vcpu` where that matters (NMI,
+    /// INIT). Power, sleep and reset need an HVM guest.
+    ///
+    /// ```no_run
+    /// use xenlight::types::Trigger;
+    /// # let ctx = xenlight::Context::new()?; let domid = xenlight::Domid::new(1)?;
+    /// ctx.send_trigger(domid, Trigger::Power, 0)?; // the guest's OS shuts down
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_send_trigger")]
+    pub fn send_trigger(
+        &self,
+        domid: Domid,
+        trigger: crate::types::Trigger,
+        vcpu: u32,
+    ) -> Result<()> {
+        // SAFETY: plain arguments; NULL ao_how makes it synchronous.
+        try_call!(
+            self,
+            On::Domain(domid),
+            unsafe libxl_send_trigger(domid.get(), trigger.to_raw() as sys::libxl_trigger, vcpu, ptr::null())
+        )
     }
 }

@@ -6,7 +6,6 @@
 #![allow(clippy::unnecessary_cast)]
 
 use std::path::PathBuf;
-use std::ptr;
 
 use xenlight_sys as sys;
 
@@ -165,19 +164,7 @@ impl Context {
             source,
         })?;
         let path = core_dump_path(name, domid);
-        let c_path = cstring("core dump path", &path.to_string_lossy())?;
-        // SAFETY: c_path is a NUL-terminated string alive for the call; a
-        // NULL ao_how makes it synchronous.
-        let dumped = try_call!(
-            self,
-            On::Domain(domid),
-            unsafe libxl_domain_core_dump(domid.get(), c_path.as_ptr(), ptr::null())
-        );
-        if let Err(e) = dumped {
-            // A partial dump is of no use and may fill the disk.
-            let _ = std::fs::remove_file(&path);
-            return Err(e);
-        }
+        self.core_dump_to(domid, &path)?;
         Ok(path)
     }
 

@@ -10,13 +10,15 @@
 #                      up vCPUs made available, as udev would) until destroyed
 #   xlcrash            panic the kernel (a crash, for on_crash) after the marker
 #   xlcount            with xlstay: print @@GUEST-COUNT n@@ once a second, n = 1, 2, ...
+#   xlacpi             (HVM) power off when the ACPI power button is pressed: prints
+#                      @@GUEST-ACPI-ARMED@@ once listening, @@GUEST-POWER-BUTTON@@ on a press
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev 2>/dev/null
-marker=none; stay=; pv=1; net=; disk=; crash=; pvlate=; count=
+marker=none; stay=; pv=1; net=; disk=; crash=; pvlate=; count=; acpi=
 for w in $(cat /proc/cmdline); do
   case "$w" in
     xlmarker=*) marker=${w#xlmarker=};; xlstay) stay=1;; xlnopv) pv=;; xlpvlate) pvlate=1; pv=;;
     xlnet=*) net=${w#xlnet=};; xldisk=*) disk=${w#xldisk=};;
-    xlcrash) crash=1;; xlcount) count=1;;
+    xlcrash) crash=1;; xlcount) count=1;; xlacpi) acpi=1;;
   esac
 done
 pv_drivers() { for m in /lib/modules/*.ko; do insmod "$m" 2>/dev/null; done; }
@@ -26,6 +28,24 @@ echo "@@GUEST-HELLO $marker@@"
 if [ -n "$crash" ]; then echo "@@GUEST-CRASHING@@"; echo c > /proc/sysrq-trigger; fi
 if [ -n "$pvlate" ]; then detect; pv_drivers; fi
 detect
+if [ -n "$acpi" ]; then
+  insmod /lib/modules/button.ko 2>/dev/null; insmod /lib/modules/evdev.ko 2>/dev/null
+  armed=
+  for _ in $(seq 1 100); do
+    for d in /sys/class/input/input*; do
+      [ "$(cat "$d/name" 2>/dev/null)" = "Power Button" ] || continue
+      for e in "$d"/event*; do
+        ev=/dev/input/${e##*/}
+        [ -e "$ev" ] || continue
+        ( head -c 24 "$ev" >/dev/null && echo "@@GUEST-POWER-BUTTON@@" && poweroff -f ) &
+        armed=1
+      done
+    done
+    [ -n "$armed" ] && break
+    sleep 0.2
+  done
+  [ -n "$armed" ] && echo "@@GUEST-ACPI-ARMED@@"
+fi
 if [ -n "$net" ]; then
   addr=${net%%,*}; rest=${net#*,}; peer=${rest%%,*}; gw=
   [ "$rest" != "$peer" ] && gw=${rest#*,}

@@ -56,6 +56,9 @@ const MODULE_LIST: &str = "/etc/xenlight-modules";
 pub const GUEST_MODULES: &[&str] = &[
     "drivers/block/xen-blkfront.ko",
     "drivers/net/xen-netfront.ko",
+    // The ACPI power button and its input events, for `xlacpi`.
+    "drivers/acpi/button.ko",
+    "drivers/input/evdev.ko",
 ];
 
 /// The HVM device model and the firmware it and hvmloader need.

@@ -498,6 +498,8 @@ mod tests {
         assert_eq!(protocol::parse_run_end(&end), Some("t rc=0"));
         assert!(crate::host::GUEST_INIT.contains(protocol::GUEST_HELLO.trim_end()));
         assert!(crate::host::GUEST_INIT.contains(protocol::GUEST_COUNT.trim_end()));
+        assert!(crate::host::GUEST_INIT.contains(protocol::GUEST_ACPI_ARMED));
+        assert!(crate::host::GUEST_INIT.contains(protocol::GUEST_POWER_BUTTON));
         assert!(
             include_str!("../assets/guest-poweroff.sh").contains(protocol::GUEST_POWEROFF_REQUEST)
         );
