@@ -12,7 +12,10 @@ fn run(which: &str, mib: u64) -> xenlight::Result<()> {
     let domid = ctx.find_domain(which)?;
     ctx.set_max_memory(domid, mib * 1024)?;
     let target = ctx.memory_target(domid)?;
-    println!("{which}: max memory {mib} MiB, target {} MiB", target / 1024);
+    println!(
+        "{which}: max memory {mib} MiB, target {} MiB",
+        target / 1024
+    );
     Ok(())
 }
 

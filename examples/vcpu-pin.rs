@@ -22,7 +22,10 @@ fn cpus(spec: &str, ncpus: usize) -> Result<Bitmap, String> {
             (0, ncpus.saturating_sub(1))
         } else {
             let (a, b) = range.split_once('-').unwrap_or((range, range));
-            let n = |s: &str| s.parse::<usize>().map_err(|_| format!("{part:?} is not a CPU or range"));
+            let n = |s: &str| {
+                s.parse::<usize>()
+                    .map_err(|_| format!("{part:?} is not a CPU or range"))
+            };
             (n(a)?, n(b)?)
         };
         if a > b || b >= ncpus {

@@ -496,7 +496,11 @@ fn a_core_dump_is_an_elf_file_and_the_domain_runs_on() {
     let name = format!("{PREFIX}ops-dump");
     let domid = ctx.create_domain(&pv_guest(&name, true)).expect("create");
     let g = DomainGuard { ctx: &ctx, domid };
-    assert!(wait_for_console(&name, &protocol::guest_hello(&name), Duration::from_secs(90)));
+    assert!(wait_for_console(
+        &name,
+        &protocol::guest_hello(&name),
+        Duration::from_secs(90)
+    ));
     let path = format!("/tmp/{PREFIX}ops-dump.core");
     ctx.core_dump_to(g.domid, &path).expect("core dump");
     let bytes = std::fs::read(&path).unwrap();
@@ -514,4 +518,42 @@ fn a_core_dump_is_an_elf_file_and_the_domain_runs_on() {
         .unwrap_err()
         .is_domain_not_found());
     assert!(!std::path::Path::new(&missing).exists());
+}
+
+/// suspend_only leaves a counting guest suspended in memory (it stops
+/// counting); resume lets it count on from where it stopped.
+#[test]
+fn a_guest_suspended_in_place_stops_and_counts_on_after_resume() {
+    let ctx = Context::new().unwrap();
+    let name = format!("{PREFIX}ops-suspend");
+    let mut cfg = pv_guest(&name, true);
+    cfg.cmdline = cfg.cmdline.map(|c| format!("{c} xlcount"));
+    let domid = ctx.create_domain(&cfg).expect("create");
+    let _guard = DomainGuard { ctx: &ctx, domid };
+    let counts = || protocol::guest_counts(&console_log(&name));
+    assert!(
+        wait_until(Duration::from_secs(90), || counts().len() >= 2),
+        "{}",
+        console_log(&name)
+    );
+    ctx.suspend_only(domid).expect("suspend_only");
+    assert_eq!(
+        ctx.domain_info(domid).unwrap().state,
+        DomainState::Shutdown(xenlight::ShutdownReason::Suspend)
+    );
+    let at_suspend = counts().len();
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        counts().len() <= at_suspend + 1,
+        "a suspended guest counted on"
+    );
+    ctx.resume(domid).expect("resume");
+    assert!(
+        wait_until(Duration::from_secs(60), || counts().len() >= at_suspend + 3),
+        "the resumed guest did not count on: {}",
+        console_log(&name)
+    );
+    let all = counts();
+    assert!(all.windows(2).all(|w| w[1] > w[0]), "{all:?}");
+    assert!(ctx.suspend_only(Domid::new(0).unwrap()).is_err());
 }

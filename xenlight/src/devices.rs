@@ -190,7 +190,7 @@ impl Context {
     }
 
     /// `DomainNotFound` unless the domain exists.
-    fn require_domain(&self, op: &'static str, domid: Domid) -> Result<()> {
+    pub(crate) fn require_domain(&self, op: &'static str, domid: Domid) -> Result<()> {
         if self.domain_exists(domid)? {
             Ok(())
         } else {

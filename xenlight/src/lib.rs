@@ -76,6 +76,7 @@ mod json;
 mod lifecycle;
 mod migrate;
 mod monitor;
+mod pci;
 mod saverestore;
 mod sched;
 mod userdata;
@@ -91,6 +92,7 @@ pub use ids::{Domid, InvalidDomid, Mac, ParseMacError, ParseUuidError, Uuid};
 pub use info::{DomainInfo, DomainState, PhysInfo, VersionInfo};
 pub use logger::LOG_TARGET;
 pub use monitor::{AfterShutdown, CORE_DUMP_DIR};
+pub use pci::pci_address;
 pub use xenlight_sys as sys;
 pub use xlcfg::{
     xl_cfg_keys, XlCfgWarning, XlCfgWarningKind, XlConf, XlConfig, SUPPORTED_KEYS, XEN_FIRMWARE_DIR,

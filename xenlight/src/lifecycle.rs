@@ -231,4 +231,29 @@ impl Context {
             unsafe libxl_send_trigger(domid.get(), trigger.to_raw() as sys::libxl_trigger, vcpu, ptr::null())
         )
     }
+    /// Asks the guest to suspend itself and leaves it suspended in memory
+    /// (`libxl_domain_suspend_only`): its state becomes
+    /// `Shutdown(Suspend)` until [`resume`](Self::resume). Nothing is saved.
+    ///
+    /// ```no_run
+    /// # let ctx = xenlight::Context::new()?; let domid = xenlight::Domid::new(1)?;
+    /// ctx.suspend_only(domid)?;
+    /// ctx.resume(domid)?;
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_domain_suspend_only")]
+    pub fn suspend_only(&self, domid: Domid) -> Result<()> {
+        Self::refuse_dom0("suspend_only", domid)?;
+        // SAFETY: plain arguments; NULL ao_how makes it synchronous.
+        try_call!(self, On::Domain(domid), unsafe libxl_domain_suspend_only(domid.get(), ptr::null()))
+    }
+
+    /// Resumes a domain left suspended by [`suspend_only`](Self::suspend_only)
+    /// or by a failed save (`libxl_domain_resume` with `suspend_cancel`: the
+    /// guest continues where it stopped, with its devices as they were).
+    #[doc(alias = "libxl_domain_resume")]
+    pub fn resume(&self, domid: Domid) -> Result<()> {
+        // SAFETY: plain arguments; NULL ao_how makes it synchronous.
+        try_call!(self, On::Domain(domid), unsafe libxl_domain_resume(domid.get(), 1, ptr::null()))
+    }
 }

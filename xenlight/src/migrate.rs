@@ -296,11 +296,8 @@ impl Context {
     /// Returns whether it runs.
     fn resume_after_failure(&self, domid: Domid) -> bool {
         match self.domain_info(domid).map(|i| i.state) {
-            Ok(DomainState::Shutdown(ShutdownReason::Suspend)) => {
-                // SAFETY: a live domain; suspend_cancel=1 lets the guest
-                // continue where it was (as xl does); NULL ao_how: synchronous.
-                try_call!(self, On::Domain(domid), unsafe libxl_domain_resume(domid.get(), 1, ptr::null())).is_ok()
-            }
+            // As xl: suspend_cancel, the guest continues where it was.
+            Ok(DomainState::Shutdown(ShutdownReason::Suspend)) => self.resume(domid).is_ok(),
             Ok(DomainState::Shutdown(_) | DomainState::Dying) | Err(_) => false,
             Ok(_) => true,
         }

@@ -15,7 +15,7 @@ use std::process::Command;
 use crate::cache_dir;
 
 /// Bump when the base tree's recipe changes, so cached bases are rebuilt.
-const BASE_RECIPE: &str = "base-v8";
+const BASE_RECIPE: &str = "base-v9";
 const XEN_BIN: &str = "/usr/lib/xen-4.17/bin";
 const XTABLES_DIR: &str = "/usr/lib/x86_64-linux-gnu/xtables";
 
@@ -46,6 +46,8 @@ pub const MODULES: &[&str] = &[
     "net/ipv4/netfilter/iptable_nat.ko",
     "net/netfilter/xt_MASQUERADE.ko",
     "drivers/net/veth.ko",
+    // PCI passthrough's dom0 half (the QEMU `edu` device is made assignable).
+    "drivers/xen/xen-pciback/xen-pciback.ko",
 ];
 
 /// Where dom0's init (vm.rs) finds the names of [`MODULES`], one per line,

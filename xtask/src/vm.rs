@@ -273,6 +273,10 @@ const DEMO: &[(&str, &str)] = &[
     ("vcpu-list", ""),
     ("cpupool-list", ""),
     ("sched-credit2", "demo-flags 512"),
+    ("vcpu-pin", "demo-flags 0 0"),
+    ("mem-max", "demo-flags 256"),
+    ("rename", "demo-flags demo-renamed"),
+    ("rename", "demo-renamed demo-flags"),
     ("destroy", "demo-flags"),
     ("list", ""),
     ("domain", "no-such-domain"),
@@ -421,6 +425,10 @@ fn spawn_qemu(boot: &BootFiles, initrd: &Path, log: &Path) -> Result<Child> {
             "none",
             "-nic",
             "none",
+            // A PCI device for the passthrough tests: QEMU's educational
+            // device, which talks to nothing outside the machine.
+            "-device",
+            "edu",
         ])
         .args(["-no-reboot", "-serial"])
         .arg(format!("file:{}", log.display()))
