@@ -557,3 +557,63 @@ fn a_guest_suspended_in_place_stops_and_counts_on_after_resume() {
     assert!(all.windows(2).all(|w| w[1] > w[0]), "{all:?}");
     assert!(ctx.suspend_only(Domid::new(0).unwrap()).is_err());
 }
+
+/// Issue 14: a guest's console is read through its pty (not xenconsoled's
+/// log file) from the first byte: opened while the guest is still paused.
+#[test]
+fn a_guest_console_is_read_through_its_pty_from_the_first_byte() {
+    use std::io::Read;
+    use xenlight::ConsoleKind;
+    let ctx = Context::new().unwrap();
+    let name = format!("{PREFIX}ops-console");
+    let domid = ctx
+        .create_domain_paused(&pv_guest(&name, true))
+        .expect("create paused");
+    let _guard = DomainGuard { ctx: &ctx, domid };
+    // xenconsoled sets the pty up shortly after the domain appears.
+    assert!(
+        wait_until(Duration::from_secs(20), || ctx
+            .console_tty(domid, ConsoleKind::Primary)
+            .is_ok()),
+        "no console pty"
+    );
+    let mut console = ctx.console(domid, ConsoleKind::Primary).unwrap();
+    assert_eq!(
+        ctx.console_tty(domid, ConsoleKind::Pv(0)).unwrap(),
+        console.path()
+    );
+    console.set_read_timeout(Some(Duration::from_secs(90)));
+    ctx.unpause(domid).unwrap();
+    let hello = protocol::guest_hello(&name);
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains(&hello) {
+        match console.read(&mut buf) {
+            Ok(0) => panic!("console closed: {}", String::from_utf8_lossy(&seen)),
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+            Err(e) => panic!("{e}: read so far: {}", String::from_utf8_lossy(&seen)),
+        }
+    }
+    // From the first byte: the kernel's own banner precedes the marker.
+    assert!(
+        String::from_utf8_lossy(&seen).contains("Linux version"),
+        "{}",
+        String::from_utf8_lossy(&seen)
+    );
+    assert!(ctx
+        .console_tty(Domid::new(4005).unwrap(), ConsoleKind::Primary)
+        .unwrap_err()
+        .is_domain_not_found());
+}
+
+/// Xen's console ring holds the hypervisor's boot messages (`xl dmesg`).
+#[test]
+fn xen_dmesg_holds_the_hypervisor_boot_messages() {
+    let ctx = Context::new().unwrap();
+    let text = ctx.xen_dmesg(false).unwrap();
+    assert!(
+        text.contains("Xen version 4."),
+        "{}",
+        &text[..text.len().min(2000)]
+    );
+}

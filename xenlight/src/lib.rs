@@ -67,6 +67,7 @@ mod xlcfg;
 // 4. The context.
 mod context;
 // 5. Operations, one concept each (all `impl Context`).
+mod console;
 mod create;
 mod devices;
 mod domains;
@@ -84,6 +85,7 @@ mod vcpus;
 mod xlcfg_host;
 
 pub use config::{Disk, DomainConfig, Nic};
+pub use console::{Console, ConsoleKind};
 pub use context::Context;
 pub use enums::{Action, DiskBackend, DiskFormat, DomainType, ShutdownReason};
 pub use error::{DomainRef, Error, ErrorKind, Result};
