@@ -36,6 +36,23 @@ pub struct Context {
     /// Kept alive, unread, until after `ctx` is freed; leaked with the ctx
     /// when the ctx cannot be freed (see `Drop`).
     logger: ManuallyDrop<Logger>,
+    /// [`Autoballoon`] as its discriminant (set from any thread).
+    autoballoon: std::sync::atomic::AtomicU8,
+}
+
+/// Whether creating a domain may balloon dom0 down to make room for it,
+/// as xl.conf's `autoballoon` (and libvirt's libxl driver) do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Autoballoon {
+    /// On when Xen's command line does not give dom0 a fixed `dom0_mem`
+    /// (xl's `autoballoon = "auto"`, the default).
+    #[default]
+    Auto,
+    /// Always balloon dom0 down when free memory is short.
+    On,
+    /// Never: a domain that does not fit in free memory is refused with
+    /// [`Error::InsufficientMemory`](crate::Error::InsufficientMemory).
+    Off,
 }
 
 /// libxl installs its own SIGCHLD handler for the first ctx whose children
@@ -171,6 +188,7 @@ impl Context {
             version,
             xenstore: OnceLock::new(),
             logger: ManuallyDrop::new(logger),
+            autoballoon: std::sync::atomic::AtomicU8::new(Autoballoon::Auto as u8),
         })
     }
 
@@ -192,6 +210,28 @@ impl Context {
     /// The hypervisor's version, read when the context was made.
     pub(crate) fn version(&self) -> &VersionInfo {
         &self.version
+    }
+
+    /// Sets whether creating a domain may balloon dom0 down
+    /// ([`Autoballoon::Auto`] until set).
+    ///
+    /// ```no_run
+    /// let ctx = xenlight::Context::new()?;
+    /// ctx.set_autoballoon(xenlight::Autoballoon::Off);
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    pub fn set_autoballoon(&self, mode: Autoballoon) {
+        self.autoballoon
+            .store(mode as u8, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The autoballoon setting.
+    pub fn autoballoon(&self) -> Autoballoon {
+        match self.autoballoon.load(std::sync::atomic::Ordering::Relaxed) {
+            x if x == Autoballoon::On as u8 => Autoballoon::On,
+            x if x == Autoballoon::Off as u8 => Autoballoon::Off,
+            _ => Autoballoon::Auto,
+        }
     }
 
     /// The xenstore connection, opened on first use; `None` if xenstored

@@ -125,6 +125,7 @@ impl Context {
         let before: Vec<Domid> = self.domains()?.iter().map(|d| d.domid).collect();
         // SAFETY: name is NULL or a string owned by `raw`.
         let name = unsafe { opt_string(raw.c_info.name) }.unwrap_or_default();
+        self.admit(raw.as_mut_ptr(), &name)?;
         let mut domid: u32 = u32::MAX;
         crate::logger::clear_last_error();
         let rc = call(self.as_raw(), raw.as_mut_ptr(), &mut domid);

@@ -312,6 +312,23 @@ pub enum Error {
         after: Duration,
     },
 
+    /// A domain does not fit in the host's free memory and dom0 was not (or
+    /// could not be) ballooned down far enough.
+    #[error(
+        "{domain} needs {need_mib} MiB but the host has {free_mib} MiB free{}",
+        if *ballooned { " after ballooning dom0 down" } else { " (autoballoon is off: free memory, or Context::set_autoballoon(Autoballoon::On))" }
+    )]
+    InsufficientMemory {
+        /// The domain being created.
+        domain: String,
+        /// What it needs (`libxl_domain_need_memory`), MiB.
+        need_mib: u64,
+        /// What the host had free at the end, MiB.
+        free_mib: u64,
+        /// Whether dom0 was ballooned down (and it was still not enough).
+        ballooned: bool,
+    },
+
     /// A migration failed at `stage`; `resumed` says whether the domain
     /// at the sender runs on (it was resumed, or never stopped).
     #[error("migration of {domain} failed while {stage}: {reason}{}", if *resumed { " (the domain runs on at the sender)" } else { "" })]

@@ -75,6 +75,7 @@ mod events;
 mod host;
 mod json;
 mod lifecycle;
+mod memory;
 mod migrate;
 mod monitor;
 mod pci;
@@ -86,7 +87,7 @@ mod xlcfg_host;
 
 pub use config::{Disk, DomainConfig, Nic};
 pub use console::{Console, ConsoleKind};
-pub use context::Context;
+pub use context::{Autoballoon, Context};
 pub use enums::{Action, DiskBackend, DiskFormat, DomainType, ShutdownReason};
 pub use error::{DomainRef, Error, ErrorKind, Result};
 pub use guest::{GuestEnvironment, GuestMode, XenRole};

@@ -375,7 +375,7 @@ fn boot_and_collect(
     let _ = fs::remove_file(&log);
     fs::write(&log, "")?;
 
-    let mut child = spawn_qemu(boot, &initrd, &log)?;
+    let mut child = spawn_qemu(boot, &initrd, &log, o.no_dom0_mem)?;
     let (ending, timed_out) = watch(&mut child, &log, o.timeout)?;
     let text = String::from_utf8_lossy(&fs::read(&log)?).into_owned();
     // QEMU may have exited after the watcher's last read.
@@ -389,7 +389,7 @@ fn boot_and_collect(
     Ok((report::parse(&text), ending, timed_out))
 }
 
-fn spawn_qemu(boot: &BootFiles, initrd: &Path, log: &Path) -> Result<Child> {
+fn spawn_qemu(boot: &BootFiles, initrd: &Path, log: &Path, no_dom0_mem: bool) -> Result<Child> {
     let accel: &[&str] = if std::env::var("XENLIGHT_VM_ACCEL").as_deref() == Ok("kvm") {
         &["-accel", "kvm", "-cpu", "host,-arch-capabilities"]
     } else {
@@ -404,15 +404,26 @@ fn spawn_qemu(boot: &BootFiles, initrd: &Path, log: &Path) -> Result<Child> {
             );
         }
     }
-    let xen_cmdline = "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M bootscrub=0 \
-                       loglvl=warning guest_loglvl=warning noreboot";
+    let xen_cmdline =
+        format!(
+        "console=com1 com1=115200,8n1 {}bootscrub=0 loglvl=warning guest_loglvl=warning noreboot",
+        if no_dom0_mem { "" } else { "dom0_mem=1024M,max:1024M " }
+    );
     let modules = format!(
         "{} console=hvc0 earlyprintk=xen rdinit=/init loglevel=4,{}",
         boot.kernel.display(),
         initrd.display()
     );
     let qemu_out = fs::File::create(cache_dir().join("qemu.out"))?;
-    println!("==> booting Xen 4.17 in QEMU ({})", accel[1]);
+    println!(
+        "==> booting Xen 4.17 in QEMU ({}{})",
+        accel[1],
+        if no_dom0_mem {
+            ", no dom0_mem: dom0 holds all memory"
+        } else {
+            ""
+        }
+    );
     Command::new("qemu-system-x86_64")
         .args(accel)
         .args([
@@ -434,7 +445,7 @@ fn spawn_qemu(boot: &BootFiles, initrd: &Path, log: &Path) -> Result<Child> {
         .arg(format!("file:{}", log.display()))
         .arg("-kernel")
         .arg(&boot.xen)
-        .args(["-append", xen_cmdline, "-initrd", &modules])
+        .args(["-append", &xen_cmdline, "-initrd", &modules])
         .stdin(Stdio::null())
         .stdout(qemu_out.try_clone()?)
         .stderr(qemu_out)

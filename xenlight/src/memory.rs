@@ -1,0 +1,83 @@
+//! Memory admission before a domain is built, as xl's autoballoon does
+//! (xl_vmcontrol.c: freemem): what the domain needs
+//! (`libxl_domain_need_memory`) against the host's free memory
+//! (`libxl_get_free_memory`), ballooning dom0 down by the difference
+//! (`libxl_set_memory_target` on domain 0, `libxl_wait_for_memory_target`)
+//! while that makes progress.
+
+use std::time::{Duration, Instant};
+
+use xenlight_sys as sys;
+
+use crate::context::{Autoballoon, Context};
+use crate::error::{Error, Result};
+use crate::raw::{try_call, On};
+
+/// How long ballooning may keep trying (xl's credit: 30 s).
+const BALLOON_CREDIT: Duration = Duration::from_secs(30);
+
+impl Context {
+    /// The host's free memory in KiB (`libxl_get_free_memory`): what a new
+    /// domain can have without ballooning anything.
+    ///
+    /// ```no_run
+    /// let ctx = xenlight::Context::new()?;
+    /// println!("{} MiB free", ctx.free_memory_kib()? / 1024);
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_get_free_memory")]
+    pub fn free_memory_kib(&self) -> Result<u64> {
+        let mut kib = 0u64;
+        // SAFETY: a valid out-pointer.
+        try_call!(self, On::Host, unsafe libxl_get_free_memory(&mut kib))?;
+        Ok(kib)
+    }
+
+    /// Whether ballooning is on for this host: [`Autoballoon::Auto`]
+    /// means on unless Xen's command line fixes dom0's memory (`dom0_mem=`).
+    pub fn autoballoon_active(&self) -> bool {
+        match self.autoballoon() {
+            Autoballoon::On => true,
+            Autoballoon::Off => false,
+            Autoballoon::Auto => !self
+                .version()
+                .commandline
+                .split_whitespace()
+                .any(|w| w.starts_with("dom0_mem=")),
+        }
+    }
+
+    /// Makes room for `cfg` before it is built: nothing to do when it fits
+    /// in free memory; otherwise balloons dom0 down if allowed, or says by
+    /// how much it does not fit.
+    pub(crate) fn admit(&self, cfg: *mut sys::libxl_domain_config, name: &str) -> Result<()> {
+        let mut need = 0u64;
+        // SAFETY: cfg is an initialised config owned by the caller; libxl
+        // works on a copy of it.
+        try_call!(self, On::Named(name), unsafe libxl_domain_need_memory(cfg, u32::MAX, &mut need))?;
+        let balloon = self.autoballoon_active();
+        let started = Instant::now();
+        let mut ballooned = false;
+        loop {
+            let free = self.free_memory_kib()?;
+            if free >= need {
+                return Ok(());
+            }
+            if !balloon || started.elapsed() >= BALLOON_CREDIT {
+                return Err(Error::InsufficientMemory {
+                    domain: name.to_owned(),
+                    need_mib: need.div_ceil(1024),
+                    free_mib: free / 1024,
+                    ballooned,
+                });
+            }
+            // Relative to dom0's current target: down by the shortfall.
+            let delta = -i64::try_from(need - free).unwrap_or(i64::MAX);
+            // SAFETY: plain arguments (relative, not enforced: as xl).
+            try_call!(self, On::Host, unsafe libxl_set_memory_target(0, delta, 1, 0))?;
+            ballooned = true;
+            // SAFETY: plain arguments; waits while dom0 makes progress.
+            let _ = try_call!(self, On::Host, unsafe libxl_wait_for_memory_target(0, 10));
+        }
+    }
+}
