@@ -277,6 +277,7 @@ const DEMO: &[(&str, &str)] = &[
     ("mem-max", "demo-flags 256"),
     ("rename", "demo-flags demo-renamed"),
     ("rename", "demo-renamed demo-flags"),
+    ("dmesg", ""),
     ("destroy", "demo-flags"),
     ("list", ""),
     ("domain", "no-such-domain"),
