@@ -9,12 +9,17 @@ mod corpus;
 use corpus::{refused_key, CORPUS, REFUSED};
 use xenlight::{xl_cfg_keys, DomainConfig, Error, SUPPORTED_KEYS};
 
+/// Checks the list against the directory; skips where the source tree is
+/// not there to compare with (the test binary runs in the Xen host too).
 fn listed(dir: &str, list: &[(&str, &str)]) {
-    let mut on_disk: Vec<String> =
-        std::fs::read_dir(format!("{}/tests/xlcfg/{dir}", env!("CARGO_MANIFEST_DIR")))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
+    let path = format!("{}/tests/xlcfg/{dir}", env!("CARGO_MANIFEST_DIR"));
+    let Ok(entries) = std::fs::read_dir(&path) else {
+        println!("skipped: {path} is not on this machine");
+        return;
+    };
+    let mut on_disk: Vec<String> = entries
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     on_disk.sort();
     let names: Vec<&str> = list.iter().map(|(n, _)| *n).collect();
     assert_eq!(
