@@ -192,3 +192,86 @@ fn crash_dumps_the_core_then_destroys() {
     );
     drop(guard);
 }
+
+/// Issue 14: waiters in several threads on one Context each get their own
+/// domain's shutdown, at once, round after round (one poller at a time
+/// under the Context's poll lock; before, they polled libxl concurrently).
+#[test]
+fn concurrent_waiters_on_one_context_each_see_their_own_shutdown() {
+    let ctx = Context::new().unwrap();
+    for round in 0..3 {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..3)
+                .map(|i| {
+                    let ctx = &ctx;
+                    s.spawn(move || {
+                        let name = format!("{PREFIX}waiter-{round}-{i}");
+                        let domid = ctx.create_domain(&pv_guest(&name, false)).expect("create");
+                        let _guard = DomainGuard { ctx, domid };
+                        let started = std::time::Instant::now();
+                        let reason = ctx
+                            .wait_for_shutdown(domid, Duration::from_secs(180))
+                            .unwrap_or_else(|e| panic!("{name}: {e}"));
+                        (name, reason, started.elapsed())
+                    })
+                })
+                .collect();
+            for h in handles {
+                let (name, reason, took) = h.join().unwrap();
+                assert_eq!(reason, ShutdownReason::Poweroff, "{name} after {took:?}");
+            }
+        });
+    }
+}
+
+/// A shutdown that happened before the wait started is reported at once
+/// (the watch is enabled before the domain is checked); a zero timeout
+/// looks once and returns; a wait is cancelled from another thread.
+#[test]
+fn waits_see_earlier_shutdowns_at_once_honour_zero_timeouts_and_cancel() {
+    let ctx = Context::new().unwrap();
+    let name = format!("{PREFIX}wait-early");
+    let domid = ctx.create_domain(&pv_guest(&name, false)).expect("create");
+    let _guard = DomainGuard { ctx: &ctx, domid };
+    assert!(wait_until(Duration::from_secs(120), || ctx
+        .domain_info(domid)
+        .map(|i| i.shutdown_reason.is_some())
+        .unwrap_or(false)));
+    let t = std::time::Instant::now();
+    assert_eq!(
+        ctx.wait_for_shutdown(domid, Duration::from_secs(30))
+            .unwrap(),
+        ShutdownReason::Poweroff
+    );
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+
+    let name = format!("{PREFIX}wait-stay");
+    let stay = ctx.create_domain(&pv_guest(&name, true)).expect("create");
+    let _guard2 = DomainGuard {
+        ctx: &ctx,
+        domid: stay,
+    };
+    let t = std::time::Instant::now();
+    assert!(matches!(
+        ctx.wait_for_shutdown(stay, Duration::ZERO),
+        Err(Error::Timeout { .. })
+    ));
+    assert!(
+        t.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        t.elapsed()
+    );
+
+    let cancel = xenlight::Cancel::new();
+    let t = std::time::Instant::now();
+    std::thread::scope(|s| {
+        let c = cancel.clone();
+        s.spawn(move || {
+            std::thread::sleep(Duration::from_secs(1));
+            c.cancel();
+        });
+        let r = ctx.wait_for_shutdown_cancellable(stay, Duration::from_secs(60), &cancel);
+        assert!(matches!(r, Err(Error::Cancelled { .. })), "{r:?}");
+    });
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+}

@@ -38,6 +38,9 @@ pub struct Context {
     logger: ManuallyDrop<Logger>,
     /// [`Autoballoon`] as its discriminant (set from any thread).
     autoballoon: std::sync::atomic::AtomicU8,
+    /// Held while a thread runs libxl's poll cycle (beforepoll, poll,
+    /// afterpoll): libxl_event.h allows one polling thread per ctx.
+    poll_lock: Mutex<()>,
 }
 
 /// Whether creating a domain may balloon dom0 down to make room for it,
@@ -189,6 +192,7 @@ impl Context {
             xenstore: OnceLock::new(),
             logger: ManuallyDrop::new(logger),
             autoballoon: std::sync::atomic::AtomicU8::new(Autoballoon::Auto as u8),
+            poll_lock: Mutex::new(()),
         })
     }
 
@@ -210,6 +214,11 @@ impl Context {
     /// The hypervisor's version, read when the context was made.
     pub(crate) fn version(&self) -> &VersionInfo {
         &self.version
+    }
+
+    /// The lock of libxl's poll cycle (see the field).
+    pub(crate) fn poll_lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.poll_lock.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Sets whether creating a domain may balloon dom0 down

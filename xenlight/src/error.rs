@@ -343,6 +343,15 @@ pub enum Error {
         resumed: bool,
     },
 
+    /// A wait was stopped with [`Cancel::cancel`](crate::Cancel::cancel).
+    #[error("{op}{}: cancelled", On(domain))]
+    Cancelled {
+        /// What was being waited for.
+        op: &'static str,
+        /// The domain involved, if any.
+        domain: Option<DomainRef>,
+    },
+
     /// An operating-system call failed (reading a config file, say).
     #[error("{op}: {source}")]
     Io {

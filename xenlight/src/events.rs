@@ -1,12 +1,15 @@
 //! Waiting for domains through libxl's events: a domain-death watch per
-//! wait, and a predicate so a waiter only takes its own events.
+//! wait, a predicate so a waiter only takes its own events, and one polling
+//! thread at a time per ctx (libxl_event.h: "it is not possible to have
+//! multiple threads simultaneously polling").
 // bindgen gives each C enum the integer type the platform's C compiler
 // picks (int or unsigned), so the casts to i32 are not always no-ops.
 #![allow(clippy::unnecessary_cast)]
 
 use std::ffi::{c_int, c_void};
 use std::ptr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use xenlight_sys as sys;
@@ -20,6 +23,41 @@ use crate::raw::{raw_call, try_call, On};
 /// Distinguishes this crate's death watches from each other and from any
 /// other code's events on the same ctx.
 static NEXT_WATCH: AtomicU64 = AtomicU64::new(0x7865_6e00_0000_0000);
+
+/// The longest one poll cycle holds the poll lock, so other waiters take
+/// their turn and a cancellation is seen.
+const SLICE: Duration = Duration::from_millis(100);
+
+/// A handle that stops a wait from another thread.
+///
+/// ```no_run
+/// # let ctx = xenlight::Context::new()?; let domid = xenlight::Domid::new(1)?;
+/// let cancel = xenlight::Cancel::new();
+/// let c = cancel.clone();
+/// std::thread::spawn(move || { std::thread::sleep(std::time::Duration::from_secs(5)); c.cancel() });
+/// let r = ctx.wait_for_shutdown_cancellable(domid, std::time::Duration::from_secs(600), &cancel);
+/// assert!(matches!(r, Err(xenlight::Error::Cancelled { .. })) || r.is_ok());
+/// # Ok::<(), xenlight::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    /// A handle not yet cancelled.
+    pub fn new() -> Self {
+        Cancel::default()
+    }
+
+    /// Stops every wait given this handle (within about 0.1 s).
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`cancel`](Self::cancel) was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
 
 /// What the waiter's predicate matches.
 struct Want {
@@ -39,10 +77,12 @@ unsafe extern "C" fn is_mine(ev: *const sys::libxl_event, user: *mut c_void) -> 
     .unwrap_or(0)
 }
 
-/// An enabled domain-death watch, disabled on drop.
+/// An enabled domain-death watch: disabled on drop, and then its events
+/// still queued in libxl are taken and freed, so none outlive the wait.
 struct DeathWatch<'a> {
     ctx: &'a Context,
     evgen: *mut sys::libxl_evgen_domain_death,
+    want: Want,
 }
 
 impl Drop for DeathWatch<'_> {
@@ -50,6 +90,7 @@ impl Drop for DeathWatch<'_> {
         // SAFETY: evgen came from libxl_evenable_domain_death on this ctx and
         // is disabled once.
         let _ = raw_call!(self.ctx, unsafe libxl_evdisable_domain_death(self.evgen));
+        while let Ok(Some(_ev)) = self.ctx.take_event(&self.want) {}
     }
 }
 
@@ -71,9 +112,11 @@ impl Context {
     /// crash, ...), using libxl's domain-death events
     /// (`libxl_evenable_domain_death`). The domain is left as it is:
     /// destroying it (or acting on its `on_*` setting) is up to the caller.
+    /// Any number of threads may wait on one `Context` at once.
     ///
     /// A domain that is destroyed instead of shutting down gives
-    /// [`Error::DomainNotFound`]; running out of time gives [`Error::Timeout`].
+    /// [`Error::DomainNotFound`]; running out of time gives
+    /// [`Error::Timeout`] (a zero timeout only looks once).
     ///
     /// ```no_run
     /// # let ctx = xenlight::Context::new()?; let domid = xenlight::Domid::new(1)?;
@@ -84,25 +127,43 @@ impl Context {
     /// ```
     #[doc(alias = "libxl_evenable_domain_death")]
     pub fn wait_for_shutdown(&self, domid: Domid, timeout: Duration) -> Result<ShutdownReason> {
-        let info = self.domain_info(domid)?;
-        if let Some(reason) = info.shutdown_reason {
-            return Ok(reason);
-        }
+        self.wait_for_shutdown_cancellable(domid, timeout, &Cancel::new())
+    }
+
+    /// [`wait_for_shutdown`](Self::wait_for_shutdown) that another thread
+    /// can stop with [`Cancel::cancel`]: then it returns
+    /// [`Error::Cancelled`].
+    #[doc(alias = "libxl_evenable_domain_death")]
+    pub fn wait_for_shutdown_cancellable(
+        &self,
+        domid: Domid,
+        timeout: Duration,
+        cancel: &Cancel,
+    ) -> Result<ShutdownReason> {
+        let start = Instant::now();
         let want = Want {
             domid,
             for_user: NEXT_WATCH.fetch_add(1, Ordering::Relaxed),
         };
         let mut evgen: *mut sys::libxl_evgen_domain_death = ptr::null_mut();
+        // The watch first, then the check: a shutdown in between is in the
+        // domain's state, one after is an event.
         // SAFETY: evgen is a valid out-pointer.
         try_call!(
             self,
             On::Domain(domid),
             unsafe libxl_evenable_domain_death(domid.get(), want.for_user, &mut evgen)
         )?;
-        let _watch = DeathWatch { ctx: self, evgen };
-        let start = Instant::now();
+        let watch = DeathWatch {
+            ctx: self,
+            evgen,
+            want,
+        };
+        if let Some(reason) = self.domain_info(domid)?.shutdown_reason {
+            return Ok(reason);
+        }
         loop {
-            if let Some(ev) = self.poll_event(&want, Duration::from_millis(200))? {
+            if let Some(ev) = self.take_event(&watch.want)? {
                 // SAFETY: ev.ev is a valid event until dropped.
                 let e = unsafe { &*ev.ev };
                 if e.type_ == sys::libxl_event_type_LIBXL_EVENT_TYPE_DOMAIN_SHUTDOWN {
@@ -117,20 +178,50 @@ impl Context {
                         message: None,
                     });
                 }
+                continue;
             }
-            if start.elapsed() >= timeout {
+            if cancel.is_cancelled() {
+                return Err(Error::Cancelled {
+                    op: "wait_for_shutdown",
+                    domain: Some(DomainRef::Id(domid)),
+                });
+            }
+            let left = timeout.saturating_sub(start.elapsed());
+            if left.is_zero() {
                 return Err(Error::Timeout {
                     op: "wait_for_shutdown",
                     domain: Some(DomainRef::Id(domid)),
                     after: timeout,
                 });
             }
+            self.poll_once(left.min(SLICE))?;
         }
     }
 
-    /// Lets libxl see its file descriptors for up to `slice`, then takes the
-    /// first queued event that is `want`'s, if any.
-    fn poll_event(&self, want: &Want, slice: Duration) -> Result<Option<Event<'_>>> {
+    /// Takes the first queued event that is `want`'s, if any.
+    fn take_event(&self, want: &Want) -> Result<Option<Event<'_>>> {
+        let mut ev: *mut sys::libxl_event = ptr::null_mut();
+        // SAFETY: ev is a valid out-pointer; the predicate's user pointer
+        // is `want`, alive for this call.
+        let checked = try_call!(
+            self,
+            On::Host,
+            unsafe libxl_event_check(&mut ev, u64::MAX, Some(is_mine), want as *const Want as *mut c_void)
+        );
+        match checked {
+            Ok(()) if !ev.is_null() => Ok(Some(Event { ctx: self, ev })),
+            Ok(()) => Ok(None),
+            // "Nothing of yours is queued": not an error.
+            Err(e) if e.kind() == Some(ErrorKind::NotReady) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One cycle of libxl's poll loop, for up to `slice`, under the poll
+    /// lock: libxl sees its file descriptors and timeouts and queues the
+    /// events they produce (for whichever waiter they are).
+    fn poll_once(&self, slice: Duration) -> Result<()> {
+        let _polling = self.poll_lock();
         let mut fds: Vec<libc::pollfd> = vec![
             libc::pollfd {
                 fd: -1,
@@ -139,7 +230,8 @@ impl Context {
             };
             16
         ];
-        let mut timeout_ms = c_int::try_from(slice.as_millis()).unwrap_or(c_int::MAX);
+        let slice_ms = c_int::try_from(slice.as_millis()).unwrap_or(c_int::MAX);
+        let mut timeout_ms = slice_ms;
         let now = now_timeval();
         let mut nfds;
         loop {
@@ -165,27 +257,13 @@ impl Context {
             polled?;
             break;
         }
-        let wait = timeout_ms.clamp(0, c_int::try_from(slice.as_millis()).unwrap_or(c_int::MAX));
+        let wait = timeout_ms.clamp(0, slice_ms);
         // SAFETY: fds holds nfds valid entries.
         let _ = unsafe { libc::poll(fds.as_mut_ptr(), nfds as libc::nfds_t, wait) };
         let now = now_timeval();
         // SAFETY: the same fds array and count given to beforepoll.
         let _ = raw_call!(self, unsafe libxl_osevent_afterpoll(nfds, fds.as_ptr().cast(), now));
-        let mut ev: *mut sys::libxl_event = ptr::null_mut();
-        // SAFETY: ev is a valid out-pointer; the predicate's user pointer
-        // is `want`, alive for this call.
-        let checked = try_call!(
-            self,
-            On::Host,
-            unsafe libxl_event_check(&mut ev, u64::MAX, Some(is_mine), want as *const Want as *mut c_void)
-        );
-        match checked {
-            Ok(()) if !ev.is_null() => Ok(Some(Event { ctx: self, ev })),
-            Ok(()) => Ok(None),
-            // "Nothing of yours is queued": not an error.
-            Err(e) if e.kind() == Some(ErrorKind::NotReady) => Ok(None),
-            Err(e) => Err(e),
-        }
+        Ok(())
     }
 }
 
