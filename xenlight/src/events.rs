@@ -62,6 +62,8 @@ impl Cancel {
 /// What the waiter's predicate matches.
 struct Want {
     domid: Domid,
+    /// Every domain's events with this `for_user` (an event stream).
+    any_domain: bool,
     for_user: u64,
 }
 
@@ -72,7 +74,9 @@ unsafe extern "C" fn is_mine(ev: *const sys::libxl_event, user: *mut c_void) -> 
         // SAFETY: libxl passes a valid event; `user` is the &Want given to
         // libxl_event_check below, alive for that call.
         let (ev, want) = unsafe { (&*ev, &*(user as *const Want)) };
-        c_int::from(ev.domid == want.domid.get() && ev.for_user == want.for_user)
+        c_int::from(
+            (want.any_domain || ev.domid == want.domid.get()) && ev.for_user == want.for_user,
+        )
     })
     .unwrap_or(0)
 }
@@ -143,6 +147,7 @@ impl Context {
         let start = Instant::now();
         let want = Want {
             domid,
+            any_domain: false,
             for_user: NEXT_WATCH.fetch_add(1, Ordering::Relaxed),
         };
         let mut evgen: *mut sys::libxl_evgen_domain_death = ptr::null_mut();
@@ -264,6 +269,169 @@ impl Context {
         // SAFETY: the same fds array and count given to beforepoll.
         let _ = raw_call!(self, unsafe libxl_osevent_afterpoll(nfds, fds.as_ptr().cast(), now));
         Ok(())
+    }
+}
+
+/// What happened to a domain, as an [`DomainEvents`] stream reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DomainEvent {
+    /// The domain shut down (it still exists until destroyed).
+    Shutdown {
+        /// The domain.
+        domid: Domid,
+        /// Why: poweroff, reboot, crash, suspend, ...
+        reason: ShutdownReason,
+    },
+    /// The domain is gone (destroyed).
+    Death {
+        /// The domain.
+        domid: Domid,
+    },
+}
+
+/// One stream of shutdown and death events for every domain of the host
+/// (`libxl_evenable_domain_death` on each), from [`Context::domain_events`].
+/// Domains that appear later are watched from the next call on (the list
+/// is read again at every call, and every 0.1 s while waiting); a domain
+/// already shut down when it is first watched is reported at once. Each
+/// shutdown and each death is reported once, in order for each domain.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// let ctx = xenlight::Context::new()?;
+/// let mut events = ctx.domain_events()?;
+/// while let Some(ev) = events.next_event(Duration::from_secs(60))? {
+///     println!("{ev:?}");
+/// }
+/// # Ok::<(), xenlight::Error>(())
+/// ```
+pub struct DomainEvents<'a> {
+    ctx: &'a Context,
+    for_user: u64,
+    watches: std::collections::HashMap<Domid, DeathWatch<'a>>,
+}
+
+// SAFETY: libxl.h, "libxl memory management": "From the point of view of the
+// application (ie, libxl's caller), struct libxl_ctx* is threadsafe". The
+// stream holds only `&Context` (Sync) and evgen handles of that ctx, which
+// libxl_evdisable_domain_death takes from any thread under the ctx lock;
+// the stream is used by one thread at a time (`&mut self`).
+unsafe impl Send for DomainEvents<'_> {}
+
+impl std::fmt::Debug for DomainEvents<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DomainEvents")
+            .field("watched", &self.watches.len())
+            .finish()
+    }
+}
+
+impl<'a> DomainEvents<'a> {
+    /// Watches every domain (but Domain-0) not watched yet.
+    fn refresh(&mut self) -> Result<()> {
+        for d in self.ctx.domains()? {
+            if d.domid.is_dom0() || self.watches.contains_key(&d.domid) {
+                continue;
+            }
+            let mut evgen: *mut sys::libxl_evgen_domain_death = ptr::null_mut();
+            // SAFETY: evgen is a valid out-pointer.
+            let enabled = try_call!(
+                self.ctx,
+                On::Domain(d.domid),
+                unsafe libxl_evenable_domain_death(d.domid.get(), self.for_user, &mut evgen)
+            );
+            match enabled {
+                Ok(()) => {
+                    self.watches.insert(
+                        d.domid,
+                        DeathWatch {
+                            ctx: self.ctx,
+                            evgen,
+                            want: Want {
+                                domid: d.domid,
+                                any_domain: false,
+                                for_user: self.for_user,
+                            },
+                        },
+                    );
+                }
+                // Gone between the listing and the watch: nothing to report.
+                Err(e) if e.is_domain_not_found() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// The next event, waiting up to `timeout`; `None` when none came.
+    pub fn next_event(&mut self, timeout: Duration) -> Result<Option<DomainEvent>> {
+        self.next_event_cancellable(timeout, &Cancel::new())
+    }
+
+    /// [`next_event`](Self::next_event) that [`Cancel::cancel`] stops
+    /// ([`Error::Cancelled`]).
+    pub fn next_event_cancellable(
+        &mut self,
+        timeout: Duration,
+        cancel: &Cancel,
+    ) -> Result<Option<DomainEvent>> {
+        let start = Instant::now();
+        let any = Want {
+            domid: Domid::from_libxl(0),
+            any_domain: true,
+            for_user: self.for_user,
+        };
+        loop {
+            self.refresh()?;
+            if let Some(ev) = self.ctx.take_event(&any)? {
+                // SAFETY: ev.ev is a valid event until dropped.
+                let e = unsafe { &*ev.ev };
+                let domid = Domid::from_libxl(e.domid);
+                if e.type_ == sys::libxl_event_type_LIBXL_EVENT_TYPE_DOMAIN_SHUTDOWN {
+                    // SAFETY: the union arm for DOMAIN_SHUTDOWN events.
+                    let r = unsafe { e.u.domain_shutdown.shutdown_reason };
+                    return Ok(Some(DomainEvent::Shutdown {
+                        domid,
+                        reason: ShutdownReason::from_raw(i32::from(r)),
+                    }));
+                }
+                if e.type_ == sys::libxl_event_type_LIBXL_EVENT_TYPE_DOMAIN_DEATH {
+                    // libxl reports a death once; the watch is done.
+                    if let Some(w) = self.watches.remove(&domid) {
+                        drop(ev);
+                        drop(w);
+                    }
+                    return Ok(Some(DomainEvent::Death { domid }));
+                }
+                continue;
+            }
+            if cancel.is_cancelled() {
+                return Err(Error::Cancelled {
+                    op: "domain events",
+                    domain: None,
+                });
+            }
+            let left = timeout.saturating_sub(start.elapsed());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            self.ctx.poll_once(left.min(SLICE))?;
+        }
+    }
+}
+
+impl Context {
+    /// A stream of shutdown and death events for every domain; see
+    /// [`DomainEvents`].
+    #[doc(alias = "libxl_evenable_domain_death")]
+    pub fn domain_events(&self) -> Result<DomainEvents<'_>> {
+        let mut s = DomainEvents {
+            ctx: self,
+            for_user: NEXT_WATCH.fetch_add(1, Ordering::Relaxed),
+            watches: std::collections::HashMap::new(),
+        };
+        s.refresh()?;
+        Ok(s)
     }
 }
 

@@ -90,7 +90,7 @@ pub use console::{Console, ConsoleKind};
 pub use context::{Autoballoon, Context};
 pub use enums::{Action, DiskBackend, DiskFormat, DomainType, ShutdownReason};
 pub use error::{DomainRef, Error, ErrorKind, Result};
-pub use events::Cancel;
+pub use events::{Cancel, DomainEvent, DomainEvents};
 pub use guest::{GuestEnvironment, GuestMode, XenRole};
 pub use ids::{Domid, InvalidDomid, Mac, ParseMacError, ParseUuidError, Uuid};
 pub use info::{DomainInfo, DomainState, PhysInfo, VersionInfo};
