@@ -250,26 +250,10 @@ pub(super) fn read_config(r: &mut Reader<'_>, t: &mut types::DomainConfig) -> Re
         b.shadow_memkb = kib(l);
     }
     p.defbool("nomigrate", &mut b.disable_migrate, false)?;
-    match p.long("tsc_mode", true)? {
-        Got::Value(l) => {
-            r.warn(
-                "tsc_mode",
-                W::Deprecated,
-                "a number is deprecated: use the named mode",
-            );
-            if !(0..=3).contains(&l) {
-                return Err(invalid(
-                    "tsc_mode",
-                    format!("{l} is not a TSC mode (0 to 3)"),
-                ));
-            }
-            b.tsc_mode = types::TscMode::from_raw(l as i32);
-        }
-        _ => {
-            if let Got::Value(s) = p.string("tsc_mode", false)? {
-                b.tsc_mode = by_name!("tsc_mode", &s, types::TscMode)?;
-            }
-        }
+    if let Some(m) = number_or_name(r, "tsc_mode", 3, true, types::TscMode::from_raw, |s| {
+        by_name!("tsc_mode", s, types::TscMode)
+    })? {
+        b.tsc_mode = m;
     }
     if let Got::Value(l) = p.long("rtc_timeoffset", false)? {
         b.rtc_timeoffset = l as u32;
@@ -318,33 +302,13 @@ pub(super) fn read_config(r: &mut Reader<'_>, t: &mut types::DomainConfig) -> Re
             }
         }
     }
-    let is_pv = matches!(b.type_, Arm::Pv(_));
-    match p.long("timer_mode", true)? {
-        Got::Value(l) => {
-            if is_pv {
-                return Err(invalid("timer_mode", "not supported for PV guests".into()));
-            }
-            r.warn(
-                "timer_mode",
-                W::Deprecated,
-                "a number is deprecated: use the named mode",
-            );
-            if !(0..=3).contains(&l) {
-                return Err(invalid(
-                    "timer_mode",
-                    format!("{l} is not a timer mode (0 to 3)"),
-                ));
-            }
-            b.timer_mode = types::TimerMode::from_raw(l as i32);
-        }
-        _ => {
-            if let Got::Value(s) = p.string("timer_mode", false)? {
-                if is_pv {
-                    return Err(invalid("timer_mode", "not supported for PV guests".into()));
-                }
-                b.timer_mode = by_name!("timer_mode", &s, types::TimerMode)?;
-            }
-        }
+    if matches!(b.type_, Arm::Pv(_)) && matches!(p.string("timer_mode", true)?, Got::Value(_)) {
+        return Err(invalid("timer_mode", "not supported for PV guests".into()));
+    }
+    if let Some(m) = number_or_name(r, "timer_mode", 3, true, types::TimerMode::from_raw, |s| {
+        by_name!("timer_mode", s, types::TimerMode)
+    })? {
+        b.timer_mode = m;
     }
     p.defbool("nestedhvm", &mut b.nested_hvm, false)?;
     if matches!(b.type_, Arm::Hvm(_)) {
@@ -353,21 +317,10 @@ pub(super) fn read_config(r: &mut Reader<'_>, t: &mut types::DomainConfig) -> Re
         read_pv_firmware(r, &mut t.b_info)?;
     }
     let (p, b) = (r.p, &mut t.b_info);
-    match p.long("altp2m", true)? {
-        Got::Value(l) => {
-            if !(0..=3).contains(&l) {
-                return Err(invalid(
-                    "altp2m",
-                    format!("{l} is not an altp2m mode (0 to 3)"),
-                ));
-            }
-            b.altp2m = types::Altp2mMode::from_raw(l as i32);
-        }
-        _ => {
-            if let Got::Value(s) = p.string("altp2m", false)? {
-                b.altp2m = by_name!("altp2m", &s, types::Altp2mMode)?;
-            }
-        }
+    if let Some(m) = number_or_name(r, "altp2m", 3, false, types::Altp2mMode::from_raw, |s| {
+        by_name!("altp2m", s, types::Altp2mMode)
+    })? {
+        b.altp2m = m;
     }
     if let Got::Value(l) = p.long("vmtrace_buf_kb", true)? {
         if l != 0 {
@@ -401,6 +354,40 @@ pub(super) fn read_config(r: &mut Reader<'_>, t: &mut types::DomainConfig) -> Re
     }
     p.defbool("vpmu", &mut t.b_info.vpmu, false)?;
     Ok(())
+}
+
+/// A key xl takes as a libxl enum's name or, from older files, its number
+/// (0 to `max`; xl warns about the number where it is `deprecated`).
+fn number_or_name<T>(
+    r: &mut Reader<'_>,
+    key: &str,
+    max: i64,
+    deprecated: bool,
+    from_raw: fn(i32) -> T,
+    by_name: impl Fn(&str) -> Result<T>,
+) -> Result<Option<T>> {
+    match r.p.long(key, true)? {
+        Got::Value(l) => {
+            if deprecated {
+                r.warn(
+                    key,
+                    W::Deprecated,
+                    "a number is deprecated: use the named mode",
+                );
+            }
+            if !(0..=max).contains(&l) {
+                return Err(invalid(
+                    key,
+                    format!("{l} is not a valid {key} (0 to {max}, or a name)"),
+                ));
+            }
+            Ok(Some(from_raw(l as i32)))
+        }
+        _ => match r.p.string(key, false)? {
+            Got::Value(s) => by_name(&s).map(Some),
+            _ => Ok(None),
+        },
+    }
 }
 
 fn action(key: &str, s: &str) -> Result<types::ActionOnShutdown> {
