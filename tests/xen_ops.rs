@@ -9,6 +9,24 @@ use xenlight::types::{Bitmap, DomainSchedParams, Scheduler};
 
 use xenlight::{Context, DomainState, Domid, Error};
 
+/// A running guest of type `ty` that prints `@@GUEST-COUNT n@@` once a
+/// second (`xlcount`), returned once it has counted twice.
+fn counting_guest<'a>(ctx: &'a Context, name: &str, ty: xenlight::DomainType) -> DomainGuard<'a> {
+    let mut cfg = pv_guest(name, true);
+    cfg.domain_type = ty;
+    cfg.cmdline = cfg.cmdline.map(|c| format!("{c} xlcount"));
+    let domid = ctx.create_domain(&cfg).expect("create a counting guest");
+    let guard = DomainGuard { ctx, domid };
+    assert!(
+        wait_until(Duration::from_secs(90), || {
+            protocol::guest_counts(&console_log(name)).len() >= 2
+        }),
+        "the guest did not count: {}",
+        console_log(name)
+    );
+    guard
+}
+
 /// A paused PV guest, destroyed when the guard drops.
 fn paused_guest<'a>(ctx: &'a Context, name: &str) -> DomainGuard<'a> {
     let domid = ctx
@@ -152,16 +170,9 @@ fn operations_on_a_missing_domain_say_so() {
 fn a_counting_guest_saved_and_restored_from_the_file_alone_counts_on() {
     let ctx = Context::new().unwrap();
     let name = format!("{PREFIX}ops-save");
-    let mut cfg = pv_guest(&name, true);
-    cfg.cmdline = cfg.cmdline.map(|c| format!("{c} xlcount"));
-    let domid = ctx.create_domain(&cfg).expect("create");
-    let guard = DomainGuard { ctx: &ctx, domid };
+    let guard = counting_guest(&ctx, &name, xenlight::DomainType::Pv);
+    let domid = guard.domid;
     let counts = || protocol::guest_counts(&console_log(&name));
-    assert!(
-        wait_until(Duration::from_secs(90), || counts().len() >= 3),
-        "the guest did not count: {}",
-        console_log(&name)
-    );
     let path = format!("/tmp/{name}.save");
     ctx.save(domid, &path).expect("save");
     assert!(
@@ -340,22 +351,14 @@ fn a_counting_guest_live_migrated_locally_keeps_name_uuid_and_count() {
     let name = format!("{PREFIX}ops-migrate");
     // PVH: live migration tracks dirty pages with HAP (PV guests need
     // shadow log-dirty, which this Xen host's libxc save refuses).
-    let mut cfg = pv_guest(&name, true);
-    cfg.domain_type = xenlight::DomainType::Pvh;
-    cfg.cmdline = cfg.cmdline.map(|c| format!("{c} xlcount"));
-    let domid = ctx.create_domain(&cfg).expect("create");
-    let guard = DomainGuard { ctx: &ctx, domid };
+    let guard = counting_guest(&ctx, &name, xenlight::DomainType::Pvh);
+    let domid = guard.domid;
     // xenconsoled logs the incoming domain under the name it was created
     // with (NAME--incoming).
     let counts = || {
         let log = console_log(&name) + &console_log(&format!("{name}--incoming"));
         protocol::guest_counts(&log)
     };
-    assert!(
-        wait_until(Duration::from_secs(90), || counts().len() >= 3),
-        "the guest did not count: {}",
-        console_log(&name)
-    );
     let uuid = ctx.domain_info(domid).unwrap().uuid;
     let before = counts().len();
     let moved = ctx.migrate_local(domid).expect("migrate_local");
@@ -526,16 +529,9 @@ fn a_core_dump_is_an_elf_file_and_the_domain_runs_on() {
 fn a_guest_suspended_in_place_stops_and_counts_on_after_resume() {
     let ctx = Context::new().unwrap();
     let name = format!("{PREFIX}ops-suspend");
-    let mut cfg = pv_guest(&name, true);
-    cfg.cmdline = cfg.cmdline.map(|c| format!("{c} xlcount"));
-    let domid = ctx.create_domain(&cfg).expect("create");
-    let _guard = DomainGuard { ctx: &ctx, domid };
+    let guard = counting_guest(&ctx, &name, xenlight::DomainType::Pv);
+    let domid = guard.domid;
     let counts = || protocol::guest_counts(&console_log(&name));
-    assert!(
-        wait_until(Duration::from_secs(90), || counts().len() >= 2),
-        "{}",
-        console_log(&name)
-    );
     ctx.suspend_only(domid).expect("suspend_only");
     assert_eq!(
         ctx.domain_info(domid).unwrap().state,
