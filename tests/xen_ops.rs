@@ -311,6 +311,18 @@ fn a_cpu_pool_is_made_from_a_free_cpu_holds_a_guest_and_goes_away() {
         .expect("the new pool");
     assert_eq!(p.pool_name.as_deref(), Some(name.as_str()));
     assert_eq!(p.cpumap.iter().collect::<Vec<_>>(), vec![1]);
+    // By NUMA node: node 0's CPUs in the pool leave it (CPU 1), and its
+    // free CPUs join it again (CPU 1; CPU 0 stays in Pool-0).
+    assert_eq!(ctx.cpupool_remove_node(pool, 0).unwrap(), 1);
+    assert_eq!(ctx.cpupool_add_node(pool, 0).unwrap(), 1);
+    let cpus_now = |ctx: &Context| {
+        ctx.cpupools()
+            .unwrap()
+            .iter()
+            .find(|p| p.poolid == pool)
+            .map(|p| p.cpumap.iter().collect::<Vec<_>>())
+    };
+    assert_eq!(cpus_now(&ctx), Some(vec![1]));
     {
         let g = paused_guest(&ctx, "ops-pool");
         ctx.move_to_cpupool(g.domid, pool).unwrap();

@@ -154,6 +154,36 @@ impl Context {
         try_call!(self, On::Host, unsafe libxl_cpupool_cpuremove(poolid, cpu))
     }
 
+    /// Adds every free CPU of NUMA node `node` to a pool
+    /// (`libxl_cpupool_cpuadd_node`, as `xl cpupool-cpu-add POOL node:N`)
+    /// and returns how many were added.
+    ///
+    /// ```no_run
+    /// # let ctx = xenlight::Context::new()?;
+    /// let added = ctx.cpupool_add_node(1, 0)?;
+    /// println!("{added} CPUs of node 0 joined pool 1");
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_cpupool_cpuadd_node")]
+    pub fn cpupool_add_node(&self, poolid: u32, node: u32) -> Result<u32> {
+        let node = cpu_arg(node)?;
+        let mut n = 0;
+        // SAFETY: plain arguments and a valid out-pointer.
+        try_call!(self, On::Host, unsafe libxl_cpupool_cpuadd_node(poolid, node, &mut n))?;
+        Ok(u32::try_from(n).unwrap_or(0))
+    }
+
+    /// Takes every CPU of NUMA node `node` out of a pool, leaving them free
+    /// (`libxl_cpupool_cpuremove_node`), and returns how many were removed.
+    #[doc(alias = "libxl_cpupool_cpuremove_node")]
+    pub fn cpupool_remove_node(&self, poolid: u32, node: u32) -> Result<u32> {
+        let node = cpu_arg(node)?;
+        let mut n = 0;
+        // SAFETY: plain arguments and a valid out-pointer.
+        try_call!(self, On::Host, unsafe libxl_cpupool_cpuremove_node(poolid, node, &mut n))?;
+        Ok(u32::try_from(n).unwrap_or(0))
+    }
+
     /// Moves a domain to another CPU pool (`libxl_cpupool_movedomain`, as
     /// `xl cpupool-migrate`).
     #[doc(alias = "libxl_cpupool_movedomain")]
