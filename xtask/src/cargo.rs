@@ -24,9 +24,15 @@ pub struct Artifact {
 
 /// Runs `cargo <args> --message-format=json` and returns the executables.
 pub fn build_executables(args: &[&str]) -> Result<Vec<Artifact>> {
+    build_executables_env(args, &[])
+}
+
+/// [`build_executables`] with extra environment variables.
+pub fn build_executables_env(args: &[&str], env: &[(String, String)]) -> Result<Vec<Artifact>> {
     println!("==> cargo {}", args.join(" "));
     let out = command()
         .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .arg("--message-format=json-render-diagnostics")
         .stderr(Stdio::inherit())
         .output()

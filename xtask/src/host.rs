@@ -96,11 +96,11 @@ pub fn run(cmd: &mut Command) -> Result<()> {
     }
 }
 
-fn sh(script: &str) -> Result<()> {
+pub fn sh(script: &str) -> Result<()> {
     run(Command::new("sh").args(["-ec", script]))
 }
 
-fn mkdir(p: &Path) -> Result<()> {
+pub fn mkdir(p: &Path) -> Result<()> {
     fs::create_dir_all(p).with_context(|| format!("mkdir {}", p.display()))
 }
 
@@ -222,6 +222,29 @@ impl Tree {
             root,
             libs: BTreeSet::new(),
         })
+    }
+
+    /// A tree over a directory that already holds files (kept).
+    pub fn existing(root: PathBuf) -> Self {
+        Tree {
+            root,
+            libs: BTreeSet::new(),
+        }
+    }
+
+    /// Copies an executable without its libraries (the tree has its own),
+    /// without debug info.
+    pub fn copy_exe_only(&mut self, exe: &Path, inside_dir: &str) -> Result<()> {
+        let name = exe
+            .file_name()
+            .context("no file name")?
+            .to_string_lossy()
+            .into_owned();
+        let inside = format!("{}/{name}", inside_dir.trim_end_matches('/'));
+        self.copy(exe, &inside)?;
+        run(Command::new("strip")
+            .arg("--strip-debug")
+            .arg(self.path(&inside)))
     }
 
     pub fn path(&self, inside: &str) -> PathBuf {

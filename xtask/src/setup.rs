@@ -24,6 +24,8 @@ pub const PACKAGES: &[&str] = &[
     "qemu-system-xen",
     "xen-hypervisor-4.17-amd64",
     "xen-utils-4.17",
+    // The Xen 4.20 host's dom0 root (trixie), `vm-test --xen 4.20`.
+    "debootstrap",
 ];
 
 fn installed(pkg: &str) -> bool {

@@ -119,7 +119,7 @@ pub fn vm_test(o: &VmOptions) -> Result<bool> {
             build: HYPERVISOR_TESTS,
             kinds: &["test", "lib"],
             only: &[],
-            args: format!("--test-threads=1{filter}"),
+            args: format!("--test-threads=1 --color never{filter}"),
             release_examples: false,
             // A filter selects tests of this workspace only.
             downstream: o.filter.is_empty(),
@@ -137,7 +137,7 @@ pub fn stress(o: &VmOptions) -> Result<bool> {
             build: HYPERVISOR_TESTS,
             kinds: &["test"],
             only: &["xen_stress"],
-            args: "--ignored --test-threads=1 --nocapture".into(),
+            args: "--ignored --test-threads=1 --color never --nocapture".into(),
             release_examples: false,
             downstream: false,
         },
@@ -154,7 +154,7 @@ pub fn xlcfg_parity(o: &VmOptions) -> Result<bool> {
             build: HYPERVISOR_TESTS,
             kinds: &["test"],
             only: &["xen_xlcfg"],
-            args: "--test-threads=1 --nocapture xlcfg_".into(),
+            args: "--test-threads=1 --color never --nocapture xlcfg_".into(),
             release_examples: false,
             downstream: false,
         },
@@ -201,26 +201,54 @@ pub fn bench(o: &VmOptions) -> Result<bool> {
 fn run_suite(suite: &Suite, o: &VmOptions) -> Result<bool> {
     let started = Instant::now();
     setup::install()?;
-    let mut programs: Vec<Artifact> = cargo::build_executables(suite.build)?
+    // The 4.20 host: tests built against its libxl, its root as dom0.
+    let root420 = if o.xen420 {
+        Some(crate::host420::root()?)
+    } else {
+        None
+    };
+    let env = root420
+        .as_deref()
+        .map(crate::host420::build_env)
+        .unwrap_or_default();
+    let mut programs: Vec<Artifact> = cargo::build_executables_env(suite.build, &env)?
         .into_iter()
         .filter(|a| suite.kinds.contains(&a.kind.as_str()))
         .filter(|a| suite.only.is_empty() || suite.only.contains(&a.name.as_str()))
         .collect();
-    if suite.downstream {
+    if suite.downstream && root420.is_none() {
         programs.push(crate::publish::downstream_test()?);
     }
     if programs.is_empty() {
         bail!("cargo built nothing to run for {}", suite.name);
     }
-    let examples = build_examples(&["xen-host"], suite.release_examples)?;
-    let boot = host::boot_files()?;
-    let base = host::base_archive(&boot)?;
+    // Examples are built against 4.17; the 4.20 host runs tests only.
+    let examples = if root420.is_some() {
+        Vec::new()
+    } else {
+        build_examples(&["xen-host"], suite.release_examples)?
+    };
+    let mut boot = host::boot_files()?;
+    let base = match &root420 {
+        Some(root) => {
+            boot.xen = crate::host420::xen_elf(root)?;
+            crate::host420::base_archive(&boot, root)?
+        }
+        None => host::base_archive(&boot)?,
+    };
 
     let mut t = Tree::new(cache_dir().join("run-root"))?;
     add_guest_files(&mut t, &boot, &examples)?;
-    let mut init = String::from(INIT_HEAD);
+    let mut init = match &root420 {
+        Some(_) => crate::host420::init_head(INIT_HEAD),
+        None => String::from(INIT_HEAD),
+    };
     for a in &programs {
-        t.copy_exe(&a.path, "/opt/tests")?;
+        if root420.is_some() {
+            t.copy_exe_only(&a.path, "/opt/tests")?;
+        } else {
+            t.copy_exe(&a.path, "/opt/tests")?;
+        }
         let file = a
             .path
             .file_name()
@@ -417,7 +445,11 @@ fn spawn_qemu(boot: &BootFiles, initrd: &Path, log: &Path, no_dom0_mem: bool) ->
     );
     let qemu_out = fs::File::create(cache_dir().join("qemu.out"))?;
     println!(
-        "==> booting Xen 4.17 in QEMU ({}{})",
+        "==> booting {} in QEMU ({}{})",
+        boot.xen
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         accel[1],
         if no_dom0_mem {
             ", no dom0_mem: dom0 holds all memory"

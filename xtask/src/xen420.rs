@@ -89,7 +89,7 @@ pub fn prepare_private_apt(apt: &Path, line: &str) -> Result<()> {
 }
 
 /// Fetches (once) and unpacks libxen-dev 4.20; returns the unpacked root.
-fn headers() -> Result<PathBuf> {
+pub fn headers() -> Result<PathBuf> {
     let dir = cache_dir().join("xen-4.20");
     let root = dir.join("root");
     let stamp = root.join(".unpacked");
