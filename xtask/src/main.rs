@@ -222,6 +222,7 @@ const XEN_420_TESTS: &[&str] = &[
     "paused_create",
     "rejected_config",
     "wait_for_shutdown",
+    "xlcfg_parity",
 ];
 
 /// The publishing checks (docs.rs build, minimum version, packaging).

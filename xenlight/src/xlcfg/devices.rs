@@ -673,10 +673,12 @@ fn vsnd_params(p: &mut types::VsndParams, tok: &str) -> Result<bool> {
 }
 
 fn channel(r: &mut Reader<'_>, spec: &str, n: usize) -> Result<types::DeviceChannel> {
-    let mut c = types::DeviceChannel {
-        devid: devid(n),
-        ..Default::default()
-    };
+    let mut c = types::DeviceChannel::default();
+    // xl 4.17 numbers channels in order; xl 4.20 leaves the devid to libxl
+    // (measured with `xl -N create` in both Xen hosts).
+    if !cfg!(xen_4_20) {
+        c.devid = devid(n);
+    }
     let (mut path, mut connection) = (None, None);
     for pair in strtok(spec, ",") {
         let (k, v) = split_pair(pair, "=")
