@@ -233,7 +233,8 @@ impl Tree {
     }
 
     /// Copies an executable without its libraries (the tree has its own),
-    /// without debug info.
+    /// without debug info: it would fill dom0's RAM-backed root (the test
+    /// binaries carry hundreds of MB of it); symbols stay, for backtraces.
     pub fn copy_exe_only(&mut self, exe: &Path, inside_dir: &str) -> Result<()> {
         let name = exe
             .file_name()
@@ -274,18 +275,7 @@ impl Tree {
 
     /// Copies an executable and every shared library `ldd` says it needs.
     pub fn copy_exe(&mut self, exe: &Path, inside_dir: &str) -> Result<()> {
-        let name = exe
-            .file_name()
-            .context("no file name")?
-            .to_string_lossy()
-            .into_owned();
-        let inside = format!("{}/{name}", inside_dir.trim_end_matches('/'));
-        self.copy(exe, &inside)?;
-        // Debug info would fill dom0's RAM-backed root (the test binaries
-        // carry hundreds of MB of it); symbols stay, for backtraces.
-        run(Command::new("strip")
-            .arg("--strip-debug")
-            .arg(self.path(&inside)))?;
+        self.copy_exe_only(exe, inside_dir)?;
         let out = Command::new("ldd").arg(exe).output().context("ldd")?;
         for lib in ldd_paths(&String::from_utf8_lossy(&out.stdout)) {
             if self.libs.insert(lib.clone()) {
