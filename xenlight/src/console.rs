@@ -221,23 +221,32 @@ impl Context {
             ));
         }
         let mut out = Vec::new();
-        let result = loop {
+        // libxl 4.17 returns 1 with each chunk and 0 at the end; 4.20
+        // returns 0 with a chunk too. Either way a chunk is a non-empty
+        // line, and the end is none (bounded: the ring is finite).
+        let mut result = Ok(());
+        for _ in 0..100_000 {
             let mut line: *mut c_char = ptr::null_mut();
             // SAFETY: cr is the live reader; line points into its buffer.
             let (n, _) = raw_call!(self, unsafe libxl_xen_console_read_line(cr, &mut line));
-            if n > 0 && !line.is_null() {
-                // SAFETY: a NUL-terminated chunk owned by cr, copied now.
-                out.extend_from_slice(unsafe { std::ffi::CStr::from_ptr(line) }.to_bytes());
-            } else if n < 0 {
-                break Err(crate::raw::error_for(
+            if n < 0 {
+                result = Err(crate::raw::error_for(
                     n,
                     "libxl_xen_console_read_line",
                     On::Host,
                 ));
-            } else {
-                break Ok(());
+                break;
             }
-        };
+            if line.is_null() {
+                break;
+            }
+            // SAFETY: a NUL-terminated chunk owned by cr, copied now.
+            let chunk = unsafe { std::ffi::CStr::from_ptr(line) }.to_bytes();
+            if chunk.is_empty() {
+                break;
+            }
+            out.extend_from_slice(chunk);
+        }
         // SAFETY: the reader from read_start, finished once.
         unsafe { sys::libxl_xen_console_read_finish(self.as_raw(), cr) };
         result.map(|()| String::from_utf8_lossy(&out).into_owned())
