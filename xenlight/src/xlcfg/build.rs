@@ -6,7 +6,7 @@ use std::ffi::c_long;
 
 use super::cstr::{prefix_of, strtoul};
 use super::reader::{leading_strings, Got, Value};
-use super::{devices, invalid, Reader, XlCfgWarningKind as W, XEN_FIRMWARE_DIR};
+use super::{devices, invalid, named, Reader, XlCfgWarningKind as W, XEN_FIRMWARE_DIR};
 use crate::error::Result;
 use crate::ids::Uuid;
 use crate::raw::Owned;
@@ -30,29 +30,6 @@ const MMIO_HOLE_MAX: u64 = 0xfc00_0000 - (256 << 20);
 /// A long times 1024, as xl's `l * 1024` into a 64-bit field.
 fn kib(l: i64) -> u64 {
     l.wrapping_mul(1024) as u64
-}
-
-/// An enum value by libxl's name, or an error naming the key.
-pub(super) fn named<T: Copy>(
-    key: &str,
-    value: &str,
-    from_name: impl Fn(&str) -> Option<T>,
-    all: &[T],
-    name: impl Fn(T) -> Option<&'static str>,
-) -> Result<T> {
-    from_name(value).ok_or_else(|| {
-        let allowed: Vec<&str> = all.iter().filter_map(|v| name(*v)).collect();
-        invalid(
-            key,
-            format!("{value:?} is not one of: {}", allowed.join(", ")),
-        )
-    })
-}
-
-macro_rules! by_name {
-    ($key:expr, $value:expr, $ty:ty) => {
-        named($key, $value, <$ty>::from_name, <$ty>::ALL, <$ty>::name)
-    };
 }
 
 pub(super) fn read_config(r: &mut Reader<'_>, t: &mut types::DomainConfig) -> Result<()> {

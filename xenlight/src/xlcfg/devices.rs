@@ -4,8 +4,9 @@
 
 use std::ffi::CString;
 
-use super::build::{named, ulong};
+use super::build::ulong;
 use super::cstr::{atoi, option, skip_spaces, split_pair, strtok, strtoul, trim_space, ul0};
+use super::named;
 use super::reader::{leading_strings, Got, Value};
 use super::{invalid, Reader, XlCfgWarningKind as W};
 use crate::error::Result;
@@ -14,12 +15,6 @@ use crate::raw::cvalue::CValue;
 use crate::raw::Owned;
 use crate::types::{self, DomainBuildInfoTypeUnion as Arm, IdlType};
 use xenlight_sys as sys;
-
-macro_rules! by_name {
-    ($key:expr, $value:expr, $ty:ty) => {
-        named($key, $value, <$ty>::from_name, <$ty>::ALL, <$ty>::name)
-    };
-}
 
 fn spec_c(key: &str, spec: &str) -> Result<CString> {
     CString::new(spec).map_err(|_| invalid(key, "a spec cannot contain a NUL byte".into()))

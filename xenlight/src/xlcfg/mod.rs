@@ -4,6 +4,32 @@
 //! with xl's defaults, validation and quirks, so the result is the config
 //! `xl -N create` prints. Keys xl ignores come back as warnings.
 
+/// An enum value by libxl's name, or an error naming the key.
+fn named<T: Copy>(
+    key: &str,
+    value: &str,
+    from_name: impl Fn(&str) -> Option<T>,
+    all: &[T],
+    name: impl Fn(T) -> Option<&'static str>,
+) -> Result<T> {
+    from_name(value).ok_or_else(|| {
+        let allowed: Vec<&str> = all.iter().filter_map(|v| name(*v)).collect();
+        invalid(
+            key,
+            format!("{value:?} is not one of: {}", allowed.join(", ")),
+        )
+    })
+}
+
+/// An enum of `$ty` by libxl's name (`from_name`), or an error naming the
+/// key and listing the names allowed. Defined before the submodules, which
+/// use it.
+macro_rules! by_name {
+    ($key:expr, $value:expr, $ty:ty) => {
+        named($key, $value, <$ty>::from_name, <$ty>::ALL, <$ty>::name)
+    };
+}
+
 mod build;
 mod cstr;
 mod devices;
