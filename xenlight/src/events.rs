@@ -397,10 +397,7 @@ impl<'a> DomainEvents<'a> {
                 }
                 if e.type_ == sys::libxl_event_type_LIBXL_EVENT_TYPE_DOMAIN_DEATH {
                     // libxl reports a death once; the watch is done.
-                    if let Some(w) = self.watches.remove(&domid) {
-                        drop(ev);
-                        drop(w);
-                    }
+                    self.watches.remove(&domid);
                     return Ok(Some(DomainEvent::Death { domid }));
                 }
                 continue;

@@ -325,6 +325,11 @@ pub fn ldd_paths(ldd: &str) -> Vec<PathBuf> {
         .collect()
 }
 
+/// Whether `archive` was built by the recipe `want`, as its stamp says.
+pub fn is_cached(archive: &Path, stamp: &Path, want: &str) -> bool {
+    archive.exists() && fs::read_to_string(stamp).ok().as_deref() == Some(want)
+}
+
 /// The cached base archive: busybox, the Xen toolstack and its libraries,
 /// hotplug scripts and the Xen kernel modules.
 pub fn base_archive(boot: &BootFiles) -> Result<PathBuf> {
@@ -332,7 +337,7 @@ pub fn base_archive(boot: &BootFiles) -> Result<PathBuf> {
     let archive = dir.join("base.cpio.gz");
     let stamp = dir.join("base.stamp");
     let want = format!("{BASE_RECIPE} {}", boot.kernel.display());
-    if archive.exists() && fs::read_to_string(&stamp).ok().as_deref() == Some(want.as_str()) {
+    if is_cached(&archive, &stamp, &want) {
         return Ok(archive);
     }
     println!(

@@ -108,7 +108,7 @@ pub fn base_archive(boot: &BootFiles, root: &Path) -> Result<PathBuf> {
     let archive = dir.join("base.cpio.gz");
     let stamp = dir.join("base.stamp");
     let want = format!("{RECIPE} {}", boot.kernel.display());
-    if archive.exists() && fs::read_to_string(&stamp).ok().as_deref() == Some(want.as_str()) {
+    if crate::host::is_cached(&archive, &stamp, &want) {
         return Ok(archive);
     }
     println!("==> building the Xen 4.20 dom0 base tree");
