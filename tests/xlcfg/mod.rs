@@ -290,6 +290,18 @@ pub fn refused_key(text: &str) -> &str {
         .unwrap_or("")
 }
 
+/// Whether the Xen built against accepts a refused file
+/// (`# accepted from: 4.NN` on its second line).
+pub fn accepted_here(text: &str) -> bool {
+    let from = text
+        .lines()
+        .nth(1)
+        .and_then(|l| l.strip_prefix("# accepted from: 4."))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|m| m.parse::<u32>().ok());
+    matches!(from, Some(m) if m <= if cfg!(xen_4_20) { 20 } else { 17 })
+}
+
 /// The domain type a corpus file that boots in the Xen host has
 /// (`# xenlight-test: boots KIND`).
 #[allow(dead_code)] // used by the hypervisor test only

@@ -14,7 +14,7 @@ use crate::cache_dir;
 use crate::host::{mkdir, run, sh, BootFiles, Tree, MODULES};
 
 /// Bump when the root or the base archive changes.
-const RECIPE: &str = "trixie-v1";
+const RECIPE: &str = "trixie-v2";
 
 /// Where the root is built and cached.
 fn dir() -> PathBuf {
@@ -41,7 +41,10 @@ pub fn root() -> Result<PathBuf> {
     run(Command::new("debootstrap")
         .args([
             "--variant=minbase",
-            "--include=busybox-static,xen-utils-4.20,xen-hypervisor-4.20-amd64,iproute2,kmod",
+            // qemu-system-xen: HVM guests' device model (it brings
+            // SeaBIOS and the option ROMs); iptables: vif-nat's MASQUERADE.
+            "--include=busybox-static,xen-utils-4.20,xen-hypervisor-4.20-amd64,iproute2,kmod,\
+             qemu-system-xen,iptables",
             "trixie",
         ])
         .arg(&root)
@@ -124,6 +127,9 @@ pub fn base_archive(boot: &BootFiles, root: &Path) -> Result<PathBuf> {
         "var/cache/apt",
         "var/lib/apt/lists",
         "usr/lib/x86_64-linux-gnu/pkgconfig",
+        // Xen is booted from its own ELF; python only serves pygrub.
+        "boot",
+        "usr/lib/python3.13",
     ] {
         let _ = fs::remove_dir_all(tree.join(junk));
     }
@@ -154,6 +160,11 @@ pub fn base_archive(boot: &BootFiles, root: &Path) -> Result<PathBuf> {
         let _ = std::os::unix::fs::symlink("/usr/bin/busybox", t.path(&format!("opt/bb/{a}")));
     }
     t.write("/etc/xen/xl.conf", "", false)?;
+    // iptables through the legacy backend: the kernel modules loaded are
+    // x_tables ones, as in the 4.17 host (trixie's default is nftables).
+    let ipt = t.path("usr/sbin/iptables");
+    let _ = fs::remove_file(&ipt);
+    std::os::unix::fs::symlink("xtables-legacy-multi", &ipt)?;
     let names = t.copy_modules(&boot.modules, MODULES)?;
     t.write("/etc/xenlight-modules", &(names.join("\n") + "\n"), false)?;
     t.pack(&archive)?;

@@ -33,8 +33,13 @@ fn run_block(name: &str, cmdline: &str) -> String {
     )
 }
 
-/// Builds the examples and returns them by name.
-fn build_examples(features: &[&str], release: bool) -> Result<Vec<Artifact>> {
+/// Builds the examples (in `env`: the 4.20 host's build environment, or
+/// none) and returns them by name.
+fn build_examples(
+    features: &[&str],
+    release: bool,
+    env: &[(String, String)],
+) -> Result<Vec<Artifact>> {
     let mut args = vec!["build", "-p", "xenlight", "--examples"];
     if release {
         args.push("--release");
@@ -42,15 +47,21 @@ fn build_examples(features: &[&str], release: bool) -> Result<Vec<Artifact>> {
     for f in features {
         args.extend(["--features", f]);
     }
-    Ok(cargo::build_executables(&args)?
+    Ok(cargo::build_executables_env(&args, env)?
         .into_iter()
         .filter(|a| a.kind == "example")
         .collect())
 }
 
-/// Files every run puts in dom0: the guest kernel and initrd and the test
-/// guests' xl.cfg files.
-fn add_guest_files(t: &mut Tree, boot: &BootFiles, examples: &[Artifact]) -> Result<()> {
+/// Files every run puts in dom0: the guest kernel and initrd, the test
+/// guests' xl.cfg files and the examples (with their libraries unless the
+/// dom0 root has them: `own_libs`, the 4.20 host).
+fn add_guest_files(
+    t: &mut Tree,
+    boot: &BootFiles,
+    examples: &[Artifact],
+    own_libs: bool,
+) -> Result<()> {
     let detect: Vec<PathBuf> = examples
         .iter()
         .filter(|a| a.name == "xen-detect")
@@ -72,7 +83,11 @@ fn add_guest_files(t: &mut Tree, boot: &BootFiles, examples: &[Artifact]) -> Res
         }
     }
     for a in examples {
-        t.copy_exe(&a.path, "/opt/bin")?;
+        if own_libs {
+            t.copy_exe_only(&a.path, "/opt/bin")?;
+        } else {
+            t.copy_exe(&a.path, "/opt/bin")?;
+        }
     }
     Ok(())
 }
@@ -222,12 +237,7 @@ fn run_suite(suite: &Suite, o: &VmOptions) -> Result<bool> {
     if programs.is_empty() {
         bail!("cargo built nothing to run for {}", suite.name);
     }
-    // Examples are built against 4.17; the 4.20 host runs tests only.
-    let examples = if root420.is_some() {
-        Vec::new()
-    } else {
-        build_examples(&["xen-host"], suite.release_examples)?
-    };
+    let examples = build_examples(&["xen-host"], suite.release_examples, &env)?;
     let mut boot = host::boot_files()?;
     let base = match &root420 {
         Some(root) => {
@@ -238,7 +248,7 @@ fn run_suite(suite: &Suite, o: &VmOptions) -> Result<bool> {
     };
 
     let mut t = Tree::new(cache_dir().join("run-root"))?;
-    add_guest_files(&mut t, &boot, &examples)?;
+    add_guest_files(&mut t, &boot, &examples, root420.is_some())?;
     let mut init = match &root420 {
         Some(_) => crate::host420::init_head(INIT_HEAD),
         None => String::from(INIT_HEAD),
@@ -314,11 +324,11 @@ const DEMO: &[(&str, &str)] = &[
 /// `cargo xtask demo`: the examples, run in the Xen host.
 pub fn demo(o: &VmOptions) -> Result<bool> {
     setup::install()?;
-    let examples = build_examples(&[], false)?;
+    let examples = build_examples(&[], false, &[])?;
     let boot = host::boot_files()?;
     let base = host::base_archive(&boot)?;
     let mut t = Tree::new(cache_dir().join("run-root"))?;
-    add_guest_files(&mut t, &boot, &examples)?;
+    add_guest_files(&mut t, &boot, &examples, false)?;
     let mut init = String::from(INIT_HEAD);
     let mut expected_ok = Vec::new();
     init.push_str("dd if=/dev/zero of=/tmp/demo.img bs=1M count=8 2>/dev/null\n");

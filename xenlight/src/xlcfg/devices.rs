@@ -134,10 +134,13 @@ pub(super) fn read_devices(r: &mut Reader<'_>, t: &mut types::DomainConfig) -> R
     }
     if let Got::Value(items) = p.list("p9", false)? {
         t.p9s = Vec::new();
-        // xl keeps these across items: a later item without a field
-        // reuses the one before.
+        // xl 4.17 keeps these across items: a later item without a field
+        // reuses the one before. From 4.19 every item starts empty.
         let (mut sm, mut path, mut tag, mut backend) = (None, None, None, None);
         for spec in leading_strings(&items) {
+            if cfg!(xen_4_20) {
+                (sm, path, tag, backend) = (None, None, None, None);
+            }
             for (k, v) in kv_tokens(spec) {
                 let v = Some(v.to_owned());
                 match k {
@@ -155,7 +158,8 @@ pub(super) fn read_devices(r: &mut Reader<'_>, t: &mut types::DomainConfig) -> R
                     }
                 }
             }
-            if path.is_none() || sm.is_none() || tag.is_none() {
+            // From 4.19 xl leaves the check to libxl, at create time.
+            if !cfg!(xen_4_20) && (path.is_none() || sm.is_none() || tag.is_none()) {
                 return Err(invalid(
                     "p9",
                     format!("{spec:?}: tag, path and security_model are required"),
