@@ -309,6 +309,10 @@ pub struct DomainEvents<'a> {
     ctx: &'a Context,
     for_user: u64,
     watches: std::collections::HashMap<Domid, DeathWatch<'a>>,
+    /// Domains whose death was reported but which are still listed:
+    /// libxl reports a death when the domain starts dying, and watching it
+    /// again would report it again.
+    dead: std::collections::HashSet<Domid>,
 }
 
 // SAFETY: libxl.h, "libxl memory management": "From the point of view of the
@@ -329,8 +333,15 @@ impl std::fmt::Debug for DomainEvents<'_> {
 impl<'a> DomainEvents<'a> {
     /// Watches every domain (but Domain-0) not watched yet.
     fn refresh(&mut self) -> Result<()> {
-        for d in self.ctx.domains()? {
-            if d.domid.is_dom0() || self.watches.contains_key(&d.domid) {
+        let domains = self.ctx.domains()?;
+        // A domid that left the list may come back as a new domain.
+        self.dead
+            .retain(|id| domains.iter().any(|d| d.domid == *id));
+        for d in domains {
+            if d.domid.is_dom0()
+                || self.watches.contains_key(&d.domid)
+                || self.dead.contains(&d.domid)
+            {
                 continue;
             }
             let mut evgen: *mut sys::libxl_evgen_domain_death = ptr::null_mut();
@@ -398,6 +409,7 @@ impl<'a> DomainEvents<'a> {
                 if e.type_ == sys::libxl_event_type_LIBXL_EVENT_TYPE_DOMAIN_DEATH {
                     // libxl reports a death once; the watch is done.
                     self.watches.remove(&domid);
+                    self.dead.insert(domid);
                     return Ok(Some(DomainEvent::Death { domid }));
                 }
                 continue;
@@ -426,6 +438,7 @@ impl Context {
             ctx: self,
             for_user: NEXT_WATCH.fetch_add(1, Ordering::Relaxed),
             watches: std::collections::HashMap::new(),
+            dead: std::collections::HashSet::new(),
         };
         s.refresh()?;
         Ok(s)
