@@ -635,3 +635,59 @@ fn xen_dmesg_holds_the_hypervisor_boot_messages() {
         &xl[..xl.len().min(500)]
     );
 }
+
+/// A guest's kexec shuts its HVM domain down for a soft reset;
+/// `handle_shutdown` resets it in place (same domid, as xl does) and the
+/// kexec'd kernel then boots in it and powers off.
+#[test]
+fn a_soft_reset_of_an_hvm_guest_is_carried_out_in_place() {
+    let ctx = Context::new().unwrap();
+    let name = format!("{PREFIX}ops-softreset");
+    let g = guest_dir();
+    // The guest reads its next kernel and initrd from two disks, padded
+    // to whole sectors.
+    let disk_of = |file: &str| {
+        let mut b = std::fs::read(g.join(file)).unwrap();
+        b.resize(b.len().div_ceil(512) * 512, 0);
+        let path = format!("/tmp/{name}-{file}.img");
+        std::fs::write(&path, b).unwrap();
+        path
+    };
+    let serial = format!("/tmp/{name}-serial.log");
+    let _ = std::fs::remove_file(&serial);
+    let cfg = xenlight::DomainConfig::new(&name, xenlight::DomainType::Hvm)
+        .memory_mib(192)
+        .kernel(g.join("vmlinuz").to_str().unwrap())
+        .ramdisk(g.join("guest.cpio.gz").to_str().unwrap())
+        .cmdline(format!(
+            "console=ttyS0 rdinit=/init xlmarker={name} xlkexec"
+        ))
+        .serial(format!("file:{serial}"))
+        .disk(xenlight::Disk::new(disk_of("vmlinuz"), "xvda"))
+        .disk(xenlight::Disk::new(disk_of("guest.cpio.gz"), "xvdb"))
+        .on_soft_reset(xenlight::Action::SoftReset);
+    let domid = ctx.create_domain(&cfg).expect("create HVM guest");
+    let _guard = DomainGuard { ctx: &ctx, domid };
+    let log = || std::fs::read_to_string(&serial).unwrap_or_default();
+    let reason = ctx
+        .wait_for_shutdown(domid, Duration::from_secs(300))
+        .expect("wait for the kexec");
+    assert_eq!(reason, xenlight::ShutdownReason::SoftReset, "{}", log());
+    assert!(log().contains(protocol::GUEST_KEXEC), "{}", log());
+
+    assert_eq!(
+        ctx.handle_shutdown(domid).expect("soft reset"),
+        xenlight::AfterShutdown::SoftReset
+    );
+    assert_eq!(ctx.domain_info(domid).unwrap().shutdown_reason, None);
+    let reset_hello = format!("@@GUEST-HELLO {name}-reset@@");
+    assert!(
+        wait_until(Duration::from_secs(300), || log().contains(&reset_hello)),
+        "the kexec'd kernel did not boot in the reset domain: {}",
+        log()
+    );
+    let reason = ctx
+        .wait_for_shutdown(domid, Duration::from_secs(120))
+        .expect("wait for the poweroff");
+    assert_eq!(reason, xenlight::ShutdownReason::Poweroff);
+}

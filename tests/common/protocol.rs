@@ -24,6 +24,8 @@ pub const GUEST_COUNT: &str = "@@GUEST-COUNT ";
 pub const GUEST_ACPI_ARMED: &str = "@@GUEST-ACPI-ARMED@@";
 /// The test guest saw the ACPI power button pressed and powers off.
 pub const GUEST_POWER_BUTTON: &str = "@@GUEST-POWER-BUTTON@@";
+/// The test guest (`xlkexec`) is about to kexec into a new kernel.
+pub const GUEST_KEXEC: &str = "@@GUEST-KEXEC@@";
 /// The test guest's /sbin/poweroff ran (the toolstack asked it to stop).
 pub const GUEST_POWEROFF_REQUEST: &str = "@@GUEST-POWEROFF-REQUEST@@";
 

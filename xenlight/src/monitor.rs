@@ -1,17 +1,19 @@
 //! xl's domain-monitor policy: after a domain shuts down, carry out the
 //! `on_poweroff`/`on_reboot`/`on_crash`/`on_watchdog` action libxl stored
-//! for it (libxl records these but leaves them to the toolstack).
+//! for it (libxl records these but leaves them to the toolstack), and
+//! `on_soft_reset`.
 // bindgen gives each C enum the integer type the platform's C compiler
 // picks (int or unsigned), so the casts to i32 are not always no-ops.
 #![allow(clippy::unnecessary_cast)]
 
 use std::path::PathBuf;
+use std::ptr;
 
 use xenlight_sys as sys;
 
 use crate::context::Context;
 use crate::convert::RawConfig;
-use crate::enums::{Action, ShutdownReason};
+use crate::enums::{Action, DomainType, ShutdownReason};
 use crate::error::{Error, Result};
 use crate::ids::Domid;
 use crate::raw::alloc::cstring;
@@ -43,6 +45,10 @@ pub enum AfterShutdown {
         /// beside the new one.
         old_renamed: Option<String>,
     },
+    /// The domain was soft-reset in place (action `soft-reset`, HVM only):
+    /// the same domain, its memory kept, running again — what a guest's
+    /// `kexec` (kdump, for one) asks for.
+    SoftReset,
 }
 
 /// Where a domain's core dump goes: `CORE_DUMP_DIR/<name>-<domid>.core`.
@@ -77,9 +83,12 @@ impl Context {
     /// nothing of it is left and the error is returned. Core dumps go to
     /// [`CORE_DUMP_DIR`]`/<name>-<domid>.core`; if one fails (a full disk,
     /// say) the partial file is removed, the error returned, and the domain
-    /// left shut down, to be dumped again or destroyed. `soft-reset` is not
-    /// carried out: [`Error::InvalidConfig`], and the domain is left as it
-    /// is. A domain that has not shut down gives [`Error::InvalidArgument`].
+    /// left shut down, to be dumped again or destroyed. `soft-reset` resets
+    /// an HVM domain in place with its stored configuration and lets it run
+    /// (`libxl_domain_soft_reset`, as xl); libxl does this for HVM only, so
+    /// on a PV or PVH domain it is [`Error::InvalidConfig`] and the domain
+    /// is left as it is. A domain that has not shut down gives
+    /// [`Error::InvalidArgument`].
     ///
     /// ```no_run
     /// use std::time::Duration;
@@ -139,12 +148,19 @@ impl Context {
                     old_renamed,
                 })
             }
-            Action::SoftReset => Err(Error::InvalidConfig {
-                field: key.to_owned(),
-                reason: format!(
-                    "soft-reset is not carried out by this crate; domain {domid} is left shut down"
-                ),
-            }),
+            Action::SoftReset => {
+                if info.domain_type != DomainType::Hvm {
+                    return Err(Error::InvalidConfig {
+                        field: key.to_owned(),
+                        reason: format!(
+                            "libxl soft-resets HVM domains only; domain {domid} is {} and is left shut down",
+                            info.domain_type
+                        ),
+                    });
+                }
+                self.soft_reset(domid, &mut cfg)?;
+                Ok(AfterShutdown::SoftReset)
+            }
             // Never guess: an action this crate does not know could be one
             // that must not destroy anything.
             Action::Unknown(raw) => Err(Error::InvalidConfig {
@@ -154,6 +170,21 @@ impl Context {
                 ),
             }),
         }
+    }
+
+    /// Resets a domain that shut down for a soft reset, keeping its memory
+    /// (`libxl_domain_soft_reset`: the device model is restarted and the
+    /// domain rebuilt from `cfg`), then unpauses it as xl does.
+    #[doc(alias = "libxl_domain_soft_reset")]
+    fn soft_reset(&self, domid: Domid, cfg: &mut RawConfig) -> Result<()> {
+        // SAFETY: cfg is an initialised config owned by the caller for the
+        // call; NULL ao_how makes it synchronous; no console progress.
+        try_call!(
+            self,
+            On::Domain(domid),
+            unsafe libxl_domain_soft_reset(cfg.as_mut_ptr(), domid.get(), ptr::null(), ptr::null())
+        )?;
+        self.unpause(domid)
     }
 
     /// Writes the domain's memory to `CORE_DUMP_DIR/<name>-<domid>.core`

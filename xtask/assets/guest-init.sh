@@ -10,15 +10,18 @@
 #                      up vCPUs made available, as udev would) until destroyed
 #   xlcrash            panic the kernel (a crash, for on_crash) after the marker
 #   xlcount            with xlstay: print @@GUEST-COUNT n@@ once a second, n = 1, 2, ...
+#   xlkexec            (HVM) kexec into the kernel on /dev/xvda with the initrd on
+#                      /dev/xvdb, command line "console=ttyS0 rdinit=/init
+#                      xlmarker=MARKER-reset": Xen sees a soft reset; prints @@GUEST-KEXEC@@
 #   xlacpi             (HVM) power off when the ACPI power button is pressed: prints
 #                      @@GUEST-ACPI-ARMED@@ once listening, @@GUEST-POWER-BUTTON@@ on a press
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev 2>/dev/null
-marker=none; stay=; pv=1; net=; disk=; crash=; pvlate=; count=; acpi=
+marker=none; stay=; pv=1; net=; disk=; crash=; pvlate=; count=; acpi=; kexec=
 for w in $(cat /proc/cmdline); do
   case "$w" in
     xlmarker=*) marker=${w#xlmarker=};; xlstay) stay=1;; xlnopv) pv=;; xlpvlate) pvlate=1; pv=;;
     xlnet=*) net=${w#xlnet=};; xldisk=*) disk=${w#xldisk=};;
-    xlcrash) crash=1;; xlcount) count=1;; xlacpi) acpi=1;;
+    xlcrash) crash=1;; xlcount) count=1;; xlacpi) acpi=1;; xlkexec) kexec=1;;
   esac
 done
 pv_drivers() { for m in /lib/modules/*.ko; do insmod "$m" 2>/dev/null; done; }
@@ -28,6 +31,12 @@ echo "@@GUEST-HELLO $marker@@"
 if [ -n "$crash" ]; then echo "@@GUEST-CRASHING@@"; echo c > /proc/sysrq-trigger; fi
 if [ -n "$pvlate" ]; then detect; pv_drivers; fi
 detect
+if [ -n "$kexec" ]; then
+  for _ in $(seq 1 100); do [ -e /dev/xvda ] && [ -e /dev/xvdb ] && break; sleep 0.2; done
+  cat /dev/xvda > /tmp/kernel; cat /dev/xvdb > /tmp/initrd
+  echo "@@GUEST-KEXEC@@"
+  /bin/xlkexec /tmp/kernel /tmp/initrd "console=ttyS0 rdinit=/init xlmarker=$marker-reset"
+fi
 if [ -n "$acpi" ]; then
   insmod /lib/modules/button.ko 2>/dev/null; insmod /lib/modules/evdev.ko 2>/dev/null
   armed=

@@ -457,6 +457,7 @@ pub fn guest_initrd(extra: &[PathBuf], modules: &Path) -> Result<PathBuf> {
     t.copy(Path::new("/bin/busybox"), "/bin/busybox")?;
     for a in [
         "sh", "echo", "poweroff", "sleep", "cat", "mount", "grep", "ls", "dmesg", "mkdir", "lsmod",
+        "sync",
     ] {
         std::os::unix::fs::symlink("busybox", t.path(&format!("bin/{a}")))?;
     }
@@ -466,6 +467,13 @@ pub fn guest_initrd(extra: &[PathBuf], modules: &Path) -> Result<PathBuf> {
     for x in extra {
         t.copy_exe(x, "/bin")?;
     }
+    // The guest's kexec (for `xlkexec`), static: the initrd has no libc.
+    let kexec = dir.join("guest-kexec.c");
+    fs::write(&kexec, include_str!("../assets/guest-kexec.c"))?;
+    run(Command::new("cc")
+        .args(["-static", "-Os", "-Wall", "-Werror", "-o"])
+        .arg(t.path("/bin/xlkexec"))
+        .arg(&kexec))?;
     t.copy_modules(modules, GUEST_MODULES)?;
     t.write("/init", GUEST_INIT, true)?;
     // The kernel runs /sbin/poweroff when the toolstack asks the guest to

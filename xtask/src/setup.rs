@@ -7,6 +7,9 @@ use std::process::Command;
 /// bindings, and the Xen host's pieces (hypervisor, toolstack, QEMU, busybox).
 pub const PACKAGES: &[&str] = &[
     "pkg-config",
+    // The test guest's static kexec helper (xtask/assets/guest-kexec.c).
+    "gcc",
+    "libc6-dev",
     "libxen-dev",
     "libclang-dev",
     "clang",

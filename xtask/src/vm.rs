@@ -562,6 +562,7 @@ mod tests {
         assert!(crate::host::GUEST_INIT.contains(protocol::GUEST_COUNT.trim_end()));
         assert!(crate::host::GUEST_INIT.contains(protocol::GUEST_ACPI_ARMED));
         assert!(crate::host::GUEST_INIT.contains(protocol::GUEST_POWER_BUTTON));
+        assert!(crate::host::GUEST_INIT.contains(protocol::GUEST_KEXEC));
         assert!(
             include_str!("../assets/guest-poweroff.sh").contains(protocol::GUEST_POWEROFF_REQUEST)
         );
