@@ -691,3 +691,89 @@ fn a_soft_reset_of_an_hvm_guest_is_carried_out_in_place() {
         .expect("wait for the poweroff");
     assert_eq!(reason, xenlight::ShutdownReason::Poweroff);
 }
+
+/// Issue 15 with 4 CPUs (`cargo xtask vm-test --cpus 4 four_cpus`): a
+/// credit2 pool made of CPUs 2 and 3 takes a 2-vCPU guest, whose vCPUs
+/// are pinned one to each CPU and seen so in `libxl_list_vcpu`, whose
+/// weight is set and read back; then the pool goes and Pool-0 has every
+/// CPU again.
+#[test]
+#[ignore = "needs a Xen host with 4 CPUs: cargo xtask vm-test --cpus 4 four_cpus"]
+fn four_cpus_a_two_cpu_credit2_pool_runs_a_pinned_guest() {
+    let ctx = Context::new().unwrap();
+    let nr_cpus = ctx.physinfo().unwrap().nr_cpus;
+    assert!(nr_cpus >= 4, "the Xen host has {nr_cpus} CPUs");
+    /// Destroys the pool (if made) and puts CPUs 2 and 3 back in Pool-0.
+    struct Restore<'a>(&'a Context, Option<u32>);
+    impl Drop for Restore<'_> {
+        fn drop(&mut self) {
+            if let Some(p) = self.1 {
+                let _ = self.0.destroy_cpupool(p);
+            }
+            for cpu in [2, 3] {
+                let _ = self.0.cpupool_add_cpu(0, cpu);
+            }
+        }
+    }
+    let mut restore = Restore(&ctx, None);
+    let mut cpus = Bitmap::default();
+    for cpu in [2, 3] {
+        ctx.cpupool_remove_cpu(0, cpu).unwrap();
+        cpus.set(cpu as usize);
+    }
+    let pool = ctx
+        .create_cpupool(&format!("{PREFIX}pool4"), Scheduler::Credit2, &cpus)
+        .unwrap();
+    restore.1 = Some(pool);
+    let info = ctx.cpupools().unwrap();
+    let p = info.iter().find(|p| p.poolid == pool).unwrap();
+    assert_eq!(
+        (p.sched, p.cpumap.iter().collect::<Vec<_>>()),
+        (Scheduler::Credit2, vec![2, 3])
+    );
+    {
+        let name = format!("{PREFIX}ops-pool4");
+        let domid = ctx
+            .create_domain(&pv_guest(&name, true).vcpus(2))
+            .expect("create a 2-vCPU guest");
+        let _guard = DomainGuard { ctx: &ctx, domid };
+        ctx.move_to_cpupool(domid, pool).unwrap();
+        assert_eq!(ctx.domain_info(domid).unwrap().cpupool, pool);
+        for (vcpu, cpu) in [(0u32, 2usize), (1, 3)] {
+            let mut hard = Bitmap::default();
+            hard.set(cpu);
+            ctx.set_vcpu_affinity(domid, vcpu, Some(&hard), None)
+                .unwrap();
+        }
+        // Pinned: each vCPU's hard affinity is its one CPU, and once it
+        // has run there, it is seen on it.
+        let pinned = || {
+            let v = ctx.vcpus(domid).unwrap();
+            v.len() == 2
+                && v.iter().all(|v| {
+                    let want = if v.vcpuid == 0 { 2 } else { 3 };
+                    v.cpumap.iter().collect::<Vec<_>>() == vec![want] && v.cpu as usize == want
+                })
+        };
+        assert!(
+            wait_until(Duration::from_secs(60), pinned),
+            "{:?}",
+            ctx.vcpus(domid).unwrap()
+        );
+        ctx.set_sched_params(
+            domid,
+            &DomainSchedParams {
+                weight: 768,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let params = ctx.sched_params(domid).unwrap();
+        assert_eq!((params.sched, params.weight), (Scheduler::Credit2, 768));
+    }
+    drop(restore);
+    let pools = ctx.cpupools().unwrap();
+    assert!(pools.iter().all(|p| p.poolid != pool));
+    let pool0 = pools.iter().find(|p| p.poolid == 0).unwrap();
+    assert_eq!(pool0.cpumap.iter().count(), nr_cpus as usize);
+}

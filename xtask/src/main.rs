@@ -50,6 +50,8 @@ options for vm-test and demo:
   --timeout SECS     give up after SECS (default 900)
   --keep             keep the serial log and staging tree in target/xen-host
   --no-dom0-mem      boot Xen without dom0_mem (dom0 holds all memory, as on a stock host)
+  --cpus N           give the machine N CPUs (default 2); with 4 or more, the tests that
+                     need 4 CPUs (ignored otherwise) run too
   --xen 4.20         vm-test in the Xen 4.20 host (Debian trixie dom0, built by debootstrap)
 
 environment:
@@ -104,6 +106,9 @@ pub struct VmOptions {
     pub no_dom0_mem: bool,
     /// Run in the Xen 4.20 host (trixie dom0) instead of 4.17.
     pub xen420: bool,
+    /// CPUs of the emulated machine (Xen's physical CPUs). With 4 or more
+    /// the tests that need them (ignored otherwise) run too.
+    pub cpus: u32,
 }
 
 fn vm_options(args: &[String]) -> Result<VmOptions> {
@@ -113,6 +118,7 @@ fn vm_options(args: &[String]) -> Result<VmOptions> {
         filter: Vec::new(),
         no_dom0_mem: false,
         xen420: false,
+        cpus: 2,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -124,6 +130,13 @@ fn vm_options(args: &[String]) -> Result<VmOptions> {
             }
             "--keep" => o.keep = true,
             "--no-dom0-mem" => o.no_dom0_mem = true,
+            "--cpus" => {
+                let v = it.next().context("--cpus needs a value")?;
+                o.cpus = match v.parse() {
+                    Ok(n @ 1..=8) => n,
+                    _ => bail!("--cpus takes 1 to 8, not {v:?}"),
+                };
+            }
             "--xen" => match it.next().map(String::as_str) {
                 Some("4.20") => o.xen420 = true,
                 Some("4.17") => o.xen420 = false,
@@ -197,8 +210,17 @@ fn run_all() -> Result<bool> {
     xen420::check()?;
     println!("==> hypervisor tests in the disposable Xen host");
     let all = vm::vm_test(&vm_options(&[])?)?;
-    println!("==> memory admission in a Xen host without dom0_mem (dom0 holds all memory)");
-    let balloon = vm::vm_test(&vm_options(&["--no-dom0-mem".into(), "balloon".into()])?)?;
+    println!(
+        "==> memory admission in a Xen host without dom0_mem (dom0 holds all memory), \
+         and the tests that need 4 CPUs"
+    );
+    let balloon = vm::vm_test(&vm_options(&[
+        "--no-dom0-mem".into(),
+        "--cpus".into(),
+        "4".into(),
+        "balloon".into(),
+        "four_cpus".into(),
+    ])?)?;
     println!("==> the same crate against Xen 4.20 at run time (a trixie dom0, tests built against its libxl)");
     let mut args = vec!["--xen".to_owned(), "4.20".to_owned()];
     args.extend(XEN_420_TESTS.iter().map(|t| t.to_string()));
