@@ -217,9 +217,11 @@ fn restoring_a_file_that_is_not_a_save_file_is_a_typed_error() {
 }
 
 /// `xl vcpu-set`: a guest booted with 1 of 2 vCPUs online brings the
-/// second up when asked.
+/// second up when asked, gives it back at 1 and takes it again at 2, each
+/// step seen inside the guest (its /sys/devices/system/cpu/online) and in
+/// `libxl_list_vcpu`.
 #[test]
-fn a_guest_brings_a_second_vcpu_online_when_asked() {
+fn vcpu_set_takes_a_guest_from_1_to_2_to_1_to_2_vcpus_seen_inside() {
     let ctx = Context::new().unwrap();
     let name = format!("{PREFIX}ops-vcpuset");
     let mut cfg = pv_guest(&name, true);
@@ -231,15 +233,15 @@ fn a_guest_brings_a_second_vcpu_online_when_asked() {
     cfg.vcpus = 2;
     let domid = ctx.create_domain(&cfg).expect("create");
     let _g = DomainGuard { ctx: &ctx, domid };
-    assert!(
-        wait_for_console(
-            &name,
-            &protocol::guest_hello(&name),
-            Duration::from_secs(90)
-        ),
-        "{}",
+    // What the guest said its online CPUs were, in order.
+    let seen = || -> Vec<String> {
         console_log(&name)
-    );
+            .lines()
+            .filter_map(|l| l.split(protocol::GUEST_CPUS).nth(1))
+            .filter_map(|l| l.split("@@").next())
+            .map(str::to_owned)
+            .collect()
+    };
     let online = || {
         ctx.vcpus(domid)
             .unwrap()
@@ -247,13 +249,21 @@ fn a_guest_brings_a_second_vcpu_online_when_asked() {
             .filter(|v| v.online)
             .count()
     };
-    assert_eq!(online(), 1);
-    ctx.set_vcpus_online(domid, 2).unwrap();
-    assert!(
-        wait_until(Duration::from_secs(30), || online() == 2),
-        "{:?}",
-        ctx.vcpus(domid).unwrap()
-    );
+    let mut want: Vec<String> = Vec::new();
+    for (step, n) in [(0, 1u32), (1, 2), (2, 1), (3, 2)] {
+        if step > 0 {
+            ctx.set_vcpus_online(domid, n).unwrap();
+        }
+        want.push(if n == 1 { "0" } else { "0-1" }.to_owned());
+        assert!(
+            wait_until(Duration::from_secs(60), || seen() == want
+                && online() == n as usize),
+            "step {step} ({n} vCPUs): the guest said {:?}, libxl lists {} online\n{}",
+            seen(),
+            online(),
+            console_log(&name)
+        );
+    }
     assert!(
         ctx.set_vcpus_online(domid, 3).is_err(),
         "more than the maximum"

@@ -24,6 +24,10 @@ pub const GUEST_COUNT: &str = "@@GUEST-COUNT ";
 pub const GUEST_ACPI_ARMED: &str = "@@GUEST-ACPI-ARMED@@";
 /// The test guest saw the ACPI power button pressed and powers off.
 pub const GUEST_POWER_BUTTON: &str = "@@GUEST-POWER-BUTTON@@";
+/// The staying test guest's online CPUs, as the guest sees them
+/// (/sys/devices/system/cpu/online), each time they change:
+/// `@@GUEST-CPUS 0-1@@`.
+pub const GUEST_CPUS: &str = "@@GUEST-CPUS ";
 /// The test guest (`xlkexec`) is about to kexec into a new kernel.
 pub const GUEST_KEXEC: &str = "@@GUEST-KEXEC@@";
 /// The test guest's /sbin/poweroff ran (the toolstack asked it to stop).

@@ -6,8 +6,9 @@
 #   xlnet=ADDR/PFX,PEER[,GW]  configure eth0 (default route via GW if given),
 #                      ping PEER 3 times (bounded), print @@GUEST-PING ...@@
 #   xldisk=DEV         print the first 32 bytes of /dev/DEV as @@GUEST-DISK ...@@
-#   xlstay             stay up (reporting block devices as they come and go, and bringing
-#                      up vCPUs made available, as udev would) until destroyed
+#   xlstay             stay up (reporting block devices as they come and go, the online
+#                      CPUs as @@GUEST-CPUS LIST@@ when they change, and bringing up
+#                      vCPUs made available, as udev would) until destroyed
 #   xlcrash            panic the kernel (a crash, for on_crash) after the marker
 #   xlcount            with xlstay: print @@GUEST-COUNT n@@ once a second, n = 1, 2, ...
 #   xlkexec            (HVM) kexec into the kernel on /dev/xvda with the initrd on
@@ -68,10 +69,12 @@ if [ -n "$disk" ]; then
   echo "@@GUEST-DISK $(head -c 32 "/dev/$disk" | tr -dc 'A-Za-z0-9@_-')@@"
 fi
 if [ -n "$stay" ]; then
-  seen=start; n=0
+  seen=start; n=0; cpus=
   while :; do
     now=$(ls /sys/block | tr '\n' ' ')
     [ "$now" != "$seen" ] && echo "@@GUEST-BLOCK $now@@" && seen=$now
+    on=$(cat /sys/devices/system/cpu/online)
+    [ "$on" != "$cpus" ] && echo "@@GUEST-CPUS $on@@" && cpus=$on
     if [ -n "$count" ]; then n=$((n + 1)); echo "@@GUEST-COUNT $n@@"; fi
     # What udev's CPU rule does: bring up vCPUs the toolstack made available.
     for c in /sys/devices/system/cpu/cpu*/online; do

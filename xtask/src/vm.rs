@@ -137,7 +137,11 @@ pub fn vm_test(o: &VmOptions) -> Result<bool> {
             args: format!(
                 "--test-threads=1 --color never{}{filter}",
                 // The tests that need 4 CPUs are ignored on smaller hosts.
-                if o.cpus >= 4 { " --include-ignored" } else { "" }
+                if o.cpus >= 4 {
+                    " --include-ignored"
+                } else {
+                    ""
+                }
             ),
             release_examples: false,
             // A filter selects tests of this workspace only.
@@ -569,6 +573,7 @@ mod tests {
         assert!(crate::host::GUEST_INIT.contains(protocol::GUEST_ACPI_ARMED));
         assert!(crate::host::GUEST_INIT.contains(protocol::GUEST_POWER_BUTTON));
         assert!(crate::host::GUEST_INIT.contains(protocol::GUEST_KEXEC));
+        assert!(crate::host::GUEST_INIT.contains(protocol::GUEST_CPUS.trim_end()));
         assert!(
             include_str!("../assets/guest-poweroff.sh").contains(protocol::GUEST_POWEROFF_REQUEST)
         );
