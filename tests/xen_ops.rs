@@ -787,3 +787,30 @@ fn four_cpus_a_two_cpu_credit2_pool_runs_a_pinned_guest() {
     let pool0 = pools.iter().find(|p| p.poolid == 0).unwrap();
     assert_eq!(pool0.cpumap.iter().count(), nr_cpus as usize);
 }
+
+/// Operations that would stop, freeze or move Domain-0 (which runs this
+/// toolstack) are typed refusals naming it, never calls into libxl; dom0
+/// runs on afterwards.
+#[test]
+fn domain_0_is_refused_by_save_suspend_and_migration() {
+    let ctx = Context::new().unwrap();
+    let (mut tx, _rx) = std::os::unix::net::UnixStream::pair().unwrap();
+    for (op, r) in [
+        ("save", ctx.save(Domid::DOM0, "/tmp/dom0.save")),
+        ("suspend_only", ctx.suspend_only(Domid::DOM0)),
+        ("migrate_send", ctx.migrate_send(Domid::DOM0, &mut tx)),
+        ("migrate_local", ctx.migrate_local(Domid::DOM0).map(|_| ())),
+    ] {
+        let e = r.expect_err(op);
+        assert!(matches!(e, Error::InvalidArgument { .. }), "{op}: {e:?}");
+        assert!(e.to_string().contains("Domain-0"), "{op}: {e}");
+    }
+    assert!(!std::path::Path::new("/tmp/dom0.save").exists());
+    let d0 = ctx.domain_info(Domid::DOM0).unwrap();
+    assert_eq!(d0.shutdown_reason, None);
+    assert!(
+        matches!(d0.state, DomainState::Running | DomainState::Blocked),
+        "{:?}",
+        d0.state
+    );
+}
