@@ -10,7 +10,7 @@ use xenlight_sys as sys;
 use crate::error::{Error, ErrorKind, Result};
 use crate::info::VersionInfo;
 use crate::logger::{self, Logger};
-use crate::raw::hooks::{CHILDPROC_HOOKS, EVENT_HOOKS};
+use crate::raw::hooks::{CHILDPROC_HOOKS, CHILDPROC_HOOKS_FORWARDED, EVENT_HOOKS};
 use crate::raw::xenstore::Xenstore;
 
 /// A connection to libxl (`libxl_ctx`), with its logger.
@@ -41,6 +41,21 @@ pub struct Context {
     /// Held while a thread runs libxl's poll cycle (beforepoll, poll,
     /// afterpoll): libxl_event.h allows one polling thread per ctx.
     poll_lock: Mutex<()>,
+    /// Who owns SIGCHLD for this ctx's child processes.
+    child_mode: ChildMode,
+}
+
+/// Who reaps libxl's child processes (bootloader, hotplug scripts, device
+/// model helpers). libxl requires every ctx of a process to use one mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ChildMode {
+    /// libxl installs its SIGCHLD handler and reaps only its own children
+    /// (`libxl_sigchld_owner_libxl_always_selective_reap`): [`Context::new`].
+    LibxlReaps,
+    /// The application owns SIGCHLD and tells libxl when one arrives
+    /// (`libxl_sigchld_owner_mainloop` + `libxl_childproc_sigchld_occurred`):
+    /// the async API, whose runtime (tokio::process, signal-hook) owns it.
+    Forwarded,
 }
 
 /// Whether creating a domain may balloon dom0 down to make room for it,
@@ -67,11 +82,14 @@ pub enum Autoballoon {
 struct SigchldState {
     live: usize,
     libxl_handler: libc::sighandler_t,
+    /// Live Contexts in [`ChildMode::Forwarded`].
+    forwarded: usize,
 }
 
 static SIGCHLD: Mutex<SigchldState> = Mutex::new(SigchldState {
     live: 0,
     libxl_handler: libc::SIG_DFL,
+    forwarded: 0,
 });
 
 /// The process's current SIGCHLD action.
@@ -114,6 +132,11 @@ impl Context {
     /// ```
     #[doc(alias = "libxl_ctx_alloc")]
     pub fn new() -> Result<Self> {
+        Self::with_child_mode(ChildMode::LibxlReaps)
+    }
+
+    /// [`Context::new`] with the given owner of SIGCHLD.
+    pub(crate) fn with_child_mode(child_mode: ChildMode) -> Result<Self> {
         let logger = Logger::new().ok_or(Error::no_memory("xenlight logger"))?;
         logger::clear_last_error();
         let mut raw: *mut sys::libxl_ctx = ptr::null_mut();
@@ -136,7 +159,34 @@ impl Context {
         };
         {
             let mut st = SIGCHLD.lock().unwrap_or_else(|e| e.into_inner());
-            if st.live == 0 {
+            let mixed = match child_mode {
+                ChildMode::LibxlReaps => st.forwarded > 0,
+                ChildMode::Forwarded => st.live > 0,
+            };
+            if mixed {
+                // SAFETY: freed once, before its logger (dropped on return);
+                // no child mode was set, so libxl touches no signal.
+                unsafe { sys::libxl_ctx_free(ctx.as_ptr()) };
+                return Err(Error::InvalidArgument {
+                    what: "SIGCHLD mode",
+                    reason: "libxl needs every context of a process to reap children the same \
+                             way: make all of them with Context::new, or all with \
+                             AsyncContext::new"
+                        .into(),
+                });
+            }
+            if child_mode == ChildMode::Forwarded {
+                // SAFETY: ctx is valid; the hooks are a 'static that libxl
+                // may keep; in this mode libxl touches no signal handler.
+                unsafe {
+                    sys::libxl_childproc_setmode(
+                        ctx.as_ptr(),
+                        &CHILDPROC_HOOKS_FORWARDED,
+                        ptr::null_mut(),
+                    )
+                };
+                st.forwarded += 1;
+            } else if st.live == 0 {
                 let a = sigchld_action();
                 let siginfo = a.sa_flags & libc::SA_SIGINFO != 0;
                 if siginfo || (a.sa_sigaction != libc::SIG_DFL && a.sa_sigaction != libc::SIG_IGN) {
@@ -152,15 +202,18 @@ impl Context {
                     });
                 }
             }
-            // SAFETY: ctx is valid; the hooks are a 'static that libxl may
-            // keep. SIGCHLD is at its default, or libxl's own (live > 0).
-            unsafe {
-                sys::libxl_childproc_setmode(ctx.as_ptr(), &CHILDPROC_HOOKS, ptr::null_mut())
-            };
-            if st.live == 0 {
-                st.libxl_handler = sigchld_action().sa_sigaction;
+            if child_mode == ChildMode::LibxlReaps {
+                // SAFETY: ctx is valid; the hooks are a 'static that libxl
+                // may keep. SIGCHLD is at its default, or libxl's own
+                // (live > 0).
+                unsafe {
+                    sys::libxl_childproc_setmode(ctx.as_ptr(), &CHILDPROC_HOOKS, ptr::null_mut())
+                };
+                if st.live == 0 {
+                    st.libxl_handler = sigchld_action().sa_sigaction;
+                }
+                st.live += 1;
             }
-            st.live += 1;
         }
         // SAFETY: no other thread can use this new ctx yet (libxl requires
         // that); the hooks are a 'static. Without a disaster hook libxl would
@@ -175,7 +228,12 @@ impl Context {
             Some(v) => VersionInfo::from_raw(v),
             None => {
                 let message = logger::take_last_error();
-                SIGCHLD.lock().unwrap_or_else(|e| e.into_inner()).live -= 1;
+                let mut st = SIGCHLD.lock().unwrap_or_else(|e| e.into_inner());
+                match child_mode {
+                    ChildMode::LibxlReaps => st.live -= 1,
+                    ChildMode::Forwarded => st.forwarded -= 1,
+                }
+                drop(st);
                 // SAFETY: freed once, before its logger (dropped on return).
                 unsafe { sys::libxl_ctx_free(ctx.as_ptr()) };
                 return Err(Error::Libxl {
@@ -193,6 +251,7 @@ impl Context {
             logger: ManuallyDrop::new(logger),
             autoballoon: std::sync::atomic::AtomicU8::new(Autoballoon::Auto as u8),
             poll_lock: Mutex::new(()),
+            child_mode,
         })
     }
 
@@ -253,8 +312,15 @@ impl Context {
 impl Drop for Context {
     fn drop(&mut self) {
         let mut st = SIGCHLD.lock().unwrap_or_else(|e| e.into_inner());
-        st.live = st.live.saturating_sub(1);
-        if st.live == 0 && sigchld_action().sa_sigaction != st.libxl_handler {
+        if self.child_mode == ChildMode::Forwarded {
+            st.forwarded = st.forwarded.saturating_sub(1);
+        } else {
+            st.live = st.live.saturating_sub(1);
+        }
+        if self.child_mode == ChildMode::LibxlReaps
+            && st.live == 0
+            && sigchld_action().sa_sigaction != st.libxl_handler
+        {
             // Freeing the last ctx makes libxl put back the old SIGCHLD
             // handler, and it aborts the process if the application replaced
             // libxl's meanwhile. Leak the ctx and its logger instead.

@@ -46,7 +46,7 @@ impl Context {
     /// source's size, so a longer map overruns them) and hands maps to Xen,
     /// which reads and writes back a whole host-sized map (so a shorter one
     /// is overrun too). Bits past the host's CPUs (or nodes) are dropped.
-    fn host_sized_raw(&self, cfg: &DomainConfig) -> Result<RawConfig> {
+    pub(crate) fn host_sized_raw(&self, cfg: &DomainConfig) -> Result<RawConfig> {
         let mut t = cfg.to_libxl_types()?;
         let b = &mut t.b_info;
         let maps_set = !b.cpumap.bytes.is_empty()

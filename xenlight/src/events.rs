@@ -225,7 +225,7 @@ impl Context {
     /// One cycle of libxl's poll loop, for up to `slice`, under the poll
     /// lock: libxl sees its file descriptors and timeouts and queues the
     /// events they produce (for whichever waiter they are).
-    fn poll_once(&self, slice: Duration) -> Result<()> {
+    pub(crate) fn poll_once(&self, slice: Duration) -> Result<()> {
         let _polling = self.poll_lock();
         let mut fds: Vec<libc::pollfd> = vec![
             libc::pollfd {

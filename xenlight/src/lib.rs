@@ -67,6 +67,8 @@ mod xlcfg;
 // 4. The context.
 mod context;
 // 5. Operations, one concept each (all `impl Context`).
+#[cfg(feature = "tokio")]
+mod asynchronous;
 mod console;
 mod create;
 mod devices;
@@ -85,6 +87,9 @@ mod userdata;
 mod vcpus;
 mod xlcfg_host;
 
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub use asynchronous::{AsyncContext, DomainEventStream};
 pub use config::{Disk, DomainConfig, Nic};
 pub use console::{Console, ConsoleKind};
 pub use context::{Autoballoon, Context};

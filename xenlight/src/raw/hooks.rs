@@ -18,6 +18,15 @@ pub(crate) static CHILDPROC_HOOKS: sys::libxl_childproc_hooks = sys::libxl_child
     reaped_callback: None,
 };
 
+/// The async API's mode: the application (its runtime) owns SIGCHLD and
+/// the crate calls `libxl_childproc_sigchld_occurred` when one arrives.
+pub(crate) static CHILDPROC_HOOKS_FORWARDED: sys::libxl_childproc_hooks =
+    sys::libxl_childproc_hooks {
+        chldowner: sys::libxl_sigchld_owner_libxl_sigchld_owner_mainloop,
+        fork_replacement: None,
+        reaped_callback: None,
+    };
+
 /// Hooks registered on every ctx: all events stay queued for the waiter that
 /// asks for them (mask 0), and an event-machinery disaster is logged instead
 /// of libxl calling exit().

@@ -1,0 +1,227 @@
+//! Issue 14's async API in the Xen host: guests created concurrently as
+//! libxl asynchronous operations under a multi-thread tokio runtime,
+//! consoles read through their ptys, shutdowns awaited, the event stream,
+//! and tokio::process children reaped beside libxl's own.
+//!
+//! Its own test binary: libxl wants every ctx of a process in one SIGCHLD
+//! mode, and this one's runtime owns SIGCHLD.
+
+mod common;
+
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use common::*;
+use xenlight::{AsyncContext, ConsoleKind, Context, DomainEvent, Domid, Error, ShutdownReason};
+
+/// Guests created at once.
+const GUESTS: usize = 10;
+
+/// Reads a console until `marker` shows, or `timeout` passes; returns what
+/// was read.
+fn read_console_until(ctx: &Context, domid: Domid, marker: &str, timeout: Duration) -> String {
+    let start = Instant::now();
+    // xenconsoled makes the pty shortly after the domain appears.
+    let mut console = loop {
+        match ctx.console(domid, ConsoleKind::Primary) {
+            Ok(c) => break c,
+            Err(e) if start.elapsed() > timeout => panic!("no console pty: {e}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    };
+    console.set_read_timeout(Some(Duration::from_secs(1)));
+    let mut text = Vec::new();
+    let mut buf = [0u8; 4096];
+    while start.elapsed() < timeout {
+        match console.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => text.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(e) => panic!("reading the console: {e}"),
+        }
+        if String::from_utf8_lossy(&text).contains(marker) {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&text).into_owned()
+}
+
+/// Destroys what is left of this binary's guests (after a failure).
+async fn sweep(ctx: &AsyncContext, prefix: &str) {
+    for d in ctx.context().domains().unwrap_or_default() {
+        if d.name.as_deref().is_some_and(|n| n.starts_with(prefix)) {
+            let _ = ctx.destroy(d.domid).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ten_guests_made_concurrently_start_print_on_their_ptys_and_shut_down_beside_tokio_children(
+) {
+    let ctx = AsyncContext::new().expect("AsyncContext");
+    let prefix = format!("{PREFIX}async-");
+    let mut events = ctx.domain_events();
+    // The runtime's own children, spawned and reaped while libxl runs its
+    // hotplug scripts: neither side may reap the other's.
+    let children = tokio::spawn(async {
+        let mut ok = 0;
+        for i in 0..30 {
+            let out = tokio::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("sleep 0.2; echo child-{i}"))
+                .output()
+                .await
+                .expect("spawn a child");
+            assert!(out.status.success(), "child {i}: {:?}", out.status);
+            assert_eq!(String::from_utf8_lossy(&out.stdout), format!("child-{i}\n"));
+            ok += 1;
+        }
+        ok
+    });
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..GUESTS {
+        let ctx = ctx.clone();
+        let name = format!("{prefix}{i}");
+        tasks.spawn(async move {
+            let domid = ctx
+                .create_domain_paused(&pv_guest(&name, true))
+                .await
+                .unwrap_or_else(|e| panic!("{name}: create: {e}"));
+            // Attach to the pty before the guest runs: the marker is read
+            // from the console itself, not from xenconsoled's log.
+            let hello = protocol::guest_hello(&name);
+            let reader = {
+                let ctx = ctx.clone();
+                let hello = hello.clone();
+                tokio::task::spawn_blocking(move || {
+                    read_console_until(ctx.context(), domid, &hello, Duration::from_secs(240))
+                })
+            };
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            ctx.context().unpause(domid).expect("unpause");
+            let text = reader.await.expect("console reader");
+            assert!(text.contains(&hello), "{name}: console said {text:?}");
+            let why = ctx
+                .shutdown_and_wait(domid, Duration::from_secs(240))
+                .await
+                .unwrap_or_else(|e| panic!("{name}: shutdown: {e}"));
+            assert_eq!(why, ShutdownReason::Poweroff, "{name}");
+            ctx.destroy(domid)
+                .await
+                .unwrap_or_else(|e| panic!("{name}: destroy: {e}"));
+            domid
+        });
+    }
+    let mut made = Vec::new();
+    let mut failures = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        match r {
+            Ok(domid) => made.push(domid),
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+    sweep(&ctx, &prefix).await;
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(children.await.expect("children task"), 30);
+    // The stream saw each guest shut down, then die, once.
+    let mut seen: Vec<DomainEvent> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let deaths = seen
+            .iter()
+            .filter(|e| matches!(e, DomainEvent::Death { domid } if made.contains(domid)))
+            .count();
+        if deaths == GUESTS {
+            break;
+        }
+        if let Ok(Some(ev)) = tokio::time::timeout(Duration::from_secs(1), events.recv()).await {
+            seen.push(ev);
+        }
+    }
+    for domid in made {
+        let mine: Vec<DomainEvent> = seen
+            .iter()
+            .copied()
+            .filter(|e| match e {
+                DomainEvent::Shutdown { domid: d, .. } | DomainEvent::Death { domid: d } => {
+                    *d == domid
+                }
+            })
+            .collect();
+        assert_eq!(
+            mine,
+            [
+                DomainEvent::Shutdown {
+                    domid,
+                    reason: ShutdownReason::Poweroff
+                },
+                DomainEvent::Death { domid }
+            ],
+            "{seen:?}"
+        );
+    }
+}
+
+/// A create whose future is dropped early is aborted (`libxl_ao_abort`)
+/// or completes; either way no domain of it is left once the context has
+/// settled, and the context keeps working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_create_leaves_no_domain_and_the_context_works_on() {
+    let ctx = AsyncContext::new().expect("AsyncContext");
+    let name = format!("{PREFIX}async-dropped");
+    let r = tokio::time::timeout(
+        Duration::from_millis(50),
+        ctx.create_domain(&pv_guest(&name, true)),
+    )
+    .await;
+    if let Ok(Ok(domid)) = r {
+        // It finished within the time: destroy it the normal way.
+        ctx.destroy(domid).await.unwrap();
+    }
+    let gone = || {
+        ctx.context()
+            .domains()
+            .unwrap()
+            .iter()
+            .all(|d| d.name.as_deref() != Some(name.as_str()))
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !gone() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(gone(), "{name} is still there");
+    // The context still creates and destroys.
+    let name2 = format!("{PREFIX}async-after");
+    let domid = ctx.create_domain(&pv_guest(&name2, true)).await.unwrap();
+    ctx.destroy(domid).await.unwrap();
+}
+
+/// Typed errors: a missing domain, Domain-0, and a `Context::new` in a
+/// process whose contexts leave SIGCHLD to the runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_errors_are_typed() {
+    let ctx = AsyncContext::new().expect("AsyncContext");
+    let missing = Domid::new(4003).unwrap();
+    let e = ctx.destroy(missing).await.unwrap_err();
+    assert!(e.is_domain_not_found(), "{e:?}");
+    let e = ctx
+        .wait_for_shutdown(missing, Duration::from_secs(1))
+        .await
+        .unwrap_err();
+    assert!(e.is_domain_not_found(), "{e:?}");
+    let e = ctx.destroy(Domid::DOM0).await.unwrap_err();
+    assert!(matches!(e, Error::InvalidArgument { .. }), "{e:?}");
+    let e = Context::new().unwrap_err();
+    assert!(
+        matches!(e, Error::InvalidArgument { what: "SIGCHLD mode", .. }),
+        "{e:?}"
+    );
+    // A wait that runs out says so.
+    let name = format!("{PREFIX}async-wait");
+    let domid = ctx.create_domain(&pv_guest(&name, true)).await.unwrap();
+    let t = Instant::now();
+    let r = ctx.wait_for_shutdown(domid, Duration::from_millis(500)).await;
+    assert!(matches!(r, Ok(None)), "{r:?}");
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    ctx.destroy(domid).await.unwrap();
+}

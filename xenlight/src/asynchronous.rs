@@ -1,0 +1,653 @@
+//! The async API (feature `tokio`): libxl's long operations as libxl
+//! asynchronous operations whose completion callback wakes a future, one
+//! event thread per context that drives libxl's event loop and reads every
+//! domain's shutdown and death, and SIGCHLD forwarded from the runtime.
+//!
+//! Why a thread: libxl runs an asynchronous operation's callback from
+//! inside its own event processing (libxl.h, "Some libxl operations can
+//! take a long time"), so some thread must keep polling libxl while any
+//! operation is outstanding, and libxl_event.h allows one polling thread
+//! per ctx. That thread is also the one event machinery the waits and the
+//! event streams share.
+
+use std::collections::HashMap;
+use std::ffi::{c_int, c_void};
+use std::future::Future;
+use std::pin::Pin;
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::task::{Context as TaskContext, Poll, Waker};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use xenlight_sys as sys;
+
+use crate::config::DomainConfig;
+use crate::context::{ChildMode, Context};
+use crate::convert::RawConfig;
+use crate::enums::ShutdownReason;
+use crate::error::{DomainRef, Error, Result};
+use crate::events::{Cancel, DomainEvent};
+use crate::ids::{Domid, Uuid};
+use crate::info::DomainState;
+use crate::raw::call::check;
+use crate::raw::On;
+
+/// How long the event thread waits in one poll when nothing happens.
+const IDLE_SLICE: Duration = Duration::from_millis(100);
+
+/// A libxl context for async programs (tokio).
+///
+/// Made with [`AsyncContext::new`] inside a tokio runtime; cheap to clone
+/// (clones share one libxl ctx and one event thread). Long operations
+/// return futures: creation and destruction run as libxl asynchronous
+/// operations, waits and the event stream are fed by the context's event
+/// thread. Dropping a future before it completes asks libxl to abort the
+/// operation (`libxl_ao_abort`); libxl then cleans up as on any failure
+/// (a half-made domain is destroyed).
+///
+/// **SIGCHLD**: the runtime owns it. The context is made in libxl's
+/// `libxl_sigchld_owner_mainloop` mode and a task forwards every SIGCHLD
+/// to libxl (`libxl_childproc_sigchld_occurred`), which reaps only its own
+/// children, so `tokio::process` and libxl's hotplug scripts and helpers
+/// live side by side. libxl requires all contexts of a process to share
+/// one mode: a program using `AsyncContext` cannot also use
+/// [`Context::new`] (that gives a typed error, not an abort). Use the
+/// sync API of [`AsyncContext::context`] from blocking threads only: a sync
+/// call whose child process exits needs a runtime worker to forward the
+/// signal.
+///
+/// ```no_run
+/// # async fn f() -> xenlight::Result<()> {
+/// use std::time::Duration;
+/// use xenlight::{AsyncContext, DomainConfig, DomainType};
+///
+/// let ctx = AsyncContext::new()?;
+/// let cfg = DomainConfig::new("web", DomainType::Pvh)
+///     .memory_mib(256)
+///     .kernel("/boot/vmlinuz");
+/// let domid = ctx.create_domain(&cfg).await?;
+/// let why = ctx.shutdown_and_wait(domid, Duration::from_secs(60)).await?;
+/// println!("web stopped: {why}");
+/// ctx.destroy(domid).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct AsyncContext {
+    handle: Arc<Handle>,
+}
+
+impl std::fmt::Debug for AsyncContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncContext")
+            .field("ctx", &self.handle.shared.ctx)
+            .finish()
+    }
+}
+
+/// The users' side: when the last clone goes, the event thread is told to
+/// stop (it ends once no operation is outstanding) and frees the ctx.
+struct Handle {
+    shared: Arc<Shared>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        self.shared.cancel.cancel();
+    }
+}
+
+/// What the event thread, the futures and libxl's callbacks share.
+struct Shared {
+    ctx: Context,
+    /// Asynchronous operations started and not yet completed.
+    outstanding: AtomicUsize,
+    stop: AtomicBool,
+    /// Cancels the event thread's current wait (on stop).
+    cancel: Cancel,
+    /// Waits for a domain's shutdown, by domain.
+    shutdown_waiters: Mutex<HashMap<Domid, Vec<oneshot::Sender<ShutdownReason>>>>,
+    /// Event streams.
+    subscribers: Mutex<Vec<mpsc::UnboundedSender<DomainEvent>>>,
+}
+
+impl AsyncContext {
+    /// Allocates a libxl context whose children the runtime's SIGCHLD
+    /// reaps, starts its event thread, and the task that forwards SIGCHLD.
+    /// Must be called inside a tokio runtime with signals enabled
+    /// (`enable_all`).
+    ///
+    /// Errors: [`Error::NotDom0`] off a dom0; [`Error::InvalidArgument`]
+    /// outside a tokio runtime (or one without its drivers), and when a
+    /// [`Context::new`] context is alive in the process; [`Error::Io`] when
+    /// the runtime cannot deliver SIGCHLD.
+    ///
+    /// ```no_run
+    /// # async fn f() -> xenlight::Result<()> {
+    /// let ctx = xenlight::AsyncContext::new()?;
+    /// println!("{} domains", ctx.context().domains()?.len());
+    /// # Ok(()) }
+    /// ```
+    #[doc(alias = "libxl_childproc_setmode")]
+    pub fn new() -> Result<Self> {
+        let no_runtime = || Error::InvalidArgument {
+            what: "tokio runtime",
+            reason: "AsyncContext::new must be called inside a tokio runtime with its \
+                     drivers enabled (Builder::enable_all, or #[tokio::main])"
+                .into(),
+        };
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(no_runtime());
+        }
+        // tokio panics instead of failing when its signal driver is off.
+        let mut sigchld = std::panic::catch_unwind(|| {
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::child())
+        })
+        .map_err(|_| no_runtime())?
+        .map_err(|source| Error::Io {
+            op: "listening for SIGCHLD in the tokio runtime".into(),
+            source,
+        })?;
+        let shared = Arc::new(Shared {
+            ctx: Context::with_child_mode(ChildMode::Forwarded)?,
+            outstanding: AtomicUsize::new(0),
+            stop: AtomicBool::new(false),
+            cancel: Cancel::new(),
+            shutdown_waiters: Mutex::new(HashMap::new()),
+            subscribers: Mutex::new(Vec::new()),
+        });
+        let weak: Weak<Shared> = Arc::downgrade(&shared);
+        tokio::spawn(async move {
+            while sigchld.recv().await.is_some() {
+                let Some(shared) = weak.upgrade() else { break };
+                // SAFETY: the ctx is alive (we hold it) and in mainloop
+                // mode; this is a task, not a signal handler, as libxl
+                // requires.
+                unsafe { sys::libxl_childproc_sigchld_occurred(shared.ctx.as_raw()) };
+            }
+        });
+        let for_thread = Arc::clone(&shared);
+        std::thread::Builder::new()
+            .name("xenlight-events".into())
+            .spawn(move || event_thread(for_thread))
+            .map_err(|source| Error::Io {
+                op: "starting the xenlight event thread".into(),
+                source,
+            })?;
+        Ok(AsyncContext {
+            handle: Arc::new(Handle { shared }),
+        })
+    }
+
+    /// The sync API on the same libxl ctx (listing, info, devices, ...).
+    /// Call what may run child processes (creation, hotplug) from a
+    /// blocking thread, e.g. `tokio::task::spawn_blocking`.
+    pub fn context(&self) -> &Context {
+        &self.handle.shared.ctx
+    }
+
+    /// Creates a domain as a libxl asynchronous operation
+    /// (`libxl_domain_create_new`) and starts it; see
+    /// [`Context::create_domain`] for the checks and memory admission,
+    /// which run on a blocking thread (ballooning dom0 can take seconds).
+    /// On failure, or when the future is dropped before the end, nothing of
+    /// the domain is left.
+    ///
+    /// ```no_run
+    /// # async fn f(ctx: xenlight::AsyncContext, cfg: xenlight::DomainConfig) -> xenlight::Result<()> {
+    /// let domid = ctx.create_domain(&cfg).await?;
+    /// # Ok(()) }
+    /// ```
+    #[doc(alias = "libxl_domain_create_new")]
+    pub async fn create_domain(&self, cfg: &DomainConfig) -> Result<Domid> {
+        let domid = self.create_domain_paused(cfg).await?;
+        if let Err(e) = self.context().unpause(domid) {
+            let _ = self.destroy(domid).await;
+            return Err(e);
+        }
+        Ok(domid)
+    }
+
+    /// [`create_domain`](Self::create_domain), leaving the domain paused:
+    /// attach to its console ([`Context::console`]) before
+    /// [`Context::unpause`] to read it from the first byte.
+    #[doc(alias = "libxl_domain_create_new")]
+    pub async fn create_domain_paused(&self, cfg: &DomainConfig) -> Result<Domid> {
+        let shared = Arc::clone(&self.handle.shared);
+        let raw = SendConfig(shared.ctx.host_sized_raw(cfg)?);
+        let uuid = Uuid::from_bytes(raw.c_info.uuid.uuid);
+        let name = cfg.name.clone();
+        let before: Vec<Domid> = shared.ctx.domains()?.iter().map(|d| d.domid).collect();
+        // Admission may balloon dom0 and wait for it: not on a runtime worker.
+        let (shared, raw) = tokio::task::spawn_blocking(move || {
+            let mut raw = raw;
+            shared.ctx.admit(raw.0.as_mut_ptr(), &name).map(|()| (shared, raw))
+        })
+        .await
+        .map_err(|e| Error::InvalidArgument {
+            what: "admission task",
+            reason: e.to_string(),
+        })??;
+        let op = start_create(
+            &shared,
+            CreateData {
+                cfg: raw,
+                domid: u32::MAX,
+            },
+        );
+        let (rc, data) = op.await;
+        let domid = data
+            .and_then(|d| d.downcast::<CreateData>().ok())
+            .map(|d| d.domid)
+            .unwrap_or(u32::MAX);
+        match check(shared.ctx.as_raw(), rc, "libxl_domain_create_new", On::Named(&cfg.name)) {
+            Ok(()) => Ok(Domid::from_libxl(domid)),
+            Err(err) => {
+                // As the sync path: only new domains with the config's UUID.
+                if let Ok(now) = shared.ctx.domains() {
+                    for d in now
+                        .iter()
+                        .filter(|d| d.uuid == uuid && !before.contains(&d.domid))
+                    {
+                        let _ = self.destroy(d.domid).await;
+                    }
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// Destroys a domain as a libxl asynchronous operation
+    /// (`libxl_domain_destroy`); Domain-0 is refused, as by
+    /// [`Context::destroy`].
+    ///
+    /// ```no_run
+    /// # async fn f(ctx: xenlight::AsyncContext, domid: xenlight::Domid) -> xenlight::Result<()> {
+    /// ctx.destroy(domid).await?;
+    /// # Ok(()) }
+    /// ```
+    #[doc(alias = "libxl_domain_destroy")]
+    pub async fn destroy(&self, domid: Domid) -> Result<()> {
+        if domid.is_dom0() {
+            return Err(Error::InvalidArgument {
+                what: "domid",
+                reason: "libxl_domain_destroy refuses Domain-0: it runs this toolstack".into(),
+            });
+        }
+        let shared = &self.handle.shared;
+        let raw_domid = domid.get();
+        let (rc, _) = AoFuture::start(
+            shared,
+            Box::new(()),
+            |ctx, how| {
+                // SAFETY: plain arguments; `how` is valid for the call.
+                unsafe { sys::libxl_domain_destroy(ctx, raw_domid, how) }
+            },
+        )
+        .await;
+        check(shared.ctx.as_raw(), rc, "libxl_domain_destroy", On::Domain(domid))
+    }
+
+    /// Waits until the domain shuts down and returns why; a domain already
+    /// shut down answers at once. `None` after `timeout`.
+    ///
+    /// ```no_run
+    /// # async fn f(ctx: xenlight::AsyncContext, domid: xenlight::Domid) -> xenlight::Result<()> {
+    /// if let Some(why) = ctx.wait_for_shutdown(domid, std::time::Duration::from_secs(60)).await? {
+    ///     println!("{why}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait_for_shutdown(
+        &self,
+        domid: Domid,
+        timeout: Duration,
+    ) -> Result<Option<ShutdownReason>> {
+        let shared = &self.handle.shared;
+        let (tx, rx) = oneshot::channel();
+        // Listen first, then look: a shutdown in between is not missed.
+        lock(&shared.shutdown_waiters)
+            .entry(domid)
+            .or_default()
+            .push(tx);
+        let info = shared.ctx.domain_info(domid);
+        let already = match &info {
+            Ok(i) => match i.state {
+                DomainState::Shutdown(r) => Some(r),
+                _ => None,
+            },
+            Err(_) => None,
+        };
+        let result = match (info, already) {
+            (Err(e), _) => Err(e),
+            (Ok(_), Some(r)) => Ok(Some(r)),
+            (Ok(_), None) => match tokio::time::timeout(timeout, rx).await {
+                Ok(Ok(r)) => Ok(Some(r)),
+                // The domain died without a shutdown the thread saw.
+                Ok(Err(_)) => Err(Error::DomainNotFound {
+                    op: "wait_for_shutdown",
+                    domain: Some(DomainRef::Id(domid)),
+                    message: Some("the domain was destroyed without shutting down".into()),
+                }),
+                Err(_) => Ok(None),
+            },
+        };
+        // Leave no closed senders behind for this domain.
+        if let Some(v) = lock(&shared.shutdown_waiters).get_mut(&domid) {
+            v.retain(|s| !s.is_closed());
+        }
+        result
+    }
+
+    /// Asks the guest to shut down (`libxl_domain_shutdown`, as
+    /// [`Context::shutdown`]) and waits for it; `Error::Timeout` after
+    /// `timeout`.
+    ///
+    /// ```no_run
+    /// # async fn f(ctx: xenlight::AsyncContext, domid: xenlight::Domid) -> xenlight::Result<()> {
+    /// let why = ctx.shutdown_and_wait(domid, std::time::Duration::from_secs(60)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn shutdown_and_wait(
+        &self,
+        domid: Domid,
+        timeout: Duration,
+    ) -> Result<ShutdownReason> {
+        let shared = &self.handle.shared;
+        shared.ctx.shutdown(domid)?;
+        self.wait_for_shutdown(domid, timeout)
+            .await?
+            .ok_or(Error::Timeout {
+                op: "shutdown",
+                domain: Some(DomainRef::Id(domid)),
+                after: timeout,
+            })
+    }
+
+    /// Every domain's shutdowns and deaths from now on, as a
+    /// `futures::Stream` (see [`DomainEvents`](crate::DomainEvents) for
+    /// what is reported).
+    ///
+    /// ```no_run
+    /// # async fn f(ctx: xenlight::AsyncContext) {
+    /// let mut events = ctx.domain_events();
+    /// while let Some(ev) = events.recv().await {
+    ///     println!("{ev:?}");
+    /// }
+    /// # }
+    /// ```
+    pub fn domain_events(&self) -> DomainEventStream {
+        let (tx, rx) = mpsc::unbounded_channel();
+        lock(&self.handle.shared.subscribers).push(tx);
+        DomainEventStream {
+            rx,
+            _handle: Arc::clone(&self.handle),
+        }
+    }
+}
+
+/// Shutdown and death events of every domain, from
+/// [`AsyncContext::domain_events`]: a `futures_core::Stream`, or read
+/// with [`recv`](Self::recv).
+pub struct DomainEventStream {
+    rx: mpsc::UnboundedReceiver<DomainEvent>,
+    /// Keeps the context (and its event thread) alive.
+    _handle: Arc<Handle>,
+}
+
+impl std::fmt::Debug for DomainEventStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DomainEventStream").finish_non_exhaustive()
+    }
+}
+
+impl DomainEventStream {
+    /// The next event; `None` once the context's event thread has ended.
+    ///
+    /// ```no_run
+    /// # async fn f(mut events: xenlight::DomainEventStream) {
+    /// if let Some(ev) = events.recv().await {
+    ///     println!("{ev:?}");
+    /// }
+    /// # }
+    /// ```
+    pub async fn recv(&mut self) -> Option<DomainEvent> {
+        self.rx.recv().await
+    }
+}
+
+impl futures_core::Stream for DomainEventStream {
+    type Item = DomainEvent;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<DomainEvent>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The one thread that polls libxl for this context: it reads every
+/// domain's events (dispatching them to waits and streams) and, by
+/// polling, lets libxl run the completion callbacks of asynchronous
+/// operations. It ends when the last handle is gone and no operation is
+/// outstanding, and then frees the ctx (outside any libxl callback).
+fn event_thread(shared: Arc<Shared>) {
+    {
+        let ctx = &shared.ctx;
+        let mut events = match ctx.domain_events() {
+            Ok(e) => Some(e),
+            Err(e) => {
+                log::error!(target: crate::logger::LOG_TARGET, "xenlight event thread: {e}");
+                None
+            }
+        };
+        loop {
+            if shared.stop.load(Ordering::SeqCst) {
+                // The streams end; operations still running need polling.
+                lock(&shared.subscribers).clear();
+                lock(&shared.shutdown_waiters).clear();
+                if shared.outstanding.load(Ordering::SeqCst) == 0 {
+                    break;
+                }
+                let _ = ctx.poll_once(IDLE_SLICE);
+                continue;
+            }
+            let next = match events.as_mut() {
+                Some(ev) => ev.next_event_cancellable(IDLE_SLICE, &shared.cancel),
+                None => ctx.poll_once(IDLE_SLICE).map(|()| None),
+            };
+            match next {
+                Ok(Some(ev)) => dispatch(&shared, ev),
+                Ok(None) | Err(Error::Cancelled { .. }) => {}
+                Err(e) => {
+                    log::warn!(target: crate::logger::LOG_TARGET, "xenlight event thread: {e}");
+                    std::thread::sleep(IDLE_SLICE);
+                }
+            }
+        }
+        drop(events);
+    }
+    drop(shared);
+}
+
+fn dispatch(shared: &Shared, ev: DomainEvent) {
+    match ev {
+        DomainEvent::Shutdown { domid, reason } => {
+            for tx in lock(&shared.shutdown_waiters)
+                .remove(&domid)
+                .unwrap_or_default()
+            {
+                let _ = tx.send(reason);
+            }
+        }
+        DomainEvent::Death { domid } => {
+            // Waits for a domain that died without a shutdown end (their
+            // senders drop: DomainNotFound).
+            lock(&shared.shutdown_waiters).remove(&domid);
+        }
+    }
+    lock(&shared.subscribers).retain(|tx| tx.send(ev).is_ok());
+}
+
+/// Starts `libxl_domain_create_new` on `data` (a plain function: the raw
+/// pointers stay out of the async caller's state, which must be `Send`).
+fn start_create(shared: &Arc<Shared>, data: CreateData) -> AoFuture {
+    // Boxed first: libxl keeps these addresses, and moving a box does not
+    // move what it holds.
+    let mut data = Box::new(data);
+    let cfg_ptr = data.cfg.0.as_mut_ptr();
+    let domid_ptr: *mut u32 = &mut data.domid;
+    AoFuture::start(shared, data, |ctx, how| {
+        // SAFETY: the config and the domid cell are in the box the slot
+        // owns until the operation has completed; `how` is valid for the
+        // call.
+        unsafe { sys::libxl_domain_create_new(ctx, cfg_ptr, domid_ptr, how, ptr::null()) }
+    })
+}
+
+/// A libxl config handed to an asynchronous create, with the domid cell
+/// libxl writes: both must outlive the operation (libxl.h: "All other
+/// parameters must remain valid for the lifetime of the asynchronous
+/// operation").
+struct CreateData {
+    cfg: SendConfig,
+    domid: u32,
+}
+
+/// An owned libxl config moved between threads.
+struct SendConfig(RawConfig);
+
+// SAFETY: the config is plain heap data owned by this value (freed by its
+// Drop with libxl_domain_config_dispose, which needs no ctx); it is used
+// by one thread at a time: the caller, then libxl during the operation.
+unsafe impl Send for SendConfig {}
+
+impl std::ops::Deref for SendConfig {
+    type Target = RawConfig;
+    fn deref(&self) -> &RawConfig {
+        &self.0
+    }
+}
+
+/// What an operation's completion callback and its future share. Owned by
+/// an `Arc` one reference of which libxl holds (`for_callback`) from a
+/// successful start until the callback.
+struct AoSlot {
+    state: Mutex<AoState>,
+    /// The counter of the context's outstanding operations.
+    shared: Weak<Shared>,
+}
+
+struct AoState {
+    rc: Option<c_int>,
+    waker: Option<Waker>,
+    /// What libxl reads and writes during the operation.
+    data: Option<Box<dyn std::any::Any + Send>>,
+}
+
+/// libxl's completion callback for every asynchronous operation.
+unsafe extern "C" fn ao_complete(_ctx: *mut sys::libxl_ctx, rc: c_int, for_callback: *mut c_void) {
+    // Never unwind into libxl.
+    let _ = std::panic::catch_unwind(|| {
+        // SAFETY: for_callback is the Arc::into_raw of AoFuture::start,
+        // and libxl calls this once per successfully started operation.
+        let slot = unsafe { Arc::from_raw(for_callback as *const AoSlot) };
+        let waker = {
+            let mut st = lock(&slot.state);
+            st.rc = Some(rc);
+            st.waker.take()
+        };
+        if let Some(s) = slot.shared.upgrade() {
+            s.outstanding.fetch_sub(1, Ordering::SeqCst);
+        }
+        if let Some(w) = waker {
+            w.wake();
+        }
+    });
+}
+
+/// A started libxl asynchronous operation. Resolves to libxl's rc and the
+/// data given to [`AoFuture::start`]; dropped early, it asks libxl to abort.
+struct AoFuture {
+    slot: Arc<AoSlot>,
+    shared: Arc<Shared>,
+    finished: bool,
+}
+
+impl AoFuture {
+    /// Starts `call` with an `ao_how` whose callback completes this future.
+    /// A start that fails resolves at once with the start's rc.
+    fn start(
+        shared: &Arc<Shared>,
+        data: Box<dyn std::any::Any + Send>,
+        call: impl FnOnce(*mut sys::libxl_ctx, *const sys::libxl_asyncop_how) -> c_int,
+    ) -> AoFuture {
+        let slot = Arc::new(AoSlot {
+            state: Mutex::new(AoState {
+                rc: None,
+                waker: None,
+                data: Some(data),
+            }),
+            shared: Arc::downgrade(shared),
+        });
+        let for_callback = Arc::into_raw(Arc::clone(&slot)) as *mut c_void;
+        let how = how(for_callback);
+        shared.outstanding.fetch_add(1, Ordering::SeqCst);
+        crate::logger::clear_last_error();
+        let rc = call(shared.ctx.as_raw(), &how);
+        if rc != 0 {
+            // Not started: libxl will not call back; take its reference.
+            shared.outstanding.fetch_sub(1, Ordering::SeqCst);
+            // SAFETY: the reference made above, not handed to libxl.
+            drop(unsafe { Arc::from_raw(for_callback as *const AoSlot) });
+            lock(&slot.state).rc = Some(rc);
+        }
+        AoFuture {
+            slot,
+            shared: Arc::clone(shared),
+            finished: false,
+        }
+    }
+}
+
+fn how(for_callback: *mut c_void) -> sys::libxl_asyncop_how {
+    sys::libxl_asyncop_how {
+        callback: Some(ao_complete),
+        u: sys::libxl_asyncop_how__bindgen_ty_1 { for_callback },
+    }
+}
+
+type AoOutput = (c_int, Option<Box<dyn std::any::Any + Send>>);
+
+impl Future for AoFuture {
+    type Output = AoOutput;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<AoOutput> {
+        let mut st = lock(&self.slot.state);
+        if let Some(rc) = st.rc {
+            let data = st.data.take();
+            drop(st);
+            self.finished = true;
+            return Poll::Ready((rc, data));
+        }
+        st.waker = Some(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+impl Drop for AoFuture {
+    fn drop(&mut self) {
+        if self.finished || lock(&self.slot.state).rc.is_some() {
+            return;
+        }
+        let how = how(Arc::as_ptr(&self.slot) as *mut c_void);
+        // SAFETY: `how` names the operation this future started (libxl
+        // matches callback and for_callback); the ctx is alive (we hold
+        // it). libxl still calls back, freeing the slot's data then.
+        let _ = unsafe { sys::libxl_ao_abort(self.shared.ctx.as_raw(), &how) };
+    }
+}
