@@ -83,13 +83,18 @@ async fn ten_guests_made_concurrently_start_print_on_their_ptys_and_shut_down_be
         let ctx = ctx.clone();
         let name = format!("{prefix}{i}");
         tasks.spawn(async move {
+            // The console is reported available while libxl creates the
+            // domain; its pty is opened before the guest runs, and the
+            // marker read from the pty itself, not from xenconsoled's log.
+            let hello = protocol::guest_hello(&name);
+            let (ready_tx, mut ready_rx) = tokio::sync::oneshot::channel();
             let domid = ctx
-                .create_domain_paused(&pv_guest(&name, true))
+                .create_domain_paused_with_console(&pv_guest(&name, true), ready_tx)
                 .await
                 .unwrap_or_else(|e| panic!("{name}: create: {e}"));
-            // Attach to the pty before the guest runs: the marker is read
-            // from the console itself, not from xenconsoled's log.
-            let hello = protocol::guest_hello(&name);
+            // libxl reported the console during the creation, before it
+            // completed.
+            assert_eq!(ready_rx.try_recv(), Ok(domid), "{name}");
             let reader = {
                 let ctx = ctx.clone();
                 let hello = hello.clone();
@@ -97,6 +102,7 @@ async fn ten_guests_made_concurrently_start_print_on_their_ptys_and_shut_down_be
                     read_console_until(ctx.context(), domid, &hello, Duration::from_secs(240))
                 })
             };
+            // The reader has the pty open before the guest runs.
             tokio::time::sleep(Duration::from_millis(300)).await;
             ctx.context().unpause(domid).expect("unpause");
             let text = reader.await.expect("console reader");
@@ -213,14 +219,22 @@ async fn async_errors_are_typed() {
     assert!(matches!(e, Error::InvalidArgument { .. }), "{e:?}");
     let e = Context::new().unwrap_err();
     assert!(
-        matches!(e, Error::InvalidArgument { what: "SIGCHLD mode", .. }),
+        matches!(
+            e,
+            Error::InvalidArgument {
+                what: "SIGCHLD mode",
+                ..
+            }
+        ),
         "{e:?}"
     );
     // A wait that runs out says so.
     let name = format!("{PREFIX}async-wait");
     let domid = ctx.create_domain(&pv_guest(&name, true)).await.unwrap();
     let t = Instant::now();
-    let r = ctx.wait_for_shutdown(domid, Duration::from_millis(500)).await;
+    let r = ctx
+        .wait_for_shutdown(domid, Duration::from_millis(500))
+        .await;
     assert!(matches!(r, Ok(None)), "{r:?}");
     assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
     ctx.destroy(domid).await.unwrap();

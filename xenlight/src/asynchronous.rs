@@ -213,8 +213,51 @@ impl AsyncContext {
     /// [`create_domain`](Self::create_domain), leaving the domain paused:
     /// attach to its console ([`Context::console`]) before
     /// [`Context::unpause`] to read it from the first byte.
+    ///
+    /// ```no_run
+    /// # async fn f(ctx: xenlight::AsyncContext, cfg: xenlight::DomainConfig) -> xenlight::Result<()> {
+    /// let domid = ctx.create_domain_paused(&cfg).await?;
+    /// let console = ctx.context().console(domid, xenlight::ConsoleKind::Primary)?;
+    /// ctx.context().unpause(domid)?;
+    /// # Ok(()) }
+    /// ```
     #[doc(alias = "libxl_domain_create_new")]
     pub async fn create_domain_paused(&self, cfg: &DomainConfig) -> Result<Domid> {
+        self.create_paused(cfg, None).await
+    }
+
+    /// [`create_domain_paused`](Self::create_domain_paused) that sends the
+    /// new domid on `console_ready` as soon as the domain's console pty
+    /// exists, while libxl is still setting the domain up (libxl's
+    /// `DOMAIN_CREATE_CONSOLE_AVAILABLE` progress report): a client can
+    /// attach before the guest writes its first byte. Nothing is sent if
+    /// the creation fails first.
+    ///
+    /// ```no_run
+    /// # async fn f(ctx: xenlight::AsyncContext, cfg: xenlight::DomainConfig) -> xenlight::Result<()> {
+    /// let (tx, rx) = tokio::sync::oneshot::channel();
+    /// let (created, attached) = tokio::join!(ctx.create_domain_paused_with_console(&cfg, tx), async {
+    ///     let domid = rx.await.ok()?;
+    ///     ctx.context().console(domid, xenlight::ConsoleKind::Primary).ok()
+    /// });
+    /// let domid = created?;
+    /// ctx.context().unpause(domid)?;
+    /// # Ok(()) }
+    /// ```
+    #[doc(alias = "libxl_asyncprogress_how")]
+    pub async fn create_domain_paused_with_console(
+        &self,
+        cfg: &DomainConfig,
+        console_ready: oneshot::Sender<Domid>,
+    ) -> Result<Domid> {
+        self.create_paused(cfg, Some(console_ready)).await
+    }
+
+    async fn create_paused(
+        &self,
+        cfg: &DomainConfig,
+        console_ready: Option<oneshot::Sender<Domid>>,
+    ) -> Result<Domid> {
         let shared = Arc::clone(&self.handle.shared);
         let raw = SendConfig(shared.ctx.host_sized_raw(cfg)?);
         let uuid = Uuid::from_bytes(raw.c_info.uuid.uuid);
@@ -223,7 +266,10 @@ impl AsyncContext {
         // Admission may balloon dom0 and wait for it: not on a runtime worker.
         let (shared, raw) = tokio::task::spawn_blocking(move || {
             let mut raw = raw;
-            shared.ctx.admit(raw.0.as_mut_ptr(), &name).map(|()| (shared, raw))
+            shared
+                .ctx
+                .admit(raw.0.as_mut_ptr(), &name)
+                .map(|()| (shared, raw))
         })
         .await
         .map_err(|e| Error::InvalidArgument {
@@ -235,14 +281,16 @@ impl AsyncContext {
             CreateData {
                 cfg: raw,
                 domid: u32::MAX,
+                console: ConsoleNotify(Mutex::new(console_ready)),
             },
         );
-        let (rc, data) = op.await;
-        let domid = data
-            .and_then(|d| d.downcast::<CreateData>().ok())
-            .map(|d| d.domid)
-            .unwrap_or(u32::MAX);
-        match check(shared.ctx.as_raw(), rc, "libxl_domain_create_new", On::Named(&cfg.name)) {
+        let done = op.await;
+        let domid = done
+            .data
+            .as_ref()
+            .and_then(|d| d.downcast_ref::<CreateData>())
+            .map_or(u32::MAX, |d| d.domid);
+        match done.check(&shared, "libxl_domain_create_new", On::Named(&cfg.name)) {
             Ok(()) => Ok(Domid::from_libxl(domid)),
             Err(err) => {
                 // As the sync path: only new domains with the config's UUID.
@@ -278,16 +326,12 @@ impl AsyncContext {
         }
         let shared = &self.handle.shared;
         let raw_domid = domid.get();
-        let (rc, _) = AoFuture::start(
-            shared,
-            Box::new(()),
-            |ctx, how| {
-                // SAFETY: plain arguments; `how` is valid for the call.
-                unsafe { sys::libxl_domain_destroy(ctx, raw_domid, how) }
-            },
-        )
+        let done = AoFuture::start(shared, Box::new(()), |ctx, how| {
+            // SAFETY: plain arguments; `how` is valid for the call.
+            unsafe { sys::libxl_domain_destroy(ctx, raw_domid, how) }
+        })
         .await;
-        check(shared.ctx.as_raw(), rc, "libxl_domain_destroy", On::Domain(domid))
+        done.check(shared, "libxl_domain_destroy", On::Domain(domid))
     }
 
     /// Waits until the domain shuts down and returns why; a domain already
@@ -446,6 +490,9 @@ fn event_thread(shared: Arc<Shared>) {
             }
         };
         loop {
+            // libxl's lines from here on belong to what completes in this
+            // cycle (taken by its callback).
+            crate::logger::clear_last_error();
             if shared.stop.load(Ordering::SeqCst) {
                 // The streams end; operations still running need polling.
                 lock(&shared.subscribers).clear();
@@ -501,12 +548,51 @@ fn start_create(shared: &Arc<Shared>, data: CreateData) -> AoFuture {
     let mut data = Box::new(data);
     let cfg_ptr = data.cfg.0.as_mut_ptr();
     let domid_ptr: *mut u32 = &mut data.domid;
+    let console = if lock(&data.console.0).is_some() {
+        Some(sys::libxl_asyncprogress_how {
+            callback: Some(console_available),
+            for_event: 0,
+            for_callback: ptr::from_ref(&data.console).cast_mut().cast(),
+        })
+    } else {
+        None
+    };
     AoFuture::start(shared, data, |ctx, how| {
-        // SAFETY: the config and the domid cell are in the box the slot
-        // owns until the operation has completed; `how` is valid for the
-        // call.
-        unsafe { sys::libxl_domain_create_new(ctx, cfg_ptr, domid_ptr, how, ptr::null()) }
+        let console = console.as_ref().map_or(ptr::null(), ptr::from_ref);
+        // SAFETY: the config, the domid cell and the console notifier are
+        // in the box the slot owns until the operation has completed (and
+        // libxl reports progress before completion); `how` and `console`
+        // are valid for the call (libxl copies them).
+        unsafe { sys::libxl_domain_create_new(ctx, cfg_ptr, domid_ptr, how, console) }
     })
+}
+
+/// Where a create's console-available report goes.
+struct ConsoleNotify(Mutex<Option<oneshot::Sender<Domid>>>);
+
+/// libxl's progress callback for `DOMAIN_CREATE_CONSOLE_AVAILABLE`.
+unsafe extern "C" fn console_available(
+    ctx: *mut sys::libxl_ctx,
+    ev: *mut sys::libxl_event,
+    for_callback: *mut c_void,
+) {
+    // Never unwind into libxl.
+    let _ = std::panic::catch_unwind(|| {
+        // SAFETY: libxl hands over a valid event, ours to free (libxl.h:
+        // "the callback is responsible for freeing the event").
+        let domid = unsafe { ev.as_ref() }.map(|e| e.domid);
+        if !ev.is_null() {
+            // SAFETY: as above; freed once.
+            unsafe { sys::libxl_event_free(ctx, ev) };
+        }
+        // SAFETY: for_callback is the ConsoleNotify in the create's boxed
+        // data, alive until the create completes; libxl reports progress
+        // before then.
+        let notify = unsafe { &*(for_callback as *const ConsoleNotify) };
+        if let (Some(tx), Some(d)) = (lock(&notify.0).take(), domid) {
+            let _ = tx.send(Domid::from_libxl(d));
+        }
+    });
 }
 
 /// A libxl config handed to an asynchronous create, with the domid cell
@@ -516,6 +602,7 @@ fn start_create(shared: &Arc<Shared>, data: CreateData) -> AoFuture {
 struct CreateData {
     cfg: SendConfig,
     domid: u32,
+    console: ConsoleNotify,
 }
 
 /// An owned libxl config moved between threads.
@@ -544,6 +631,8 @@ struct AoSlot {
 
 struct AoState {
     rc: Option<c_int>,
+    /// libxl's error lines logged on the thread that completed it.
+    message: Option<String>,
     waker: Option<Waker>,
     /// What libxl reads and writes during the operation.
     data: Option<Box<dyn std::any::Any + Send>>,
@@ -559,6 +648,9 @@ unsafe extern "C" fn ao_complete(_ctx: *mut sys::libxl_ctx, rc: c_int, for_callb
         let waker = {
             let mut st = lock(&slot.state);
             st.rc = Some(rc);
+            if rc != 0 {
+                st.message = crate::logger::take_last_error();
+            }
             st.waker.take()
         };
         if let Some(s) = slot.shared.upgrade() {
@@ -589,6 +681,7 @@ impl AoFuture {
         let slot = Arc::new(AoSlot {
             state: Mutex::new(AoState {
                 rc: None,
+                message: None,
                 waker: None,
                 data: Some(data),
             }),
@@ -604,7 +697,9 @@ impl AoFuture {
             shared.outstanding.fetch_sub(1, Ordering::SeqCst);
             // SAFETY: the reference made above, not handed to libxl.
             drop(unsafe { Arc::from_raw(for_callback as *const AoSlot) });
-            lock(&slot.state).rc = Some(rc);
+            let mut st = lock(&slot.state);
+            st.rc = Some(rc);
+            st.message = crate::logger::take_last_error();
         }
         AoFuture {
             slot,
@@ -621,18 +716,37 @@ fn how(for_callback: *mut c_void) -> sys::libxl_asyncop_how {
     }
 }
 
-type AoOutput = (c_int, Option<Box<dyn std::any::Any + Send>>);
+/// What a finished operation gives back.
+struct AoDone {
+    rc: c_int,
+    /// libxl's error lines for it (see [`AoState::message`]).
+    message: Option<String>,
+    /// The data given to [`AoFuture::start`].
+    data: Option<Box<dyn std::any::Any + Send>>,
+}
+
+impl AoDone {
+    /// The operation's result as this crate's error, with libxl's lines.
+    fn check(&self, shared: &Shared, op: &'static str, on: On<'_>) -> Result<()> {
+        crate::logger::put_last_error(self.message.clone());
+        check(shared.ctx.as_raw(), self.rc, op, on)
+    }
+}
 
 impl Future for AoFuture {
-    type Output = AoOutput;
+    type Output = AoDone;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<AoOutput> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<AoDone> {
         let mut st = lock(&self.slot.state);
         if let Some(rc) = st.rc {
-            let data = st.data.take();
+            let done = AoDone {
+                rc,
+                message: st.message.take(),
+                data: st.data.take(),
+            };
             drop(st);
             self.finished = true;
-            return Poll::Ready((rc, data));
+            return Poll::Ready(done);
         }
         st.waker = Some(cx.waker().clone());
         Poll::Pending

@@ -129,6 +129,19 @@ pub(crate) fn record_error_for_test(line: &str) {
     };
 }
 
+/// Makes `message` this thread's libxl error lines: those an asynchronous
+/// operation's completion took on the thread that ran it, for the error
+/// built on the thread that awaited it.
+#[cfg(feature = "tokio")]
+pub(crate) fn put_last_error(message: Option<String>) {
+    LAST_ERRORS.with(|l| {
+        if let Ok(mut l) = l.try_borrow_mut() {
+            l.clear();
+            l.extend(message);
+        }
+    });
+}
+
 /// Takes this thread's libxl error lines since the last clear, joined.
 pub(crate) fn take_last_error() -> Option<String> {
     LAST_ERRORS.with(|l| {
