@@ -173,8 +173,21 @@ fn run_all() -> Result<bool> {
             &["test", "-p", "xenlight", "--lib", "--features", "serde"],
         ),
         (
+            "doc tests of the async API",
+            &["test", "-p", "xenlight", "--doc", "--features", "tokio"],
+        ),
+        (
             "docs",
-            &["doc", "-p", "xenlight", "-p", "xenlight-sys", "--no-deps"],
+            &[
+                "doc",
+                "-p",
+                "xenlight",
+                "-p",
+                "xenlight-sys",
+                "--no-deps",
+                "--features",
+                "xenlight/serde,xenlight/tokio",
+            ],
         ),
     ];
     for (name, args) in steps {

@@ -91,7 +91,7 @@ pub fn docs_rs_build() -> Result<()> {
             "xenlight-sys",
             "--no-deps",
             "--features",
-            "xenlight/serde",
+            "xenlight/serde,xenlight/tokio",
         ])
         .env("DOCS_RS", "1")
         .env("PKG_CONFIG_PATH", &empty)
