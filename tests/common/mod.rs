@@ -158,3 +158,73 @@ pub fn rss_kib() -> u64 {
 pub fn hotplug_log() -> String {
     std::fs::read_to_string("/var/log/xen/xen-hotplug.log").unwrap_or_default()
 }
+
+/// One round of the event-stream test (issue 14): a thread consumes
+/// [`Context::domain_events`] while three threads each create a guest,
+/// wait for its shutdown and destroy it; every shutdown and every death
+/// must arrive exactly once, shutdown before death, no wait timing out.
+pub fn event_stream_round(ctx: &Context, round: usize) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    use xenlight::{DomainEvent, ShutdownReason};
+    let created = Mutex::new(Vec::new());
+    let finished = AtomicUsize::new(0);
+    let seen = std::thread::scope(|s| {
+        let mut events = ctx.domain_events().unwrap();
+        let fin = &finished;
+        let consumer = s.spawn(move || {
+            let mut seen = Vec::new();
+            let deadline = std::time::Instant::now() + Duration::from_secs(300);
+            loop {
+                if let Some(ev) = events.next_event(Duration::from_millis(500)).unwrap() {
+                    seen.push(ev);
+                }
+                let deaths = seen
+                    .iter()
+                    .filter(|e| matches!(e, DomainEvent::Death { .. }))
+                    .count();
+                let all_done = fin.load(Ordering::SeqCst) == 3;
+                if (all_done && deaths >= 3) || std::time::Instant::now() > deadline {
+                    return seen;
+                }
+            }
+        });
+        for i in 0..3 {
+            let (ctx, created, finished) = (&ctx, &created, &finished);
+            s.spawn(move || {
+                let name = format!("{PREFIX}stream-{round}-{i}");
+                let domid = ctx.create_domain(&pv_guest(&name, false)).expect("create");
+                created.lock().unwrap().push(domid);
+                let guard = DomainGuard { ctx, domid };
+                let reason = ctx
+                    .wait_for_shutdown(domid, Duration::from_secs(180))
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+                assert_eq!(reason, ShutdownReason::Poweroff);
+                drop(guard);
+                finished.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+        consumer.join().unwrap()
+    });
+    for domid in created.into_inner().unwrap() {
+        let mine: Vec<&DomainEvent> = seen
+            .iter()
+            .filter(|e| match e {
+                DomainEvent::Shutdown { domid: d, .. } | DomainEvent::Death { domid: d } => {
+                    *d == domid
+                }
+            })
+            .collect();
+        assert_eq!(
+            mine,
+            [
+                &DomainEvent::Shutdown {
+                    domid,
+                    reason: ShutdownReason::Poweroff
+                },
+                &DomainEvent::Death { domid }
+            ],
+            "round {round}, domain {domid}: {seen:?}"
+        );
+    }
+}

@@ -154,13 +154,18 @@ pub fn vm_test(o: &VmOptions) -> Result<bool> {
 /// `cargo xtask stress`: the reliability suite (the ignored `xen_stress`
 /// tests), run in the Xen host.
 pub fn stress(o: &VmOptions) -> Result<bool> {
+    let filter: String = o
+        .filter
+        .iter()
+        .map(|f| format!(" {}", shell_quote(f)))
+        .collect();
     run_suite(
         &Suite {
             name: "stress",
             build: HYPERVISOR_TESTS,
             kinds: &["test"],
             only: &["xen_stress"],
-            args: "--ignored --test-threads=1 --color never --nocapture".into(),
+            args: format!("--ignored --test-threads=1 --color never --nocapture{filter}"),
             release_examples: false,
             downstream: false,
         },
