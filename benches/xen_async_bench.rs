@@ -1,0 +1,113 @@
+//! The async API on a real Xen host (issue 14), each side measured in the
+//! same run: create+destroy as libxl asynchronous operations against the
+//! same work through the sync calls, and the time from a shutdown request
+//! to the shutdown event delivered against `xl shutdown -w`, which waits on
+//! libxl's own events. Its own binary: the async context owns SIGCHLD, and
+//! libxl wants one SIGCHLD mode per process. Run with `cargo xtask bench`.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use xenlight::AsyncContext;
+
+/// Boots a staying test guest and waits for its marker on the console, so
+/// that it answers a shutdown request.
+fn booted_guest(rt: &tokio::runtime::Runtime, ctx: &AsyncContext, name: &str) -> xenlight::Domid {
+    let cfg = pv_guest(name).cmdline(format!(
+        "console=hvc0 rdinit=/init quiet xlmarker={name} xlstay"
+    ));
+    let domid = rt.block_on(ctx.create_domain(&cfg)).expect("create");
+    let log = format!("/var/log/xen/console/guest-{name}.log");
+    let marker = format!("@@GUEST-HELLO {name}@@");
+    let start = Instant::now();
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains(&marker)
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "{name} did not boot"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The guest's init is in its loop (poweroff handled by /sbin/poweroff).
+    std::thread::sleep(Duration::from_millis(500));
+    domid
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let ctx = rt
+        .block_on(async { AsyncContext::new() })
+        .expect("AsyncContext");
+
+    // Create paused + destroy of a PV guest: async operations against the
+    // sync calls on the same ctx (from a blocking thread, as documented).
+    let async_cfg = pv_guest("bench-async");
+    let sync_cfg = pv_guest("bench-sync");
+    let (a, s) = compare(
+        6,
+        1,
+        || {
+            rt.block_on(async {
+                let d = ctx.create_domain_paused(&async_cfg).await.expect("create");
+                ctx.destroy(d).await.expect("destroy");
+            });
+        },
+        || {
+            let c = ctx.clone();
+            let cfg = sync_cfg.clone();
+            rt.block_on(tokio::task::spawn_blocking(move || {
+                let d = c.context().create_domain_paused(&cfg).expect("create");
+                c.context().destroy(d).expect("destroy");
+            }))
+            .expect("blocking task");
+        },
+    );
+    report(
+        "create -p + destroy (PV, 128 MiB)",
+        "async",
+        &a,
+        "sync",
+        &s,
+        "async-create async/sync",
+    );
+
+    // Shutdown request to shutdown event: ours (one event thread feeding
+    // the wait) against `xl shutdown -w` (xl waits on libxl's events). Only
+    // the request-to-event time is measured, in alternating order; each
+    // sample needs a freshly booted guest.
+    let (mut ours, mut xl) = (Vec::new(), Vec::new());
+    for round in 0..8 {
+        for side in [round % 2, 1 - round % 2] {
+            let name = format!("bench-ev-{round}-{side}");
+            let d = booted_guest(&rt, &ctx, &name);
+            let t = Instant::now();
+            if side == 0 {
+                let why = rt
+                    .block_on(ctx.shutdown_and_wait(d, Duration::from_secs(120)))
+                    .expect("shutdown");
+                ours.push(t.elapsed());
+                assert_eq!(why, xenlight::ShutdownReason::Poweroff);
+            } else {
+                run_quiet("xl", &["shutdown", "-w", &d.to_string()]);
+                xl.push(t.elapsed());
+            }
+            rt.block_on(ctx.destroy(d)).expect("destroy");
+        }
+    }
+    report(
+        "shutdown request to event (PV guest powering off)",
+        "async",
+        &stats(ours),
+        "xl shutdown -w",
+        &stats(xl),
+        "event-latency async/xl",
+    );
+}
