@@ -63,7 +63,7 @@ fn main() {
         || {
             let c = ctx.clone();
             let cfg = sync_cfg.clone();
-            rt.block_on(tokio::task::spawn_blocking(move || {
+            rt.block_on(rt.spawn_blocking(move || {
                 let d = c.context().create_domain_paused(&cfg).expect("create");
                 c.context().destroy(d).expect("destroy");
             }))

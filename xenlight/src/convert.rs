@@ -85,10 +85,7 @@ impl DomainConfig {
     pub(crate) fn to_libxl_types(&self) -> Result<types::DomainConfig> {
         let mut t = self.to_types()?;
         if t.c_info.uuid.is_nil() {
-            let mut raw = sys::libxl_uuid { uuid: [0; 16] };
-            // SAFETY: writes 16 random bytes into the uuid.
-            unsafe { sys::libxl_uuid_generate(&mut raw) };
-            t.c_info.uuid = Uuid::from_bytes(raw.uuid);
+            t.c_info.uuid = Uuid::random();
         }
         Ok(t)
     }

@@ -139,6 +139,45 @@ impl Uuid {
     pub fn is_nil(&self) -> bool {
         self.0 == [0; 16]
     }
+
+    /// A random (version 4) UUID, for a new domain or pool.
+    ///
+    /// Unlike `libxl_uuid_generate` (libuuid), it never waits for the
+    /// kernel's entropy pool: libuuid retries for a second on a host whose
+    /// pool is not yet initialised (a freshly booted dom0 without a
+    /// hardware RNG), on every UUID. A domain's UUID is an identifier, not
+    /// a secret.
+    ///
+    /// ```
+    /// let a = xenlight::Uuid::random();
+    /// assert_eq!(a.to_string().as_bytes()[14], b'4'); // version 4
+    /// assert_ne!(a, xenlight::Uuid::random());
+    /// ```
+    pub fn random() -> Self {
+        let mut b = [0u8; 16];
+        // SAFETY: writes at most 16 bytes into `b`.
+        let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), libc::GRND_INSECURE) };
+        if usize::try_from(n).ok() != Some(b.len()) {
+            // Kernels before 5.6 lack GRND_INSECURE; /dev/urandom never
+            // blocks either.
+            use std::io::Read;
+            let read = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b));
+            if read.is_err() {
+                // No randomness at all: still unique within this process.
+                let t = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_nanos();
+                static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+                let c = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                b[..8].copy_from_slice(&(t as u64).to_le_bytes());
+                b[8..].copy_from_slice(&(c ^ (u64::from(std::process::id()) << 32)).to_le_bytes());
+            }
+        }
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        Uuid(b)
+    }
 }
 
 impl fmt::Display for Uuid {

@@ -205,9 +205,9 @@ impl Context {
     fn preserve_renamed(&self, domid: Domid, cfg: &mut RawConfig, name: &str) -> Result<String> {
         let suffix = format!("--{domid}");
         let c_suffix = cstring("name suffix", &suffix)?;
-        let mut fresh = sys::libxl_uuid { uuid: [0; 16] };
-        // SAFETY: writes 16 random bytes into `fresh`.
-        unsafe { sys::libxl_uuid_generate(&mut fresh) };
+        let fresh = sys::libxl_uuid {
+            uuid: *crate::ids::Uuid::random().as_bytes(),
+        };
         // SAFETY: c_info belongs to the live `cfg`; c_suffix is alive for
         // the call; the UUID is passed by value.
         try_call!(

@@ -111,9 +111,9 @@ impl Context {
     pub fn create_cpupool(&self, name: &str, sched: Scheduler, cpus: &Bitmap) -> Result<u32> {
         let c_name = cstring("cpupool name", name)?;
         let map = cpus.to_c()?;
-        let mut uuid = sys::libxl_uuid { uuid: [0; 16] };
-        // SAFETY: writes 16 random bytes.
-        unsafe { sys::libxl_uuid_generate(&mut uuid) };
+        let mut uuid = sys::libxl_uuid {
+            uuid: *crate::ids::Uuid::random().as_bytes(),
+        };
         let mut poolid = sys::LIBXL_CPUPOOL_POOLID_ANY;
         // SAFETY: name NUL-terminated; the bitmap is passed by value and
         // only read (it stays ours); valid out-pointers.
