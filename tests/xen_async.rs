@@ -239,3 +239,64 @@ async fn async_errors_are_typed() {
     assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
     ctx.destroy(domid).await.unwrap();
 }
+
+/// A guest suspended in place, resumed, then shut down: the stream and the
+/// waits report both shutdowns (libxl reports one per watch; the stream
+/// watches a resumed domain anew), then its death.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_guests_next_shutdown_is_reported_too() {
+    let ctx = AsyncContext::new().expect("AsyncContext");
+    let mut events = ctx.domain_events();
+    let name = format!("{PREFIX}async-resume");
+    let domid = ctx.create_domain(&pv_guest(&name, true)).await.unwrap();
+    let booted = {
+        let hello = protocol::guest_hello(&name);
+        let name = name.clone();
+        tokio::task::spawn_blocking(move || {
+            wait_for_console(&name, &hello, Duration::from_secs(120))
+        })
+    };
+    assert!(booted.await.unwrap(), "{}", console_log(&name));
+    let c = ctx.clone();
+    tokio::task::spawn_blocking(move || c.context().suspend_only(domid))
+        .await
+        .unwrap()
+        .expect("suspend");
+    let why = ctx.wait_for_shutdown(domid, Duration::from_secs(60)).await;
+    assert_eq!(why.unwrap(), Some(ShutdownReason::Suspend));
+    let c = ctx.clone();
+    tokio::task::spawn_blocking(move || c.context().resume(domid))
+        .await
+        .unwrap()
+        .expect("resume");
+    let why = ctx
+        .shutdown_and_wait(domid, Duration::from_secs(120))
+        .await
+        .expect("shutdown after the resume");
+    assert_eq!(why, ShutdownReason::Poweroff);
+    ctx.destroy(domid).await.unwrap();
+    let mut mine = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline && !mine.contains(&DomainEvent::Death { domid }) {
+        if let Ok(Some(ev)) = tokio::time::timeout(Duration::from_secs(1), events.recv()).await {
+            if matches!(ev, DomainEvent::Shutdown { domid: d, .. } | DomainEvent::Death { domid: d } if d == domid)
+            {
+                mine.push(ev);
+            }
+        }
+    }
+    assert_eq!(
+        mine,
+        [
+            DomainEvent::Shutdown {
+                domid,
+                reason: ShutdownReason::Suspend
+            },
+            DomainEvent::Shutdown {
+                domid,
+                reason: ShutdownReason::Poweroff
+            },
+            DomainEvent::Death { domid }
+        ]
+    );
+}

@@ -107,10 +107,14 @@ struct Shared {
     stop: AtomicBool,
     /// Cancels the event thread's current wait (on stop).
     cancel: Cancel,
-    /// Waits for a domain's shutdown, by domain.
-    shutdown_waiters: Mutex<HashMap<Domid, Vec<oneshot::Sender<ShutdownReason>>>>,
+    /// Waits for a domain's shutdown, and the shutdowns reported so far.
+    shutdowns: Mutex<Shutdowns>,
     /// Event streams.
     subscribers: Mutex<Vec<mpsc::UnboundedSender<DomainEvent>>>,
+    /// Creations whose future was dropped before they completed: when
+    /// they complete (aborted or not), the event thread destroys whatever
+    /// domain they made.
+    orphans: Mutex<Vec<Arc<AoSlot>>>,
 }
 
 impl AsyncContext {
@@ -155,8 +159,9 @@ impl AsyncContext {
             outstanding: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
             cancel: Cancel::new(),
-            shutdown_waiters: Mutex::new(HashMap::new()),
+            shutdowns: Mutex::new(Shutdowns::default()),
             subscribers: Mutex::new(Vec::new()),
+            orphans: Mutex::new(Vec::new()),
         });
         let weak: Weak<Shared> = Arc::downgrade(&shared);
         tokio::spawn(async move {
@@ -325,12 +330,7 @@ impl AsyncContext {
             });
         }
         let shared = &self.handle.shared;
-        let raw_domid = domid.get();
-        let done = AoFuture::start(shared, Box::new(()), |ctx, how| {
-            // SAFETY: plain arguments; `how` is valid for the call.
-            unsafe { sys::libxl_domain_destroy(ctx, raw_domid, how) }
-        })
-        .await;
+        let done = start_destroy(shared, domid).await;
         done.check(shared, "libxl_domain_destroy", On::Domain(domid))
     }
 
@@ -351,18 +351,24 @@ impl AsyncContext {
     ) -> Result<Option<ShutdownReason>> {
         let shared = &self.handle.shared;
         let (tx, rx) = oneshot::channel();
-        // Listen first, then look: a shutdown in between is not missed.
-        lock(&shared.shutdown_waiters)
-            .entry(domid)
-            .or_default()
-            .push(tx);
+        // The answer comes from the event thread only, after it has told
+        // the event streams: a caller that destroys the domain at once
+        // cannot make a stream see its death without its shutdown. A
+        // shutdown reported before this wait began is remembered.
         let info = shared.ctx.domain_info(domid);
-        let already = match &info {
-            Ok(i) => match i.state {
-                DomainState::Shutdown(r) => Some(r),
-                _ => None,
-            },
-            Err(_) => None,
+        let running = matches!(&info, Ok(i) if !matches!(i.state, DomainState::Shutdown(_)));
+        let already = {
+            let mut s = lock(&shared.shutdowns);
+            if running {
+                // Resumed since (suspend and resume): the next shutdown
+                // counts, and the stream re-arms its watch for it.
+                s.reported.remove(&domid);
+            }
+            let r = s.reported.get(&domid).copied();
+            if r.is_none() {
+                s.waiting.entry(domid).or_default().push(tx);
+            }
+            r
         };
         let result = match (info, already) {
             (Err(e), _) => Err(e),
@@ -379,7 +385,7 @@ impl AsyncContext {
             },
         };
         // Leave no closed senders behind for this domain.
-        if let Some(v) = lock(&shared.shutdown_waiters).get_mut(&domid) {
+        if let Some(v) = lock(&shared.shutdowns).waiting.get_mut(&domid) {
             v.retain(|s| !s.is_closed());
         }
         result
@@ -480,6 +486,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// operations. It ends when the last handle is gone and no operation is
 /// outstanding, and then frees the ctx (outside any libxl callback).
 fn event_thread(shared: Arc<Shared>) {
+    let mut destroys: Vec<AoFuture> = Vec::new();
     {
         let ctx = &shared.ctx;
         let mut events = match ctx.domain_events() {
@@ -493,10 +500,16 @@ fn event_thread(shared: Arc<Shared>) {
             // libxl's lines from here on belong to what completes in this
             // cycle (taken by its callback).
             crate::logger::clear_last_error();
+            // Children libxl started may have ended without the runtime's
+            // SIGCHLD reaching us (the runtime shut down first): check.
+            // SAFETY: the ctx is alive and in mainloop mode; not a signal
+            // handler.
+            unsafe { sys::libxl_childproc_sigchld_occurred(ctx.as_raw()) };
+            reap_orphans(&shared, &mut destroys);
             if shared.stop.load(Ordering::SeqCst) {
                 // The streams end; operations still running need polling.
                 lock(&shared.subscribers).clear();
-                lock(&shared.shutdown_waiters).clear();
+                *lock(&shared.shutdowns) = Shutdowns::default();
                 if shared.outstanding.load(Ordering::SeqCst) == 0 {
                     break;
                 }
@@ -518,26 +531,38 @@ fn event_thread(shared: Arc<Shared>) {
         }
         drop(events);
     }
+    drop(destroys);
     drop(shared);
 }
 
+/// The shutdown waits of a context and what they are answered from.
+#[derive(Default)]
+struct Shutdowns {
+    /// Waits, by domain.
+    waiting: HashMap<Domid, Vec<oneshot::Sender<ShutdownReason>>>,
+    /// Shutdowns reported for domains not dead yet.
+    reported: HashMap<Domid, ShutdownReason>,
+}
+
+/// Hands an event to the streams, then to the waits (so a wait's caller
+/// acts on a domain only after every stream has its event).
 fn dispatch(shared: &Shared, ev: DomainEvent) {
+    lock(&shared.subscribers).retain(|tx| tx.send(ev).is_ok());
+    let mut s = lock(&shared.shutdowns);
     match ev {
         DomainEvent::Shutdown { domid, reason } => {
-            for tx in lock(&shared.shutdown_waiters)
-                .remove(&domid)
-                .unwrap_or_default()
-            {
+            s.reported.insert(domid, reason);
+            for tx in s.waiting.remove(&domid).unwrap_or_default() {
                 let _ = tx.send(reason);
             }
         }
         DomainEvent::Death { domid } => {
             // Waits for a domain that died without a shutdown end (their
             // senders drop: DomainNotFound).
-            lock(&shared.shutdown_waiters).remove(&domid);
+            s.reported.remove(&domid);
+            s.waiting.remove(&domid);
         }
     }
-    lock(&shared.subscribers).retain(|tx| tx.send(ev).is_ok());
 }
 
 /// Starts `libxl_domain_create_new` on `data` (a plain function: the raw
@@ -565,6 +590,42 @@ fn start_create(shared: &Arc<Shared>, data: CreateData) -> AoFuture {
         // are valid for the call (libxl copies them).
         unsafe { sys::libxl_domain_create_new(ctx, cfg_ptr, domid_ptr, how, console) }
     })
+}
+
+/// Starts `libxl_domain_destroy` as an asynchronous operation.
+fn start_destroy(shared: &Arc<Shared>, domid: Domid) -> AoFuture {
+    let raw_domid = domid.get();
+    AoFuture::start(shared, Box::new(()), |ctx, how| {
+        // SAFETY: plain arguments; `how` is valid for the call.
+        unsafe { sys::libxl_domain_destroy(ctx, raw_domid, how) }
+    })
+}
+
+/// Destroys what the orphaned creations that have completed made (libxl
+/// destroys a domain whose creation fails, but a creation may finish
+/// despite the abort), and forgets the destructions that have ended.
+fn reap_orphans(shared: &Arc<Shared>, destroys: &mut Vec<AoFuture>) {
+    let done: Vec<Arc<AoSlot>> = {
+        let mut orphans = lock(&shared.orphans);
+        let (done, running) = orphans.drain(..).partition(|s| lock(&s.state).rc.is_some());
+        *orphans = running;
+        done
+    };
+    for slot in done {
+        let data = lock(&slot.state).data.take();
+        let Some(c) = data.and_then(|d| d.downcast::<CreateData>().ok()) else {
+            continue;
+        };
+        let uuid = Uuid::from_bytes(c.cfg.c_info.uuid.uuid);
+        let domid = Domid::from_libxl(c.domid);
+        // Only the domain this creation made, if it is still there.
+        let made =
+            c.domid != u32::MAX && shared.ctx.domain_info(domid).is_ok_and(|i| i.uuid == uuid);
+        if made {
+            destroys.push(start_destroy(shared, domid));
+        }
+    }
+    destroys.retain(|f| lock(&f.slot.state).rc.is_none());
 }
 
 /// Where a create's console-available report goes.
@@ -755,8 +816,18 @@ impl Future for AoFuture {
 
 impl Drop for AoFuture {
     fn drop(&mut self) {
-        if self.finished || lock(&self.slot.state).rc.is_some() {
+        if self.finished {
             return;
+        }
+        {
+            let st = lock(&self.slot.state);
+            if st.data.as_ref().is_some_and(|d| d.is::<CreateData>()) {
+                // Whatever the outcome, the event thread cleans up after it.
+                lock(&self.shared.orphans).push(Arc::clone(&self.slot));
+            }
+            if st.rc.is_some() {
+                return;
+            }
         }
         let how = how(Arc::as_ptr(&self.slot) as *mut c_void);
         // SAFETY: `how` names the operation this future started (libxl

@@ -18,6 +18,7 @@ use crate::context::Context;
 use crate::enums::ShutdownReason;
 use crate::error::{DomainRef, Error, ErrorKind, Result};
 use crate::ids::Domid;
+use crate::info::DomainState;
 use crate::raw::{raw_call, try_call, On};
 
 /// Distinguishes this crate's death watches from each other and from any
@@ -309,6 +310,10 @@ pub struct DomainEvents<'a> {
     ctx: &'a Context,
     for_user: u64,
     watches: std::collections::HashMap<Domid, DeathWatch<'a>>,
+    /// Domains whose shutdown was reported (libxl reports one per watch):
+    /// when one runs again (resumed after a suspend), its watch is made
+    /// anew so that its next shutdown is reported too.
+    shut: std::collections::HashSet<Domid>,
     /// Domains whose death was reported but which are still listed:
     /// libxl reports a death when the domain starts dying, and watching it
     /// again would report it again.
@@ -338,6 +343,10 @@ impl<'a> DomainEvents<'a> {
         self.dead
             .retain(|id| domains.iter().any(|d| d.domid == *id));
         for d in domains {
+            let resumed = !matches!(d.state, DomainState::Shutdown(_) | DomainState::Dying);
+            if resumed && self.shut.remove(&d.domid) {
+                self.watches.remove(&d.domid);
+            }
             if d.domid.is_dom0()
                 || self.watches.contains_key(&d.domid)
                 || self.dead.contains(&d.domid)
@@ -401,6 +410,7 @@ impl<'a> DomainEvents<'a> {
                 if e.type_ == sys::libxl_event_type_LIBXL_EVENT_TYPE_DOMAIN_SHUTDOWN {
                     // SAFETY: the union arm for DOMAIN_SHUTDOWN events.
                     let r = unsafe { e.u.domain_shutdown.shutdown_reason };
+                    self.shut.insert(domid);
                     return Ok(Some(DomainEvent::Shutdown {
                         domid,
                         reason: ShutdownReason::from_raw(i32::from(r)),
@@ -409,6 +419,7 @@ impl<'a> DomainEvents<'a> {
                 if e.type_ == sys::libxl_event_type_LIBXL_EVENT_TYPE_DOMAIN_DEATH {
                     // libxl reports a death once; the watch is done.
                     self.watches.remove(&domid);
+                    self.shut.remove(&domid);
                     self.dead.insert(domid);
                     return Ok(Some(DomainEvent::Death { domid }));
                 }
@@ -439,6 +450,7 @@ impl Context {
             for_user: NEXT_WATCH.fetch_add(1, Ordering::Relaxed),
             watches: std::collections::HashMap::new(),
             dead: std::collections::HashSet::new(),
+            shut: std::collections::HashSet::new(),
         };
         s.refresh()?;
         Ok(s)
