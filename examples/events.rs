@@ -1,4 +1,4 @@
-//! Prints every domain's shutdowns and deaths as they happen, from one
+//! Prints every domain's shutdowns, deaths and CD-ROM ejects as they happen, from one
 //! event stream (`Context::domain_events`), for up to SECONDS (default 60).
 //!
 //! ```text
@@ -20,6 +20,10 @@ fn run(secs: u64) -> xenlight::Result<()> {
                 println!("domain {domid}: shutdown ({reason})")
             }
             Some(DomainEvent::Death { domid }) => println!("domain {domid}: destroyed"),
+            Some(DomainEvent::DiskEject { domid, vdev }) => {
+                println!("domain {domid}: {vdev} ejected")
+            }
+            Some(other) => println!("{other:?}"),
             None => break,
         }
     }

@@ -147,12 +147,8 @@ async fn ten_guests_made_concurrently_start_print_on_their_ptys_and_shut_down_be
     for domid in made {
         let mine: Vec<DomainEvent> = seen
             .iter()
-            .copied()
-            .filter(|e| match e {
-                DomainEvent::Shutdown { domid: d, .. } | DomainEvent::Death { domid: d } => {
-                    *d == domid
-                }
-            })
+            .filter(|e| e.domid() == domid)
+            .cloned()
             .collect();
         assert_eq!(
             mine,
@@ -279,8 +275,7 @@ async fn a_resumed_guests_next_shutdown_is_reported_too() {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline && !mine.contains(&DomainEvent::Death { domid }) {
         if let Ok(Some(ev)) = tokio::time::timeout(Duration::from_secs(1), events.recv()).await {
-            if matches!(ev, DomainEvent::Shutdown { domid: d, .. } | DomainEvent::Death { domid: d } if d == domid)
-            {
+            if ev.domid() == domid {
                 mine.push(ev);
             }
         }

@@ -366,3 +366,44 @@ fn dev_a_pci_device_is_made_assignable_listed_and_given_back() {
         .unwrap_err()
         .is_domain_not_found());
 }
+
+/// A CD-ROM eject reaches the event stream: the eject request is written
+/// where a device model writes it when the guest ejects the medium (the
+/// drive's frontend `eject` node, which libxl watches); the stream reports
+/// it with the drive's name, and libxl acknowledges it by clearing the node.
+#[test]
+fn dev_a_cdrom_eject_is_reported_on_the_event_stream() {
+    let ctx = Context::new().unwrap();
+    let iso = disk_image("eject", "XLT-CDROM");
+    let name = format!("{PREFIX}eject");
+    let cfg = pv_guest(&name, true).disk(Disk::new(&iso, "xvdc").cdrom(true).read_only(true));
+    let domid = ctx
+        .create_domain_paused(&cfg)
+        .expect("create with a CD-ROM");
+    let _guard = DomainGuard { ctx: &ctx, domid };
+    let mut events = ctx.domain_events().unwrap();
+    // xvdc: major 202, minor 2 * 16.
+    let node = format!("/local/domain/{domid}/device/vbd/{}/eject", (202 << 8) | 32);
+    run("xenstore-write", &[&node, "eject"]);
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        match events.next_event(Duration::from_millis(500)).unwrap() {
+            Some(ev @ xenlight::DomainEvent::DiskEject { .. }) => {
+                seen.push(ev);
+                break;
+            }
+            Some(ev) => seen.push(ev),
+            None => {}
+        }
+    }
+    assert_eq!(
+        seen.last(),
+        Some(&xenlight::DomainEvent::DiskEject {
+            domid,
+            vdev: "xvdc".into()
+        }),
+        "{seen:?}"
+    );
+    assert_eq!(run("xenstore-read", &[&node]).trim(), "");
+}

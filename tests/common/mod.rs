@@ -207,14 +207,7 @@ pub fn event_stream_round(ctx: &Context, round: usize) {
         consumer.join().unwrap()
     });
     for domid in created.into_inner().unwrap() {
-        let mine: Vec<&DomainEvent> = seen
-            .iter()
-            .filter(|e| match e {
-                DomainEvent::Shutdown { domid: d, .. } | DomainEvent::Death { domid: d } => {
-                    *d == domid
-                }
-            })
-            .collect();
+        let mine: Vec<&DomainEvent> = seen.iter().filter(|e| e.domid() == domid).collect();
         assert_eq!(
             mine,
             [

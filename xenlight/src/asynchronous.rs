@@ -416,7 +416,7 @@ impl AsyncContext {
             })
     }
 
-    /// Every domain's shutdowns and deaths from now on, as a
+    /// Every domain's shutdowns, deaths and CD-ROM ejects from now on, as a
     /// `futures::Stream` (see [`DomainEvents`](crate::DomainEvents) for
     /// what is reported).
     ///
@@ -438,7 +438,7 @@ impl AsyncContext {
     }
 }
 
-/// Shutdown and death events of every domain, from
+/// Shutdown, death and CD-ROM eject events of every domain, from
 /// [`AsyncContext::domain_events`]: a `futures_core::Stream`, or read
 /// with [`recv`](Self::recv).
 pub struct DomainEventStream {
@@ -547,7 +547,7 @@ struct Shutdowns {
 /// Hands an event to the streams, then to the waits (so a wait's caller
 /// acts on a domain only after every stream has its event).
 fn dispatch(shared: &Shared, ev: DomainEvent) {
-    lock(&shared.subscribers).retain(|tx| tx.send(ev).is_ok());
+    lock(&shared.subscribers).retain(|tx| tx.send(ev.clone()).is_ok());
     let mut s = lock(&shared.shutdowns);
     match ev {
         DomainEvent::Shutdown { domid, reason } => {
@@ -562,6 +562,7 @@ fn dispatch(shared: &Shared, ev: DomainEvent) {
             s.reported.remove(&domid);
             s.waiting.remove(&domid);
         }
+        _ => {}
     }
 }
 

@@ -19,6 +19,7 @@ use crate::enums::ShutdownReason;
 use crate::error::{DomainRef, Error, ErrorKind, Result};
 use crate::ids::Domid;
 use crate::info::DomainState;
+use crate::raw::alloc::opt_string;
 use crate::raw::{raw_call, try_call, On};
 
 /// Distinguishes this crate's death watches from each other and from any
@@ -66,7 +67,14 @@ struct Want {
     /// Every domain's events with this `for_user` (an event stream).
     any_domain: bool,
     for_user: u64,
+    /// Also the events whose `for_user` is a key here (a stream's eject
+    /// watches, one `for_user` each); NULL for none.
+    also: *const EjectUsers,
 }
+
+/// A stream's eject watches by their `for_user`: the domain and drive
+/// (libxl 4.17's eject events do not name the drive).
+type EjectUsers = std::collections::HashMap<u64, (Domid, String)>;
 
 /// Matches only this waiter's own events, so other watchers' events stay
 /// queued for them.
@@ -75,8 +83,12 @@ unsafe extern "C" fn is_mine(ev: *const sys::libxl_event, user: *mut c_void) -> 
         // SAFETY: libxl passes a valid event; `user` is the &Want given to
         // libxl_event_check below, alive for that call.
         let (ev, want) = unsafe { (&*ev, &*(user as *const Want)) };
+        // SAFETY: `also` is NULL or points at the stream's map, which the
+        // stream borrows for the whole libxl_event_check call.
+        let also = unsafe { want.also.as_ref() }.is_some_and(|m| m.contains_key(&ev.for_user));
         c_int::from(
-            (want.any_domain || ev.domid == want.domid.get()) && ev.for_user == want.for_user,
+            (want.any_domain || ev.domid == want.domid.get())
+                && (ev.for_user == want.for_user || also),
         )
     })
     .unwrap_or(0)
@@ -97,6 +109,32 @@ impl Drop for DeathWatch<'_> {
         let _ = raw_call!(self.ctx, unsafe libxl_evdisable_domain_death(self.evgen));
         while let Ok(Some(_ev)) = self.ctx.take_event(&self.want) {}
     }
+}
+
+/// An enabled disk-eject watch on one of a domain's CD-ROM drives:
+/// disabled on drop (the domain's other watches drain its events).
+struct EjectWatch<'a> {
+    ctx: &'a Context,
+    evgen: *mut sys::libxl_evgen_disk_eject,
+    /// This watch's own events (its own `for_user`).
+    want: Want,
+}
+
+impl Drop for EjectWatch<'_> {
+    fn drop(&mut self) {
+        // SAFETY: evgen came from libxl_evenable_disk_eject on this ctx and
+        // is disabled once.
+        let _ = raw_call!(self.ctx, unsafe libxl_evdisable_disk_eject(self.evgen));
+        while let Ok(Some(_ev)) = self.ctx.take_event(&self.want) {}
+    }
+}
+
+/// What a [`DomainEvents`] stream watches of one domain. The eject
+/// watches go first, then the death watch, which drains the domain's
+/// queued events.
+struct Watch<'a> {
+    _ejects: Vec<EjectWatch<'a>>,
+    _death: DeathWatch<'a>,
 }
 
 /// A queued event taken from libxl, freed on drop.
@@ -150,6 +188,7 @@ impl Context {
             domid,
             any_domain: false,
             for_user: NEXT_WATCH.fetch_add(1, Ordering::Relaxed),
+            also: ptr::null(),
         };
         let mut evgen: *mut sys::libxl_evgen_domain_death = ptr::null_mut();
         // The watch first, then the check: a shutdown in between is in the
@@ -274,7 +313,8 @@ impl Context {
 }
 
 /// What happened to a domain, as an [`DomainEvents`] stream reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DomainEvent {
     /// The domain shut down (it still exists until destroyed).
     Shutdown {
@@ -288,14 +328,49 @@ pub enum DomainEvent {
         /// The domain.
         domid: Domid,
     },
+    /// The medium of one of the domain's CD-ROM drives was ejected (the
+    /// guest asked for it; the device model writes the eject request
+    /// libxl watches).
+    DiskEject {
+        /// The domain.
+        domid: Domid,
+        /// The drive, as in its config (`hdc`, `xvdc`, ...).
+        vdev: String,
+    },
 }
 
-/// One stream of shutdown and death events for every domain of the host
-/// (`libxl_evenable_domain_death` on each), from [`Context::domain_events`].
+impl DomainEvent {
+    /// The domain the event is about.
+    ///
+    /// ```
+    /// let d = xenlight::Domid::new(3)?;
+    /// assert_eq!(xenlight::DomainEvent::Death { domid: d }.domid(), d);
+    /// # Ok::<(), xenlight::InvalidDomid>(())
+    /// ```
+    pub fn domid(&self) -> Domid {
+        match self {
+            DomainEvent::Shutdown { domid, .. }
+            | DomainEvent::Death { domid }
+            | DomainEvent::DiskEject { domid, .. } => *domid,
+        }
+    }
+}
+
+/// One stream of shutdown, death and CD-ROM eject events for every domain
+/// of the host (`libxl_evenable_domain_death` on each, and
+/// `libxl_evenable_disk_eject` on each CD-ROM drive a domain has when it is
+/// first watched), from [`Context::domain_events`].
 /// Domains that appear later are watched from the next call on (the list
 /// is read again at every call, and every 0.1 s while waiting); a domain
 /// already shut down when it is first watched is reported at once. Each
-/// shutdown and each death is reported once, in order for each domain.
+/// shutdown and each death is reported once, in order for each domain; a
+/// domain that runs again after a shutdown (resumed after a suspend) is
+/// watched anew, so its next shutdown is reported too. libxl reports only
+/// the death of a domain that is already dying when it looks, so a domain
+/// destroyed within moments of its shutdown (before this stream polled)
+/// can be reported dead without its shutdown. `AsyncContext` (feature
+/// `tokio`) answers its waits only after its streams have the shutdown,
+/// which rules that out for its callers.
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -309,11 +384,13 @@ pub enum DomainEvent {
 pub struct DomainEvents<'a> {
     ctx: &'a Context,
     for_user: u64,
-    watches: std::collections::HashMap<Domid, DeathWatch<'a>>,
+    watches: std::collections::HashMap<Domid, Watch<'a>>,
     /// Domains whose shutdown was reported (libxl reports one per watch):
     /// when one runs again (resumed after a suspend), its watch is made
     /// anew so that its next shutdown is reported too.
     shut: std::collections::HashSet<Domid>,
+    /// The eject watches' `for_user` values (see [`EjectUsers`]).
+    eject_users: EjectUsers,
     /// Domains whose death was reported but which are still listed:
     /// libxl reports a death when the domain starts dying, and watching it
     /// again would report it again.
@@ -345,7 +422,7 @@ impl<'a> DomainEvents<'a> {
         for d in domains {
             let resumed = !matches!(d.state, DomainState::Shutdown(_) | DomainState::Dying);
             if resumed && self.shut.remove(&d.domid) {
-                self.watches.remove(&d.domid);
+                self.unwatch(d.domid);
             }
             if d.domid.is_dom0()
                 || self.watches.contains_key(&d.domid)
@@ -362,16 +439,22 @@ impl<'a> DomainEvents<'a> {
             );
             match enabled {
                 Ok(()) => {
+                    let death = DeathWatch {
+                        ctx: self.ctx,
+                        evgen,
+                        want: Want {
+                            domid: d.domid,
+                            any_domain: false,
+                            for_user: self.for_user,
+                            also: ptr::null(),
+                        },
+                    };
+                    let ejects = self.watch_ejects(d.domid);
                     self.watches.insert(
                         d.domid,
-                        DeathWatch {
-                            ctx: self.ctx,
-                            evgen,
-                            want: Want {
-                                domid: d.domid,
-                                any_domain: false,
-                                for_user: self.for_user,
-                            },
+                        Watch {
+                            _ejects: ejects,
+                            _death: death,
                         },
                     );
                 }
@@ -381,6 +464,49 @@ impl<'a> DomainEvents<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Drops a domain's watches (which drains their queued events).
+    fn unwatch(&mut self, domid: Domid) {
+        self.watches.remove(&domid);
+        self.eject_users.retain(|_, (d, _)| *d != domid);
+    }
+
+    /// Eject watches on the domain's CD-ROM drives. A domain whose disks
+    /// cannot be listed (dying) gets none.
+    fn watch_ejects(&mut self, domid: Domid) -> Vec<EjectWatch<'a>> {
+        let mut ejects = Vec::new();
+        for disk in self.ctx.disks(domid).unwrap_or_default() {
+            if !disk.cdrom {
+                continue;
+            }
+            let Ok(vdev) = std::ffi::CString::new(disk.vdev.clone()) else {
+                continue;
+            };
+            let mut evgen: *mut sys::libxl_evgen_disk_eject = ptr::null_mut();
+            let user = NEXT_WATCH.fetch_add(1, Ordering::Relaxed);
+            // SAFETY: vdev is NUL-terminated (libxl copies it); evgen is a
+            // valid out-pointer.
+            let enabled = try_call!(
+                self.ctx,
+                On::Domain(domid),
+                unsafe libxl_evenable_disk_eject(domid.get(), vdev.as_ptr(), user, &mut evgen)
+            );
+            if enabled.is_ok() {
+                self.eject_users.insert(user, (domid, disk.vdev.clone()));
+                ejects.push(EjectWatch {
+                    ctx: self.ctx,
+                    evgen,
+                    want: Want {
+                        domid,
+                        any_domain: false,
+                        for_user: user,
+                        also: ptr::null(),
+                    },
+                });
+            }
+        }
+        ejects
     }
 
     /// The next event, waiting up to `timeout`; `None` when none came.
@@ -400,6 +526,7 @@ impl<'a> DomainEvents<'a> {
             domid: Domid::from_libxl(0),
             any_domain: true,
             for_user: self.for_user,
+            also: &self.eject_users,
         };
         loop {
             self.refresh()?;
@@ -416,9 +543,43 @@ impl<'a> DomainEvents<'a> {
                         reason: ShutdownReason::from_raw(i32::from(r)),
                     }));
                 }
+                if e.type_ == sys::libxl_event_type_LIBXL_EVENT_TYPE_DISK_EJECT {
+                    // libxl 4.17 names the drive in the event's disk (its
+                    // header speaks of `vdev`, which it leaves NULL).
+                    // SAFETY: the union arm for DISK_EJECT events; both
+                    // fields are NULL or strings the event owns.
+                    let named = unsafe {
+                        opt_string(e.u.disk_eject.disk.vdev)
+                            .or_else(|| opt_string(e.u.disk_eject.vdev))
+                    }
+                    .filter(|v| !v.is_empty());
+                    // ... and 4.17 reads it from where it is not: the drive
+                    // the watch was made for.
+                    let vdev = named
+                        .or_else(|| self.eject_users.get(&e.for_user).map(|(_, v)| v.clone()))
+                        .unwrap_or_default();
+                    return Ok(Some(DomainEvent::DiskEject { domid, vdev }));
+                }
+                if e.type_ == sys::libxl_event_type_LIBXL_EVENT_TYPE_DISK_EJECT {
+                    // libxl 4.17 names the drive in the event's disk (its
+                    // header speaks of `vdev`, which it leaves NULL).
+                    // SAFETY: the union arm for DISK_EJECT events; both
+                    // fields are NULL or strings the event owns.
+                    let named = unsafe {
+                        opt_string(e.u.disk_eject.disk.vdev)
+                            .or_else(|| opt_string(e.u.disk_eject.vdev))
+                    }
+                    .filter(|v| !v.is_empty());
+                    // ... and 4.17 reads it from where it is not: the drive
+                    // the watch was made for.
+                    let vdev = named
+                        .or_else(|| self.eject_users.get(&e.for_user).map(|(_, v)| v.clone()))
+                        .unwrap_or_default();
+                    return Ok(Some(DomainEvent::DiskEject { domid, vdev }));
+                }
                 if e.type_ == sys::libxl_event_type_LIBXL_EVENT_TYPE_DOMAIN_DEATH {
                     // libxl reports a death once; the watch is done.
-                    self.watches.remove(&domid);
+                    self.unwatch(domid);
                     self.shut.remove(&domid);
                     self.dead.insert(domid);
                     return Ok(Some(DomainEvent::Death { domid }));
@@ -451,6 +612,7 @@ impl Context {
             watches: std::collections::HashMap::new(),
             dead: std::collections::HashSet::new(),
             shut: std::collections::HashSet::new(),
+            eject_users: EjectUsers::new(),
         };
         s.refresh()?;
         Ok(s)

@@ -332,12 +332,13 @@ const DEMO: &[(&str, &str)] = &[
     ("destroy", "demo-flags"),
     ("list", ""),
     ("domain", "no-such-domain"),
+    ("async-create", "--wait /guest/demo-pv.cfg /guest/demo-pvh.cfg"),
 ];
 
 /// `cargo xtask demo`: the examples, run in the Xen host.
 pub fn demo(o: &VmOptions) -> Result<bool> {
     setup::install()?;
-    let examples = build_examples(&[], false, &[])?;
+    let examples = build_examples(&["tokio"], false, &[])?;
     let boot = host::boot_files()?;
     let base = host::base_archive(&boot)?;
     let mut t = Tree::new(cache_dir().join("run-root"))?;
