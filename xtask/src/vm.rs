@@ -458,10 +458,16 @@ fn spawn_qemu(boot: &BootFiles, initrd: &Path, log: &Path, o: &VmOptions) -> Res
             );
         }
     }
-    let xen_cmdline =
-        format!(
+    // The 4.20 host's dom0 unpacks a larger root (trixie's toolstack and
+    // QEMU beside our executables) into its RAM: it gets more of it.
+    let dom0_mem = if o.xen420 {
+        "dom0_mem=1536M,max:1536M "
+    } else {
+        "dom0_mem=1024M,max:1024M "
+    };
+    let xen_cmdline = format!(
         "console=com1 com1=115200,8n1 {}bootscrub=0 loglvl=warning guest_loglvl=warning noreboot",
-        if no_dom0_mem { "" } else { "dom0_mem=1024M,max:1024M " }
+        if no_dom0_mem { "" } else { dom0_mem }
     );
     let modules = format!(
         "{} console=hvc0 earlyprintk=xen rdinit=/init loglevel=4,{}",
