@@ -288,3 +288,73 @@ fn one_event_stream_sees_every_shutdown_and_death_once_beside_waiters() {
         event_stream_round(&ctx, round);
     }
 }
+
+/// When the test hook ran: the guest had shut down by then.
+static HOOK_DONE: std::sync::Mutex<Option<std::time::Instant>> = std::sync::Mutex::new(None);
+
+/// The hook: shut the guest down and wait until Xen says it is.
+fn shut_down_between_watch_and_check(domid: xenlight::Domid) {
+    let c = Context::new().unwrap();
+    c.shutdown(domid).unwrap();
+    assert!(wait_until(Duration::from_secs(60), || c
+        .domain_info(domid)
+        .map(|i| i.shutdown_reason.is_some())
+        .unwrap_or(false)));
+    *HOOK_DONE.lock().unwrap() = Some(std::time::Instant::now());
+}
+
+/// Matches every event of the domain in `user` (a `u32` domid).
+unsafe extern "C" fn of_domain(
+    ev: *const xenlight::sys::libxl_event,
+    user: *mut std::ffi::c_void,
+) -> i32 {
+    // SAFETY: libxl passes a valid event; `user` points at the u32 below.
+    unsafe { i32::from((*ev).domid == *(user as *const u32)) }
+}
+
+/// Issue 14: a guest that shuts down after a wait has enabled its watch
+/// and before it looks at the domain (forced with the `xen-host` test
+/// hook) is reported at once; when the wait has ended, libxl's queue holds
+/// none of the domain's events.
+#[test]
+fn a_shutdown_between_watch_and_check_is_reported_at_once_and_leaves_no_events() {
+    let ctx = Context::new().unwrap();
+    let name = format!("{PREFIX}interleave");
+    let domid = ctx.create_domain(&pv_guest(&name, true)).expect("create");
+    let _guard = DomainGuard { ctx: &ctx, domid };
+    assert!(wait_for_console(
+        &name,
+        &protocol::guest_hello(&name),
+        Duration::from_secs(90)
+    ));
+    *xenlight::WAIT_HOOK.lock().unwrap() = Some(shut_down_between_watch_and_check);
+    let r = ctx.wait_for_shutdown(domid, Duration::from_secs(120));
+    *xenlight::WAIT_HOOK.lock().unwrap() = None;
+    let after_hook = HOOK_DONE.lock().unwrap().expect("the hook ran").elapsed();
+    assert_eq!(r.unwrap(), ShutdownReason::Poweroff);
+    assert!(after_hook < Duration::from_secs(1), "{after_hook:?}");
+    // Nothing of this domain is left in libxl's queue.
+    let mut raw_domid = domid.get();
+    let mut left = 0;
+    loop {
+        let mut ev: *mut xenlight::sys::libxl_event = std::ptr::null_mut();
+        // SAFETY: a live ctx, a valid out-pointer, a predicate whose user
+        // pointer lives for the call; a returned event is freed below.
+        let rc = unsafe {
+            xenlight::sys::libxl_event_check(
+                ctx.as_raw(),
+                &mut ev,
+                u64::MAX,
+                Some(of_domain),
+                (&mut raw_domid as *mut u32).cast(),
+            )
+        };
+        if rc != 0 || ev.is_null() {
+            break;
+        }
+        left += 1;
+        // SAFETY: returned by libxl_event_check, freed once.
+        unsafe { xenlight::sys::libxl_event_free(ctx.as_raw(), ev) };
+    }
+    assert_eq!(left, 0, "events of domain {domid} left in libxl's queue");
+}

@@ -61,6 +61,13 @@ impl Cancel {
     }
 }
 
+/// A hypervisor-test hook (feature `xen-host`), not API: run by
+/// [`Context::wait_for_shutdown`] between enabling its watch and looking
+/// at the domain, so a test can make the domain shut down exactly there.
+#[cfg(feature = "xen-host")]
+#[doc(hidden)]
+pub static WAIT_HOOK: std::sync::Mutex<Option<fn(Domid)>> = std::sync::Mutex::new(None);
+
 /// What the waiter's predicate matches.
 struct Want {
     domid: Domid,
@@ -204,6 +211,10 @@ impl Context {
             evgen,
             want,
         };
+        #[cfg(feature = "xen-host")]
+        if let Some(hook) = *WAIT_HOOK.lock().unwrap_or_else(|e| e.into_inner()) {
+            hook(domid);
+        }
         if let Some(reason) = self.domain_info(domid)?.shutdown_reason {
             return Ok(reason);
         }

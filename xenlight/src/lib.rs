@@ -95,6 +95,9 @@ pub use console::{Console, ConsoleKind};
 pub use context::{Autoballoon, Context};
 pub use enums::{Action, DiskBackend, DiskFormat, DomainType, ShutdownReason};
 pub use error::{DomainRef, Error, ErrorKind, Result};
+#[cfg(feature = "xen-host")]
+#[doc(hidden)]
+pub use events::WAIT_HOOK;
 pub use events::{Cancel, DomainEvent, DomainEvents};
 pub use guest::{GuestEnvironment, GuestMode, XenRole};
 pub use ids::{Domid, InvalidDomid, Mac, ParseMacError, ParseUuidError, Uuid};
