@@ -101,40 +101,29 @@ unsafe extern "C" fn is_mine(ev: *const sys::libxl_event, user: *mut c_void) -> 
     .unwrap_or(0)
 }
 
-/// An enabled domain-death watch: disabled on drop, and then its events
-/// still queued in libxl are taken and freed, so none outlive the wait.
-struct DeathWatch<'a> {
+/// An enabled libxl event generator (a domain-death watch, or a disk-eject
+/// watch on one CD-ROM drive): disabled on drop, and then its events still
+/// queued in libxl are taken and freed, so none outlive it.
+struct EvWatch<'a, G> {
     ctx: &'a Context,
-    evgen: *mut sys::libxl_evgen_domain_death,
+    evgen: *mut G,
+    /// Its own events.
     want: Want,
+    /// `libxl_evdisable_domain_death` or `libxl_evdisable_disk_eject`.
+    disable: unsafe extern "C" fn(*mut sys::libxl_ctx, *mut G),
 }
 
-impl Drop for DeathWatch<'_> {
+impl<G> Drop for EvWatch<'_, G> {
     fn drop(&mut self) {
-        // SAFETY: evgen came from libxl_evenable_domain_death on this ctx and
-        // is disabled once.
-        let _ = raw_call!(self.ctx, unsafe libxl_evdisable_domain_death(self.evgen));
+        // SAFETY: evgen came from the matching libxl_evenable_* on this ctx
+        // and is disabled once.
+        unsafe { (self.disable)(self.ctx.as_raw(), self.evgen) };
         while let Ok(Some(_ev)) = self.ctx.take_event(&self.want) {}
     }
 }
 
-/// An enabled disk-eject watch on one of a domain's CD-ROM drives:
-/// disabled on drop (the domain's other watches drain its events).
-struct EjectWatch<'a> {
-    ctx: &'a Context,
-    evgen: *mut sys::libxl_evgen_disk_eject,
-    /// This watch's own events (its own `for_user`).
-    want: Want,
-}
-
-impl Drop for EjectWatch<'_> {
-    fn drop(&mut self) {
-        // SAFETY: evgen came from libxl_evenable_disk_eject on this ctx and
-        // is disabled once.
-        let _ = raw_call!(self.ctx, unsafe libxl_evdisable_disk_eject(self.evgen));
-        while let Ok(Some(_ev)) = self.ctx.take_event(&self.want) {}
-    }
-}
+type DeathWatch<'a> = EvWatch<'a, sys::libxl_evgen_domain_death>;
+type EjectWatch<'a> = EvWatch<'a, sys::libxl_evgen_disk_eject>;
 
 /// What a [`DomainEvents`] stream watches of one domain. The eject
 /// watches go first, then the death watch, which drains the domain's
@@ -210,6 +199,7 @@ impl Context {
             ctx: self,
             evgen,
             want,
+            disable: sys::libxl_evdisable_domain_death,
         };
         #[cfg(feature = "xen-host")]
         if let Some(hook) = *WAIT_HOOK.lock().unwrap_or_else(|e| e.into_inner()) {
@@ -459,6 +449,7 @@ impl<'a> DomainEvents<'a> {
                             for_user: self.for_user,
                             also: ptr::null(),
                         },
+                        disable: sys::libxl_evdisable_domain_death,
                     };
                     let ejects = self.watch_ejects(d.domid);
                     self.watches.insert(
@@ -514,6 +505,7 @@ impl<'a> DomainEvents<'a> {
                         for_user: user,
                         also: ptr::null(),
                     },
+                    disable: sys::libxl_evdisable_disk_eject,
                 });
             }
         }
@@ -555,8 +547,10 @@ impl<'a> DomainEvents<'a> {
                     }));
                 }
                 if e.type_ == sys::libxl_event_type_LIBXL_EVENT_TYPE_DISK_EJECT {
-                    // libxl 4.17 names the drive in the event's disk (its
-                    // header speaks of `vdev`, which it leaves NULL).
+                    // libxl names the drive in the event's disk (its header
+                    // speaks of `vdev`, which it leaves NULL), but 4.17 reads
+                    // the name from a node that does not exist: then it is
+                    // the drive the watch was made for.
                     // SAFETY: the union arm for DISK_EJECT events; both
                     // fields are NULL or strings the event owns.
                     let named = unsafe {
@@ -564,25 +558,6 @@ impl<'a> DomainEvents<'a> {
                             .or_else(|| opt_string(e.u.disk_eject.vdev))
                     }
                     .filter(|v| !v.is_empty());
-                    // ... and 4.17 reads it from where it is not: the drive
-                    // the watch was made for.
-                    let vdev = named
-                        .or_else(|| self.eject_users.get(&e.for_user).map(|(_, v)| v.clone()))
-                        .unwrap_or_default();
-                    return Ok(Some(DomainEvent::DiskEject { domid, vdev }));
-                }
-                if e.type_ == sys::libxl_event_type_LIBXL_EVENT_TYPE_DISK_EJECT {
-                    // libxl 4.17 names the drive in the event's disk (its
-                    // header speaks of `vdev`, which it leaves NULL).
-                    // SAFETY: the union arm for DISK_EJECT events; both
-                    // fields are NULL or strings the event owns.
-                    let named = unsafe {
-                        opt_string(e.u.disk_eject.disk.vdev)
-                            .or_else(|| opt_string(e.u.disk_eject.vdev))
-                    }
-                    .filter(|v| !v.is_empty());
-                    // ... and 4.17 reads it from where it is not: the drive
-                    // the watch was made for.
                     let vdev = named
                         .or_else(|| self.eject_users.get(&e.for_user).map(|(_, v)| v.clone()))
                         .unwrap_or_default();

@@ -177,19 +177,7 @@ fn run_all() -> Result<bool> {
             "doc tests of the async API",
             &["test", "-p", "xenlight", "--doc", "--features", "tokio"],
         ),
-        (
-            "docs",
-            &[
-                "doc",
-                "-p",
-                "xenlight",
-                "-p",
-                "xenlight-sys",
-                "--no-deps",
-                "--features",
-                "xenlight/serde,xenlight/tokio",
-            ],
-        ),
+        ("docs", publish::DOC_ARGS),
     ];
     for (name, args) in steps {
         println!("==> {name}: cargo {}", args.join(" "));

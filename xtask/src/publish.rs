@@ -76,6 +76,19 @@ pub fn gen_bindings(check: bool) -> Result<bool> {
     )
 }
 
+/// `cargo doc` of both crates with the features docs.rs documents (CI's
+/// docs step and the docs.rs-style build).
+pub const DOC_ARGS: &[&str] = &[
+    "doc",
+    "-p",
+    "xenlight",
+    "-p",
+    "xenlight-sys",
+    "--no-deps",
+    "--features",
+    "xenlight/serde,xenlight/tokio",
+];
+
 /// The docs build docs.rs runs: `DOCS_RS` set, and pkg-config pointed at an
 /// empty folder, so nothing of the machine's Xen can be used.
 pub fn docs_rs_build() -> Result<()> {
@@ -83,16 +96,7 @@ pub fn docs_rs_build() -> Result<()> {
     let empty = target.join("empty-pkgconfig");
     fs::create_dir_all(&empty)?;
     let st = cargo::command()
-        .args([
-            "doc",
-            "-p",
-            "xenlight",
-            "-p",
-            "xenlight-sys",
-            "--no-deps",
-            "--features",
-            "xenlight/serde,xenlight/tokio",
-        ])
+        .args(DOC_ARGS)
         .env("DOCS_RS", "1")
         .env("PKG_CONFIG_PATH", &empty)
         .env("PKG_CONFIG_LIBDIR", &empty)
