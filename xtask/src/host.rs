@@ -50,6 +50,19 @@ pub const MODULES: &[&str] = &[
     "drivers/xen/xen-pciback/xen-pciback.ko",
 ];
 
+/// The directories every dom0 root has (both hosts): our executables and
+/// the guest files, and what xenstored, xenconsoled and the toolstack write.
+pub const DOM0_DIRS: &[&str] = &[
+    "opt/bin",
+    "opt/tests",
+    "lib/modules",
+    "var/run/xen",
+    "var/lib/xen",
+    "var/log/xen/console",
+    "var/lib/xenstored",
+    "guest",
+];
+
 /// Where dom0's init (vm.rs) finds the names of [`MODULES`], one per line,
 /// in load order.
 const MODULE_LIST: &str = "/etc/xenlight-modules";
@@ -345,25 +358,11 @@ pub fn base_archive(boot: &BootFiles) -> Result<PathBuf> {
         dir.display()
     );
     let mut t = Tree::new(dir.join("base-root"))?;
-    for d in [
-        "bin",
-        "sbin",
-        "etc/xen",
-        "proc",
-        "sys",
-        "dev",
-        "tmp",
-        "run",
-        "root",
-        "opt/bin",
-        "opt/tests",
-        "lib/modules",
-        "var/run/xen",
-        "var/lib/xen",
-        "var/log/xen/console",
-        "var/lib/xenstored",
-        "guest",
-    ] {
+    // The 4.17 root is built from nothing: the system directories too.
+    let system = [
+        "bin", "sbin", "etc/xen", "proc", "sys", "dev", "tmp", "run", "root",
+    ];
+    for d in system.iter().chain(DOM0_DIRS) {
         mkdir(&t.path(d))?;
     }
     t.copy(Path::new("/bin/busybox"), "/bin/busybox")?;

@@ -11,7 +11,7 @@ use std::process::Command;
 use anyhow::{Context as _, Result};
 
 use crate::cache_dir;
-use crate::host::{mkdir, run, sh, BootFiles, Tree, MODULES};
+use crate::host::{mkdir, run, sh, BootFiles, Tree, DOM0_DIRS, MODULES};
 
 /// Bump when the root or the base archive changes.
 const RECIPE: &str = "trixie-v2";
@@ -138,18 +138,7 @@ pub fn base_archive(boot: &BootFiles, root: &Path) -> Result<PathBuf> {
         tree.join("usr/lib").display()
     ))?;
     let mut t = Tree::existing(tree.clone());
-    for d in [
-        "opt/bin",
-        "opt/tests",
-        "opt/bb",
-        "lib/modules",
-        "var/run/xen",
-        "var/lib/xen",
-        "var/log/xen/console",
-        "var/lib/xenstored",
-        "guest",
-        "root",
-    ] {
+    for d in DOM0_DIRS.iter().chain(&["opt/bb", "root"]) {
         mkdir(&t.path(d))?;
     }
     let applets = Command::new(tree.join("usr/bin/busybox"))
