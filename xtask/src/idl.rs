@@ -383,6 +383,8 @@ pub struct Field {
     pub is_const: bool,
     /// The comment lines just above the field, if any.
     pub doc: Vec<String>,
+    /// The cfg a field only a newer Xen has is gated on (see header.rs).
+    pub cfg: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -405,6 +407,10 @@ pub struct EnumDef {
     pub init_val: Option<String>,
     pub value_namespace: String,
     pub doc: Vec<String>,
+    /// The cfg of an enumeration only a newer Xen has.
+    pub cfg: Option<String>,
+    /// Values only a newer Xen has: value name -> cfg.
+    pub value_cfgs: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -415,6 +421,8 @@ pub struct StructDef {
     pub dir: Dir,
     pub dispose_fn: bool,
     pub doc: Vec<String>,
+    /// The cfg of a struct only a newer Xen has.
+    pub cfg: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -515,6 +523,7 @@ impl Reader {
                 deprecated_by: kw_str(opts, "deprecated_by"),
                 is_const: matches!(kw(opts, "const"), Some(Value::Bool(true))),
                 doc: clean_doc(doc),
+                cfg: None,
             });
         }
         Ok(out)
@@ -581,6 +590,8 @@ impl Reader {
                     value_namespace: kw_str(kwargs, "value_namespace")
                         .unwrap_or_else(|| self.namespace.clone()),
                     doc,
+                    cfg: None,
+                    value_cfgs: BTreeMap::new(),
                 });
                 let i = self.idl.enums.len() - 1;
                 self.idl.order.push(Ok(i));
@@ -601,6 +612,7 @@ impl Reader {
                     dir,
                     dispose_fn,
                     doc,
+                    cfg: None,
                 });
                 let i = self.idl.structs.len() - 1;
                 if n.is_some() {
@@ -702,6 +714,17 @@ fn clean_doc(lines: &[String]) -> Vec<String> {
 }
 
 impl Idl {
+    /// The Rust name of an enumeration value: camel case, with a `V` before
+    /// a leading digit (`sve_type`'s `128` -> `V128`).
+    pub fn variant(s: &str) -> String {
+        let c = Self::camel(s);
+        if c.starts_with(|ch: char| ch.is_ascii_digit()) {
+            format!("V{c}")
+        } else {
+            c
+        }
+    }
+
     /// The Rust-facing name of a type: `domain_build_info` -> `DomainBuildInfo`.
     pub fn camel(s: &str) -> String {
         s.split('_')

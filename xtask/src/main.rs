@@ -8,6 +8,7 @@
 
 mod cargo;
 mod gen_types;
+mod header;
 mod host;
 mod host420;
 mod idl;

@@ -131,25 +131,25 @@ macro_rules! idl_enum {
     (
         $(#[$doc:meta])*
         $name:ident = $cty:ident, $to_json:ident, $from_json:ident, default $default:literal {
-            $( $(#[$vdoc:meta])* $variant:ident = $raw:literal, $text:literal; )*
+            $( $(#[$vdoc:meta])* $variant:ident = $raw:literal, $text:literal $(, cfg($vcfg:meta))?; )*
         }
     ) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum $name {
-            $( $(#[$vdoc])* $variant, )*
+            $( $(#[$vdoc])* $(#[cfg($vcfg)])? $variant, )*
             /// A value this crate's IDL does not list (from a newer libxl), kept as is.
             Other(i32),
         }
 
         impl $name {
             /// Every value the IDL lists, in its order.
-            pub const ALL: &'static [$name] = &[$( $name::$variant, )*];
+            pub const ALL: &'static [$name] = &[$( $(#[cfg($vcfg)])? $name::$variant, )*];
 
             /// The value for libxl's integer; unlisted integers are kept.
             pub fn from_raw(raw: i32) -> Self {
                 match raw {
-                    $( $raw => $name::$variant, )*
+                    $( $(#[cfg($vcfg)])? $raw => $name::$variant, )*
                     other => $name::Other(other),
                 }
             }
@@ -157,7 +157,7 @@ macro_rules! idl_enum {
             /// libxl's integer for this value.
             pub fn to_raw(self) -> i32 {
                 match self {
-                    $( $name::$variant => $raw, )*
+                    $( $(#[cfg($vcfg)])? $name::$variant => $raw, )*
                     $name::Other(raw) => raw,
                 }
             }
@@ -166,7 +166,7 @@ macro_rules! idl_enum {
             /// its JSON spells it.
             pub fn name(self) -> Option<&'static str> {
                 match self {
-                    $( $name::$variant => Some($text), )*
+                    $( $(#[cfg($vcfg)])? $name::$variant => Some($text), )*
                     $name::Other(_) => None,
                 }
             }
