@@ -204,6 +204,11 @@ pub struct PhysInfo {
     pub cap_gnttab_v1: bool,
     /// Grant table v2.
     pub cap_gnttab_v2: bool,
+    /// Architecture-specific capabilities (Xen 4.20's
+    /// `LIBXL_HAVE_PHYSINFO_ARCH_CAPABILITIES`): on Arm the largest SVE
+    /// vector length the host offers, in units of 128 bits; 0 on x86.
+    #[cfg(xen_4_20)]
+    pub arch_capabilities: u32,
 }
 
 /// The hypervisor's version and build (`libxl_version_info`).
@@ -267,6 +272,8 @@ impl PhysInfo {
             cap_hvm_directio: p.cap_hvm_directio,
             cap_gnttab_v1: p.cap_gnttab_v1,
             cap_gnttab_v2: p.cap_gnttab_v2,
+            #[cfg(xen_4_20)]
+            arch_capabilities: p.arch_capabilities,
         }
     }
 }

@@ -212,6 +212,19 @@ pub fn type_coverage() -> Result<bool> {
         .lines()
         .filter(|l| l.trim().starts_with("// field: "))
         .count();
+    let newer = model.enums.iter().filter(|e| e.cfg.is_some()).count()
+        + model.structs.iter().filter(|s| s.cfg.is_some()).count();
+    let newer_fields = model
+        .structs
+        .iter()
+        .flat_map(|s| &s.fields)
+        .filter(|f| f.cfg.is_some())
+        .count();
+    println!(
+        "of these, only built against Xen 4.20 ({NEWER_CFG}): {newer} types (of {}), {newer_fields} \
+         fields in types Xen 4.17 has",
+        idl_types.len()
+    );
     println!("fields reachable safely: {fields}");
     println!(
         "idl types covered: {}/{}",

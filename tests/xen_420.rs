@@ -1,0 +1,207 @@
+//! Hypervisor tests of what only Xen 4.20 has: at least one per
+//! `LIBXL_HAVE_*` flag 4.20 adds over 4.17 that an x86 dom0 can reach
+//! (README, "Xen releases"). The fields come from the generated types,
+//! gated on `xen_4_20`; built against Xen 4.17 this file is empty.
+#![cfg(xen_4_20)]
+
+mod common;
+
+use common::*;
+use xenlight::types::{self, DomainBuildInfoTypeUnion as Arm};
+use xenlight::{Context, Disk, DomainConfig, DomainType, Error};
+
+/// Creates `cfg`, reads its stored config back and destroys it.
+fn create_and_read_back(ctx: &Context, cfg: &DomainConfig) -> types::DomainConfig {
+    let domid = ctx.create_domain(cfg).expect("create_domain");
+    let _guard = DomainGuard { ctx, domid };
+    ctx.domain_config(domid).expect("domain_config").libxl
+}
+
+/// A headless HVM guest (as the builder's own HVM default) with its arm.
+fn hvm_guest(name: &str, edit: impl FnOnce(&mut types::DomainBuildInfoTypeHvm)) -> DomainConfig {
+    let g = guest_dir();
+    let mut cfg = DomainConfig::new(format!("{PREFIX}{name}"), DomainType::Hvm)
+        .memory_mib(128)
+        .kernel(g.join("vmlinuz").to_str().unwrap())
+        .ramdisk(g.join("guest.cpio.gz").to_str().unwrap())
+        .cmdline("console=hvc0 rdinit=/init quiet xlstay");
+    let mut h = types::DomainBuildInfoTypeHvm {
+        nographic: Some(true),
+        ..Default::default()
+    };
+    h.vnc.enable = Some(false);
+    h.sdl.enable = Some(false);
+    h.vga.kind = types::VgaInterfaceType::None;
+    edit(&mut h);
+    cfg.libxl.b_info.type_ = Arm::Hvm(h);
+    cfg
+}
+
+fn hvm_arm(c: &types::DomainConfig) -> &types::DomainBuildInfoTypeHvm {
+    match &c.b_info.type_ {
+        Arm::Hvm(h) => h,
+        other => panic!("the HVM arm came back as {other:?}"),
+    }
+}
+
+/// `LIBXL_HAVE_BOOTLOADER_RESTRICT`.
+#[test]
+fn v420_bootloader_restrict_and_user_are_kept_by_a_created_domain() {
+    let ctx = Context::new().unwrap();
+    let mut cfg = pv_guest(&format!("{PREFIX}v420-boot"), false);
+    cfg.libxl.b_info.bootloader_restrict = Some(true);
+    cfg.libxl.b_info.bootloader_user = Some("nobody".into());
+    let back = create_and_read_back(&ctx, &cfg);
+    assert_eq!(back.b_info.bootloader_restrict, Some(true));
+    assert_eq!(back.b_info.bootloader_user.as_deref(), Some("nobody"));
+}
+
+/// `LIBXL_HAVE_BUILDINFO_HVM_SMBIOS` and `LIBXL_HAVE_HVM_PIRQ`.
+#[test]
+fn v420_hvm_smbios_strings_and_pirq_are_kept_by_a_created_hvm_domain() {
+    let ctx = Context::new().unwrap();
+    let smbios = vec![
+        types::Smbios {
+            key: types::SmbiosType::SystemManufacturer,
+            value: Some("xenlight".into()),
+        },
+        types::Smbios {
+            key: types::SmbiosType::SystemSerialNumber,
+            value: Some("issue-16".into()),
+        },
+    ];
+    let cfg = hvm_guest("v420-smbios", |h| {
+        h.smbios = smbios.clone();
+        h.pirq = Some(false);
+    });
+    let back = create_and_read_back(&ctx, &cfg);
+    let h = hvm_arm(&back);
+    assert_eq!(h.smbios, smbios);
+    assert_eq!(h.pirq, Some(false));
+}
+
+/// `LIBXL_HAVE_DISK_GRANT_USAGE`.
+#[test]
+fn v420_a_disks_grant_usage_is_kept_by_a_created_domain() {
+    let ctx = Context::new().unwrap();
+    let name = format!("{PREFIX}v420-disk");
+    let img = format!("/tmp/{name}.img");
+    std::fs::write(&img, vec![0u8; 1 << 20]).unwrap();
+    let mut cfg = pv_guest(&name, false).disk(Disk::new(&img, "xvdb"));
+    cfg.libxl.disks.push(types::DeviceDisk {
+        vdev: Some("xvdb".into()),
+        grant_usage: Some(true),
+        ..Default::default()
+    });
+    let back = create_and_read_back(&ctx, &cfg);
+    let d = back
+        .disks
+        .iter()
+        .find(|d| d.vdev.as_deref() == Some("xvdb"))
+        .expect("the disk is read back");
+    assert_eq!(d.grant_usage, Some(true));
+    assert_eq!(d.pdev_path.as_deref(), Some(img.as_str()));
+}
+
+/// `LIBXL_HAVE_XEN_9PFS`: a 9pfs share served by Xen's own `xen-9pfsd`.
+#[test]
+fn v420_a_xen_9pfsd_share_is_kept_by_a_created_domain() {
+    let ctx = Context::new().unwrap();
+    let name = format!("{PREFIX}v420-9p");
+    let dir = format!("/tmp/{name}");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut cfg = pv_guest(&name, false);
+    cfg.libxl.p9s.push(types::DeviceP9 {
+        tag: Some("share".into()),
+        path: Some(dir.clone()),
+        security_model: Some("none".into()),
+        type_: types::P9Type::Xen9pfsd,
+        max_files: 64,
+        max_open_files: 16,
+        max_space: 1,
+        auto_delete: true,
+        ..Default::default()
+    });
+    let back = create_and_read_back(&ctx, &cfg);
+    let p = back.p9s.first().expect("the share is read back");
+    assert_eq!(p.type_, types::P9Type::Xen9pfsd);
+    assert_eq!(p.path.as_deref(), Some(dir.as_str()));
+    assert_eq!((p.max_files, p.max_open_files), (64, 16));
+}
+
+/// `LIBXL_HAVE_PHYSINFO_ARCH_CAPABILITIES`: the field carries Arm's SVE
+/// vector length, so an x86 host reports 0.
+#[test]
+fn v420_physinfo_arch_capabilities_are_zero_on_an_x86_host() {
+    let ctx = Context::new().unwrap();
+    let safe = ctx.physinfo().unwrap().arch_capabilities;
+    assert_eq!(safe, 0, "x86 has no SVE");
+}
+
+/// Creates a PV guest with an Arm-only field set: its stored config, or
+/// the error (and then no domain of that name is left).
+fn arm_only(
+    ctx: &Context,
+    name: &str,
+    edit: impl FnOnce(&mut types::DomainBuildInfo),
+) -> Result<types::DomainConfig, Error> {
+    let name = format!("{PREFIX}{name}");
+    let mut cfg = pv_guest(&name, false);
+    edit(&mut cfg.libxl.b_info);
+    match ctx.create_domain(&cfg) {
+        Ok(domid) => {
+            let _guard = DomainGuard { ctx, domid };
+            Ok(ctx.domain_config(domid).expect("domain_config").libxl)
+        }
+        Err(e) => {
+            assert!(
+                ctx.domid_by_name(&name).is_err(),
+                "{name} was left behind after {e}"
+            );
+            Err(e)
+        }
+    }
+}
+
+/// `LIBXL_HAVE_BUILDINFO_LLC_COLORS`: cache colouring needs a hypervisor
+/// built with it (Arm only); this one refuses, and libxl's reason arrives
+/// in the typed error.
+#[test]
+fn v420_llc_colors_are_a_typed_error_without_llc_coloring_and_leave_no_domain() {
+    let ctx = Context::new().unwrap();
+    match arm_only(&ctx, "v420-llc", |b| b.llc_colors = vec![0, 1]) {
+        Err(Error::Libxl {
+            message: Some(m), ..
+        }) => {
+            assert!(m.contains("LLC coloring not enabled"), "{m}")
+        }
+        other => panic!("expected libxl's refusal, got {other:?}"),
+    }
+}
+
+/// `LIBXL_HAVE_BUILDINFO_ARCH_ARM_SVE_VL`: stored (x86 ignores Arm's part).
+#[test]
+fn v420_arm_sve_vector_length_is_kept_by_a_created_domain() {
+    let ctx = Context::new().unwrap();
+    let back = arm_only(&ctx, "v420-sve", |b| {
+        b.arch_arm.sve_vl = types::SveType::V128
+    })
+    .unwrap();
+    assert_eq!(back.b_info.arch_arm.sve_vl, types::SveType::V128);
+}
+
+/// `LIBXL_HAVE_BUILDINFO_ARCH_NR_SPIS`: stored (x86 ignores Arm's part).
+#[test]
+fn v420_arm_nr_spis_is_kept_by_a_created_domain() {
+    let ctx = Context::new().unwrap();
+    let back = arm_only(&ctx, "v420-spis", |b| b.arch_arm.nr_spis = 32).unwrap();
+    assert_eq!(back.b_info.arch_arm.nr_spis, 32);
+}
+
+/// `LIBXL_HAVE_BUILDINFO_ARCH_ARM_TEE_FFA`: the new TEE value is stored.
+#[test]
+fn v420_tee_ffa_is_kept_by_a_created_domain() {
+    let ctx = Context::new().unwrap();
+    let back = arm_only(&ctx, "v420-tee", |b| b.tee = types::TeeType::Ffa).unwrap();
+    assert_eq!(back.b_info.tee, types::TeeType::Ffa);
+}
