@@ -129,6 +129,46 @@ fn v420_a_xen_9pfsd_share_is_kept_by_a_created_domain() {
     assert_eq!((p.max_files, p.max_open_files), (64, 16));
 }
 
+/// `LIBXL_HAVE_P9_ADD`: a share added to a running domain lands in
+/// Xenstore where its backend reads it; a missing domain is a typed error.
+#[test]
+fn v420_add_9pfs_writes_a_running_domains_share_and_refuses_a_missing_domain() {
+    let ctx = Context::new().unwrap();
+    let name = format!("{PREFIX}v420-9padd");
+    let dir = format!("/tmp/{name}");
+    std::fs::create_dir_all(&dir).unwrap();
+    let domid = ctx
+        .create_domain(&pv_guest(&name, true))
+        .expect("create_domain");
+    let _guard = DomainGuard { ctx: &ctx, domid };
+    let share = types::DeviceP9 {
+        tag: Some("added".into()),
+        path: Some(dir.clone()),
+        security_model: Some("none".into()),
+        type_: types::P9Type::Xen9pfsd,
+        ..Default::default()
+    };
+    ctx.add_9pfs(domid, &share).expect("add_9pfs");
+    // The backend reads the path; the frontend (the guest) the tag.
+    let fe = format!("/local/domain/{domid}/device/9pfs/0");
+    let be = run("xenstore-read", &[&format!("{fe}/backend")])
+        .trim()
+        .to_owned();
+    assert_eq!(run("xenstore-read", &[&format!("{be}/path")]).trim(), dir);
+    assert_eq!(
+        run("xenstore-read", &[&format!("{fe}/tag")]).trim(),
+        "added"
+    );
+    let gone = xenlight::Domid::new(32000).unwrap();
+    assert!(
+        matches!(
+            ctx.add_9pfs(gone, &share),
+            Err(Error::DomainNotFound { .. })
+        ),
+        "a missing domain"
+    );
+}
+
 /// `LIBXL_HAVE_PHYSINFO_ARCH_CAPABILITIES`: the field carries Arm's SVE
 /// vector length, so an x86 host reports 0.
 #[test]

@@ -88,6 +88,36 @@ impl Context {
         try_call!(self, on, unsafe libxl_device_disk_add(domid.get(), raw.as_mut_ptr(), ptr::null()))
     }
 
+    /// Gives a running domain its primary 9pfs share: writes the share's
+    /// Xenstore entries and starts its backend daemon if it needs one
+    /// (`libxl_device_9pfs_add`, Xen 4.20's `LIBXL_HAVE_P9_ADD`). It is
+    /// meant for domains built outside libxl's creation (dom0less); a domain
+    /// libxl creates gets its shares from the config's `p9s`.
+    ///
+    /// ```no_run
+    /// # let ctx = xenlight::Context::new()?; let domid = xenlight::Domid::new(1)?;
+    /// use xenlight::types::{DeviceP9, P9Type};
+    /// let share = DeviceP9 {
+    ///     tag: Some("share".into()),
+    ///     path: Some("/srv/share".into()),
+    ///     security_model: Some("none".into()),
+    ///     type_: P9Type::Xen9pfsd,
+    ///     ..Default::default()
+    /// };
+    /// ctx.add_9pfs(domid, &share)?;
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[cfg(libxl_have = "P9_ADD")]
+    #[cfg_attr(docsrs, doc(cfg(libxl_have = "P9_ADD")))]
+    #[doc(alias = "libxl_device_9pfs_add")]
+    pub fn add_9pfs(&self, domid: Domid, p9: &crate::types::DeviceP9) -> Result<()> {
+        use crate::types::IdlType;
+        self.require_domain("libxl_device_9pfs_add", domid)?;
+        let mut raw = p9.to_libxl()?;
+        // SAFETY: raw initialised and owned; NULL ao_how = synchronous.
+        try_call!(self, On::Domain(domid), unsafe libxl_device_9pfs_add(domid.get(), raw.as_mut_ptr(), ptr::null()))
+    }
+
     /// Detaches the disk at `vdev` (`libxl_device_disk_remove`). No such disk
     /// gives [`Error::DeviceNotFound`].
     #[doc(alias = "libxl_device_disk_remove")]
