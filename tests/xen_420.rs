@@ -169,6 +169,40 @@ fn v420_add_9pfs_writes_a_running_domains_share_and_refuses_a_missing_domain() {
     );
 }
 
+/// `LIBXL_HAVE_CONSOLE_ADD_XENSTORE`: a domain's console entries, taken
+/// away, are written back from its event channel and ring frame.
+#[test]
+fn v420_console_add_xenstore_writes_a_domains_console_entries_back() {
+    let ctx = Context::new().unwrap();
+    let name = format!("{PREFIX}v420-cons");
+    let domid = ctx
+        .create_domain_paused(&pv_guest(&name, true))
+        .expect("create_domain_paused");
+    let _guard = DomainGuard { ctx: &ctx, domid };
+    let node = format!("/local/domain/{domid}/console");
+    let port: u32 = run("xenstore-read", &[&format!("{node}/port")])
+        .trim()
+        .parse()
+        .unwrap();
+    let ring: u64 = run("xenstore-read", &[&format!("{node}/ring-ref")])
+        .trim()
+        .parse()
+        .unwrap();
+    run("xenstore-rm", &[&format!("{node}/port")]);
+    run("xenstore-rm", &[&format!("{node}/ring-ref")]);
+    let dom0 = xenlight::Domid::new(0).unwrap();
+    ctx.console_add_xenstore(domid, dom0, port, ring)
+        .expect("console_add_xenstore");
+    assert_eq!(
+        run("xenstore-read", &[&format!("{node}/port")]).trim(),
+        port.to_string()
+    );
+    assert_eq!(
+        run("xenstore-read", &[&format!("{node}/ring-ref")]).trim(),
+        ring.to_string()
+    );
+}
+
 /// `LIBXL_HAVE_PHYSINFO_ARCH_CAPABILITIES`: the field carries Arm's SVE
 /// vector length, so an x86 host reports 0.
 #[test]

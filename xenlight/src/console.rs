@@ -202,6 +202,38 @@ impl Context {
         })
     }
 
+    /// Writes the Xenstore entries of a domain's primary PV console from its
+    /// event channel and the frame of its ring page, served by `backend`
+    /// (`libxl_console_add_xenstore`, Xen 4.20's
+    /// `LIBXL_HAVE_CONSOLE_ADD_XENSTORE`). It is meant for domains built
+    /// outside libxl's creation (dom0less); libxl's own domains get their
+    /// console when they are created.
+    ///
+    /// ```no_run
+    /// # let ctx = xenlight::Context::new()?; let domid = xenlight::Domid::new(1)?;
+    /// let dom0 = xenlight::Domid::new(0)?;
+    /// ctx.console_add_xenstore(domid, dom0, 3, 0x1_0fef)?;
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[cfg(libxl_have = "CONSOLE_ADD_XENSTORE")]
+    #[cfg_attr(docsrs, doc(cfg(libxl_have = "CONSOLE_ADD_XENSTORE")))]
+    #[doc(alias = "libxl_console_add_xenstore")]
+    pub fn console_add_xenstore(
+        &self,
+        domid: Domid,
+        backend: Domid,
+        evtchn: u32,
+        gfn: u64,
+    ) -> Result<()> {
+        self.require_domain("libxl_console_add_xenstore", domid)?;
+        let gfn = std::ffi::c_ulong::try_from(gfn).map_err(|_| Error::InvalidArgument {
+            what: "console ring frame",
+            reason: format!("{gfn:#x} does not fit this platform's unsigned long"),
+        })?;
+        // SAFETY: plain values; NULL ao_how = synchronous.
+        try_call!(self, On::Domain(domid), unsafe libxl_console_add_xenstore(domid.get(), backend.get(), evtchn, gfn, ptr::null()))
+    }
+
     /// The hypervisor's console ring (`libxl_xen_console_read_*`, as `xl
     /// dmesg`); with `clear`, the ring is emptied after reading (`xl dmesg -c`).
     ///
