@@ -203,6 +203,53 @@ fn v420_console_add_xenstore_writes_a_domains_console_entries_back() {
     );
 }
 
+/// `LIBXL_HAVE_CONSOLE_ESCAPE_CHARACTER`: the console example hands its
+/// terminal to xenconsole with `Ctrl-B` as the escape; `Ctrl-]` (the
+/// default) then goes to the guest, and `Ctrl-B` detaches.
+#[test]
+fn v420_console_exec_detaches_on_its_own_escape_character() {
+    use std::io::Write;
+    use std::os::fd::FromRawFd;
+    use std::time::{Duration, Instant};
+    let ctx = Context::new().unwrap();
+    let name = format!("{PREFIX}v420-exec");
+    let _guard = booted_guest(&ctx, &name);
+    // xenconsole reads keys only from a terminal: give it a pty.
+    let (mut m, mut s) = (-1, -1);
+    // SAFETY: valid out-pointers; NULL name, termios and winsize.
+    let r = unsafe {
+        libc::openpty(&mut m, &mut s, std::ptr::null_mut(), std::ptr::null(), std::ptr::null())
+    };
+    assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: fresh descriptors, each owned once.
+    let (mut master, slave) = unsafe { (std::fs::File::from_raw_fd(m), std::fs::File::from_raw_fd(s)) };
+    let mut child = std::process::Command::new(examples_dir().join("console"))
+        .args([name.as_str(), "-x", "-e", "^b"])
+        .stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave)
+        .spawn()
+        .unwrap();
+    // Drain what xenconsole prints, so it never blocks on a full pty.
+    let mut reader = master.try_clone().unwrap();
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+    std::thread::sleep(Duration::from_secs(2));
+    master.write_all(&[0x1d]).unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(child.try_wait().unwrap().is_none(), "Ctrl-] detached, or xenconsole did not start");
+    // Each Ctrl-B on its own: xenconsole detaches on a read of that byte alone.
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(start.elapsed() < Duration::from_secs(15), "Ctrl-B did not detach");
+        master.write_all(&[0x02]).unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert!(status.success(), "xenconsole: {status}");
+}
+
 /// `LIBXL_HAVE_PHYSINFO_ARCH_CAPABILITIES`: the field carries Arm's SVE
 /// vector length, so an x86 host reports 0.
 #[test]

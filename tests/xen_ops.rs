@@ -814,3 +814,17 @@ fn domain_0_is_refused_by_save_suspend_and_migration() {
         d0.state
     );
 }
+
+/// Before Xen 4.20 libxl has no console escape setting: asking for one is
+/// refused before anything is executed.
+#[cfg(not(libxl_have = "CONSOLE_ESCAPE_CHARACTER"))]
+#[test]
+fn console_exec_with_an_escape_is_refused_before_xen_4_20() {
+    let ctx = Context::new().unwrap();
+    let dom0 = xenlight::Domid::new(0).unwrap();
+    let e = ctx.console_exec(dom0, xenlight::ConsoleKind::Primary, Some("^b"));
+    assert!(
+        matches!(e, Error::InvalidArgument { what: "console escape", .. }),
+        "{e:?}"
+    );
+}

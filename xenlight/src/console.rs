@@ -130,7 +130,85 @@ unsafe fn take_path(p: *mut c_char) -> Option<PathBuf> {
     Some(PathBuf::from(s))
 }
 
+impl ConsoleKind {
+    /// libxl's console number and type; `None` for the primary console,
+    /// which libxl finds itself.
+    fn numbered(self) -> Result<Option<(i32, sys::libxl_console_type)>> {
+        let (n, ty) = match self {
+            ConsoleKind::Primary => return Ok(None),
+            ConsoleKind::Pv(n) => (n, sys::libxl_console_type_LIBXL_CONSOLE_TYPE_PV),
+            ConsoleKind::Serial(n) => (n, sys::libxl_console_type_LIBXL_CONSOLE_TYPE_SERIAL),
+        };
+        let n = i32::try_from(n).map_err(|_| Error::InvalidArgument {
+            what: "console number",
+            reason: format!("{n} is too large"),
+        })?;
+        Ok(Some((n, ty)))
+    }
+}
+
 impl Context {
+    /// Replaces this process with Xen's console client, `xenconsole`,
+    /// attached to a domain's console: what `xl console` does
+    /// (`libxl_console_exec`, `libxl_primary_console_exec`). It returns only
+    /// when it could not, with the reason. `escape` is what detaches the
+    /// client (`"^]"` when `None`; `"^b"` means Ctrl-B, as `xl console -e`):
+    /// Xen 4.20's `LIBXL_HAVE_CONSOLE_ESCAPE_CHARACTER`; with an older libxl
+    /// an `escape` is an [`Error::InvalidArgument`]. xenconsole reads the
+    /// keyboard only when standard input and output are terminals.
+    ///
+    /// ```no_run
+    /// # let ctx = xenlight::Context::new()?; let domid = xenlight::Domid::new(1)?;
+    /// let err = ctx.console_exec(domid, xenlight::ConsoleKind::Primary, Some("^b"));
+    /// eprintln!("no console: {err}");
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_console_exec")]
+    #[doc(alias = "libxl_primary_console_exec")]
+    pub fn console_exec(&self, domid: Domid, kind: ConsoleKind, escape: Option<&str>) -> Error {
+        match self.try_console_exec(domid, kind, escape) {
+            Ok(()) => crate::raw::error_for(
+                sys::libxl_error_ERROR_FAIL,
+                "libxl_console_exec",
+                On::Domain(domid),
+            ),
+            Err(e) => e,
+        }
+    }
+
+    fn try_console_exec(&self, domid: Domid, kind: ConsoleKind, escape: Option<&str>) -> Result<()> {
+        self.require_domain("libxl_console_exec", domid)?;
+        let escape = escape
+            .map(|e| crate::raw::alloc::cstring("console escape", e))
+            .transpose()?;
+        let esc = escape.as_ref().map_or(ptr::null_mut(), |e| e.as_ptr().cast_mut());
+        let on = On::Domain(domid);
+        let notify_fd = -1;
+        #[cfg(libxl_have = "CONSOLE_ESCAPE_CHARACTER")]
+        {
+            // SAFETY: libxl only reads `esc` (NULL or NUL-terminated, alive
+            // for the call) and execs; on return nothing is kept.
+            match kind.numbered()? {
+                None => try_call!(self, on, unsafe libxl_primary_console_exec(domid.get(), notify_fd, esc)),
+                Some((n, ty)) => try_call!(self, on, unsafe libxl_console_exec(domid.get(), n, ty, notify_fd, esc)),
+            }
+        }
+        #[cfg(not(libxl_have = "CONSOLE_ESCAPE_CHARACTER"))]
+        {
+            if !esc.is_null() {
+                return Err(Error::InvalidArgument {
+                    what: "console escape",
+                    reason: "this libxl has no escape setting (it needs Xen 4.20)".into(),
+                });
+            }
+            // SAFETY: plain values; libxl execs, or returns an error.
+            match kind.numbered()? {
+                None => try_call!(self, on, unsafe libxl_primary_console_exec(domid.get(), notify_fd)),
+                Some((n, ty)) => try_call!(self, on, unsafe libxl_console_exec(domid.get(), n, ty, notify_fd)),
+            }
+        }
+    }
+
     /// The path of a domain's console pty (`libxl_console_get_tty`,
     /// `libxl_primary_console_get_tty`, as `xl console -t`).
     ///
@@ -145,24 +223,11 @@ impl Context {
     pub fn console_tty(&self, domid: Domid, kind: ConsoleKind) -> Result<PathBuf> {
         let mut p: *mut c_char = ptr::null_mut();
         let on = On::Domain(domid);
-        match kind {
+        match kind.numbered()? {
             // SAFETY: p is a valid out-pointer; libxl allocates the string.
-            ConsoleKind::Primary => {
-                try_call!(self, on, unsafe libxl_primary_console_get_tty(domid.get(), &mut p))?
-            }
-            ConsoleKind::Pv(n) | ConsoleKind::Serial(n) => {
-                let ty = if matches!(kind, ConsoleKind::Pv(_)) {
-                    sys::libxl_console_type_LIBXL_CONSOLE_TYPE_PV
-                } else {
-                    sys::libxl_console_type_LIBXL_CONSOLE_TYPE_SERIAL
-                };
-                let n = i32::try_from(n).map_err(|_| Error::InvalidArgument {
-                    what: "console number",
-                    reason: format!("{n} is too large"),
-                })?;
-                // SAFETY: as above.
-                try_call!(self, on, unsafe libxl_console_get_tty(domid.get(), n, ty, &mut p))?
-            }
+            None => try_call!(self, on, unsafe libxl_primary_console_get_tty(domid.get(), &mut p))?,
+            // SAFETY: as above.
+            Some((n, ty)) => try_call!(self, on, unsafe libxl_console_get_tty(domid.get(), n, ty, &mut p))?,
         }
         // SAFETY: libxl returned a malloc'd string that the caller frees.
         unsafe { take_path(p) }.ok_or_else(|| {
