@@ -218,11 +218,18 @@ fn v420_console_exec_detaches_on_its_own_escape_character() {
     let (mut m, mut s) = (-1, -1);
     // SAFETY: valid out-pointers; NULL name, termios and winsize.
     let r = unsafe {
-        libc::openpty(&mut m, &mut s, std::ptr::null_mut(), std::ptr::null(), std::ptr::null())
+        libc::openpty(
+            &mut m,
+            &mut s,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
     };
     assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
     // SAFETY: fresh descriptors, each owned once.
-    let (mut master, slave) = unsafe { (std::fs::File::from_raw_fd(m), std::fs::File::from_raw_fd(s)) };
+    let (mut master, slave) =
+        unsafe { (std::fs::File::from_raw_fd(m), std::fs::File::from_raw_fd(s)) };
     let mut child = std::process::Command::new(examples_dir().join("console"))
         .args([name.as_str(), "-x", "-e", "^b"])
         .stdin(slave.try_clone().unwrap())
@@ -236,14 +243,20 @@ fn v420_console_exec_detaches_on_its_own_escape_character() {
     std::thread::sleep(Duration::from_secs(2));
     master.write_all(&[0x1d]).unwrap();
     std::thread::sleep(Duration::from_secs(1));
-    assert!(child.try_wait().unwrap().is_none(), "Ctrl-] detached, or xenconsole did not start");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "Ctrl-] detached, or xenconsole did not start"
+    );
     // Each Ctrl-B on its own: xenconsole detaches on a read of that byte alone.
     let start = Instant::now();
     let status = loop {
         if let Some(st) = child.try_wait().unwrap() {
             break st;
         }
-        assert!(start.elapsed() < Duration::from_secs(15), "Ctrl-B did not detach");
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "Ctrl-B did not detach"
+        );
         master.write_all(&[0x02]).unwrap();
         std::thread::sleep(Duration::from_millis(500));
     };

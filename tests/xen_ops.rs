@@ -824,7 +824,13 @@ fn console_exec_with_an_escape_is_refused_before_xen_4_20() {
     let dom0 = xenlight::Domid::new(0).unwrap();
     let e = ctx.console_exec(dom0, xenlight::ConsoleKind::Primary, Some("^b"));
     assert!(
-        matches!(e, Error::InvalidArgument { what: "console escape", .. }),
+        matches!(
+            e,
+            Error::InvalidArgument {
+                what: "console escape",
+                ..
+            }
+        ),
         "{e:?}"
     );
 }

@@ -176,12 +176,19 @@ impl Context {
         }
     }
 
-    fn try_console_exec(&self, domid: Domid, kind: ConsoleKind, escape: Option<&str>) -> Result<()> {
+    fn try_console_exec(
+        &self,
+        domid: Domid,
+        kind: ConsoleKind,
+        escape: Option<&str>,
+    ) -> Result<()> {
         self.require_domain("libxl_console_exec", domid)?;
         let escape = escape
             .map(|e| crate::raw::alloc::cstring("console escape", e))
             .transpose()?;
-        let esc = escape.as_ref().map_or(ptr::null_mut(), |e| e.as_ptr().cast_mut());
+        let esc = escape
+            .as_ref()
+            .map_or(ptr::null_mut(), |e| e.as_ptr().cast_mut());
         let on = On::Domain(domid);
         let notify_fd = -1;
         #[cfg(libxl_have = "CONSOLE_ESCAPE_CHARACTER")]
@@ -189,8 +196,12 @@ impl Context {
             // SAFETY: libxl only reads `esc` (NULL or NUL-terminated, alive
             // for the call) and execs; on return nothing is kept.
             match kind.numbered()? {
-                None => try_call!(self, on, unsafe libxl_primary_console_exec(domid.get(), notify_fd, esc)),
-                Some((n, ty)) => try_call!(self, on, unsafe libxl_console_exec(domid.get(), n, ty, notify_fd, esc)),
+                None => {
+                    try_call!(self, on, unsafe libxl_primary_console_exec(domid.get(), notify_fd, esc))
+                }
+                Some((n, ty)) => {
+                    try_call!(self, on, unsafe libxl_console_exec(domid.get(), n, ty, notify_fd, esc))
+                }
             }
         }
         #[cfg(not(libxl_have = "CONSOLE_ESCAPE_CHARACTER"))]
@@ -203,8 +214,12 @@ impl Context {
             }
             // SAFETY: plain values; libxl execs, or returns an error.
             match kind.numbered()? {
-                None => try_call!(self, on, unsafe libxl_primary_console_exec(domid.get(), notify_fd)),
-                Some((n, ty)) => try_call!(self, on, unsafe libxl_console_exec(domid.get(), n, ty, notify_fd)),
+                None => {
+                    try_call!(self, on, unsafe libxl_primary_console_exec(domid.get(), notify_fd))
+                }
+                Some((n, ty)) => {
+                    try_call!(self, on, unsafe libxl_console_exec(domid.get(), n, ty, notify_fd))
+                }
             }
         }
     }
@@ -227,7 +242,9 @@ impl Context {
             // SAFETY: p is a valid out-pointer; libxl allocates the string.
             None => try_call!(self, on, unsafe libxl_primary_console_get_tty(domid.get(), &mut p))?,
             // SAFETY: as above.
-            Some((n, ty)) => try_call!(self, on, unsafe libxl_console_get_tty(domid.get(), n, ty, &mut p))?,
+            Some((n, ty)) => {
+                try_call!(self, on, unsafe libxl_console_get_tty(domid.get(), n, ty, &mut p))?
+            }
         }
         // SAFETY: libxl returned a malloc'd string that the caller frees.
         unsafe { take_path(p) }.ok_or_else(|| {
