@@ -7,7 +7,8 @@ mkdir -p /dev/pts /dev/shm; mount -t devpts devpts /dev/pts; mount -t tmpfs tmpf
 # What udev would make: the hotplug scripts' locking stats /dev/stdin.
 ln -sf /proc/self/fd /dev/fd; ln -sf /proc/self/fd/0 /dev/stdin
 ln -sf /proc/self/fd/1 /dev/stdout; ln -sf /proc/self/fd/2 /dev/stderr
-mkdir -p /run/xen /run/xenstored /var/run/xen /var/log/xen/console /var/lib/xen/dump
+# xenconsole takes a lock in /var/lock (Debian: a link to /run/lock).
+mkdir -p /run/xen /run/xenstored /run/lock /var/lock /var/run/xen /var/log/xen/console /var/lib/xen/dump
 # Core dumps get room of their own: the initramfs root is capped at half of dom0's memory.
 mount -t tmpfs -o size=320M tmpfs /var/lib/xen/dump
 for m in $(cat /etc/xenlight-modules); do
