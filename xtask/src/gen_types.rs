@@ -625,9 +625,14 @@ impl<'a> Gen<'a> {
             o,
             "/// # Safety\n/// `c` is initialised.\n\
              unsafe fn read_{sn}(c: &{root_c}) -> Result<{name}> {{\n\
+             let mut out = MaybeUninit::uninit();\n\
+             // SAFETY: caller's contract; `out` is initialised on `Ok`.\n\
+             unsafe {{ read_{sn}_into(c, &mut out)?; Ok(out.assume_init()) }}\n}}\n\n\
+             /// # Safety\n/// `c` is initialised.\n\
+             unsafe fn read_{sn}_into(c: &{root_c}, out: &mut MaybeUninit<{name}>) -> Result<()> {{\n\
              // SAFETY: `c` is initialised (caller's contract); union arms are\n\
              // read only under their key (see the union readers).\n\
-             unsafe {{ Ok({name} {{\n{rd}}}) }}\n}}\n\n\
+             unsafe {{ out.write({name} {{\n{rd}}}); }}\nOk(())\n}}\n\n\
              /// # Safety\n/// `c` is as `_init` left it (and its union arm selected).\n\
              unsafe fn write_{sn}(v: &{name}, c: &mut {root_c}) -> Result<()> {{\n\
              let _ = &v;\n\
@@ -642,6 +647,8 @@ impl<'a> Gen<'a> {
                      type C = sys::libxl_{n};\n\
                      unsafe fn read_c(c: &Self::C) -> Result<Self> {{\n\
                      // SAFETY: caller's contract.\n unsafe {{ read_{sn}(c) }}\n}}\n\
+                     unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {{\n\
+                     // SAFETY: caller's contract.\n unsafe {{ read_{sn}_into(c, out) }}\n}}\n\
                      unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {{\n\
                      // SAFETY: caller's contract.\n unsafe {{ write_{sn}(self, c) }}\n}}\n}}\n\n\
                      impl JsonC for {name} {{\n\

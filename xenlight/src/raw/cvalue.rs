@@ -31,6 +31,18 @@ pub trait CValue: Sized {
     /// `c` is initialised (libxl's `_init`, or filled by libxl).
     unsafe fn read_c(c: &Self::C) -> Result<Self>;
 
+    /// Reads the value into `out`, which is initialised on `Ok` and left
+    /// uninitialised on `Err`. Large structs build themselves there, so an
+    /// array of device structs is read without moving each element.
+    ///
+    /// # Safety
+    /// As [`read_c`](Self::read_c).
+    unsafe fn read_into(c: &Self::C, out: &mut std::mem::MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        out.write(unsafe { Self::read_c(c) }?);
+        Ok(())
+    }
+
     /// Writes the value into `c`; what it allocates becomes `c`'s and is
     /// freed by its `_dispose`, also when an error stops the write halfway.
     ///
@@ -571,10 +583,15 @@ pub(crate) unsafe fn read_array<T: CValue>(p: *const T::C, n: c_int) -> Result<V
     }
     // A loop, not `collect::<Result<_>>()`: that cannot size the vector up
     // front, and the elements (device structs) are large to move.
-    let mut v = Vec::with_capacity(n);
+    let mut v = Vec::<T>::with_capacity(n);
     for i in 0..n {
-        // SAFETY: i < n elements, each initialised (caller's contract).
-        v.push(unsafe { T::read_c(&*p.add(i)) }?);
+        // Built in the vector's next slot (no move of a large element).
+        // SAFETY: i < n elements, each initialised (caller's contract);
+        // the slot is counted only once `read_into` initialised it.
+        unsafe {
+            T::read_into(&*p.add(i), &mut v.spare_capacity_mut()[0])?;
+            v.set_len(i + 1);
+        }
     }
     Ok(v)
 }

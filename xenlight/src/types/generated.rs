@@ -571,14 +571,29 @@ pub struct IoportRange {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_ioport_range(c: &sys::libxl_ioport_range) -> Result<IoportRange> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_ioport_range_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_ioport_range_into(
+    c: &sys::libxl_ioport_range,
+    out: &mut MaybeUninit<IoportRange>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(IoportRange {
+        out.write(IoportRange {
             first: CValue::read_c(&c.first)?,
             number: CValue::read_c(&c.number)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -600,6 +615,10 @@ impl CValue for IoportRange {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_ioport_range(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_ioport_range_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -655,15 +674,30 @@ pub struct IomemRange {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_iomem_range(c: &sys::libxl_iomem_range) -> Result<IomemRange> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_iomem_range_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_iomem_range_into(
+    c: &sys::libxl_iomem_range,
+    out: &mut MaybeUninit<IomemRange>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(IomemRange {
+        out.write(IomemRange {
             start: CValue::read_c(&c.start)?,
             number: CValue::read_c(&c.number)?,
             gfn: CValue::read_c(&c.gfn)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -686,6 +720,10 @@ impl CValue for IomemRange {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_iomem_range(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_iomem_range_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -735,13 +773,28 @@ pub struct VgaInterfaceInfo {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_vga_interface_info(c: &sys::libxl_vga_interface_info) -> Result<VgaInterfaceInfo> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_vga_interface_info_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_vga_interface_info_into(
+    c: &sys::libxl_vga_interface_info,
+    out: &mut MaybeUninit<VgaInterfaceInfo>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(VgaInterfaceInfo {
+        out.write(VgaInterfaceInfo {
             kind: CValue::read_c(&c.kind)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -764,6 +817,10 @@ impl CValue for VgaInterfaceInfo {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_vga_interface_info(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_vga_interface_info_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -827,17 +884,32 @@ pub struct VncInfo {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_vnc_info(c: &sys::libxl_vnc_info) -> Result<VncInfo> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_vnc_info_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_vnc_info_into(
+    c: &sys::libxl_vnc_info,
+    out: &mut MaybeUninit<VncInfo>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(VncInfo {
+        out.write(VncInfo {
             enable: CValue::read_c(&c.enable)?,
             listen: CValue::read_c(&c.listen)?,
             passwd: CValue::read_c(&c.passwd)?,
             display: CValue::read_c(&c.display)?,
             findunused: CValue::read_c(&c.findunused)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -865,6 +937,10 @@ impl CValue for VncInfo {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_vnc_info(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_vnc_info_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -952,10 +1028,24 @@ pub struct SpiceInfo {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_spice_info(c: &sys::libxl_spice_info) -> Result<SpiceInfo> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_spice_info_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_spice_info_into(
+    c: &sys::libxl_spice_info,
+    out: &mut MaybeUninit<SpiceInfo>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(SpiceInfo {
+        out.write(SpiceInfo {
             enable: CValue::read_c(&c.enable)?,
             port: CValue::read_c(&c.port)?,
             tls_port: CValue::read_c(&c.tls_port)?,
@@ -968,8 +1058,9 @@ unsafe fn read_spice_info(c: &sys::libxl_spice_info) -> Result<SpiceInfo> {
             usbredirection: CValue::read_c(&c.usbredirection)?,
             image_compression: CValue::read_c(&c.image_compression)?,
             streaming_video: CValue::read_c(&c.streaming_video)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -1009,6 +1100,10 @@ impl CValue for SpiceInfo {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_spice_info(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_spice_info_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -1069,16 +1164,31 @@ pub struct SdlInfo {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_sdl_info(c: &sys::libxl_sdl_info) -> Result<SdlInfo> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_sdl_info_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_sdl_info_into(
+    c: &sys::libxl_sdl_info,
+    out: &mut MaybeUninit<SdlInfo>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(SdlInfo {
+        out.write(SdlInfo {
             enable: CValue::read_c(&c.enable)?,
             opengl: CValue::read_c(&c.opengl)?,
             display: CValue::read_c(&c.display)?,
             xauthority: CValue::read_c(&c.xauthority)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -1104,6 +1214,10 @@ impl CValue for SdlInfo {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_sdl_info(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_sdl_info_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -1218,10 +1332,21 @@ pub struct Dominfo {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_dominfo(c: &sys::libxl_dominfo) -> Result<Dominfo> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_dominfo_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_dominfo_into(c: &sys::libxl_dominfo, out: &mut MaybeUninit<Dominfo>) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(Dominfo {
+        out.write(Dominfo {
             uuid: CValue::read_c(&c.uuid)?,
             domid: CValue::read_c(&c.domid)?,
             ssidref: CValue::read_c(&c.ssidref)?,
@@ -1244,8 +1369,9 @@ unsafe fn read_dominfo(c: &sys::libxl_dominfo) -> Result<Dominfo> {
             cpupool: CValue::read_c(&c.cpupool)?,
             gpaddr_bits: CValue::read_c(&c.gpaddr_bits)?,
             domain_type: CValue::read_c(&c.domain_type)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -1304,6 +1430,10 @@ impl CValue for Dominfo {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_dominfo(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_dominfo_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -1365,17 +1495,32 @@ pub struct Cpupoolinfo {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_cpupoolinfo(c: &sys::libxl_cpupoolinfo) -> Result<Cpupoolinfo> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_cpupoolinfo_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_cpupoolinfo_into(
+    c: &sys::libxl_cpupoolinfo,
+    out: &mut MaybeUninit<Cpupoolinfo>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(Cpupoolinfo {
+        out.write(Cpupoolinfo {
             poolid: CValue::read_c(&c.poolid)?,
             pool_name: CValue::read_c(&c.pool_name)?,
             sched: CValue::read_c(&c.sched)?,
             n_dom: CValue::read_c(&c.n_dom)?,
             cpumap: CValue::read_c(&c.cpumap)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -1403,6 +1548,10 @@ impl CValue for Cpupoolinfo {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_cpupoolinfo(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_cpupoolinfo_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -1452,13 +1601,28 @@ pub struct ChannelinfoConnectionPty {
 unsafe fn read_channelinfo_connection_pty(
     c: &sys::libxl_channelinfo,
 ) -> Result<ChannelinfoConnectionPty> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_channelinfo_connection_pty_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_channelinfo_connection_pty_into(
+    c: &sys::libxl_channelinfo,
+    out: &mut MaybeUninit<ChannelinfoConnectionPty>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(ChannelinfoConnectionPty {
+        out.write(ChannelinfoConnectionPty {
             path: CValue::read_c(&c.u.pty.path)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -1695,10 +1859,24 @@ pub struct Channelinfo {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_channelinfo(c: &sys::libxl_channelinfo) -> Result<Channelinfo> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_channelinfo_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_channelinfo_into(
+    c: &sys::libxl_channelinfo,
+    out: &mut MaybeUninit<Channelinfo>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(Channelinfo {
+        out.write(Channelinfo {
             backend: CValue::read_c(&c.backend)?,
             backend_id: CValue::read_c(&c.backend_id)?,
             frontend: CValue::read_c(&c.frontend)?,
@@ -1708,8 +1886,9 @@ unsafe fn read_channelinfo(c: &sys::libxl_channelinfo) -> Result<Channelinfo> {
             evtch: CValue::read_c(&c.evtch)?,
             rref: CValue::read_c(&c.rref)?,
             connection: read_channelinfo_connection_union(c)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -1743,6 +1922,10 @@ impl CValue for Channelinfo {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_channelinfo(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_channelinfo_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -1795,14 +1978,26 @@ pub struct Vminfo {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_vminfo(c: &sys::libxl_vminfo) -> Result<Vminfo> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_vminfo_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_vminfo_into(c: &sys::libxl_vminfo, out: &mut MaybeUninit<Vminfo>) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(Vminfo {
+        out.write(Vminfo {
             uuid: CValue::read_c(&c.uuid)?,
             domid: CValue::read_c(&c.domid)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -1822,6 +2017,10 @@ impl CValue for Vminfo {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_vminfo(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_vminfo_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -1907,10 +2106,24 @@ pub struct VersionInfo {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_version_info(c: &sys::libxl_version_info) -> Result<VersionInfo> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_version_info_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_version_info_into(
+    c: &sys::libxl_version_info,
+    out: &mut MaybeUninit<VersionInfo>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(VersionInfo {
+        out.write(VersionInfo {
             xen_version_major: CValue::read_c(&c.xen_version_major)?,
             xen_version_minor: CValue::read_c(&c.xen_version_minor)?,
             xen_version_extra: CValue::read_c(&c.xen_version_extra)?,
@@ -1924,8 +2137,9 @@ unsafe fn read_version_info(c: &sys::libxl_version_info) -> Result<VersionInfo> 
             pagesize: CValue::read_c(&c.pagesize)?,
             commandline: CValue::read_c(&c.commandline)?,
             build_id: CValue::read_c(&c.build_id)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -1969,6 +2183,10 @@ impl CValue for VersionInfo {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_version_info(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_version_info_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -2071,14 +2289,26 @@ mod smbios_xen_4_20 {
     /// # Safety
     /// `c` is initialised.
     unsafe fn read_smbios(c: &sys::libxl_smbios) -> Result<Smbios> {
+        let mut out = MaybeUninit::uninit();
+        // SAFETY: caller's contract; `out` is initialised on `Ok`.
+        unsafe {
+            read_smbios_into(c, &mut out)?;
+            Ok(out.assume_init())
+        }
+    }
+
+    /// # Safety
+    /// `c` is initialised.
+    unsafe fn read_smbios_into(c: &sys::libxl_smbios, out: &mut MaybeUninit<Smbios>) -> Result<()> {
         // SAFETY: `c` is initialised (caller's contract); union arms are
         // read only under their key (see the union readers).
         unsafe {
-            Ok(Smbios {
+            out.write(Smbios {
                 key: CValue::read_c(&c.key)?,
                 value: CValue::read_c(&c.value)?,
-            })
+            });
         }
+        Ok(())
     }
 
     /// # Safety
@@ -2099,6 +2329,10 @@ mod smbios_xen_4_20 {
         unsafe fn read_c(c: &Self::C) -> Result<Self> {
             // SAFETY: caller's contract.
             unsafe { read_smbios(c) }
+        }
+        unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+            // SAFETY: caller's contract.
+            unsafe { read_smbios_into(c, out) }
         }
         unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
             // SAFETY: caller's contract.
@@ -2204,10 +2438,24 @@ pub struct DomainCreateInfo {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_domain_create_info(c: &sys::libxl_domain_create_info) -> Result<DomainCreateInfo> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_domain_create_info_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_domain_create_info_into(
+    c: &sys::libxl_domain_create_info,
+    out: &mut MaybeUninit<DomainCreateInfo>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(DomainCreateInfo {
+        out.write(DomainCreateInfo {
             type_: CValue::read_c(&c.type_)?,
             hap: CValue::read_c(&c.hap)?,
             oos: CValue::read_c(&c.oos)?,
@@ -2224,8 +2472,9 @@ unsafe fn read_domain_create_info(c: &sys::libxl_domain_create_info) -> Result<D
             driver_domain: CValue::read_c(&c.driver_domain)?,
             passthrough: CValue::read_c(&c.passthrough)?,
             xend_suspend_evtchn_compat: CValue::read_c(&c.xend_suspend_evtchn_compat)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -2281,6 +2530,10 @@ impl CValue for DomainCreateInfo {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_domain_create_info(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_domain_create_info_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -2342,16 +2595,31 @@ pub struct DomainRestoreParams {
 unsafe fn read_domain_restore_params(
     c: &sys::libxl_domain_restore_params,
 ) -> Result<DomainRestoreParams> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_domain_restore_params_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_domain_restore_params_into(
+    c: &sys::libxl_domain_restore_params,
+    out: &mut MaybeUninit<DomainRestoreParams>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(DomainRestoreParams {
+        out.write(DomainRestoreParams {
             checkpointed_stream: CValue::read_c(&c.checkpointed_stream)?,
             stream_version: CValue::read_c(&c.stream_version)?,
             colo_proxy_script: CValue::read_c(&c.colo_proxy_script)?,
             userspace_colo_proxy: CValue::read_c(&c.userspace_colo_proxy)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -2380,6 +2648,10 @@ impl CValue for DomainRestoreParams {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_domain_restore_params(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_domain_restore_params_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -2444,18 +2716,33 @@ pub struct SchedParams {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_sched_params(c: &sys::libxl_sched_params) -> Result<SchedParams> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_sched_params_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_sched_params_into(
+    c: &sys::libxl_sched_params,
+    out: &mut MaybeUninit<SchedParams>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(SchedParams {
+        out.write(SchedParams {
             vcpuid: CValue::read_c(&c.vcpuid)?,
             weight: CValue::read_c(&c.weight)?,
             cap: CValue::read_c(&c.cap)?,
             period: CValue::read_c(&c.period)?,
             extratime: CValue::read_c(&c.extratime)?,
             budget: CValue::read_c(&c.budget)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -2484,6 +2771,10 @@ impl CValue for SchedParams {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_sched_params(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_sched_params_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -2536,14 +2827,29 @@ pub struct VcpuSchedParams {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_vcpu_sched_params(c: &sys::libxl_vcpu_sched_params) -> Result<VcpuSchedParams> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_vcpu_sched_params_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_vcpu_sched_params_into(
+    c: &sys::libxl_vcpu_sched_params,
+    out: &mut MaybeUninit<VcpuSchedParams>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(VcpuSchedParams {
+        out.write(VcpuSchedParams {
             sched: CValue::read_c(&c.sched)?,
             vcpus: read_array(c.vcpus, c.num_vcpus)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -2572,6 +2878,10 @@ impl CValue for VcpuSchedParams {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_vcpu_sched_params(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_vcpu_sched_params_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -2647,10 +2957,24 @@ pub struct DomainSchedParams {
 unsafe fn read_domain_sched_params(
     c: &sys::libxl_domain_sched_params,
 ) -> Result<DomainSchedParams> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_domain_sched_params_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_domain_sched_params_into(
+    c: &sys::libxl_domain_sched_params,
+    out: &mut MaybeUninit<DomainSchedParams>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(DomainSchedParams {
+        out.write(DomainSchedParams {
             sched: CValue::read_c(&c.sched)?,
             weight: CValue::read_c(&c.weight)?,
             cap: CValue::read_c(&c.cap)?,
@@ -2659,8 +2983,9 @@ unsafe fn read_domain_sched_params(
             extratime: CValue::read_c(&c.extratime)?,
             slice: CValue::read_c(&c.slice)?,
             latency: CValue::read_c(&c.latency)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -2697,6 +3022,10 @@ impl CValue for DomainSchedParams {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_domain_sched_params(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_domain_sched_params_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -2755,16 +3084,31 @@ pub struct VnodeInfo {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_vnode_info(c: &sys::libxl_vnode_info) -> Result<VnodeInfo> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_vnode_info_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_vnode_info_into(
+    c: &sys::libxl_vnode_info,
+    out: &mut MaybeUninit<VnodeInfo>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(VnodeInfo {
+        out.write(VnodeInfo {
             memkb: CValue::read_c(&c.memkb)?,
             distances: read_array(c.distances, c.num_distances)?,
             pnode: CValue::read_c(&c.pnode)?,
             vcpus: CValue::read_c(&c.vcpus)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -2794,6 +3138,10 @@ impl CValue for VnodeInfo {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_vnode_info(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_vnode_info_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -2916,14 +3264,29 @@ pub struct RdmReserve {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_rdm_reserve(c: &sys::libxl_rdm_reserve) -> Result<RdmReserve> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_rdm_reserve_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_rdm_reserve_into(
+    c: &sys::libxl_rdm_reserve,
+    out: &mut MaybeUninit<RdmReserve>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(RdmReserve {
+        out.write(RdmReserve {
             strategy: CValue::read_c(&c.strategy)?,
             policy: CValue::read_c(&c.policy)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -2945,6 +3308,10 @@ impl CValue for RdmReserve {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_rdm_reserve(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_rdm_reserve_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -3186,10 +3553,24 @@ pub struct DomainBuildInfoTypeHvm {
 unsafe fn read_domain_build_info_type_hvm(
     c: &sys::libxl_domain_build_info,
 ) -> Result<DomainBuildInfoTypeHvm> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_domain_build_info_type_hvm_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_domain_build_info_type_hvm_into(
+    c: &sys::libxl_domain_build_info,
+    out: &mut MaybeUninit<DomainBuildInfoTypeHvm>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(DomainBuildInfoTypeHvm {
+        out.write(DomainBuildInfoTypeHvm {
             firmware: CValue::read_c(&c.u.hvm.firmware)?,
             bios: CValue::read_c(&c.u.hvm.bios)?,
             pae: CValue::read_c(&c.u.hvm.pae)?,
@@ -3240,8 +3621,9 @@ unsafe fn read_domain_build_info_type_hvm(
             mca_caps: CValue::read_c(&c.u.hvm.mca_caps)?,
             #[cfg(xen_4_20)]
             pirq: CValue::read_c(&c.u.hvm.pirq)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -3417,10 +3799,24 @@ pub struct DomainBuildInfoTypePv {
 unsafe fn read_domain_build_info_type_pv(
     c: &sys::libxl_domain_build_info,
 ) -> Result<DomainBuildInfoTypePv> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_domain_build_info_type_pv_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_domain_build_info_type_pv_into(
+    c: &sys::libxl_domain_build_info,
+    out: &mut MaybeUninit<DomainBuildInfoTypePv>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(DomainBuildInfoTypePv {
+        out.write(DomainBuildInfoTypePv {
             kernel: CValue::read_c(&c.u.pv.kernel)?,
             slack_memkb: CValue::read_c(&c.u.pv.slack_memkb)?,
             bootloader: CValue::read_c(&c.u.pv.bootloader)?,
@@ -3428,8 +3824,9 @@ unsafe fn read_domain_build_info_type_pv(
             cmdline: CValue::read_c(&c.u.pv.cmdline)?,
             ramdisk: CValue::read_c(&c.u.pv.ramdisk)?,
             e820_host: CValue::read_c(&c.u.pv.e820_host)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -3500,16 +3897,31 @@ pub struct DomainBuildInfoTypePvh {
 unsafe fn read_domain_build_info_type_pvh(
     c: &sys::libxl_domain_build_info,
 ) -> Result<DomainBuildInfoTypePvh> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_domain_build_info_type_pvh_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_domain_build_info_type_pvh_into(
+    c: &sys::libxl_domain_build_info,
+    out: &mut MaybeUninit<DomainBuildInfoTypePvh>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(DomainBuildInfoTypePvh {
+        out.write(DomainBuildInfoTypePvh {
             pvshim: CValue::read_c(&c.u.pvh.pvshim)?,
             pvshim_path: CValue::read_c(&c.u.pvh.pvshim_path)?,
             pvshim_cmdline: CValue::read_c(&c.u.pvh.pvshim_cmdline)?,
             pvshim_extra: CValue::read_c(&c.u.pvh.pvshim_extra)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -3756,18 +4168,33 @@ pub struct DomainBuildInfoArchArm {
 unsafe fn read_domain_build_info_arch_arm(
     c: &sys::libxl_domain_build_info,
 ) -> Result<DomainBuildInfoArchArm> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_domain_build_info_arch_arm_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_domain_build_info_arch_arm_into(
+    c: &sys::libxl_domain_build_info,
+    out: &mut MaybeUninit<DomainBuildInfoArchArm>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(DomainBuildInfoArchArm {
+        out.write(DomainBuildInfoArchArm {
             gic_version: CValue::read_c(&c.arch_arm.gic_version)?,
             vuart: CValue::read_c(&c.arch_arm.vuart)?,
             #[cfg(xen_4_20)]
             sve_vl: CValue::read_c(&c.arch_arm.sve_vl)?,
             #[cfg(xen_4_20)]
             nr_spis: CValue::read_c(&c.arch_arm.nr_spis)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -3823,13 +4250,28 @@ pub struct DomainBuildInfoArchX86 {
 unsafe fn read_domain_build_info_arch_x86(
     c: &sys::libxl_domain_build_info,
 ) -> Result<DomainBuildInfoArchX86> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_domain_build_info_arch_x86_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_domain_build_info_arch_x86_into(
+    c: &sys::libxl_domain_build_info,
+    out: &mut MaybeUninit<DomainBuildInfoArchX86>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(DomainBuildInfoArchX86 {
+        out.write(DomainBuildInfoArchX86 {
             msr_relaxed: CValue::read_c(&c.arch_x86.msr_relaxed)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -4095,10 +4537,24 @@ pub struct DomainBuildInfo {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_domain_build_info(c: &sys::libxl_domain_build_info) -> Result<DomainBuildInfo> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_domain_build_info_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_domain_build_info_into(
+    c: &sys::libxl_domain_build_info,
+    out: &mut MaybeUninit<DomainBuildInfo>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(DomainBuildInfo {
+        out.write(DomainBuildInfo {
             max_vcpus: CValue::read_c(&c.max_vcpus)?,
             avail_vcpus: CValue::read_c(&c.avail_vcpus)?,
             cpumap: CValue::read_c(&c.cpumap)?,
@@ -4166,8 +4622,9 @@ unsafe fn read_domain_build_info(c: &sys::libxl_domain_build_info) -> Result<Dom
             altp2m: CValue::read_c(&c.altp2m)?,
             vmtrace_buf_kb: CValue::read_c(&c.vmtrace_buf_kb)?,
             vpmu: CValue::read_c(&c.vpmu)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -4345,6 +4802,10 @@ impl CValue for DomainBuildInfo {
         // SAFETY: caller's contract.
         unsafe { read_domain_build_info(c) }
     }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_domain_build_info_into(c, out) }
+    }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
         unsafe { write_domain_build_info(self, c) }
@@ -4408,18 +4869,33 @@ pub struct DeviceVfb {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_device_vfb(c: &sys::libxl_device_vfb) -> Result<DeviceVfb> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_device_vfb_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_device_vfb_into(
+    c: &sys::libxl_device_vfb,
+    out: &mut MaybeUninit<DeviceVfb>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(DeviceVfb {
+        out.write(DeviceVfb {
             backend_domid: CValue::read_c(&c.backend_domid)?,
             backend_domname: CValue::read_c(&c.backend_domname)?,
             devid: CValue::read_c(&c.devid)?,
             vnc: CValue::read_c(&c.vnc)?,
             sdl: CValue::read_c(&c.sdl)?,
             keymap: CValue::read_c(&c.keymap)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -4447,6 +4923,10 @@ impl CValue for DeviceVfb {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_device_vfb(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_device_vfb_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -4538,10 +5018,24 @@ pub struct DeviceVkb {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_device_vkb(c: &sys::libxl_device_vkb) -> Result<DeviceVkb> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_device_vkb_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_device_vkb_into(
+    c: &sys::libxl_device_vkb,
+    out: &mut MaybeUninit<DeviceVkb>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(DeviceVkb {
+        out.write(DeviceVkb {
             backend_domid: CValue::read_c(&c.backend_domid)?,
             backend_domname: CValue::read_c(&c.backend_domname)?,
             devid: CValue::read_c(&c.devid)?,
@@ -4557,8 +5051,9 @@ unsafe fn read_device_vkb(c: &sys::libxl_device_vkb) -> Result<DeviceVkb> {
             multi_touch_width: CValue::read_c(&c.multi_touch_width)?,
             multi_touch_height: CValue::read_c(&c.multi_touch_height)?,
             multi_touch_num_contacts: CValue::read_c(&c.multi_touch_num_contacts)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -4606,6 +5101,10 @@ impl CValue for DeviceVkb {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_device_vkb(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_device_vkb_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -4684,10 +5183,24 @@ mod device_virtio_xen_4_20 {
     /// # Safety
     /// `c` is initialised.
     unsafe fn read_device_virtio(c: &sys::libxl_device_virtio) -> Result<DeviceVirtio> {
+        let mut out = MaybeUninit::uninit();
+        // SAFETY: caller's contract; `out` is initialised on `Ok`.
+        unsafe {
+            read_device_virtio_into(c, &mut out)?;
+            Ok(out.assume_init())
+        }
+    }
+
+    /// # Safety
+    /// `c` is initialised.
+    unsafe fn read_device_virtio_into(
+        c: &sys::libxl_device_virtio,
+        out: &mut MaybeUninit<DeviceVirtio>,
+    ) -> Result<()> {
         // SAFETY: `c` is initialised (caller's contract); union arms are
         // read only under their key (see the union readers).
         unsafe {
-            Ok(DeviceVirtio {
+            out.write(DeviceVirtio {
                 backend_domid: CValue::read_c(&c.backend_domid)?,
                 backend_domname: CValue::read_c(&c.backend_domname)?,
                 type_: CValue::read_c(&c.type_)?,
@@ -4696,8 +5209,9 @@ mod device_virtio_xen_4_20 {
                 devid: CValue::read_c(&c.devid)?,
                 irq: CValue::read_c(&c.irq)?,
                 base: CValue::read_c(&c.base)?,
-            })
+            });
         }
+        Ok(())
     }
 
     /// # Safety
@@ -4734,6 +5248,10 @@ mod device_virtio_xen_4_20 {
         unsafe fn read_c(c: &Self::C) -> Result<Self> {
             // SAFETY: caller's contract.
             unsafe { read_device_virtio(c) }
+        }
+        unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+            // SAFETY: caller's contract.
+            unsafe { read_device_virtio_into(c, out) }
         }
         unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
             // SAFETY: caller's contract.
@@ -4869,10 +5387,24 @@ pub struct DeviceDisk {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_device_disk(c: &sys::libxl_device_disk) -> Result<DeviceDisk> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_device_disk_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_device_disk_into(
+    c: &sys::libxl_device_disk,
+    out: &mut MaybeUninit<DeviceDisk>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(DeviceDisk {
+        out.write(DeviceDisk {
             backend_domid: CValue::read_c(&c.backend_domid)?,
             backend_domname: CValue::read_c(&c.backend_domname)?,
             pdev_path: CValue::read_c(&c.pdev_path)?,
@@ -4899,8 +5431,9 @@ unsafe fn read_device_disk(c: &sys::libxl_device_disk) -> Result<DeviceDisk> {
             trusted: CValue::read_c(&c.trusted)?,
             #[cfg(xen_4_20)]
             grant_usage: CValue::read_c(&c.grant_usage)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -4966,6 +5499,10 @@ impl CValue for DeviceDisk {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_device_disk(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_device_disk_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -5213,10 +5750,24 @@ pub struct DeviceNic {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_device_nic(c: &sys::libxl_device_nic) -> Result<DeviceNic> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_device_nic_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_device_nic_into(
+    c: &sys::libxl_device_nic,
+    out: &mut MaybeUninit<DeviceNic>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(DeviceNic {
+        out.write(DeviceNic {
             backend_domid: CValue::read_c(&c.backend_domid)?,
             backend_domname: CValue::read_c(&c.backend_domname)?,
             devid: CValue::read_c(&c.devid)?,
@@ -5295,8 +5846,9 @@ unsafe fn read_device_nic(c: &sys::libxl_device_nic) -> Result<DeviceNic> {
             colo_checkpoint_host: CValue::read_c(&c.colo_checkpoint_host)?,
             colo_checkpoint_port: CValue::read_c(&c.colo_checkpoint_port)?,
             trusted: CValue::read_c(&c.trusted)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -5538,6 +6090,10 @@ impl CValue for DeviceNic {
         // SAFETY: caller's contract.
         unsafe { read_device_nic(c) }
     }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_device_nic_into(c, out) }
+    }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
         unsafe { write_device_nic(self, c) }
@@ -5619,10 +6175,24 @@ pub struct DevicePci {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_device_pci(c: &sys::libxl_device_pci) -> Result<DevicePci> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_device_pci_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_device_pci_into(
+    c: &sys::libxl_device_pci,
+    out: &mut MaybeUninit<DevicePci>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(DevicePci {
+        out.write(DevicePci {
             func: CValue::read_c(&c.func)?,
             dev: CValue::read_c(&c.dev)?,
             bus: CValue::read_c(&c.bus)?,
@@ -5635,8 +6205,9 @@ unsafe fn read_device_pci(c: &sys::libxl_device_pci) -> Result<DevicePci> {
             seize: CValue::read_c(&c.seize)?,
             rdm_policy: CValue::read_c(&c.rdm_policy)?,
             name: CValue::read_c(&c.name)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -5674,6 +6245,10 @@ impl CValue for DevicePci {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_device_pci(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_device_pci_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -5729,15 +6304,30 @@ pub struct DeviceRdm {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_device_rdm(c: &sys::libxl_device_rdm) -> Result<DeviceRdm> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_device_rdm_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_device_rdm_into(
+    c: &sys::libxl_device_rdm,
+    out: &mut MaybeUninit<DeviceRdm>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(DeviceRdm {
+        out.write(DeviceRdm {
             start: CValue::read_c(&c.start)?,
             size: CValue::read_c(&c.size)?,
             policy: CValue::read_c(&c.policy)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -5760,6 +6350,10 @@ impl CValue for DeviceRdm {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_device_rdm(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_device_rdm_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -5849,18 +6443,33 @@ pub struct DeviceUsbctrl {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_device_usbctrl(c: &sys::libxl_device_usbctrl) -> Result<DeviceUsbctrl> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_device_usbctrl_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_device_usbctrl_into(
+    c: &sys::libxl_device_usbctrl,
+    out: &mut MaybeUninit<DeviceUsbctrl>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(DeviceUsbctrl {
+        out.write(DeviceUsbctrl {
             type_: CValue::read_c(&c.type_)?,
             devid: CValue::read_c(&c.devid)?,
             version: CValue::read_c(&c.version)?,
             ports: CValue::read_c(&c.ports)?,
             backend_domid: CValue::read_c(&c.backend_domid)?,
             backend_domname: CValue::read_c(&c.backend_domname)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -5890,6 +6499,10 @@ impl CValue for DeviceUsbctrl {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_device_usbctrl(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_device_usbctrl_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -5942,14 +6555,29 @@ pub struct DeviceUsbdevTypeHostdev {
 unsafe fn read_device_usbdev_type_hostdev(
     c: &sys::libxl_device_usbdev,
 ) -> Result<DeviceUsbdevTypeHostdev> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_device_usbdev_type_hostdev_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_device_usbdev_type_hostdev_into(
+    c: &sys::libxl_device_usbdev,
+    out: &mut MaybeUninit<DeviceUsbdevTypeHostdev>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(DeviceUsbdevTypeHostdev {
+        out.write(DeviceUsbdevTypeHostdev {
             hostbus: CValue::read_c(&c.u.hostdev.hostbus)?,
             hostaddr: CValue::read_c(&c.u.hostdev.hostaddr)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -6136,15 +6764,30 @@ pub struct DeviceUsbdev {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_device_usbdev(c: &sys::libxl_device_usbdev) -> Result<DeviceUsbdev> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_device_usbdev_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_device_usbdev_into(
+    c: &sys::libxl_device_usbdev,
+    out: &mut MaybeUninit<DeviceUsbdev>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(DeviceUsbdev {
+        out.write(DeviceUsbdev {
             ctrl: CValue::read_c(&c.ctrl)?,
             port: CValue::read_c(&c.port)?,
             type_: read_device_usbdev_type_union(c)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -6167,6 +6810,10 @@ impl CValue for DeviceUsbdev {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_device_usbdev(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_device_usbdev_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -6216,13 +6863,28 @@ pub struct DeviceDtdev {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_device_dtdev(c: &sys::libxl_device_dtdev) -> Result<DeviceDtdev> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_device_dtdev_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_device_dtdev_into(
+    c: &sys::libxl_device_dtdev,
+    out: &mut MaybeUninit<DeviceDtdev>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(DeviceDtdev {
+        out.write(DeviceDtdev {
             path: CValue::read_c(&c.path)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -6241,6 +6903,10 @@ impl CValue for DeviceDtdev {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_device_dtdev(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_device_dtdev_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -6299,16 +6965,31 @@ pub struct DeviceVtpm {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_device_vtpm(c: &sys::libxl_device_vtpm) -> Result<DeviceVtpm> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_device_vtpm_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_device_vtpm_into(
+    c: &sys::libxl_device_vtpm,
+    out: &mut MaybeUninit<DeviceVtpm>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(DeviceVtpm {
+        out.write(DeviceVtpm {
             backend_domid: CValue::read_c(&c.backend_domid)?,
             backend_domname: CValue::read_c(&c.backend_domname)?,
             devid: CValue::read_c(&c.devid)?,
             uuid: CValue::read_c(&c.uuid)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -6333,6 +7014,10 @@ impl CValue for DeviceVtpm {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_device_vtpm(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_device_vtpm_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -6433,10 +7118,24 @@ pub struct DeviceP9 {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_device_p9(c: &sys::libxl_device_p9) -> Result<DeviceP9> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_device_p9_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_device_p9_into(
+    c: &sys::libxl_device_p9,
+    out: &mut MaybeUninit<DeviceP9>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(DeviceP9 {
+        out.write(DeviceP9 {
             backend_domid: CValue::read_c(&c.backend_domid)?,
             backend_domname: CValue::read_c(&c.backend_domname)?,
             tag: CValue::read_c(&c.tag)?,
@@ -6453,8 +7152,9 @@ unsafe fn read_device_p9(c: &sys::libxl_device_p9) -> Result<DeviceP9> {
             max_open_files: CValue::read_c(&c.max_open_files)?,
             #[cfg(xen_4_20)]
             auto_delete: CValue::read_c(&c.auto_delete)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -6495,6 +7195,10 @@ impl CValue for DeviceP9 {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_device_p9(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_device_p9_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -6550,15 +7254,30 @@ pub struct DevicePvcallsif {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_device_pvcallsif(c: &sys::libxl_device_pvcallsif) -> Result<DevicePvcallsif> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_device_pvcallsif_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_device_pvcallsif_into(
+    c: &sys::libxl_device_pvcallsif,
+    out: &mut MaybeUninit<DevicePvcallsif>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(DevicePvcallsif {
+        out.write(DevicePvcallsif {
             backend_domid: CValue::read_c(&c.backend_domid)?,
             backend_domname: CValue::read_c(&c.backend_domname)?,
             devid: CValue::read_c(&c.devid)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -6585,6 +7304,10 @@ impl CValue for DevicePvcallsif {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_device_pvcallsif(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_device_pvcallsif_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -6634,13 +7357,28 @@ pub struct DeviceChannelConnectionSocket {
 unsafe fn read_device_channel_connection_socket(
     c: &sys::libxl_device_channel,
 ) -> Result<DeviceChannelConnectionSocket> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_device_channel_connection_socket_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_device_channel_connection_socket_into(
+    c: &sys::libxl_device_channel,
+    out: &mut MaybeUninit<DeviceChannelConnectionSocket>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(DeviceChannelConnectionSocket {
+        out.write(DeviceChannelConnectionSocket {
             path: CValue::read_c(&c.u.socket.path)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -6865,17 +7603,32 @@ pub struct DeviceChannel {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_device_channel(c: &sys::libxl_device_channel) -> Result<DeviceChannel> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_device_channel_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_device_channel_into(
+    c: &sys::libxl_device_channel,
+    out: &mut MaybeUninit<DeviceChannel>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(DeviceChannel {
+        out.write(DeviceChannel {
             backend_domid: CValue::read_c(&c.backend_domid)?,
             backend_domname: CValue::read_c(&c.backend_domname)?,
             devid: CValue::read_c(&c.devid)?,
             name: CValue::read_c(&c.name)?,
             connection: read_device_channel_connection_union(c)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -6902,6 +7655,10 @@ impl CValue for DeviceChannel {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_device_channel(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_device_channel_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -6957,15 +7714,30 @@ pub struct ConnectorParam {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_connector_param(c: &sys::libxl_connector_param) -> Result<ConnectorParam> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_connector_param_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_connector_param_into(
+    c: &sys::libxl_connector_param,
+    out: &mut MaybeUninit<ConnectorParam>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(ConnectorParam {
+        out.write(ConnectorParam {
             unique_id: CValue::read_c(&c.unique_id)?,
             width: CValue::read_c(&c.width)?,
             height: CValue::read_c(&c.height)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -6992,6 +7764,10 @@ impl CValue for ConnectorParam {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_connector_param(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_connector_param_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -7053,17 +7829,32 @@ pub struct DeviceVdispl {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_device_vdispl(c: &sys::libxl_device_vdispl) -> Result<DeviceVdispl> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_device_vdispl_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_device_vdispl_into(
+    c: &sys::libxl_device_vdispl,
+    out: &mut MaybeUninit<DeviceVdispl>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(DeviceVdispl {
+        out.write(DeviceVdispl {
             backend_domid: CValue::read_c(&c.backend_domid)?,
             backend_domname: CValue::read_c(&c.backend_domname)?,
             devid: CValue::read_c(&c.devid)?,
             be_alloc: CValue::read_c(&c.be_alloc)?,
             connectors: read_array(c.connectors, c.num_connectors)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -7095,6 +7886,10 @@ impl CValue for DeviceVdispl {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_device_vdispl(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_device_vdispl_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -7213,17 +8008,32 @@ pub struct VsndParams {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_vsnd_params(c: &sys::libxl_vsnd_params) -> Result<VsndParams> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_vsnd_params_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_vsnd_params_into(
+    c: &sys::libxl_vsnd_params,
+    out: &mut MaybeUninit<VsndParams>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(VsndParams {
+        out.write(VsndParams {
             sample_rates: read_array(c.sample_rates, c.num_sample_rates)?,
             sample_formats: read_array(c.sample_formats, c.num_sample_formats)?,
             channels_min: CValue::read_c(&c.channels_min)?,
             channels_max: CValue::read_c(&c.channels_max)?,
             buffer_size: CValue::read_c(&c.buffer_size)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -7259,6 +8069,10 @@ impl CValue for VsndParams {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_vsnd_params(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_vsnd_params_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -7326,15 +8140,30 @@ pub struct VsndStream {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_vsnd_stream(c: &sys::libxl_vsnd_stream) -> Result<VsndStream> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_vsnd_stream_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_vsnd_stream_into(
+    c: &sys::libxl_vsnd_stream,
+    out: &mut MaybeUninit<VsndStream>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(VsndStream {
+        out.write(VsndStream {
             unique_id: CValue::read_c(&c.unique_id)?,
             type_: CValue::read_c(&c.type_)?,
             params: CValue::read_c(&c.params)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -7358,6 +8187,10 @@ impl CValue for VsndStream {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_vsnd_stream(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_vsnd_stream_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -7413,15 +8246,30 @@ pub struct VsndPcm {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_vsnd_pcm(c: &sys::libxl_vsnd_pcm) -> Result<VsndPcm> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_vsnd_pcm_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_vsnd_pcm_into(
+    c: &sys::libxl_vsnd_pcm,
+    out: &mut MaybeUninit<VsndPcm>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(VsndPcm {
+        out.write(VsndPcm {
             name: CValue::read_c(&c.name)?,
             params: CValue::read_c(&c.params)?,
             streams: read_array(c.streams, c.num_vsnd_streams)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -7448,6 +8296,10 @@ impl CValue for VsndPcm {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_vsnd_pcm(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_vsnd_pcm_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -7515,10 +8367,24 @@ pub struct DeviceVsnd {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_device_vsnd(c: &sys::libxl_device_vsnd) -> Result<DeviceVsnd> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_device_vsnd_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_device_vsnd_into(
+    c: &sys::libxl_device_vsnd,
+    out: &mut MaybeUninit<DeviceVsnd>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(DeviceVsnd {
+        out.write(DeviceVsnd {
             backend_domid: CValue::read_c(&c.backend_domid)?,
             backend_domname: CValue::read_c(&c.backend_domname)?,
             devid: CValue::read_c(&c.devid)?,
@@ -7526,8 +8392,9 @@ unsafe fn read_device_vsnd(c: &sys::libxl_device_vsnd) -> Result<DeviceVsnd> {
             long_name: CValue::read_c(&c.long_name)?,
             params: CValue::read_c(&c.params)?,
             pcms: read_array(c.pcms, c.num_vsnd_pcms)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -7563,6 +8430,10 @@ impl CValue for DeviceVsnd {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_device_vsnd(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_device_vsnd_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -7683,10 +8554,24 @@ pub struct DomainConfig {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_domain_config(c: &sys::libxl_domain_config) -> Result<DomainConfig> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_domain_config_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_domain_config_into(
+    c: &sys::libxl_domain_config,
+    out: &mut MaybeUninit<DomainConfig>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(DomainConfig {
+        out.write(DomainConfig {
             c_info: CValue::read_c(&c.c_info)?,
             b_info: CValue::read_c(&c.b_info)?,
             disks: read_array(c.disks, c.num_disks)?,
@@ -7711,8 +8596,9 @@ unsafe fn read_domain_config(c: &sys::libxl_domain_config) -> Result<DomainConfi
             on_watchdog: CValue::read_c(&c.on_watchdog)?,
             on_crash: CValue::read_c(&c.on_crash)?,
             on_soft_reset: CValue::read_c(&c.on_soft_reset)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -7842,6 +8728,10 @@ impl CValue for DomainConfig {
         // SAFETY: caller's contract.
         unsafe { read_domain_config(c) }
     }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_domain_config_into(c, out) }
+    }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
         unsafe { write_domain_config(self, c) }
@@ -7911,10 +8801,24 @@ pub struct Diskinfo {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_diskinfo(c: &sys::libxl_diskinfo) -> Result<Diskinfo> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_diskinfo_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_diskinfo_into(
+    c: &sys::libxl_diskinfo,
+    out: &mut MaybeUninit<Diskinfo>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(Diskinfo {
+        out.write(Diskinfo {
             backend: CValue::read_c(&c.backend)?,
             backend_id: CValue::read_c(&c.backend_id)?,
             frontend: CValue::read_c(&c.frontend)?,
@@ -7923,8 +8827,9 @@ unsafe fn read_diskinfo(c: &sys::libxl_diskinfo) -> Result<Diskinfo> {
             state: CValue::read_c(&c.state)?,
             evtch: CValue::read_c(&c.evtch)?,
             rref: CValue::read_c(&c.rref)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -7954,6 +8859,10 @@ impl CValue for Diskinfo {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_diskinfo(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_diskinfo_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -8027,10 +8936,21 @@ pub struct Nicinfo {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_nicinfo(c: &sys::libxl_nicinfo) -> Result<Nicinfo> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_nicinfo_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_nicinfo_into(c: &sys::libxl_nicinfo, out: &mut MaybeUninit<Nicinfo>) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(Nicinfo {
+        out.write(Nicinfo {
             backend: CValue::read_c(&c.backend)?,
             backend_id: CValue::read_c(&c.backend_id)?,
             frontend: CValue::read_c(&c.frontend)?,
@@ -8040,8 +8960,9 @@ unsafe fn read_nicinfo(c: &sys::libxl_nicinfo) -> Result<Nicinfo> {
             evtch: CValue::read_c(&c.evtch)?,
             rref_tx: CValue::read_c(&c.rref_tx)?,
             rref_rx: CValue::read_c(&c.rref_rx)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -8074,6 +8995,10 @@ impl CValue for Nicinfo {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_nicinfo(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_nicinfo_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -8147,10 +9072,24 @@ pub struct Vtpminfo {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_vtpminfo(c: &sys::libxl_vtpminfo) -> Result<Vtpminfo> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_vtpminfo_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_vtpminfo_into(
+    c: &sys::libxl_vtpminfo,
+    out: &mut MaybeUninit<Vtpminfo>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(Vtpminfo {
+        out.write(Vtpminfo {
             backend: CValue::read_c(&c.backend)?,
             backend_id: CValue::read_c(&c.backend_id)?,
             frontend: CValue::read_c(&c.frontend)?,
@@ -8160,8 +9099,9 @@ unsafe fn read_vtpminfo(c: &sys::libxl_vtpminfo) -> Result<Vtpminfo> {
             evtch: CValue::read_c(&c.evtch)?,
             rref: CValue::read_c(&c.rref)?,
             uuid: CValue::read_c(&c.uuid)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -8192,6 +9132,10 @@ impl CValue for Vtpminfo {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_vtpminfo(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_vtpminfo_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -8275,10 +9219,24 @@ pub struct Usbctrlinfo {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_usbctrlinfo(c: &sys::libxl_usbctrlinfo) -> Result<Usbctrlinfo> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_usbctrlinfo_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_usbctrlinfo_into(
+    c: &sys::libxl_usbctrlinfo,
+    out: &mut MaybeUninit<Usbctrlinfo>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(Usbctrlinfo {
+        out.write(Usbctrlinfo {
             type_: CValue::read_c(&c.type_)?,
             devid: CValue::read_c(&c.devid)?,
             version: CValue::read_c(&c.version)?,
@@ -8291,8 +9249,9 @@ unsafe fn read_usbctrlinfo(c: &sys::libxl_usbctrlinfo) -> Result<Usbctrlinfo> {
             evtch: CValue::read_c(&c.evtch)?,
             ref_urb: CValue::read_c(&c.ref_urb)?,
             ref_conn: CValue::read_c(&c.ref_conn)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -8334,6 +9293,10 @@ impl CValue for Usbctrlinfo {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_usbctrlinfo(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_usbctrlinfo_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -8404,10 +9367,24 @@ pub struct Vcpuinfo {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_vcpuinfo(c: &sys::libxl_vcpuinfo) -> Result<Vcpuinfo> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_vcpuinfo_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_vcpuinfo_into(
+    c: &sys::libxl_vcpuinfo,
+    out: &mut MaybeUninit<Vcpuinfo>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(Vcpuinfo {
+        out.write(Vcpuinfo {
             vcpuid: CValue::read_c(&c.vcpuid)?,
             cpu: CValue::read_c(&c.cpu)?,
             online: CValue::read_c(&c.online)?,
@@ -8416,8 +9393,9 @@ unsafe fn read_vcpuinfo(c: &sys::libxl_vcpuinfo) -> Result<Vcpuinfo> {
             vcpu_time: CValue::read_c(&c.vcpu_time)?,
             cpumap: CValue::read_c(&c.cpumap)?,
             cpumap_soft: CValue::read_c(&c.cpumap_soft)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -8450,6 +9428,10 @@ impl CValue for Vcpuinfo {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_vcpuinfo(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_vcpuinfo_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -8576,10 +9558,24 @@ pub struct Physinfo {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_physinfo(c: &sys::libxl_physinfo) -> Result<Physinfo> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_physinfo_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_physinfo_into(
+    c: &sys::libxl_physinfo,
+    out: &mut MaybeUninit<Physinfo>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(Physinfo {
+        out.write(Physinfo {
             threads_per_core: CValue::read_c(&c.threads_per_core)?,
             cores_per_socket: CValue::read_c(&c.cores_per_socket)?,
             max_cpu_id: CValue::read_c(&c.max_cpu_id)?,
@@ -8606,8 +9602,9 @@ unsafe fn read_physinfo(c: &sys::libxl_physinfo) -> Result<Physinfo> {
             cap_gnttab_v2: CValue::read_c(&c.cap_gnttab_v2)?,
             #[cfg(xen_4_20)]
             arch_capabilities: CValue::read_c(&c.arch_capabilities)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -8677,6 +9674,10 @@ impl CValue for Physinfo {
         // SAFETY: caller's contract.
         unsafe { read_physinfo(c) }
     }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_physinfo_into(c, out) }
+    }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
         unsafe { write_physinfo(self, c) }
@@ -8743,10 +9744,24 @@ pub struct Connectorinfo {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_connectorinfo(c: &sys::libxl_connectorinfo) -> Result<Connectorinfo> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_connectorinfo_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_connectorinfo_into(
+    c: &sys::libxl_connectorinfo,
+    out: &mut MaybeUninit<Connectorinfo>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(Connectorinfo {
+        out.write(Connectorinfo {
             unique_id: CValue::read_c(&c.unique_id)?,
             width: CValue::read_c(&c.width)?,
             height: CValue::read_c(&c.height)?,
@@ -8754,8 +9769,9 @@ unsafe fn read_connectorinfo(c: &sys::libxl_connectorinfo) -> Result<Connectorin
             req_rref: CValue::read_c(&c.req_rref)?,
             evt_evtch: CValue::read_c(&c.evt_evtch)?,
             evt_rref: CValue::read_c(&c.evt_rref)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -8787,6 +9803,10 @@ impl CValue for Connectorinfo {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_connectorinfo(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_connectorinfo_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -8857,10 +9877,24 @@ pub struct Vdisplinfo {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_vdisplinfo(c: &sys::libxl_vdisplinfo) -> Result<Vdisplinfo> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_vdisplinfo_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_vdisplinfo_into(
+    c: &sys::libxl_vdisplinfo,
+    out: &mut MaybeUninit<Vdisplinfo>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(Vdisplinfo {
+        out.write(Vdisplinfo {
             backend: CValue::read_c(&c.backend)?,
             backend_id: CValue::read_c(&c.backend_id)?,
             frontend: CValue::read_c(&c.frontend)?,
@@ -8869,8 +9903,9 @@ unsafe fn read_vdisplinfo(c: &sys::libxl_vdisplinfo) -> Result<Vdisplinfo> {
             state: CValue::read_c(&c.state)?,
             be_alloc: CValue::read_c(&c.be_alloc)?,
             connectors: read_array(c.connectors, c.num_connectors)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -8908,6 +9943,10 @@ impl CValue for Vdisplinfo {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_vdisplinfo(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_vdisplinfo_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -8960,14 +9999,29 @@ pub struct Streaminfo {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_streaminfo(c: &sys::libxl_streaminfo) -> Result<Streaminfo> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_streaminfo_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_streaminfo_into(
+    c: &sys::libxl_streaminfo,
+    out: &mut MaybeUninit<Streaminfo>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(Streaminfo {
+        out.write(Streaminfo {
             req_evtch: CValue::read_c(&c.req_evtch)?,
             req_rref: CValue::read_c(&c.req_rref)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -8989,6 +10043,10 @@ impl CValue for Streaminfo {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_streaminfo(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_streaminfo_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -9038,13 +10096,25 @@ pub struct Pcminfo {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_pcminfo(c: &sys::libxl_pcminfo) -> Result<Pcminfo> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_pcminfo_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_pcminfo_into(c: &sys::libxl_pcminfo, out: &mut MaybeUninit<Pcminfo>) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(Pcminfo {
+        out.write(Pcminfo {
             streams: read_array(c.streams, c.num_vsnd_streams)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -9068,6 +10138,10 @@ impl CValue for Pcminfo {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_pcminfo(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_pcminfo_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -9135,10 +10209,24 @@ pub struct Vsndinfo {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_vsndinfo(c: &sys::libxl_vsndinfo) -> Result<Vsndinfo> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_vsndinfo_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_vsndinfo_into(
+    c: &sys::libxl_vsndinfo,
+    out: &mut MaybeUninit<Vsndinfo>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(Vsndinfo {
+        out.write(Vsndinfo {
             backend: CValue::read_c(&c.backend)?,
             backend_id: CValue::read_c(&c.backend_id)?,
             frontend: CValue::read_c(&c.frontend)?,
@@ -9146,8 +10234,9 @@ unsafe fn read_vsndinfo(c: &sys::libxl_vsndinfo) -> Result<Vsndinfo> {
             devid: CValue::read_c(&c.devid)?,
             state: CValue::read_c(&c.state)?,
             pcms: read_array(c.pcms, c.num_vsnd_pcms)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -9181,6 +10270,10 @@ impl CValue for Vsndinfo {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_vsndinfo(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_vsndinfo_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -9251,10 +10344,21 @@ pub struct Vkbinfo {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_vkbinfo(c: &sys::libxl_vkbinfo) -> Result<Vkbinfo> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_vkbinfo_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_vkbinfo_into(c: &sys::libxl_vkbinfo, out: &mut MaybeUninit<Vkbinfo>) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(Vkbinfo {
+        out.write(Vkbinfo {
             backend: CValue::read_c(&c.backend)?,
             backend_id: CValue::read_c(&c.backend_id)?,
             frontend: CValue::read_c(&c.frontend)?,
@@ -9263,8 +10367,9 @@ unsafe fn read_vkbinfo(c: &sys::libxl_vkbinfo) -> Result<Vkbinfo> {
             state: CValue::read_c(&c.state)?,
             evtch: CValue::read_c(&c.evtch)?,
             rref: CValue::read_c(&c.rref)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -9294,6 +10399,10 @@ impl CValue for Vkbinfo {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_vkbinfo(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_vkbinfo_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -9352,15 +10461,30 @@ pub struct Numainfo {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_numainfo(c: &sys::libxl_numainfo) -> Result<Numainfo> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_numainfo_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_numainfo_into(
+    c: &sys::libxl_numainfo,
+    out: &mut MaybeUninit<Numainfo>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(Numainfo {
+        out.write(Numainfo {
             size: CValue::read_c(&c.size)?,
             free: CValue::read_c(&c.free)?,
             dists: read_array(c.dists, c.num_dists)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -9386,6 +10510,10 @@ impl CValue for Numainfo {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_numainfo(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_numainfo_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -9441,15 +10569,30 @@ pub struct Cputopology {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_cputopology(c: &sys::libxl_cputopology) -> Result<Cputopology> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_cputopology_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_cputopology_into(
+    c: &sys::libxl_cputopology,
+    out: &mut MaybeUninit<Cputopology>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(Cputopology {
+        out.write(Cputopology {
             core: CValue::read_c(&c.core)?,
             socket: CValue::read_c(&c.socket)?,
             node: CValue::read_c(&c.node)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -9471,6 +10614,10 @@ impl CValue for Cputopology {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_cputopology(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_cputopology_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -9529,16 +10676,31 @@ pub struct Pcitopology {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_pcitopology(c: &sys::libxl_pcitopology) -> Result<Pcitopology> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_pcitopology_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_pcitopology_into(
+    c: &sys::libxl_pcitopology,
+    out: &mut MaybeUninit<Pcitopology>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(Pcitopology {
+        out.write(Pcitopology {
             seg: CValue::read_c(&c.seg)?,
             bus: CValue::read_c(&c.bus)?,
             devfn: CValue::read_c(&c.devfn)?,
             node: CValue::read_c(&c.node)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -9561,6 +10723,10 @@ impl CValue for Pcitopology {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_pcitopology(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_pcitopology_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -9618,15 +10784,30 @@ pub struct SchedCreditParams {
 unsafe fn read_sched_credit_params(
     c: &sys::libxl_sched_credit_params,
 ) -> Result<SchedCreditParams> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_sched_credit_params_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_sched_credit_params_into(
+    c: &sys::libxl_sched_credit_params,
+    out: &mut MaybeUninit<SchedCreditParams>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(SchedCreditParams {
+        out.write(SchedCreditParams {
             tslice_ms: CValue::read_c(&c.tslice_ms)?,
             ratelimit_us: CValue::read_c(&c.ratelimit_us)?,
             vcpu_migr_delay_us: CValue::read_c(&c.vcpu_migr_delay_us)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -9653,6 +10834,10 @@ impl CValue for SchedCreditParams {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_sched_credit_params(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_sched_credit_params_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -9704,13 +10889,28 @@ pub struct SchedCredit2Params {
 unsafe fn read_sched_credit2_params(
     c: &sys::libxl_sched_credit2_params,
 ) -> Result<SchedCredit2Params> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_sched_credit2_params_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_sched_credit2_params_into(
+    c: &sys::libxl_sched_credit2_params,
+    out: &mut MaybeUninit<SchedCredit2Params>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(SchedCredit2Params {
+        out.write(SchedCredit2Params {
             ratelimit_us: CValue::read_c(&c.ratelimit_us)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -9733,6 +10933,10 @@ impl CValue for SchedCredit2Params {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_sched_credit2_params(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_sched_credit2_params_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -9813,10 +11017,24 @@ pub struct DomainRemusInfo {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_domain_remus_info(c: &sys::libxl_domain_remus_info) -> Result<DomainRemusInfo> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_domain_remus_info_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_domain_remus_info_into(
+    c: &sys::libxl_domain_remus_info,
+    out: &mut MaybeUninit<DomainRemusInfo>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(DomainRemusInfo {
+        out.write(DomainRemusInfo {
             interval: CValue::read_c(&c.interval)?,
             allow_unsafe: CValue::read_c(&c.allow_unsafe)?,
             blackhole: CValue::read_c(&c.blackhole)?,
@@ -9826,8 +11044,9 @@ unsafe fn read_domain_remus_info(c: &sys::libxl_domain_remus_info) -> Result<Dom
             diskbuf: CValue::read_c(&c.diskbuf)?,
             colo: CValue::read_c(&c.colo)?,
             userspace_colo_proxy: CValue::read_c(&c.userspace_colo_proxy)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -9866,6 +11085,10 @@ impl CValue for DomainRemusInfo {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_domain_remus_info(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_domain_remus_info_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -9930,13 +11153,28 @@ pub struct EventTypeDomainShutdown {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_event_type_domain_shutdown(c: &sys::libxl_event) -> Result<EventTypeDomainShutdown> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_event_type_domain_shutdown_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_event_type_domain_shutdown_into(
+    c: &sys::libxl_event,
+    out: &mut MaybeUninit<EventTypeDomainShutdown>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(EventTypeDomainShutdown {
+        out.write(EventTypeDomainShutdown {
             shutdown_reason: CValue::read_c(&c.u.domain_shutdown.shutdown_reason)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -9986,14 +11224,29 @@ pub struct EventTypeDiskEject {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_event_type_disk_eject(c: &sys::libxl_event) -> Result<EventTypeDiskEject> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_event_type_disk_eject_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_event_type_disk_eject_into(
+    c: &sys::libxl_event,
+    out: &mut MaybeUninit<EventTypeDiskEject>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(EventTypeDiskEject {
+        out.write(EventTypeDiskEject {
             vdev: CValue::read_c(&c.u.disk_eject.vdev)?,
             disk: CValue::read_c(&c.u.disk_eject.disk)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -10044,13 +11297,28 @@ pub struct EventTypeOperationComplete {
 unsafe fn read_event_type_operation_complete(
     c: &sys::libxl_event,
 ) -> Result<EventTypeOperationComplete> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_event_type_operation_complete_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_event_type_operation_complete_into(
+    c: &sys::libxl_event,
+    out: &mut MaybeUninit<EventTypeOperationComplete>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(EventTypeOperationComplete {
+        out.write(EventTypeOperationComplete {
             rc: CValue::read_c(&c.u.operation_complete.rc)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -10298,16 +11566,28 @@ pub struct Event {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_event(c: &sys::libxl_event) -> Result<Event> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_event_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_event_into(c: &sys::libxl_event, out: &mut MaybeUninit<Event>) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(Event {
+        out.write(Event {
             domid: CValue::read_c(&c.domid)?,
             domuuid: CValue::read_c(&c.domuuid)?,
             for_user: CValue::read_c(&c.for_user)?,
             type_: read_event_type_union(c)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -10331,6 +11611,10 @@ impl CValue for Event {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_event(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_event_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -10421,16 +11705,31 @@ pub struct PsrCatInfo {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_psr_cat_info(c: &sys::libxl_psr_cat_info) -> Result<PsrCatInfo> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_psr_cat_info_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_psr_cat_info_into(
+    c: &sys::libxl_psr_cat_info,
+    out: &mut MaybeUninit<PsrCatInfo>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(PsrCatInfo {
+        out.write(PsrCatInfo {
             id: CValue::read_c(&c.id)?,
             cos_max: CValue::read_c(&c.cos_max)?,
             cbm_len: CValue::read_c(&c.cbm_len)?,
             cdp_enabled: CValue::read_c(&c.cdp_enabled)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -10455,6 +11754,10 @@ impl CValue for PsrCatInfo {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_psr_cat_info(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_psr_cat_info_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.
@@ -10519,15 +11822,30 @@ pub struct PsrHwInfoTypeCat {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_psr_hw_info_type_cat(c: &sys::libxl_psr_hw_info) -> Result<PsrHwInfoTypeCat> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_psr_hw_info_type_cat_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_psr_hw_info_type_cat_into(
+    c: &sys::libxl_psr_hw_info,
+    out: &mut MaybeUninit<PsrHwInfoTypeCat>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(PsrHwInfoTypeCat {
+        out.write(PsrHwInfoTypeCat {
             cos_max: CValue::read_c(&c.u.cat.cos_max)?,
             cbm_len: CValue::read_c(&c.u.cat.cbm_len)?,
             cdp_enabled: CValue::read_c(&c.u.cat.cdp_enabled)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -10584,15 +11902,30 @@ pub struct PsrHwInfoTypeMba {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_psr_hw_info_type_mba(c: &sys::libxl_psr_hw_info) -> Result<PsrHwInfoTypeMba> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_psr_hw_info_type_mba_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_psr_hw_info_type_mba_into(
+    c: &sys::libxl_psr_hw_info,
+    out: &mut MaybeUninit<PsrHwInfoTypeMba>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(PsrHwInfoTypeMba {
+        out.write(PsrHwInfoTypeMba {
             cos_max: CValue::read_c(&c.u.mba.cos_max)?,
             thrtl_max: CValue::read_c(&c.u.mba.thrtl_max)?,
             linear: CValue::read_c(&c.u.mba.linear)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -10792,14 +12125,29 @@ pub struct PsrHwInfo {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_psr_hw_info(c: &sys::libxl_psr_hw_info) -> Result<PsrHwInfo> {
+    let mut out = MaybeUninit::uninit();
+    // SAFETY: caller's contract; `out` is initialised on `Ok`.
+    unsafe {
+        read_psr_hw_info_into(c, &mut out)?;
+        Ok(out.assume_init())
+    }
+}
+
+/// # Safety
+/// `c` is initialised.
+unsafe fn read_psr_hw_info_into(
+    c: &sys::libxl_psr_hw_info,
+    out: &mut MaybeUninit<PsrHwInfo>,
+) -> Result<()> {
     // SAFETY: `c` is initialised (caller's contract); union arms are
     // read only under their key (see the union readers).
     unsafe {
-        Ok(PsrHwInfo {
+        out.write(PsrHwInfo {
             id: CValue::read_c(&c.id)?,
             type_: read_psr_hw_info_type_union(c)?,
-        })
+        });
     }
+    Ok(())
 }
 
 /// # Safety
@@ -10819,6 +12167,10 @@ impl CValue for PsrHwInfo {
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_psr_hw_info(c) }
+    }
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
+        // SAFETY: caller's contract.
+        unsafe { read_psr_hw_info_into(c, out) }
     }
     unsafe fn write_c(&self, c: &mut Self::C) -> Result<()> {
         // SAFETY: caller's contract.

@@ -35,6 +35,7 @@
 
 use std::ffi::{c_char, c_int};
 use std::fmt;
+use std::mem::MaybeUninit;
 
 use xenlight_sys as sys;
 
