@@ -624,6 +624,7 @@ impl<'a> Gen<'a> {
         let _ = write!(
             o,
             "/// # Safety\n/// `c` is initialised.\n\
+             #[inline]\n\
              unsafe fn read_{sn}(c: &{root_c}) -> Result<{name}> {{\n\
              let mut out = MaybeUninit::uninit();\n\
              // SAFETY: caller's contract; `out` is initialised on `Ok`.\n\
@@ -645,6 +646,7 @@ impl<'a> Gen<'a> {
                     o,
                     "impl CValue for {name} {{\n\
                      type C = sys::libxl_{n};\n\
+                     #[inline]\n\
                      unsafe fn read_c(c: &Self::C) -> Result<Self> {{\n\
                      // SAFETY: caller's contract.\n unsafe {{ read_{sn}(c) }}\n}}\n\
                      unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {{\n\

@@ -570,6 +570,7 @@ pub struct IoportRange {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_ioport_range(c: &sys::libxl_ioport_range) -> Result<IoportRange> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -612,6 +613,7 @@ unsafe fn write_ioport_range(v: &IoportRange, c: &mut sys::libxl_ioport_range) -
 
 impl CValue for IoportRange {
     type C = sys::libxl_ioport_range;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_ioport_range(c) }
@@ -673,6 +675,7 @@ pub struct IomemRange {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_iomem_range(c: &sys::libxl_iomem_range) -> Result<IomemRange> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -717,6 +720,7 @@ unsafe fn write_iomem_range(v: &IomemRange, c: &mut sys::libxl_iomem_range) -> R
 
 impl CValue for IomemRange {
     type C = sys::libxl_iomem_range;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_iomem_range(c) }
@@ -772,6 +776,7 @@ pub struct VgaInterfaceInfo {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_vga_interface_info(c: &sys::libxl_vga_interface_info) -> Result<VgaInterfaceInfo> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -814,6 +819,7 @@ unsafe fn write_vga_interface_info(
 
 impl CValue for VgaInterfaceInfo {
     type C = sys::libxl_vga_interface_info;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_vga_interface_info(c) }
@@ -883,6 +889,7 @@ pub struct VncInfo {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_vnc_info(c: &sys::libxl_vnc_info) -> Result<VncInfo> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -934,6 +941,7 @@ unsafe fn write_vnc_info(v: &VncInfo, c: &mut sys::libxl_vnc_info) -> Result<()>
 
 impl CValue for VncInfo {
     type C = sys::libxl_vnc_info;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_vnc_info(c) }
@@ -1027,6 +1035,7 @@ pub struct SpiceInfo {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_spice_info(c: &sys::libxl_spice_info) -> Result<SpiceInfo> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -1097,6 +1106,7 @@ unsafe fn write_spice_info(v: &SpiceInfo, c: &mut sys::libxl_spice_info) -> Resu
 
 impl CValue for SpiceInfo {
     type C = sys::libxl_spice_info;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_spice_info(c) }
@@ -1163,6 +1173,7 @@ pub struct SdlInfo {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_sdl_info(c: &sys::libxl_sdl_info) -> Result<SdlInfo> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -1211,6 +1222,7 @@ unsafe fn write_sdl_info(v: &SdlInfo, c: &mut sys::libxl_sdl_info) -> Result<()>
 
 impl CValue for SdlInfo {
     type C = sys::libxl_sdl_info;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_sdl_info(c) }
@@ -1331,6 +1343,7 @@ pub struct Dominfo {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_dominfo(c: &sys::libxl_dominfo) -> Result<Dominfo> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -1427,6 +1440,7 @@ unsafe fn write_dominfo(v: &Dominfo, c: &mut sys::libxl_dominfo) -> Result<()> {
 
 impl CValue for Dominfo {
     type C = sys::libxl_dominfo;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_dominfo(c) }
@@ -1494,6 +1508,7 @@ pub struct Cpupoolinfo {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_cpupoolinfo(c: &sys::libxl_cpupoolinfo) -> Result<Cpupoolinfo> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -1545,6 +1560,7 @@ unsafe fn write_cpupoolinfo(v: &Cpupoolinfo, c: &mut sys::libxl_cpupoolinfo) -> 
 
 impl CValue for Cpupoolinfo {
     type C = sys::libxl_cpupoolinfo;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_cpupoolinfo(c) }
@@ -1598,6 +1614,7 @@ pub struct ChannelinfoConnectionPty {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_channelinfo_connection_pty(
     c: &sys::libxl_channelinfo,
 ) -> Result<ChannelinfoConnectionPty> {
@@ -1858,6 +1875,7 @@ pub struct Channelinfo {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_channelinfo(c: &sys::libxl_channelinfo) -> Result<Channelinfo> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -1919,6 +1937,7 @@ unsafe fn write_channelinfo(v: &Channelinfo, c: &mut sys::libxl_channelinfo) -> 
 
 impl CValue for Channelinfo {
     type C = sys::libxl_channelinfo;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_channelinfo(c) }
@@ -1977,6 +1996,7 @@ pub struct Vminfo {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_vminfo(c: &sys::libxl_vminfo) -> Result<Vminfo> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -2014,6 +2034,7 @@ unsafe fn write_vminfo(v: &Vminfo, c: &mut sys::libxl_vminfo) -> Result<()> {
 
 impl CValue for Vminfo {
     type C = sys::libxl_vminfo;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_vminfo(c) }
@@ -2105,6 +2126,7 @@ pub struct VersionInfo {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_version_info(c: &sys::libxl_version_info) -> Result<VersionInfo> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -2180,6 +2202,7 @@ unsafe fn write_version_info(v: &VersionInfo, c: &mut sys::libxl_version_info) -
 
 impl CValue for VersionInfo {
     type C = sys::libxl_version_info;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_version_info(c) }
@@ -2288,6 +2311,7 @@ mod smbios_xen_4_20 {
 
     /// # Safety
     /// `c` is initialised.
+    #[inline]
     unsafe fn read_smbios(c: &sys::libxl_smbios) -> Result<Smbios> {
         let mut out = MaybeUninit::uninit();
         // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -2326,6 +2350,7 @@ mod smbios_xen_4_20 {
 
     impl CValue for Smbios {
         type C = sys::libxl_smbios;
+        #[inline]
         unsafe fn read_c(c: &Self::C) -> Result<Self> {
             // SAFETY: caller's contract.
             unsafe { read_smbios(c) }
@@ -2437,6 +2462,7 @@ pub struct DomainCreateInfo {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_domain_create_info(c: &sys::libxl_domain_create_info) -> Result<DomainCreateInfo> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -2527,6 +2553,7 @@ unsafe fn write_domain_create_info(
 
 impl CValue for DomainCreateInfo {
     type C = sys::libxl_domain_create_info;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_domain_create_info(c) }
@@ -2592,6 +2619,7 @@ pub struct DomainRestoreParams {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_domain_restore_params(
     c: &sys::libxl_domain_restore_params,
 ) -> Result<DomainRestoreParams> {
@@ -2645,6 +2673,7 @@ unsafe fn write_domain_restore_params(
 
 impl CValue for DomainRestoreParams {
     type C = sys::libxl_domain_restore_params;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_domain_restore_params(c) }
@@ -2715,6 +2744,7 @@ pub struct SchedParams {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_sched_params(c: &sys::libxl_sched_params) -> Result<SchedParams> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -2768,6 +2798,7 @@ unsafe fn write_sched_params(v: &SchedParams, c: &mut sys::libxl_sched_params) -
 
 impl CValue for SchedParams {
     type C = sys::libxl_sched_params;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_sched_params(c) }
@@ -2826,6 +2857,7 @@ pub struct VcpuSchedParams {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_vcpu_sched_params(c: &sys::libxl_vcpu_sched_params) -> Result<VcpuSchedParams> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -2875,6 +2907,7 @@ unsafe fn write_vcpu_sched_params(
 
 impl CValue for VcpuSchedParams {
     type C = sys::libxl_vcpu_sched_params;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_vcpu_sched_params(c) }
@@ -2954,6 +2987,7 @@ pub struct DomainSchedParams {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_domain_sched_params(
     c: &sys::libxl_domain_sched_params,
 ) -> Result<DomainSchedParams> {
@@ -3019,6 +3053,7 @@ unsafe fn write_domain_sched_params(
 
 impl CValue for DomainSchedParams {
     type C = sys::libxl_domain_sched_params;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_domain_sched_params(c) }
@@ -3083,6 +3118,7 @@ pub struct VnodeInfo {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_vnode_info(c: &sys::libxl_vnode_info) -> Result<VnodeInfo> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -3135,6 +3171,7 @@ unsafe fn write_vnode_info(v: &VnodeInfo, c: &mut sys::libxl_vnode_info) -> Resu
 
 impl CValue for VnodeInfo {
     type C = sys::libxl_vnode_info;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_vnode_info(c) }
@@ -3263,6 +3300,7 @@ pub struct RdmReserve {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_rdm_reserve(c: &sys::libxl_rdm_reserve) -> Result<RdmReserve> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -3305,6 +3343,7 @@ unsafe fn write_rdm_reserve(v: &RdmReserve, c: &mut sys::libxl_rdm_reserve) -> R
 
 impl CValue for RdmReserve {
     type C = sys::libxl_rdm_reserve;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_rdm_reserve(c) }
@@ -3550,6 +3589,7 @@ pub struct DomainBuildInfoTypeHvm {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_domain_build_info_type_hvm(
     c: &sys::libxl_domain_build_info,
 ) -> Result<DomainBuildInfoTypeHvm> {
@@ -3796,6 +3836,7 @@ pub struct DomainBuildInfoTypePv {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_domain_build_info_type_pv(
     c: &sys::libxl_domain_build_info,
 ) -> Result<DomainBuildInfoTypePv> {
@@ -3894,6 +3935,7 @@ pub struct DomainBuildInfoTypePvh {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_domain_build_info_type_pvh(
     c: &sys::libxl_domain_build_info,
 ) -> Result<DomainBuildInfoTypePvh> {
@@ -4165,6 +4207,7 @@ pub struct DomainBuildInfoArchArm {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_domain_build_info_arch_arm(
     c: &sys::libxl_domain_build_info,
 ) -> Result<DomainBuildInfoArchArm> {
@@ -4247,6 +4290,7 @@ pub struct DomainBuildInfoArchX86 {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_domain_build_info_arch_x86(
     c: &sys::libxl_domain_build_info,
 ) -> Result<DomainBuildInfoArchX86> {
@@ -4536,6 +4580,7 @@ pub struct DomainBuildInfo {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_domain_build_info(c: &sys::libxl_domain_build_info) -> Result<DomainBuildInfo> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -4798,6 +4843,7 @@ unsafe fn write_domain_build_info(
 
 impl CValue for DomainBuildInfo {
     type C = sys::libxl_domain_build_info;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_domain_build_info(c) }
@@ -4868,6 +4914,7 @@ pub struct DeviceVfb {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_device_vfb(c: &sys::libxl_device_vfb) -> Result<DeviceVfb> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -4920,6 +4967,7 @@ unsafe fn write_device_vfb(v: &DeviceVfb, c: &mut sys::libxl_device_vfb) -> Resu
 
 impl CValue for DeviceVfb {
     type C = sys::libxl_device_vfb;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_device_vfb(c) }
@@ -5017,6 +5065,7 @@ pub struct DeviceVkb {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_device_vkb(c: &sys::libxl_device_vkb) -> Result<DeviceVkb> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -5098,6 +5147,7 @@ unsafe fn write_device_vkb(v: &DeviceVkb, c: &mut sys::libxl_device_vkb) -> Resu
 
 impl CValue for DeviceVkb {
     type C = sys::libxl_device_vkb;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_device_vkb(c) }
@@ -5182,6 +5232,7 @@ mod device_virtio_xen_4_20 {
 
     /// # Safety
     /// `c` is initialised.
+    #[inline]
     unsafe fn read_device_virtio(c: &sys::libxl_device_virtio) -> Result<DeviceVirtio> {
         let mut out = MaybeUninit::uninit();
         // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -5245,6 +5296,7 @@ mod device_virtio_xen_4_20 {
 
     impl CValue for DeviceVirtio {
         type C = sys::libxl_device_virtio;
+        #[inline]
         unsafe fn read_c(c: &Self::C) -> Result<Self> {
             // SAFETY: caller's contract.
             unsafe { read_device_virtio(c) }
@@ -5386,6 +5438,7 @@ pub struct DeviceDisk {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_device_disk(c: &sys::libxl_device_disk) -> Result<DeviceDisk> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -5496,6 +5549,7 @@ unsafe fn write_device_disk(v: &DeviceDisk, c: &mut sys::libxl_device_disk) -> R
 
 impl CValue for DeviceDisk {
     type C = sys::libxl_device_disk;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_device_disk(c) }
@@ -5749,6 +5803,7 @@ pub struct DeviceNic {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_device_nic(c: &sys::libxl_device_nic) -> Result<DeviceNic> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -6086,6 +6141,7 @@ unsafe fn write_device_nic(v: &DeviceNic, c: &mut sys::libxl_device_nic) -> Resu
 
 impl CValue for DeviceNic {
     type C = sys::libxl_device_nic;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_device_nic(c) }
@@ -6174,6 +6230,7 @@ pub struct DevicePci {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_device_pci(c: &sys::libxl_device_pci) -> Result<DevicePci> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -6242,6 +6299,7 @@ unsafe fn write_device_pci(v: &DevicePci, c: &mut sys::libxl_device_pci) -> Resu
 
 impl CValue for DevicePci {
     type C = sys::libxl_device_pci;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_device_pci(c) }
@@ -6303,6 +6361,7 @@ pub struct DeviceRdm {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_device_rdm(c: &sys::libxl_device_rdm) -> Result<DeviceRdm> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -6347,6 +6406,7 @@ unsafe fn write_device_rdm(v: &DeviceRdm, c: &mut sys::libxl_device_rdm) -> Resu
 
 impl CValue for DeviceRdm {
     type C = sys::libxl_device_rdm;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_device_rdm(c) }
@@ -6442,6 +6502,7 @@ pub struct DeviceUsbctrl {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_device_usbctrl(c: &sys::libxl_device_usbctrl) -> Result<DeviceUsbctrl> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -6496,6 +6557,7 @@ unsafe fn write_device_usbctrl(v: &DeviceUsbctrl, c: &mut sys::libxl_device_usbc
 
 impl CValue for DeviceUsbctrl {
     type C = sys::libxl_device_usbctrl;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_device_usbctrl(c) }
@@ -6552,6 +6614,7 @@ pub struct DeviceUsbdevTypeHostdev {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_device_usbdev_type_hostdev(
     c: &sys::libxl_device_usbdev,
 ) -> Result<DeviceUsbdevTypeHostdev> {
@@ -6763,6 +6826,7 @@ pub struct DeviceUsbdev {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_device_usbdev(c: &sys::libxl_device_usbdev) -> Result<DeviceUsbdev> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -6807,6 +6871,7 @@ unsafe fn write_device_usbdev(v: &DeviceUsbdev, c: &mut sys::libxl_device_usbdev
 
 impl CValue for DeviceUsbdev {
     type C = sys::libxl_device_usbdev;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_device_usbdev(c) }
@@ -6862,6 +6927,7 @@ pub struct DeviceDtdev {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_device_dtdev(c: &sys::libxl_device_dtdev) -> Result<DeviceDtdev> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -6900,6 +6966,7 @@ unsafe fn write_device_dtdev(v: &DeviceDtdev, c: &mut sys::libxl_device_dtdev) -
 
 impl CValue for DeviceDtdev {
     type C = sys::libxl_device_dtdev;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_device_dtdev(c) }
@@ -6964,6 +7031,7 @@ pub struct DeviceVtpm {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_device_vtpm(c: &sys::libxl_device_vtpm) -> Result<DeviceVtpm> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -7011,6 +7079,7 @@ unsafe fn write_device_vtpm(v: &DeviceVtpm, c: &mut sys::libxl_device_vtpm) -> R
 
 impl CValue for DeviceVtpm {
     type C = sys::libxl_device_vtpm;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_device_vtpm(c) }
@@ -7117,6 +7186,7 @@ pub struct DeviceP9 {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_device_p9(c: &sys::libxl_device_p9) -> Result<DeviceP9> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -7192,6 +7262,7 @@ unsafe fn write_device_p9(v: &DeviceP9, c: &mut sys::libxl_device_p9) -> Result<
 
 impl CValue for DeviceP9 {
     type C = sys::libxl_device_p9;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_device_p9(c) }
@@ -7253,6 +7324,7 @@ pub struct DevicePvcallsif {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_device_pvcallsif(c: &sys::libxl_device_pvcallsif) -> Result<DevicePvcallsif> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -7301,6 +7373,7 @@ unsafe fn write_device_pvcallsif(
 
 impl CValue for DevicePvcallsif {
     type C = sys::libxl_device_pvcallsif;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_device_pvcallsif(c) }
@@ -7354,6 +7427,7 @@ pub struct DeviceChannelConnectionSocket {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_device_channel_connection_socket(
     c: &sys::libxl_device_channel,
 ) -> Result<DeviceChannelConnectionSocket> {
@@ -7602,6 +7676,7 @@ pub struct DeviceChannel {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_device_channel(c: &sys::libxl_device_channel) -> Result<DeviceChannel> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -7652,6 +7727,7 @@ unsafe fn write_device_channel(v: &DeviceChannel, c: &mut sys::libxl_device_chan
 
 impl CValue for DeviceChannel {
     type C = sys::libxl_device_channel;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_device_channel(c) }
@@ -7713,6 +7789,7 @@ pub struct ConnectorParam {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_connector_param(c: &sys::libxl_connector_param) -> Result<ConnectorParam> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -7761,6 +7838,7 @@ unsafe fn write_connector_param(
 
 impl CValue for ConnectorParam {
     type C = sys::libxl_connector_param;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_connector_param(c) }
@@ -7828,6 +7906,7 @@ pub struct DeviceVdispl {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_device_vdispl(c: &sys::libxl_device_vdispl) -> Result<DeviceVdispl> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -7883,6 +7962,7 @@ unsafe fn write_device_vdispl(v: &DeviceVdispl, c: &mut sys::libxl_device_vdispl
 
 impl CValue for DeviceVdispl {
     type C = sys::libxl_device_vdispl;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_device_vdispl(c) }
@@ -8007,6 +8087,7 @@ pub struct VsndParams {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_vsnd_params(c: &sys::libxl_vsnd_params) -> Result<VsndParams> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -8066,6 +8147,7 @@ unsafe fn write_vsnd_params(v: &VsndParams, c: &mut sys::libxl_vsnd_params) -> R
 
 impl CValue for VsndParams {
     type C = sys::libxl_vsnd_params;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_vsnd_params(c) }
@@ -8139,6 +8221,7 @@ pub struct VsndStream {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_vsnd_stream(c: &sys::libxl_vsnd_stream) -> Result<VsndStream> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -8184,6 +8267,7 @@ unsafe fn write_vsnd_stream(v: &VsndStream, c: &mut sys::libxl_vsnd_stream) -> R
 
 impl CValue for VsndStream {
     type C = sys::libxl_vsnd_stream;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_vsnd_stream(c) }
@@ -8245,6 +8329,7 @@ pub struct VsndPcm {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_vsnd_pcm(c: &sys::libxl_vsnd_pcm) -> Result<VsndPcm> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -8293,6 +8378,7 @@ unsafe fn write_vsnd_pcm(v: &VsndPcm, c: &mut sys::libxl_vsnd_pcm) -> Result<()>
 
 impl CValue for VsndPcm {
     type C = sys::libxl_vsnd_pcm;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_vsnd_pcm(c) }
@@ -8366,6 +8452,7 @@ pub struct DeviceVsnd {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_device_vsnd(c: &sys::libxl_device_vsnd) -> Result<DeviceVsnd> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -8427,6 +8514,7 @@ unsafe fn write_device_vsnd(v: &DeviceVsnd, c: &mut sys::libxl_device_vsnd) -> R
 
 impl CValue for DeviceVsnd {
     type C = sys::libxl_device_vsnd;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_device_vsnd(c) }
@@ -8553,6 +8641,7 @@ pub struct DomainConfig {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_domain_config(c: &sys::libxl_domain_config) -> Result<DomainConfig> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -8724,6 +8813,7 @@ unsafe fn write_domain_config(v: &DomainConfig, c: &mut sys::libxl_domain_config
 
 impl CValue for DomainConfig {
     type C = sys::libxl_domain_config;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_domain_config(c) }
@@ -8800,6 +8890,7 @@ pub struct Diskinfo {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_diskinfo(c: &sys::libxl_diskinfo) -> Result<Diskinfo> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -8856,6 +8947,7 @@ unsafe fn write_diskinfo(v: &Diskinfo, c: &mut sys::libxl_diskinfo) -> Result<()
 
 impl CValue for Diskinfo {
     type C = sys::libxl_diskinfo;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_diskinfo(c) }
@@ -8935,6 +9027,7 @@ pub struct Nicinfo {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_nicinfo(c: &sys::libxl_nicinfo) -> Result<Nicinfo> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -8992,6 +9085,7 @@ unsafe fn write_nicinfo(v: &Nicinfo, c: &mut sys::libxl_nicinfo) -> Result<()> {
 
 impl CValue for Nicinfo {
     type C = sys::libxl_nicinfo;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_nicinfo(c) }
@@ -9071,6 +9165,7 @@ pub struct Vtpminfo {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_vtpminfo(c: &sys::libxl_vtpminfo) -> Result<Vtpminfo> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -9129,6 +9224,7 @@ unsafe fn write_vtpminfo(v: &Vtpminfo, c: &mut sys::libxl_vtpminfo) -> Result<()
 
 impl CValue for Vtpminfo {
     type C = sys::libxl_vtpminfo;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_vtpminfo(c) }
@@ -9218,6 +9314,7 @@ pub struct Usbctrlinfo {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_usbctrlinfo(c: &sys::libxl_usbctrlinfo) -> Result<Usbctrlinfo> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -9290,6 +9387,7 @@ unsafe fn write_usbctrlinfo(v: &Usbctrlinfo, c: &mut sys::libxl_usbctrlinfo) -> 
 
 impl CValue for Usbctrlinfo {
     type C = sys::libxl_usbctrlinfo;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_usbctrlinfo(c) }
@@ -9366,6 +9464,7 @@ pub struct Vcpuinfo {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_vcpuinfo(c: &sys::libxl_vcpuinfo) -> Result<Vcpuinfo> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -9425,6 +9524,7 @@ unsafe fn write_vcpuinfo(v: &Vcpuinfo, c: &mut sys::libxl_vcpuinfo) -> Result<()
 
 impl CValue for Vcpuinfo {
     type C = sys::libxl_vcpuinfo;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_vcpuinfo(c) }
@@ -9557,6 +9657,7 @@ pub struct Physinfo {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_physinfo(c: &sys::libxl_physinfo) -> Result<Physinfo> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -9670,6 +9771,7 @@ unsafe fn write_physinfo(v: &Physinfo, c: &mut sys::libxl_physinfo) -> Result<()
 
 impl CValue for Physinfo {
     type C = sys::libxl_physinfo;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_physinfo(c) }
@@ -9743,6 +9845,7 @@ pub struct Connectorinfo {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_connectorinfo(c: &sys::libxl_connectorinfo) -> Result<Connectorinfo> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -9800,6 +9903,7 @@ unsafe fn write_connectorinfo(v: &Connectorinfo, c: &mut sys::libxl_connectorinf
 
 impl CValue for Connectorinfo {
     type C = sys::libxl_connectorinfo;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_connectorinfo(c) }
@@ -9876,6 +9980,7 @@ pub struct Vdisplinfo {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_vdisplinfo(c: &sys::libxl_vdisplinfo) -> Result<Vdisplinfo> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -9940,6 +10045,7 @@ unsafe fn write_vdisplinfo(v: &Vdisplinfo, c: &mut sys::libxl_vdisplinfo) -> Res
 
 impl CValue for Vdisplinfo {
     type C = sys::libxl_vdisplinfo;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_vdisplinfo(c) }
@@ -9998,6 +10104,7 @@ pub struct Streaminfo {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_streaminfo(c: &sys::libxl_streaminfo) -> Result<Streaminfo> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -10040,6 +10147,7 @@ unsafe fn write_streaminfo(v: &Streaminfo, c: &mut sys::libxl_streaminfo) -> Res
 
 impl CValue for Streaminfo {
     type C = sys::libxl_streaminfo;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_streaminfo(c) }
@@ -10095,6 +10203,7 @@ pub struct Pcminfo {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_pcminfo(c: &sys::libxl_pcminfo) -> Result<Pcminfo> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -10135,6 +10244,7 @@ unsafe fn write_pcminfo(v: &Pcminfo, c: &mut sys::libxl_pcminfo) -> Result<()> {
 
 impl CValue for Pcminfo {
     type C = sys::libxl_pcminfo;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_pcminfo(c) }
@@ -10208,6 +10318,7 @@ pub struct Vsndinfo {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_vsndinfo(c: &sys::libxl_vsndinfo) -> Result<Vsndinfo> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -10267,6 +10378,7 @@ unsafe fn write_vsndinfo(v: &Vsndinfo, c: &mut sys::libxl_vsndinfo) -> Result<()
 
 impl CValue for Vsndinfo {
     type C = sys::libxl_vsndinfo;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_vsndinfo(c) }
@@ -10343,6 +10455,7 @@ pub struct Vkbinfo {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_vkbinfo(c: &sys::libxl_vkbinfo) -> Result<Vkbinfo> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -10396,6 +10509,7 @@ unsafe fn write_vkbinfo(v: &Vkbinfo, c: &mut sys::libxl_vkbinfo) -> Result<()> {
 
 impl CValue for Vkbinfo {
     type C = sys::libxl_vkbinfo;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_vkbinfo(c) }
@@ -10460,6 +10574,7 @@ pub struct Numainfo {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_numainfo(c: &sys::libxl_numainfo) -> Result<Numainfo> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -10507,6 +10622,7 @@ unsafe fn write_numainfo(v: &Numainfo, c: &mut sys::libxl_numainfo) -> Result<()
 
 impl CValue for Numainfo {
     type C = sys::libxl_numainfo;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_numainfo(c) }
@@ -10568,6 +10684,7 @@ pub struct Cputopology {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_cputopology(c: &sys::libxl_cputopology) -> Result<Cputopology> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -10611,6 +10728,7 @@ unsafe fn write_cputopology(v: &Cputopology, c: &mut sys::libxl_cputopology) -> 
 
 impl CValue for Cputopology {
     type C = sys::libxl_cputopology;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_cputopology(c) }
@@ -10675,6 +10793,7 @@ pub struct Pcitopology {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_pcitopology(c: &sys::libxl_pcitopology) -> Result<Pcitopology> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -10720,6 +10839,7 @@ unsafe fn write_pcitopology(v: &Pcitopology, c: &mut sys::libxl_pcitopology) -> 
 
 impl CValue for Pcitopology {
     type C = sys::libxl_pcitopology;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_pcitopology(c) }
@@ -10781,6 +10901,7 @@ pub struct SchedCreditParams {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_sched_credit_params(
     c: &sys::libxl_sched_credit_params,
 ) -> Result<SchedCreditParams> {
@@ -10831,6 +10952,7 @@ unsafe fn write_sched_credit_params(
 
 impl CValue for SchedCreditParams {
     type C = sys::libxl_sched_credit_params;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_sched_credit_params(c) }
@@ -10886,6 +11008,7 @@ pub struct SchedCredit2Params {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_sched_credit2_params(
     c: &sys::libxl_sched_credit2_params,
 ) -> Result<SchedCredit2Params> {
@@ -10930,6 +11053,7 @@ unsafe fn write_sched_credit2_params(
 
 impl CValue for SchedCredit2Params {
     type C = sys::libxl_sched_credit2_params;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_sched_credit2_params(c) }
@@ -11016,6 +11140,7 @@ pub struct DomainRemusInfo {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_domain_remus_info(c: &sys::libxl_domain_remus_info) -> Result<DomainRemusInfo> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -11082,6 +11207,7 @@ unsafe fn write_domain_remus_info(
 
 impl CValue for DomainRemusInfo {
     type C = sys::libxl_domain_remus_info;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_domain_remus_info(c) }
@@ -11152,6 +11278,7 @@ pub struct EventTypeDomainShutdown {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_event_type_domain_shutdown(c: &sys::libxl_event) -> Result<EventTypeDomainShutdown> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -11223,6 +11350,7 @@ pub struct EventTypeDiskEject {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_event_type_disk_eject(c: &sys::libxl_event) -> Result<EventTypeDiskEject> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -11294,6 +11422,7 @@ pub struct EventTypeOperationComplete {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_event_type_operation_complete(
     c: &sys::libxl_event,
 ) -> Result<EventTypeOperationComplete> {
@@ -11565,6 +11694,7 @@ pub struct Event {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_event(c: &sys::libxl_event) -> Result<Event> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -11608,6 +11738,7 @@ unsafe fn write_event(v: &Event, c: &mut sys::libxl_event) -> Result<()> {
 
 impl CValue for Event {
     type C = sys::libxl_event;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_event(c) }
@@ -11704,6 +11835,7 @@ pub struct PsrCatInfo {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_psr_cat_info(c: &sys::libxl_psr_cat_info) -> Result<PsrCatInfo> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -11751,6 +11883,7 @@ unsafe fn write_psr_cat_info(v: &PsrCatInfo, c: &mut sys::libxl_psr_cat_info) ->
 
 impl CValue for PsrCatInfo {
     type C = sys::libxl_psr_cat_info;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_psr_cat_info(c) }
@@ -11821,6 +11954,7 @@ pub struct PsrHwInfoTypeCat {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_psr_hw_info_type_cat(c: &sys::libxl_psr_hw_info) -> Result<PsrHwInfoTypeCat> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -11901,6 +12035,7 @@ pub struct PsrHwInfoTypeMba {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_psr_hw_info_type_mba(c: &sys::libxl_psr_hw_info) -> Result<PsrHwInfoTypeMba> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -12124,6 +12259,7 @@ pub struct PsrHwInfo {
 
 /// # Safety
 /// `c` is initialised.
+#[inline]
 unsafe fn read_psr_hw_info(c: &sys::libxl_psr_hw_info) -> Result<PsrHwInfo> {
     let mut out = MaybeUninit::uninit();
     // SAFETY: caller's contract; `out` is initialised on `Ok`.
@@ -12164,6 +12300,7 @@ unsafe fn write_psr_hw_info(v: &PsrHwInfo, c: &mut sys::libxl_psr_hw_info) -> Re
 
 impl CValue for PsrHwInfo {
     type C = sys::libxl_psr_hw_info;
+    #[inline]
     unsafe fn read_c(c: &Self::C) -> Result<Self> {
         // SAFETY: caller's contract.
         unsafe { read_psr_hw_info(c) }
