@@ -32,6 +32,7 @@ use crate::events::{Cancel, DomainEvent};
 use crate::ids::{Domid, Uuid};
 use crate::info::DomainState;
 use crate::raw::call::check;
+use crate::raw::lock;
 use crate::raw::On;
 
 /// How long the event thread waits in one poll when nothing happens.
@@ -474,10 +475,6 @@ impl futures_core::Stream for DomainEventStream {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<DomainEvent>> {
         self.rx.poll_recv(cx)
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The one thread that polls libxl for this context: it reads every

@@ -11,6 +11,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::info::VersionInfo;
 use crate::logger::{self, Logger};
 use crate::raw::hooks::{CHILDPROC_HOOKS, CHILDPROC_HOOKS_FORWARDED, EVENT_HOOKS};
+use crate::raw::lock;
 use crate::raw::xenstore::Xenstore;
 
 /// A connection to libxl (`libxl_ctx`), with its logger.
@@ -158,7 +159,7 @@ impl Context {
             });
         };
         {
-            let mut st = SIGCHLD.lock().unwrap_or_else(|e| e.into_inner());
+            let mut st = lock(&SIGCHLD);
             let mixed = match child_mode {
                 ChildMode::LibxlReaps => st.forwarded > 0,
                 ChildMode::Forwarded => st.live > 0,
@@ -228,7 +229,7 @@ impl Context {
             Some(v) => VersionInfo::from_raw(v),
             None => {
                 let message = logger::take_last_error();
-                let mut st = SIGCHLD.lock().unwrap_or_else(|e| e.into_inner());
+                let mut st = lock(&SIGCHLD);
                 match child_mode {
                     ChildMode::LibxlReaps => st.live -= 1,
                     ChildMode::Forwarded => st.forwarded -= 1,
@@ -277,7 +278,7 @@ impl Context {
 
     /// The lock of libxl's poll cycle (see the field).
     pub(crate) fn poll_lock(&self) -> std::sync::MutexGuard<'_, ()> {
-        self.poll_lock.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.poll_lock)
     }
 
     /// Sets whether creating a domain may balloon dom0 down
@@ -311,7 +312,7 @@ impl Context {
 
 impl Drop for Context {
     fn drop(&mut self) {
-        let mut st = SIGCHLD.lock().unwrap_or_else(|e| e.into_inner());
+        let mut st = lock(&SIGCHLD);
         if self.child_mode == ChildMode::Forwarded {
             st.forwarded = st.forwarded.saturating_sub(1);
         } else {

@@ -20,7 +20,7 @@ use crate::error::{DomainRef, Error, ErrorKind, Result};
 use crate::ids::Domid;
 use crate::info::DomainState;
 use crate::raw::alloc::opt_string;
-use crate::raw::{raw_call, try_call, On};
+use crate::raw::{lock, raw_call, try_call, On};
 
 /// Distinguishes this crate's death watches from each other and from any
 /// other code's events on the same ctx.
@@ -202,7 +202,7 @@ impl Context {
             disable: sys::libxl_evdisable_domain_death,
         };
         #[cfg(feature = "xen-host")]
-        if let Some(hook) = *WAIT_HOOK.lock().unwrap_or_else(|e| e.into_inner()) {
+        if let Some(hook) = *lock(&WAIT_HOOK) {
             hook(domid);
         }
         if let Some(reason) = self.domain_info(domid)?.shutdown_reason {

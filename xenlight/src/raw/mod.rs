@@ -24,3 +24,9 @@ pub(crate) mod xenstore;
 pub(crate) use array::LibxlArray;
 pub(crate) use call::{error_for, non_null, raw_call, try_call, On};
 pub(crate) use owned::Owned;
+
+/// Locks a mutex whose data stays valid even if a holder panicked (flags,
+/// maps and queues updated in single steps): the poison is ignored.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
