@@ -425,11 +425,31 @@ fn boot_and_collect(
     bytes.extend(fs::read(&over)?);
     fs::write(&initrd, bytes)?;
     let log = dir.join("serial.log");
-    let _ = fs::remove_file(&log);
-    fs::write(&log, "")?;
-
-    let mut child = spawn_qemu(boot, &initrd, &log, o)?;
-    let (ending, timed_out) = watch(&mut child, &log, o.timeout)?;
+    let mut attempt = 1;
+    let (ending, timed_out) = loop {
+        let _ = fs::remove_file(&log);
+        fs::write(&log, "")?;
+        let mut child = spawn_qemu(boot, &initrd, &log, o)?;
+        match watch(&mut child, &log, o.timeout)? {
+            Watched::BootStalled if attempt < BOOT_ATTEMPTS => {
+                let text = String::from_utf8_lossy(&fs::read(&log)?).into_owned();
+                println!(
+                    "==> dom0 did not come up within {} s (last console line: {:?}); booting again",
+                    BOOT_LIMIT.as_secs(),
+                    text.lines().last().unwrap_or_default()
+                );
+                attempt += 1;
+            }
+            Watched::BootStalled => {
+                println!(
+                    "==> dom0 did not come up within {} s, {BOOT_ATTEMPTS} times: giving up",
+                    BOOT_LIMIT.as_secs()
+                );
+                break (report::ending(&fs::read_to_string(&log)?), true);
+            }
+            Watched::Ended { ending, timed_out } => break (ending, timed_out),
+        }
+    };
     let text = String::from_utf8_lossy(&fs::read(&log)?).into_owned();
     // QEMU may have exited after the watcher's last read.
     let ending = match ending {
@@ -518,9 +538,24 @@ fn spawn_qemu(boot: &BootFiles, initrd: &Path, log: &Path, o: &VmOptions) -> Res
         .context("qemu-system-x86_64 did not start; run `cargo xtask setup`")
 }
 
+/// How long dom0 may take to say it is up (it takes 10 to 60 s): under
+/// TCG a boot now and then stops early in the kernel (seen once, at
+/// "Poking KASLR using RDTSC..." with 4 CPUs), and is then booted again.
+const BOOT_LIMIT: Duration = Duration::from_secs(240);
+const BOOT_ATTEMPTS: u32 = 2;
+
+/// How a watched boot ended.
+enum Watched {
+    /// dom0 never said it was up within [`BOOT_LIMIT`]; QEMU was ended.
+    BootStalled,
+    /// The run ended (or timed out, `timed_out`).
+    Ended { ending: Ending, timed_out: bool },
+}
+
 /// Follows the serial log until init is done, Xen or dom0 crashed, QEMU
-/// exited, or the timeout passed; QEMU is ended in every case.
-fn watch(child: &mut Child, log: &Path, timeout: Duration) -> Result<(Ending, bool)> {
+/// exited, dom0 did not come up in time, or the timeout passed; QEMU is
+/// ended in every case.
+fn watch(child: &mut Child, log: &Path, timeout: Duration) -> Result<Watched> {
     let start = Instant::now();
     let mut file = fs::File::open(log)?;
     let mut seen = String::new();
@@ -553,15 +588,31 @@ fn watch(child: &mut Child, log: &Path, timeout: Duration) -> Result<(Ending, bo
         // After the end, give QEMU a moment to power off (or Xen to finish its
         // crash dump), then stop it.
         let grace = if ending == Ending::Done { 30 } else { 3 };
-        if exited || ended_at.is_some_and(|t| t.elapsed() > Duration::from_secs(grace)) {
+        let stalled = ending == Ending::Running
+            && !seen.contains(protocol::UP)
+            && start.elapsed() > BOOT_LIMIT;
+        if exited
+            || stalled
+            || start.elapsed() > timeout
+            || ended_at.is_some_and(|t| t.elapsed() > Duration::from_secs(grace))
+        {
             let _ = child.kill();
             let _ = child.wait();
-            return Ok((ending, false));
+        }
+        if stalled && !exited {
+            return Ok(Watched::BootStalled);
+        }
+        if exited || ended_at.is_some_and(|t| t.elapsed() > Duration::from_secs(grace)) {
+            return Ok(Watched::Ended {
+                ending,
+                timed_out: false,
+            });
         }
         if start.elapsed() > timeout {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Ok((ending, true));
+            return Ok(Watched::Ended {
+                ending,
+                timed_out: true,
+            });
         }
     }
 }
