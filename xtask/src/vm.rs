@@ -591,28 +591,26 @@ fn watch(child: &mut Child, log: &Path, timeout: Duration) -> Result<Watched> {
         let stalled = ending == Ending::Running
             && !seen.contains(protocol::UP)
             && start.elapsed() > BOOT_LIMIT;
-        if exited
-            || stalled
-            || start.elapsed() > timeout
-            || ended_at.is_some_and(|t| t.elapsed() > Duration::from_secs(grace))
-        {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        if stalled && !exited {
-            return Ok(Watched::BootStalled);
-        }
-        if exited || ended_at.is_some_and(|t| t.elapsed() > Duration::from_secs(grace)) {
-            return Ok(Watched::Ended {
+        let over = exited || ended_at.is_some_and(|t| t.elapsed() > Duration::from_secs(grace));
+        let outcome = if over {
+            Some(Watched::Ended {
                 ending,
                 timed_out: false,
-            });
-        }
-        if start.elapsed() > timeout {
-            return Ok(Watched::Ended {
+            })
+        } else if stalled {
+            Some(Watched::BootStalled)
+        } else if start.elapsed() > timeout {
+            Some(Watched::Ended {
                 ending,
                 timed_out: true,
-            });
+            })
+        } else {
+            None
+        };
+        if let Some(w) = outcome {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(w);
         }
     }
 }
