@@ -17,21 +17,11 @@ fn create_and_read_back(ctx: &Context, cfg: &DomainConfig) -> types::DomainConfi
     ctx.domain_config(domid).expect("domain_config").libxl
 }
 
-/// A headless HVM guest (as the builder's own HVM default) with its arm.
+/// A headless HVM guest with its arm set by `edit`.
 fn hvm_guest(name: &str, edit: impl FnOnce(&mut types::DomainBuildInfoTypeHvm)) -> DomainConfig {
-    let g = guest_dir();
-    let mut cfg = DomainConfig::new(format!("{PREFIX}{name}"), DomainType::Hvm)
-        .memory_mib(128)
-        .kernel(g.join("vmlinuz").to_str().unwrap())
-        .ramdisk(g.join("guest.cpio.gz").to_str().unwrap())
-        .cmdline("console=hvc0 rdinit=/init quiet xlstay");
-    let mut h = types::DomainBuildInfoTypeHvm {
-        nographic: Some(true),
-        ..Default::default()
-    };
-    h.vnc.enable = Some(false);
-    h.sdl.enable = Some(false);
-    h.vga.kind = types::VgaInterfaceType::None;
+    let mut cfg = direct_boot_guest(name, DomainType::Hvm);
+    let mut h = types::DomainBuildInfoTypeHvm::default();
+    headless(&mut h);
     edit(&mut h);
     cfg.libxl.b_info.type_ = Arm::Hvm(h);
     cfg

@@ -182,26 +182,9 @@ fn create_and_read_back(cfg: &mut DomainConfig, arm_fields: usize) {
     println!("{}: {n} fields beyond the builder read back", cfg.name);
 }
 
-fn guest(name: &str, ty: DomainType) -> DomainConfig {
-    let g = guest_dir();
-    DomainConfig::new(format!("{PREFIX}{name}"), ty)
-        .memory_mib(128)
-        .kernel(
-            g.join(if ty == DomainType::Hvm {
-                "vmlinuz"
-            } else {
-                "vmlinux"
-            })
-            .to_str()
-            .unwrap(),
-        )
-        .ramdisk(g.join("guest.cpio.gz").to_str().unwrap())
-        .cmdline("console=hvc0 rdinit=/init quiet xlstay")
-}
-
 #[test]
 fn pv_domain_keeps_30_fields_the_builder_cannot_set() {
-    let mut cfg = guest("types-pv", DomainType::Pv);
+    let mut cfg = direct_boot_guest("types-pv", DomainType::Pv);
     cfg.libxl.b_info.type_ = types::DomainBuildInfoTypeUnion::Pv(types::DomainBuildInfoTypePv {
         e820_host: Some(false),
         ..Default::default()
@@ -211,7 +194,7 @@ fn pv_domain_keeps_30_fields_the_builder_cannot_set() {
 
 #[test]
 fn pvh_domain_keeps_30_fields_the_builder_cannot_set() {
-    let mut cfg = guest("types-pvh", DomainType::Pvh);
+    let mut cfg = direct_boot_guest("types-pvh", DomainType::Pvh);
     cfg.libxl.b_info.type_ = types::DomainBuildInfoTypeUnion::Pvh(types::DomainBuildInfoTypePvh {
         pvshim: Some(false),
         ..Default::default()
@@ -221,7 +204,7 @@ fn pvh_domain_keeps_30_fields_the_builder_cannot_set() {
 
 #[test]
 fn hvm_domain_keeps_30_fields_the_builder_cannot_set() {
-    let mut cfg = guest("types-hvm", DomainType::Hvm);
+    let mut cfg = direct_boot_guest("types-hvm", DomainType::Hvm);
     let mut h = types::DomainBuildInfoTypeHvm {
         pae: Some(true),
         hpet: Some(false),
@@ -235,11 +218,7 @@ fn hvm_domain_keeps_30_fields_the_builder_cannot_set() {
         boot: Some("dc".into()),
         ..Default::default()
     };
-    // Headless, as the builder's own HVM default.
-    h.nographic = Some(true);
-    h.vnc.enable = Some(false);
-    h.sdl.enable = Some(false);
-    h.vga.kind = types::VgaInterfaceType::None;
+    headless(&mut h);
     cfg.libxl.b_info.type_ = types::DomainBuildInfoTypeUnion::Hvm(h);
     create_and_read_back(&mut cfg, 10);
 }
@@ -278,7 +257,7 @@ fn json_with_two_build_info_arms_is_a_typed_error() {
 #[test]
 fn a_cpumap_alone_creates_and_reads_back_without_heap_corruption() {
     let ctx = Context::new().unwrap();
-    let mut cfg = guest("types-cpumap", DomainType::Pv);
+    let mut cfg = direct_boot_guest("types-cpumap", DomainType::Pv);
     cfg.libxl.b_info.cpumap = types::Bitmap { bytes: vec![0b1] };
     let domid = ctx.create_domain(&cfg).expect("create_domain");
     let _guard = DomainGuard { ctx: &ctx, domid };

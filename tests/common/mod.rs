@@ -144,6 +144,31 @@ pub fn pv_guest(name: &str, stay: bool) -> xenlight::DomainConfig {
         ))
 }
 
+/// A guest booted straight from the test kernel (compressed for HVM,
+/// whose firmware loads it), named with [`PREFIX`], that stays up.
+pub fn direct_boot_guest(name: &str, ty: xenlight::DomainType) -> xenlight::DomainConfig {
+    let g = guest_dir();
+    let kernel = if ty == xenlight::DomainType::Hvm {
+        "vmlinuz"
+    } else {
+        "vmlinux"
+    };
+    xenlight::DomainConfig::new(format!("{PREFIX}{name}"), ty)
+        .memory_mib(128)
+        .kernel(g.join(kernel).to_str().unwrap())
+        .ramdisk(g.join("guest.cpio.gz").to_str().unwrap())
+        .cmdline("console=hvc0 rdinit=/init quiet xlstay")
+}
+
+/// An HVM arm made headless, as the builder's own HVM default: no
+/// graphics, VNC, SDL or emulated VGA.
+pub fn headless(h: &mut xenlight::types::DomainBuildInfoTypeHvm) {
+    h.nographic = Some(true);
+    h.vnc.enable = Some(false);
+    h.sdl.enable = Some(false);
+    h.vga.kind = xenlight::types::VgaInterfaceType::None;
+}
+
 /// This process's resident set size in KiB.
 pub fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
