@@ -20,7 +20,9 @@ use crate::error::{DomainRef, Error, ErrorKind, Result};
 use crate::ids::Domid;
 use crate::info::DomainState;
 use crate::raw::alloc::opt_string;
-use crate::raw::{lock, raw_call, try_call, On};
+#[cfg(feature = "xen-host")]
+use crate::raw::lock;
+use crate::raw::{raw_call, try_call, On};
 
 /// Distinguishes this crate's death watches from each other and from any
 /// other code's events on the same ctx.

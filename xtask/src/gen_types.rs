@@ -584,26 +584,46 @@ impl<'a> Gen<'a> {
         let what = format!("libxl_{}.{}", place.root, place.path);
         let mut rd = String::new();
         let mut wr = String::new();
-        for f in &fields {
+        let mut drops = String::new();
+        let sn = snake(&name);
+        for (k, f) in fields.iter().enumerate() {
             let cpath = format!("c.{}{}", place.path, ident(&f.name));
             let what_f = format!("{what}{}", f.name);
             rd += &cfg_attr(&f.cfg);
             wr += &cfg_attr(&f.cfg);
+            let fname = match &f.ty {
+                Ty::KeyedUnion(ku) => ident(&ku.keyvar),
+                _ => ident(&f.name),
+            };
+            drops += &cfg_attr(&f.cfg);
+            let _ = writeln!(drops, "{k}: {fname};");
             match &f.ty {
                 Ty::KeyedUnion(ku) => {
                     let fname = ident(&ku.keyvar);
                     let uname = self.union_name(s, ku);
-                    let _ = writeln!(rd, "{fname}: read_{}(c)?,", snake(&uname));
+                    let _ = writeln!(
+                        rd,
+                        "{k}: put_field(read_{}(c), addr_of_mut!((*p).{fname}));",
+                        snake(&uname)
+                    );
                     let _ = writeln!(wr, "write_{}(&v.{fname}, c)?;", snake(&uname));
                 }
                 Ty::Struct(j) if st_anon(self.idl, *j) => {
                     let n = snake(&self.names[*j]);
-                    let _ = writeln!(rd, "{}: read_{n}(c)?,", ident(&f.name));
+                    let _ = writeln!(
+                        rd,
+                        "{k}: read_{n}_into(c, &mut *addr_of_mut!((*p).{}).cast());",
+                        ident(&f.name)
+                    );
                     let _ = writeln!(wr, "write_{n}(&v.{}, c)?;", ident(&f.name));
                 }
                 Ty::Array { lenvar, .. } => {
                     let lp = format!("c.{}{}", place.path, ident(lenvar));
-                    let _ = writeln!(rd, "{}: read_array({cpath}, {lp})?,", ident(&f.name));
+                    let _ = writeln!(
+                        rd,
+                        "{k}: put_field(read_array({cpath}, {lp}), addr_of_mut!((*p).{}));",
+                        ident(&f.name)
+                    );
                     let _ = writeln!(
                         wr,
                         "write_array({what_f:?}, &v.{}, &mut {cpath}, &mut {lp})?;",
@@ -611,7 +631,11 @@ impl<'a> Gen<'a> {
                     );
                 }
                 _ => {
-                    let _ = writeln!(rd, "{}: CValue::read_c(&{cpath})?,", ident(&f.name));
+                    let _ = writeln!(
+                        rd,
+                        "{k}: read_field(&{cpath}, addr_of_mut!((*p).{}));",
+                        ident(&f.name)
+                    );
                     let _ = writeln!(
                         wr,
                         "CValue::write_c(&v.{}, &mut {cpath}).map_err(|e| e.in_field({what_f:?}))?;",
@@ -620,7 +644,6 @@ impl<'a> Gen<'a> {
                 }
             }
         }
-        let sn = snake(&name);
         let _ = write!(
             o,
             "/// # Safety\n/// `c` is initialised.\n\
@@ -631,9 +654,21 @@ impl<'a> Gen<'a> {
              unsafe {{ read_{sn}_into(c, &mut out)?; Ok(out.assume_init()) }}\n}}\n\n\
              /// # Safety\n/// `c` is initialised.\n\
              unsafe fn read_{sn}_into(c: &{root_c}, out: &mut MaybeUninit<{name}>) -> Result<()> {{\n\
+             // Field by field in place: a struct literal would be built\n\
+             // elsewhere and moved, and device structs are large.\n\
+             let p = out.as_mut_ptr();\n\
              // SAFETY: `c` is initialised (caller's contract); union arms are\n\
-             // read only under their key (see the union readers).\n\
-             unsafe {{ out.write({name} {{\n{rd}}}); }}\nOk(())\n}}\n\n\
+             // read only under their key (see the union readers). Each field\n\
+             // of `*p` is written once, in order; on an error the ones written\n\
+             // are dropped and `out` is left uninitialised.\n\
+             unsafe {{ read_fields! {{ p, drop_{sn}_fields;\n{rd}}} }}\nOk(())\n}}\n\n\
+             /// Drops the first `done` fields of a value whose read failed.\n\
+             ///\n/// # Safety\n/// Those fields of `*p` are initialised; they are not used again.\n\
+             #[cold]\n#[inline(never)]\n\
+             unsafe fn drop_{sn}_fields(p: *mut {name}, done: usize, e: crate::error::Error) -> crate::error::Error {{\n\
+             let _ = (p, done);\n\
+             // SAFETY: caller's contract.\n\
+             unsafe {{ drop_fields! {{ p, done;\n{drops}}} }}\ne\n}}\n\n\
              /// # Safety\n/// `c` is as `_init` left it (and its union arm selected).\n\
              unsafe fn write_{sn}(v: &{name}, c: &mut {root_c}) -> Result<()> {{\n\
              let _ = &v;\n\

@@ -7,6 +7,7 @@
 #![allow(clippy::unnecessary_cast)]
 
 use std::ffi::{c_char, c_int};
+use std::mem::MaybeUninit;
 
 use xenlight_sys as sys;
 
@@ -37,7 +38,8 @@ pub trait CValue: Sized {
     ///
     /// # Safety
     /// As [`read_c`](Self::read_c).
-    unsafe fn read_into(c: &Self::C, out: &mut std::mem::MaybeUninit<Self>) -> Result<()> {
+    #[inline]
+    unsafe fn read_into(c: &Self::C, out: &mut MaybeUninit<Self>) -> Result<()> {
         // SAFETY: caller's contract.
         out.write(unsafe { Self::read_c(c) }?);
         Ok(())
@@ -112,6 +114,16 @@ unsafe fn read_string(p: *const c_char) -> Result<Option<String>> {
     }
 }
 
+/// [`read_string`] into `out` (initialised on `Ok`).
+///
+/// # Safety
+/// As [`read_string`].
+unsafe fn read_string_into(p: *const c_char, out: &mut MaybeUninit<Option<String>>) -> Result<()> {
+    // SAFETY: caller's contract.
+    out.write(unsafe { read_string(p) }?);
+    Ok(())
+}
+
 /// A string field: `None` is NULL (libxl's "not set").
 ///
 /// The C form is the field itself, a pointer libxl frees with `free()`;
@@ -126,6 +138,16 @@ impl CValue for Option<String> {
         }
         // SAFETY: libxl string fields are NULL or NUL-terminated.
         unsafe { read_string(*c) }
+    }
+    // In place: no `Result<Option<String>>` is built and moved per field.
+    #[inline(always)]
+    unsafe fn read_into(c: &*mut c_char, out: &mut MaybeUninit<Self>) -> Result<()> {
+        if c.is_null() {
+            out.write(None);
+            return Ok(());
+        }
+        // SAFETY: libxl string fields are NULL or NUL-terminated.
+        unsafe { read_string_into(*c, out) }
     }
     #[inline(always)]
     unsafe fn write_c(&self, c: &mut *mut c_char) -> Result<()> {
@@ -570,6 +592,29 @@ unsafe impl LibxlStruct for sys::libxl_cpuid_policy_list {
         // SAFETY: NULL or a policy built by libxl or by write_c above.
         unsafe { sys::libxl_cpuid_dispose(p) }
     }
+}
+
+/// Reads a field of a struct that is being built in place: straight into
+/// `out` (so a nested struct is not built elsewhere and moved).
+///
+/// # Safety
+/// As [`CValue::read_c`]; `out` is valid for writes and is initialised on
+/// `Ok`, left uninitialised on `Err`.
+#[inline(always)]
+pub(crate) unsafe fn read_field<T: CValue>(c: &T::C, out: *mut T) -> Result<()> {
+    // SAFETY: caller's contract; MaybeUninit<T> has T's layout.
+    unsafe { T::read_into(c, &mut *out.cast()) }
+}
+
+/// Stores a value read by a reader that returns it (union and array
+/// fields) in the field `out` of a struct being built in place.
+///
+/// # Safety
+/// `out` is valid for writes; what it held is not dropped.
+#[inline(always)]
+pub(crate) unsafe fn put_field<T>(r: Result<T>, out: *mut T) -> Result<()> {
+    // SAFETY: caller's contract.
+    r.map(|v| unsafe { out.write(v) })
 }
 
 /// Reads an IDL array field (`ptr`, `len`).

@@ -586,15 +586,42 @@ unsafe fn read_ioport_range_into(
     c: &sys::libxl_ioport_range,
     out: &mut MaybeUninit<IoportRange>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(IoportRange {
-            first: CValue::read_c(&c.first)?,
-            number: CValue::read_c(&c.number)?,
-        });
+        read_fields! { p, drop_ioport_range_fields;
+        0: read_field(&c.first, addr_of_mut!((*p).first));
+        1: read_field(&c.number, addr_of_mut!((*p).number));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_ioport_range_fields(
+    p: *mut IoportRange,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: first;
+        1: number;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -691,16 +718,44 @@ unsafe fn read_iomem_range_into(
     c: &sys::libxl_iomem_range,
     out: &mut MaybeUninit<IomemRange>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(IomemRange {
-            start: CValue::read_c(&c.start)?,
-            number: CValue::read_c(&c.number)?,
-            gfn: CValue::read_c(&c.gfn)?,
-        });
+        read_fields! { p, drop_iomem_range_fields;
+        0: read_field(&c.start, addr_of_mut!((*p).start));
+        1: read_field(&c.number, addr_of_mut!((*p).number));
+        2: read_field(&c.gfn, addr_of_mut!((*p).gfn));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_iomem_range_fields(
+    p: *mut IomemRange,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: start;
+        1: number;
+        2: gfn;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -792,14 +847,40 @@ unsafe fn read_vga_interface_info_into(
     c: &sys::libxl_vga_interface_info,
     out: &mut MaybeUninit<VgaInterfaceInfo>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(VgaInterfaceInfo {
-            kind: CValue::read_c(&c.kind)?,
-        });
+        read_fields! { p, drop_vga_interface_info_fields;
+        0: read_field(&c.kind, addr_of_mut!((*p).kind));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_vga_interface_info_fields(
+    p: *mut VgaInterfaceInfo,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: kind;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -905,18 +986,48 @@ unsafe fn read_vnc_info_into(
     c: &sys::libxl_vnc_info,
     out: &mut MaybeUninit<VncInfo>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(VncInfo {
-            enable: CValue::read_c(&c.enable)?,
-            listen: CValue::read_c(&c.listen)?,
-            passwd: CValue::read_c(&c.passwd)?,
-            display: CValue::read_c(&c.display)?,
-            findunused: CValue::read_c(&c.findunused)?,
-        });
+        read_fields! { p, drop_vnc_info_fields;
+        0: read_field(&c.enable, addr_of_mut!((*p).enable));
+        1: read_field(&c.listen, addr_of_mut!((*p).listen));
+        2: read_field(&c.passwd, addr_of_mut!((*p).passwd));
+        3: read_field(&c.display, addr_of_mut!((*p).display));
+        4: read_field(&c.findunused, addr_of_mut!((*p).findunused));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_vnc_info_fields(
+    p: *mut VncInfo,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: enable;
+        1: listen;
+        2: passwd;
+        3: display;
+        4: findunused;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -1051,25 +1162,62 @@ unsafe fn read_spice_info_into(
     c: &sys::libxl_spice_info,
     out: &mut MaybeUninit<SpiceInfo>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(SpiceInfo {
-            enable: CValue::read_c(&c.enable)?,
-            port: CValue::read_c(&c.port)?,
-            tls_port: CValue::read_c(&c.tls_port)?,
-            host: CValue::read_c(&c.host)?,
-            disable_ticketing: CValue::read_c(&c.disable_ticketing)?,
-            passwd: CValue::read_c(&c.passwd)?,
-            agent_mouse: CValue::read_c(&c.agent_mouse)?,
-            vdagent: CValue::read_c(&c.vdagent)?,
-            clipboard_sharing: CValue::read_c(&c.clipboard_sharing)?,
-            usbredirection: CValue::read_c(&c.usbredirection)?,
-            image_compression: CValue::read_c(&c.image_compression)?,
-            streaming_video: CValue::read_c(&c.streaming_video)?,
-        });
+        read_fields! { p, drop_spice_info_fields;
+        0: read_field(&c.enable, addr_of_mut!((*p).enable));
+        1: read_field(&c.port, addr_of_mut!((*p).port));
+        2: read_field(&c.tls_port, addr_of_mut!((*p).tls_port));
+        3: read_field(&c.host, addr_of_mut!((*p).host));
+        4: read_field(&c.disable_ticketing, addr_of_mut!((*p).disable_ticketing));
+        5: read_field(&c.passwd, addr_of_mut!((*p).passwd));
+        6: read_field(&c.agent_mouse, addr_of_mut!((*p).agent_mouse));
+        7: read_field(&c.vdagent, addr_of_mut!((*p).vdagent));
+        8: read_field(&c.clipboard_sharing, addr_of_mut!((*p).clipboard_sharing));
+        9: read_field(&c.usbredirection, addr_of_mut!((*p).usbredirection));
+        10: read_field(&c.image_compression, addr_of_mut!((*p).image_compression));
+        11: read_field(&c.streaming_video, addr_of_mut!((*p).streaming_video));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_spice_info_fields(
+    p: *mut SpiceInfo,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: enable;
+        1: port;
+        2: tls_port;
+        3: host;
+        4: disable_ticketing;
+        5: passwd;
+        6: agent_mouse;
+        7: vdagent;
+        8: clipboard_sharing;
+        9: usbredirection;
+        10: image_compression;
+        11: streaming_video;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -1189,17 +1337,46 @@ unsafe fn read_sdl_info_into(
     c: &sys::libxl_sdl_info,
     out: &mut MaybeUninit<SdlInfo>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(SdlInfo {
-            enable: CValue::read_c(&c.enable)?,
-            opengl: CValue::read_c(&c.opengl)?,
-            display: CValue::read_c(&c.display)?,
-            xauthority: CValue::read_c(&c.xauthority)?,
-        });
+        read_fields! { p, drop_sdl_info_fields;
+        0: read_field(&c.enable, addr_of_mut!((*p).enable));
+        1: read_field(&c.opengl, addr_of_mut!((*p).opengl));
+        2: read_field(&c.display, addr_of_mut!((*p).display));
+        3: read_field(&c.xauthority, addr_of_mut!((*p).xauthority));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_sdl_info_fields(
+    p: *mut SdlInfo,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: enable;
+        1: opengl;
+        2: display;
+        3: xauthority;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -1356,35 +1533,82 @@ unsafe fn read_dominfo(c: &sys::libxl_dominfo) -> Result<Dominfo> {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_dominfo_into(c: &sys::libxl_dominfo, out: &mut MaybeUninit<Dominfo>) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(Dominfo {
-            uuid: CValue::read_c(&c.uuid)?,
-            domid: CValue::read_c(&c.domid)?,
-            ssidref: CValue::read_c(&c.ssidref)?,
-            ssid_label: CValue::read_c(&c.ssid_label)?,
-            running: CValue::read_c(&c.running)?,
-            blocked: CValue::read_c(&c.blocked)?,
-            paused: CValue::read_c(&c.paused)?,
-            shutdown: CValue::read_c(&c.shutdown)?,
-            dying: CValue::read_c(&c.dying)?,
-            never_stop: CValue::read_c(&c.never_stop)?,
-            shutdown_reason: CValue::read_c(&c.shutdown_reason)?,
-            outstanding_memkb: CValue::read_c(&c.outstanding_memkb)?,
-            current_memkb: CValue::read_c(&c.current_memkb)?,
-            shared_memkb: CValue::read_c(&c.shared_memkb)?,
-            paged_memkb: CValue::read_c(&c.paged_memkb)?,
-            max_memkb: CValue::read_c(&c.max_memkb)?,
-            cpu_time: CValue::read_c(&c.cpu_time)?,
-            vcpu_max_id: CValue::read_c(&c.vcpu_max_id)?,
-            vcpu_online: CValue::read_c(&c.vcpu_online)?,
-            cpupool: CValue::read_c(&c.cpupool)?,
-            gpaddr_bits: CValue::read_c(&c.gpaddr_bits)?,
-            domain_type: CValue::read_c(&c.domain_type)?,
-        });
+        read_fields! { p, drop_dominfo_fields;
+        0: read_field(&c.uuid, addr_of_mut!((*p).uuid));
+        1: read_field(&c.domid, addr_of_mut!((*p).domid));
+        2: read_field(&c.ssidref, addr_of_mut!((*p).ssidref));
+        3: read_field(&c.ssid_label, addr_of_mut!((*p).ssid_label));
+        4: read_field(&c.running, addr_of_mut!((*p).running));
+        5: read_field(&c.blocked, addr_of_mut!((*p).blocked));
+        6: read_field(&c.paused, addr_of_mut!((*p).paused));
+        7: read_field(&c.shutdown, addr_of_mut!((*p).shutdown));
+        8: read_field(&c.dying, addr_of_mut!((*p).dying));
+        9: read_field(&c.never_stop, addr_of_mut!((*p).never_stop));
+        10: read_field(&c.shutdown_reason, addr_of_mut!((*p).shutdown_reason));
+        11: read_field(&c.outstanding_memkb, addr_of_mut!((*p).outstanding_memkb));
+        12: read_field(&c.current_memkb, addr_of_mut!((*p).current_memkb));
+        13: read_field(&c.shared_memkb, addr_of_mut!((*p).shared_memkb));
+        14: read_field(&c.paged_memkb, addr_of_mut!((*p).paged_memkb));
+        15: read_field(&c.max_memkb, addr_of_mut!((*p).max_memkb));
+        16: read_field(&c.cpu_time, addr_of_mut!((*p).cpu_time));
+        17: read_field(&c.vcpu_max_id, addr_of_mut!((*p).vcpu_max_id));
+        18: read_field(&c.vcpu_online, addr_of_mut!((*p).vcpu_online));
+        19: read_field(&c.cpupool, addr_of_mut!((*p).cpupool));
+        20: read_field(&c.gpaddr_bits, addr_of_mut!((*p).gpaddr_bits));
+        21: read_field(&c.domain_type, addr_of_mut!((*p).domain_type));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_dominfo_fields(
+    p: *mut Dominfo,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: uuid;
+        1: domid;
+        2: ssidref;
+        3: ssid_label;
+        4: running;
+        5: blocked;
+        6: paused;
+        7: shutdown;
+        8: dying;
+        9: never_stop;
+        10: shutdown_reason;
+        11: outstanding_memkb;
+        12: current_memkb;
+        13: shared_memkb;
+        14: paged_memkb;
+        15: max_memkb;
+        16: cpu_time;
+        17: vcpu_max_id;
+        18: vcpu_online;
+        19: cpupool;
+        20: gpaddr_bits;
+        21: domain_type;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -1524,18 +1748,48 @@ unsafe fn read_cpupoolinfo_into(
     c: &sys::libxl_cpupoolinfo,
     out: &mut MaybeUninit<Cpupoolinfo>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(Cpupoolinfo {
-            poolid: CValue::read_c(&c.poolid)?,
-            pool_name: CValue::read_c(&c.pool_name)?,
-            sched: CValue::read_c(&c.sched)?,
-            n_dom: CValue::read_c(&c.n_dom)?,
-            cpumap: CValue::read_c(&c.cpumap)?,
-        });
+        read_fields! { p, drop_cpupoolinfo_fields;
+        0: read_field(&c.poolid, addr_of_mut!((*p).poolid));
+        1: read_field(&c.pool_name, addr_of_mut!((*p).pool_name));
+        2: read_field(&c.sched, addr_of_mut!((*p).sched));
+        3: read_field(&c.n_dom, addr_of_mut!((*p).n_dom));
+        4: read_field(&c.cpumap, addr_of_mut!((*p).cpumap));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_cpupoolinfo_fields(
+    p: *mut Cpupoolinfo,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: poolid;
+        1: pool_name;
+        2: sched;
+        3: n_dom;
+        4: cpumap;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -1632,14 +1886,40 @@ unsafe fn read_channelinfo_connection_pty_into(
     c: &sys::libxl_channelinfo,
     out: &mut MaybeUninit<ChannelinfoConnectionPty>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(ChannelinfoConnectionPty {
-            path: CValue::read_c(&c.u.pty.path)?,
-        });
+        read_fields! { p, drop_channelinfo_connection_pty_fields;
+        0: read_field(&c.u.pty.path, addr_of_mut!((*p).path));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_channelinfo_connection_pty_fields(
+    p: *mut ChannelinfoConnectionPty,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: path;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -1891,22 +2171,56 @@ unsafe fn read_channelinfo_into(
     c: &sys::libxl_channelinfo,
     out: &mut MaybeUninit<Channelinfo>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(Channelinfo {
-            backend: CValue::read_c(&c.backend)?,
-            backend_id: CValue::read_c(&c.backend_id)?,
-            frontend: CValue::read_c(&c.frontend)?,
-            frontend_id: CValue::read_c(&c.frontend_id)?,
-            devid: CValue::read_c(&c.devid)?,
-            state: CValue::read_c(&c.state)?,
-            evtch: CValue::read_c(&c.evtch)?,
-            rref: CValue::read_c(&c.rref)?,
-            connection: read_channelinfo_connection_union(c)?,
-        });
+        read_fields! { p, drop_channelinfo_fields;
+        0: read_field(&c.backend, addr_of_mut!((*p).backend));
+        1: read_field(&c.backend_id, addr_of_mut!((*p).backend_id));
+        2: read_field(&c.frontend, addr_of_mut!((*p).frontend));
+        3: read_field(&c.frontend_id, addr_of_mut!((*p).frontend_id));
+        4: read_field(&c.devid, addr_of_mut!((*p).devid));
+        5: read_field(&c.state, addr_of_mut!((*p).state));
+        6: read_field(&c.evtch, addr_of_mut!((*p).evtch));
+        7: read_field(&c.rref, addr_of_mut!((*p).rref));
+        8: put_field(read_channelinfo_connection_union(c), addr_of_mut!((*p).connection));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_channelinfo_fields(
+    p: *mut Channelinfo,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: backend;
+        1: backend_id;
+        2: frontend;
+        3: frontend_id;
+        4: devid;
+        5: state;
+        6: evtch;
+        7: rref;
+        8: connection;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -2009,15 +2323,42 @@ unsafe fn read_vminfo(c: &sys::libxl_vminfo) -> Result<Vminfo> {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_vminfo_into(c: &sys::libxl_vminfo, out: &mut MaybeUninit<Vminfo>) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(Vminfo {
-            uuid: CValue::read_c(&c.uuid)?,
-            domid: CValue::read_c(&c.domid)?,
-        });
+        read_fields! { p, drop_vminfo_fields;
+        0: read_field(&c.uuid, addr_of_mut!((*p).uuid));
+        1: read_field(&c.domid, addr_of_mut!((*p).domid));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_vminfo_fields(
+    p: *mut Vminfo,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: uuid;
+        1: domid;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -2142,26 +2483,64 @@ unsafe fn read_version_info_into(
     c: &sys::libxl_version_info,
     out: &mut MaybeUninit<VersionInfo>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(VersionInfo {
-            xen_version_major: CValue::read_c(&c.xen_version_major)?,
-            xen_version_minor: CValue::read_c(&c.xen_version_minor)?,
-            xen_version_extra: CValue::read_c(&c.xen_version_extra)?,
-            compiler: CValue::read_c(&c.compiler)?,
-            compile_by: CValue::read_c(&c.compile_by)?,
-            compile_domain: CValue::read_c(&c.compile_domain)?,
-            compile_date: CValue::read_c(&c.compile_date)?,
-            capabilities: CValue::read_c(&c.capabilities)?,
-            changeset: CValue::read_c(&c.changeset)?,
-            virt_start: CValue::read_c(&c.virt_start)?,
-            pagesize: CValue::read_c(&c.pagesize)?,
-            commandline: CValue::read_c(&c.commandline)?,
-            build_id: CValue::read_c(&c.build_id)?,
-        });
+        read_fields! { p, drop_version_info_fields;
+        0: read_field(&c.xen_version_major, addr_of_mut!((*p).xen_version_major));
+        1: read_field(&c.xen_version_minor, addr_of_mut!((*p).xen_version_minor));
+        2: read_field(&c.xen_version_extra, addr_of_mut!((*p).xen_version_extra));
+        3: read_field(&c.compiler, addr_of_mut!((*p).compiler));
+        4: read_field(&c.compile_by, addr_of_mut!((*p).compile_by));
+        5: read_field(&c.compile_domain, addr_of_mut!((*p).compile_domain));
+        6: read_field(&c.compile_date, addr_of_mut!((*p).compile_date));
+        7: read_field(&c.capabilities, addr_of_mut!((*p).capabilities));
+        8: read_field(&c.changeset, addr_of_mut!((*p).changeset));
+        9: read_field(&c.virt_start, addr_of_mut!((*p).virt_start));
+        10: read_field(&c.pagesize, addr_of_mut!((*p).pagesize));
+        11: read_field(&c.commandline, addr_of_mut!((*p).commandline));
+        12: read_field(&c.build_id, addr_of_mut!((*p).build_id));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_version_info_fields(
+    p: *mut VersionInfo,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: xen_version_major;
+        1: xen_version_minor;
+        2: xen_version_extra;
+        3: compiler;
+        4: compile_by;
+        5: compile_domain;
+        6: compile_date;
+        7: capabilities;
+        8: changeset;
+        9: virt_start;
+        10: pagesize;
+        11: commandline;
+        12: build_id;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -2324,15 +2703,42 @@ mod smbios_xen_4_20 {
     /// # Safety
     /// `c` is initialised.
     unsafe fn read_smbios_into(c: &sys::libxl_smbios, out: &mut MaybeUninit<Smbios>) -> Result<()> {
+        // Field by field in place: a struct literal would be built
+        // elsewhere and moved, and device structs are large.
+        let p = out.as_mut_ptr();
         // SAFETY: `c` is initialised (caller's contract); union arms are
-        // read only under their key (see the union readers).
+        // read only under their key (see the union readers). Each field
+        // of `*p` is written once, in order; on an error the ones written
+        // are dropped and `out` is left uninitialised.
         unsafe {
-            out.write(Smbios {
-                key: CValue::read_c(&c.key)?,
-                value: CValue::read_c(&c.value)?,
-            });
+            read_fields! { p, drop_smbios_fields;
+            0: read_field(&c.key, addr_of_mut!((*p).key));
+            1: read_field(&c.value, addr_of_mut!((*p).value));
+            }
         }
         Ok(())
+    }
+
+    /// Drops the first `done` fields of a value whose read failed.
+    ///
+    /// # Safety
+    /// Those fields of `*p` are initialised; they are not used again.
+    #[cold]
+    #[inline(never)]
+    unsafe fn drop_smbios_fields(
+        p: *mut Smbios,
+        done: usize,
+        e: crate::error::Error,
+    ) -> crate::error::Error {
+        let _ = (p, done);
+        // SAFETY: caller's contract.
+        unsafe {
+            drop_fields! { p, done;
+            0: key;
+            1: value;
+            }
+        }
+        e
     }
 
     /// # Safety
@@ -2478,29 +2884,70 @@ unsafe fn read_domain_create_info_into(
     c: &sys::libxl_domain_create_info,
     out: &mut MaybeUninit<DomainCreateInfo>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(DomainCreateInfo {
-            type_: CValue::read_c(&c.type_)?,
-            hap: CValue::read_c(&c.hap)?,
-            oos: CValue::read_c(&c.oos)?,
-            ssidref: CValue::read_c(&c.ssidref)?,
-            ssid_label: CValue::read_c(&c.ssid_label)?,
-            name: CValue::read_c(&c.name)?,
-            domid: CValue::read_c(&c.domid)?,
-            uuid: CValue::read_c(&c.uuid)?,
-            xsdata: CValue::read_c(&c.xsdata)?,
-            platformdata: CValue::read_c(&c.platformdata)?,
-            poolid: CValue::read_c(&c.poolid)?,
-            pool_name: CValue::read_c(&c.pool_name)?,
-            run_hotplug_scripts: CValue::read_c(&c.run_hotplug_scripts)?,
-            driver_domain: CValue::read_c(&c.driver_domain)?,
-            passthrough: CValue::read_c(&c.passthrough)?,
-            xend_suspend_evtchn_compat: CValue::read_c(&c.xend_suspend_evtchn_compat)?,
-        });
+        read_fields! { p, drop_domain_create_info_fields;
+        0: read_field(&c.type_, addr_of_mut!((*p).type_));
+        1: read_field(&c.hap, addr_of_mut!((*p).hap));
+        2: read_field(&c.oos, addr_of_mut!((*p).oos));
+        3: read_field(&c.ssidref, addr_of_mut!((*p).ssidref));
+        4: read_field(&c.ssid_label, addr_of_mut!((*p).ssid_label));
+        5: read_field(&c.name, addr_of_mut!((*p).name));
+        6: read_field(&c.domid, addr_of_mut!((*p).domid));
+        7: read_field(&c.uuid, addr_of_mut!((*p).uuid));
+        8: read_field(&c.xsdata, addr_of_mut!((*p).xsdata));
+        9: read_field(&c.platformdata, addr_of_mut!((*p).platformdata));
+        10: read_field(&c.poolid, addr_of_mut!((*p).poolid));
+        11: read_field(&c.pool_name, addr_of_mut!((*p).pool_name));
+        12: read_field(&c.run_hotplug_scripts, addr_of_mut!((*p).run_hotplug_scripts));
+        13: read_field(&c.driver_domain, addr_of_mut!((*p).driver_domain));
+        14: read_field(&c.passthrough, addr_of_mut!((*p).passthrough));
+        15: read_field(&c.xend_suspend_evtchn_compat, addr_of_mut!((*p).xend_suspend_evtchn_compat));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_domain_create_info_fields(
+    p: *mut DomainCreateInfo,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: type_;
+        1: hap;
+        2: oos;
+        3: ssidref;
+        4: ssid_label;
+        5: name;
+        6: domid;
+        7: uuid;
+        8: xsdata;
+        9: platformdata;
+        10: poolid;
+        11: pool_name;
+        12: run_hotplug_scripts;
+        13: driver_domain;
+        14: passthrough;
+        15: xend_suspend_evtchn_compat;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -2637,17 +3084,46 @@ unsafe fn read_domain_restore_params_into(
     c: &sys::libxl_domain_restore_params,
     out: &mut MaybeUninit<DomainRestoreParams>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(DomainRestoreParams {
-            checkpointed_stream: CValue::read_c(&c.checkpointed_stream)?,
-            stream_version: CValue::read_c(&c.stream_version)?,
-            colo_proxy_script: CValue::read_c(&c.colo_proxy_script)?,
-            userspace_colo_proxy: CValue::read_c(&c.userspace_colo_proxy)?,
-        });
+        read_fields! { p, drop_domain_restore_params_fields;
+        0: read_field(&c.checkpointed_stream, addr_of_mut!((*p).checkpointed_stream));
+        1: read_field(&c.stream_version, addr_of_mut!((*p).stream_version));
+        2: read_field(&c.colo_proxy_script, addr_of_mut!((*p).colo_proxy_script));
+        3: read_field(&c.userspace_colo_proxy, addr_of_mut!((*p).userspace_colo_proxy));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_domain_restore_params_fields(
+    p: *mut DomainRestoreParams,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: checkpointed_stream;
+        1: stream_version;
+        2: colo_proxy_script;
+        3: userspace_colo_proxy;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -2760,19 +3236,50 @@ unsafe fn read_sched_params_into(
     c: &sys::libxl_sched_params,
     out: &mut MaybeUninit<SchedParams>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(SchedParams {
-            vcpuid: CValue::read_c(&c.vcpuid)?,
-            weight: CValue::read_c(&c.weight)?,
-            cap: CValue::read_c(&c.cap)?,
-            period: CValue::read_c(&c.period)?,
-            extratime: CValue::read_c(&c.extratime)?,
-            budget: CValue::read_c(&c.budget)?,
-        });
+        read_fields! { p, drop_sched_params_fields;
+        0: read_field(&c.vcpuid, addr_of_mut!((*p).vcpuid));
+        1: read_field(&c.weight, addr_of_mut!((*p).weight));
+        2: read_field(&c.cap, addr_of_mut!((*p).cap));
+        3: read_field(&c.period, addr_of_mut!((*p).period));
+        4: read_field(&c.extratime, addr_of_mut!((*p).extratime));
+        5: read_field(&c.budget, addr_of_mut!((*p).budget));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_sched_params_fields(
+    p: *mut SchedParams,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: vcpuid;
+        1: weight;
+        2: cap;
+        3: period;
+        4: extratime;
+        5: budget;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -2873,15 +3380,42 @@ unsafe fn read_vcpu_sched_params_into(
     c: &sys::libxl_vcpu_sched_params,
     out: &mut MaybeUninit<VcpuSchedParams>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(VcpuSchedParams {
-            sched: CValue::read_c(&c.sched)?,
-            vcpus: read_array(c.vcpus, c.num_vcpus)?,
-        });
+        read_fields! { p, drop_vcpu_sched_params_fields;
+        0: read_field(&c.sched, addr_of_mut!((*p).sched));
+        1: put_field(read_array(c.vcpus, c.num_vcpus), addr_of_mut!((*p).vcpus));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_vcpu_sched_params_fields(
+    p: *mut VcpuSchedParams,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: sched;
+        1: vcpus;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -3005,21 +3539,54 @@ unsafe fn read_domain_sched_params_into(
     c: &sys::libxl_domain_sched_params,
     out: &mut MaybeUninit<DomainSchedParams>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(DomainSchedParams {
-            sched: CValue::read_c(&c.sched)?,
-            weight: CValue::read_c(&c.weight)?,
-            cap: CValue::read_c(&c.cap)?,
-            period: CValue::read_c(&c.period)?,
-            budget: CValue::read_c(&c.budget)?,
-            extratime: CValue::read_c(&c.extratime)?,
-            slice: CValue::read_c(&c.slice)?,
-            latency: CValue::read_c(&c.latency)?,
-        });
+        read_fields! { p, drop_domain_sched_params_fields;
+        0: read_field(&c.sched, addr_of_mut!((*p).sched));
+        1: read_field(&c.weight, addr_of_mut!((*p).weight));
+        2: read_field(&c.cap, addr_of_mut!((*p).cap));
+        3: read_field(&c.period, addr_of_mut!((*p).period));
+        4: read_field(&c.budget, addr_of_mut!((*p).budget));
+        5: read_field(&c.extratime, addr_of_mut!((*p).extratime));
+        6: read_field(&c.slice, addr_of_mut!((*p).slice));
+        7: read_field(&c.latency, addr_of_mut!((*p).latency));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_domain_sched_params_fields(
+    p: *mut DomainSchedParams,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: sched;
+        1: weight;
+        2: cap;
+        3: period;
+        4: budget;
+        5: extratime;
+        6: slice;
+        7: latency;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -3134,17 +3701,46 @@ unsafe fn read_vnode_info_into(
     c: &sys::libxl_vnode_info,
     out: &mut MaybeUninit<VnodeInfo>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(VnodeInfo {
-            memkb: CValue::read_c(&c.memkb)?,
-            distances: read_array(c.distances, c.num_distances)?,
-            pnode: CValue::read_c(&c.pnode)?,
-            vcpus: CValue::read_c(&c.vcpus)?,
-        });
+        read_fields! { p, drop_vnode_info_fields;
+        0: read_field(&c.memkb, addr_of_mut!((*p).memkb));
+        1: put_field(read_array(c.distances, c.num_distances), addr_of_mut!((*p).distances));
+        2: read_field(&c.pnode, addr_of_mut!((*p).pnode));
+        3: read_field(&c.vcpus, addr_of_mut!((*p).vcpus));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_vnode_info_fields(
+    p: *mut VnodeInfo,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: memkb;
+        1: distances;
+        2: pnode;
+        3: vcpus;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -3316,15 +3912,42 @@ unsafe fn read_rdm_reserve_into(
     c: &sys::libxl_rdm_reserve,
     out: &mut MaybeUninit<RdmReserve>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(RdmReserve {
-            strategy: CValue::read_c(&c.strategy)?,
-            policy: CValue::read_c(&c.policy)?,
-        });
+        read_fields! { p, drop_rdm_reserve_fields;
+        0: read_field(&c.strategy, addr_of_mut!((*p).strategy));
+        1: read_field(&c.policy, addr_of_mut!((*p).policy));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_rdm_reserve_fields(
+    p: *mut RdmReserve,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: strategy;
+        1: policy;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -3607,63 +4230,138 @@ unsafe fn read_domain_build_info_type_hvm_into(
     c: &sys::libxl_domain_build_info,
     out: &mut MaybeUninit<DomainBuildInfoTypeHvm>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(DomainBuildInfoTypeHvm {
-            firmware: CValue::read_c(&c.u.hvm.firmware)?,
-            bios: CValue::read_c(&c.u.hvm.bios)?,
-            pae: CValue::read_c(&c.u.hvm.pae)?,
-            apic: CValue::read_c(&c.u.hvm.apic)?,
-            acpi: CValue::read_c(&c.u.hvm.acpi)?,
-            acpi_s3: CValue::read_c(&c.u.hvm.acpi_s3)?,
-            acpi_s4: CValue::read_c(&c.u.hvm.acpi_s4)?,
-            acpi_laptop_slate: CValue::read_c(&c.u.hvm.acpi_laptop_slate)?,
-            nx: CValue::read_c(&c.u.hvm.nx)?,
-            viridian: CValue::read_c(&c.u.hvm.viridian)?,
-            viridian_enable: CValue::read_c(&c.u.hvm.viridian_enable)?,
-            viridian_disable: CValue::read_c(&c.u.hvm.viridian_disable)?,
-            timeoffset: CValue::read_c(&c.u.hvm.timeoffset)?,
-            hpet: CValue::read_c(&c.u.hvm.hpet)?,
-            vpt_align: CValue::read_c(&c.u.hvm.vpt_align)?,
-            mmio_hole_memkb: CValue::read_c(&c.u.hvm.mmio_hole_memkb)?,
-            timer_mode: CValue::read_c(&c.u.hvm.timer_mode)?,
-            nested_hvm: CValue::read_c(&c.u.hvm.nested_hvm)?,
-            altp2m: CValue::read_c(&c.u.hvm.altp2m)?,
-            system_firmware: CValue::read_c(&c.u.hvm.system_firmware)?,
-            smbios_firmware: CValue::read_c(&c.u.hvm.smbios_firmware)?,
-            #[cfg(xen_4_20)]
-            smbios: read_array(c.u.hvm.smbios, c.u.hvm.num_smbios)?,
-            acpi_firmware: CValue::read_c(&c.u.hvm.acpi_firmware)?,
-            hdtype: CValue::read_c(&c.u.hvm.hdtype)?,
-            nographic: CValue::read_c(&c.u.hvm.nographic)?,
-            vga: CValue::read_c(&c.u.hvm.vga)?,
-            vnc: CValue::read_c(&c.u.hvm.vnc)?,
-            keymap: CValue::read_c(&c.u.hvm.keymap)?,
-            sdl: CValue::read_c(&c.u.hvm.sdl)?,
-            spice: CValue::read_c(&c.u.hvm.spice)?,
-            gfx_passthru: CValue::read_c(&c.u.hvm.gfx_passthru)?,
-            gfx_passthru_kind: CValue::read_c(&c.u.hvm.gfx_passthru_kind)?,
-            serial: CValue::read_c(&c.u.hvm.serial)?,
-            boot: CValue::read_c(&c.u.hvm.boot)?,
-            usb: CValue::read_c(&c.u.hvm.usb)?,
-            usbversion: CValue::read_c(&c.u.hvm.usbversion)?,
-            usbdevice: CValue::read_c(&c.u.hvm.usbdevice)?,
-            vkb_device: CValue::read_c(&c.u.hvm.vkb_device)?,
-            soundhw: CValue::read_c(&c.u.hvm.soundhw)?,
-            xen_platform_pci: CValue::read_c(&c.u.hvm.xen_platform_pci)?,
-            usbdevice_list: CValue::read_c(&c.u.hvm.usbdevice_list)?,
-            vendor_device: CValue::read_c(&c.u.hvm.vendor_device)?,
-            ms_vm_genid: CValue::read_c(&c.u.hvm.ms_vm_genid)?,
-            serial_list: CValue::read_c(&c.u.hvm.serial_list)?,
-            rdm: CValue::read_c(&c.u.hvm.rdm)?,
-            rdm_mem_boundary_memkb: CValue::read_c(&c.u.hvm.rdm_mem_boundary_memkb)?,
-            mca_caps: CValue::read_c(&c.u.hvm.mca_caps)?,
-            #[cfg(xen_4_20)]
-            pirq: CValue::read_c(&c.u.hvm.pirq)?,
-        });
+        read_fields! { p, drop_domain_build_info_type_hvm_fields;
+        0: read_field(&c.u.hvm.firmware, addr_of_mut!((*p).firmware));
+        1: read_field(&c.u.hvm.bios, addr_of_mut!((*p).bios));
+        2: read_field(&c.u.hvm.pae, addr_of_mut!((*p).pae));
+        3: read_field(&c.u.hvm.apic, addr_of_mut!((*p).apic));
+        4: read_field(&c.u.hvm.acpi, addr_of_mut!((*p).acpi));
+        5: read_field(&c.u.hvm.acpi_s3, addr_of_mut!((*p).acpi_s3));
+        6: read_field(&c.u.hvm.acpi_s4, addr_of_mut!((*p).acpi_s4));
+        7: read_field(&c.u.hvm.acpi_laptop_slate, addr_of_mut!((*p).acpi_laptop_slate));
+        8: read_field(&c.u.hvm.nx, addr_of_mut!((*p).nx));
+        9: read_field(&c.u.hvm.viridian, addr_of_mut!((*p).viridian));
+        10: read_field(&c.u.hvm.viridian_enable, addr_of_mut!((*p).viridian_enable));
+        11: read_field(&c.u.hvm.viridian_disable, addr_of_mut!((*p).viridian_disable));
+        12: read_field(&c.u.hvm.timeoffset, addr_of_mut!((*p).timeoffset));
+        13: read_field(&c.u.hvm.hpet, addr_of_mut!((*p).hpet));
+        14: read_field(&c.u.hvm.vpt_align, addr_of_mut!((*p).vpt_align));
+        15: read_field(&c.u.hvm.mmio_hole_memkb, addr_of_mut!((*p).mmio_hole_memkb));
+        16: read_field(&c.u.hvm.timer_mode, addr_of_mut!((*p).timer_mode));
+        17: read_field(&c.u.hvm.nested_hvm, addr_of_mut!((*p).nested_hvm));
+        18: read_field(&c.u.hvm.altp2m, addr_of_mut!((*p).altp2m));
+        19: read_field(&c.u.hvm.system_firmware, addr_of_mut!((*p).system_firmware));
+        20: read_field(&c.u.hvm.smbios_firmware, addr_of_mut!((*p).smbios_firmware));
+        #[cfg(xen_4_20)]
+        21: put_field(read_array(c.u.hvm.smbios, c.u.hvm.num_smbios), addr_of_mut!((*p).smbios));
+        22: read_field(&c.u.hvm.acpi_firmware, addr_of_mut!((*p).acpi_firmware));
+        23: read_field(&c.u.hvm.hdtype, addr_of_mut!((*p).hdtype));
+        24: read_field(&c.u.hvm.nographic, addr_of_mut!((*p).nographic));
+        25: read_field(&c.u.hvm.vga, addr_of_mut!((*p).vga));
+        26: read_field(&c.u.hvm.vnc, addr_of_mut!((*p).vnc));
+        27: read_field(&c.u.hvm.keymap, addr_of_mut!((*p).keymap));
+        28: read_field(&c.u.hvm.sdl, addr_of_mut!((*p).sdl));
+        29: read_field(&c.u.hvm.spice, addr_of_mut!((*p).spice));
+        30: read_field(&c.u.hvm.gfx_passthru, addr_of_mut!((*p).gfx_passthru));
+        31: read_field(&c.u.hvm.gfx_passthru_kind, addr_of_mut!((*p).gfx_passthru_kind));
+        32: read_field(&c.u.hvm.serial, addr_of_mut!((*p).serial));
+        33: read_field(&c.u.hvm.boot, addr_of_mut!((*p).boot));
+        34: read_field(&c.u.hvm.usb, addr_of_mut!((*p).usb));
+        35: read_field(&c.u.hvm.usbversion, addr_of_mut!((*p).usbversion));
+        36: read_field(&c.u.hvm.usbdevice, addr_of_mut!((*p).usbdevice));
+        37: read_field(&c.u.hvm.vkb_device, addr_of_mut!((*p).vkb_device));
+        38: read_field(&c.u.hvm.soundhw, addr_of_mut!((*p).soundhw));
+        39: read_field(&c.u.hvm.xen_platform_pci, addr_of_mut!((*p).xen_platform_pci));
+        40: read_field(&c.u.hvm.usbdevice_list, addr_of_mut!((*p).usbdevice_list));
+        41: read_field(&c.u.hvm.vendor_device, addr_of_mut!((*p).vendor_device));
+        42: read_field(&c.u.hvm.ms_vm_genid, addr_of_mut!((*p).ms_vm_genid));
+        43: read_field(&c.u.hvm.serial_list, addr_of_mut!((*p).serial_list));
+        44: read_field(&c.u.hvm.rdm, addr_of_mut!((*p).rdm));
+        45: read_field(&c.u.hvm.rdm_mem_boundary_memkb, addr_of_mut!((*p).rdm_mem_boundary_memkb));
+        46: read_field(&c.u.hvm.mca_caps, addr_of_mut!((*p).mca_caps));
+        #[cfg(xen_4_20)]
+        47: read_field(&c.u.hvm.pirq, addr_of_mut!((*p).pirq));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_domain_build_info_type_hvm_fields(
+    p: *mut DomainBuildInfoTypeHvm,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: firmware;
+        1: bios;
+        2: pae;
+        3: apic;
+        4: acpi;
+        5: acpi_s3;
+        6: acpi_s4;
+        7: acpi_laptop_slate;
+        8: nx;
+        9: viridian;
+        10: viridian_enable;
+        11: viridian_disable;
+        12: timeoffset;
+        13: hpet;
+        14: vpt_align;
+        15: mmio_hole_memkb;
+        16: timer_mode;
+        17: nested_hvm;
+        18: altp2m;
+        19: system_firmware;
+        20: smbios_firmware;
+        #[cfg(xen_4_20)]
+        21: smbios;
+        22: acpi_firmware;
+        23: hdtype;
+        24: nographic;
+        25: vga;
+        26: vnc;
+        27: keymap;
+        28: sdl;
+        29: spice;
+        30: gfx_passthru;
+        31: gfx_passthru_kind;
+        32: serial;
+        33: boot;
+        34: usb;
+        35: usbversion;
+        36: usbdevice;
+        37: vkb_device;
+        38: soundhw;
+        39: xen_platform_pci;
+        40: usbdevice_list;
+        41: vendor_device;
+        42: ms_vm_genid;
+        43: serial_list;
+        44: rdm;
+        45: rdm_mem_boundary_memkb;
+        46: mca_caps;
+        #[cfg(xen_4_20)]
+        47: pirq;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -3854,20 +4552,52 @@ unsafe fn read_domain_build_info_type_pv_into(
     c: &sys::libxl_domain_build_info,
     out: &mut MaybeUninit<DomainBuildInfoTypePv>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(DomainBuildInfoTypePv {
-            kernel: CValue::read_c(&c.u.pv.kernel)?,
-            slack_memkb: CValue::read_c(&c.u.pv.slack_memkb)?,
-            bootloader: CValue::read_c(&c.u.pv.bootloader)?,
-            bootloader_args: CValue::read_c(&c.u.pv.bootloader_args)?,
-            cmdline: CValue::read_c(&c.u.pv.cmdline)?,
-            ramdisk: CValue::read_c(&c.u.pv.ramdisk)?,
-            e820_host: CValue::read_c(&c.u.pv.e820_host)?,
-        });
+        read_fields! { p, drop_domain_build_info_type_pv_fields;
+        0: read_field(&c.u.pv.kernel, addr_of_mut!((*p).kernel));
+        1: read_field(&c.u.pv.slack_memkb, addr_of_mut!((*p).slack_memkb));
+        2: read_field(&c.u.pv.bootloader, addr_of_mut!((*p).bootloader));
+        3: read_field(&c.u.pv.bootloader_args, addr_of_mut!((*p).bootloader_args));
+        4: read_field(&c.u.pv.cmdline, addr_of_mut!((*p).cmdline));
+        5: read_field(&c.u.pv.ramdisk, addr_of_mut!((*p).ramdisk));
+        6: read_field(&c.u.pv.e820_host, addr_of_mut!((*p).e820_host));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_domain_build_info_type_pv_fields(
+    p: *mut DomainBuildInfoTypePv,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: kernel;
+        1: slack_memkb;
+        2: bootloader;
+        3: bootloader_args;
+        4: cmdline;
+        5: ramdisk;
+        6: e820_host;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -3953,17 +4683,46 @@ unsafe fn read_domain_build_info_type_pvh_into(
     c: &sys::libxl_domain_build_info,
     out: &mut MaybeUninit<DomainBuildInfoTypePvh>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(DomainBuildInfoTypePvh {
-            pvshim: CValue::read_c(&c.u.pvh.pvshim)?,
-            pvshim_path: CValue::read_c(&c.u.pvh.pvshim_path)?,
-            pvshim_cmdline: CValue::read_c(&c.u.pvh.pvshim_cmdline)?,
-            pvshim_extra: CValue::read_c(&c.u.pvh.pvshim_extra)?,
-        });
+        read_fields! { p, drop_domain_build_info_type_pvh_fields;
+        0: read_field(&c.u.pvh.pvshim, addr_of_mut!((*p).pvshim));
+        1: read_field(&c.u.pvh.pvshim_path, addr_of_mut!((*p).pvshim_path));
+        2: read_field(&c.u.pvh.pvshim_cmdline, addr_of_mut!((*p).pvshim_cmdline));
+        3: read_field(&c.u.pvh.pvshim_extra, addr_of_mut!((*p).pvshim_extra));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_domain_build_info_type_pvh_fields(
+    p: *mut DomainBuildInfoTypePvh,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: pvshim;
+        1: pvshim_path;
+        2: pvshim_cmdline;
+        3: pvshim_extra;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -4225,19 +4984,50 @@ unsafe fn read_domain_build_info_arch_arm_into(
     c: &sys::libxl_domain_build_info,
     out: &mut MaybeUninit<DomainBuildInfoArchArm>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(DomainBuildInfoArchArm {
-            gic_version: CValue::read_c(&c.arch_arm.gic_version)?,
-            vuart: CValue::read_c(&c.arch_arm.vuart)?,
-            #[cfg(xen_4_20)]
-            sve_vl: CValue::read_c(&c.arch_arm.sve_vl)?,
-            #[cfg(xen_4_20)]
-            nr_spis: CValue::read_c(&c.arch_arm.nr_spis)?,
-        });
+        read_fields! { p, drop_domain_build_info_arch_arm_fields;
+        0: read_field(&c.arch_arm.gic_version, addr_of_mut!((*p).gic_version));
+        1: read_field(&c.arch_arm.vuart, addr_of_mut!((*p).vuart));
+        #[cfg(xen_4_20)]
+        2: read_field(&c.arch_arm.sve_vl, addr_of_mut!((*p).sve_vl));
+        #[cfg(xen_4_20)]
+        3: read_field(&c.arch_arm.nr_spis, addr_of_mut!((*p).nr_spis));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_domain_build_info_arch_arm_fields(
+    p: *mut DomainBuildInfoArchArm,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: gic_version;
+        1: vuart;
+        #[cfg(xen_4_20)]
+        2: sve_vl;
+        #[cfg(xen_4_20)]
+        3: nr_spis;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -4308,14 +5098,40 @@ unsafe fn read_domain_build_info_arch_x86_into(
     c: &sys::libxl_domain_build_info,
     out: &mut MaybeUninit<DomainBuildInfoArchX86>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(DomainBuildInfoArchX86 {
-            msr_relaxed: CValue::read_c(&c.arch_x86.msr_relaxed)?,
-        });
+        read_fields! { p, drop_domain_build_info_arch_x86_fields;
+        0: read_field(&c.arch_x86.msr_relaxed, addr_of_mut!((*p).msr_relaxed));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_domain_build_info_arch_x86_fields(
+    p: *mut DomainBuildInfoArchX86,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: msr_relaxed;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -4596,80 +5412,172 @@ unsafe fn read_domain_build_info_into(
     c: &sys::libxl_domain_build_info,
     out: &mut MaybeUninit<DomainBuildInfo>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(DomainBuildInfo {
-            max_vcpus: CValue::read_c(&c.max_vcpus)?,
-            avail_vcpus: CValue::read_c(&c.avail_vcpus)?,
-            cpumap: CValue::read_c(&c.cpumap)?,
-            nodemap: CValue::read_c(&c.nodemap)?,
-            vcpu_hard_affinity: read_array(c.vcpu_hard_affinity, c.num_vcpu_hard_affinity)?,
-            vcpu_soft_affinity: read_array(c.vcpu_soft_affinity, c.num_vcpu_soft_affinity)?,
-            numa_placement: CValue::read_c(&c.numa_placement)?,
-            tsc_mode: CValue::read_c(&c.tsc_mode)?,
-            max_memkb: CValue::read_c(&c.max_memkb)?,
-            target_memkb: CValue::read_c(&c.target_memkb)?,
-            video_memkb: CValue::read_c(&c.video_memkb)?,
-            shadow_memkb: CValue::read_c(&c.shadow_memkb)?,
-            iommu_memkb: CValue::read_c(&c.iommu_memkb)?,
-            rtc_timeoffset: CValue::read_c(&c.rtc_timeoffset)?,
-            exec_ssidref: CValue::read_c(&c.exec_ssidref)?,
-            exec_ssid_label: CValue::read_c(&c.exec_ssid_label)?,
-            localtime: CValue::read_c(&c.localtime)?,
-            disable_migrate: CValue::read_c(&c.disable_migrate)?,
-            cpuid: CValue::read_c(&c.cpuid)?,
-            blkdev_start: CValue::read_c(&c.blkdev_start)?,
-            vnuma_nodes: read_array(c.vnuma_nodes, c.num_vnuma_nodes)?,
-            max_grant_frames: CValue::read_c(&c.max_grant_frames)?,
-            max_maptrack_frames: CValue::read_c(&c.max_maptrack_frames)?,
-            max_grant_version: CValue::read_c(&c.max_grant_version)?,
-            device_model_version: CValue::read_c(&c.device_model_version)?,
-            device_model_stubdomain: CValue::read_c(&c.device_model_stubdomain)?,
-            stubdomain_memkb: CValue::read_c(&c.stubdomain_memkb)?,
-            stubdomain_kernel: CValue::read_c(&c.stubdomain_kernel)?,
-            stubdomain_cmdline: CValue::read_c(&c.stubdomain_cmdline)?,
-            stubdomain_ramdisk: CValue::read_c(&c.stubdomain_ramdisk)?,
-            device_model: CValue::read_c(&c.device_model)?,
-            device_model_ssidref: CValue::read_c(&c.device_model_ssidref)?,
-            device_model_ssid_label: CValue::read_c(&c.device_model_ssid_label)?,
-            device_model_user: CValue::read_c(&c.device_model_user)?,
-            extra: CValue::read_c(&c.extra)?,
-            extra_pv: CValue::read_c(&c.extra_pv)?,
-            extra_hvm: CValue::read_c(&c.extra_hvm)?,
-            sched_params: CValue::read_c(&c.sched_params)?,
-            ioports: read_array(c.ioports, c.num_ioports)?,
-            irqs: read_array(c.irqs, c.num_irqs)?,
-            iomem: read_array(c.iomem, c.num_iomem)?,
-            #[cfg(xen_4_20)]
-            llc_colors: read_array(c.llc_colors, c.num_llc_colors)?,
-            claim_mode: CValue::read_c(&c.claim_mode)?,
-            event_channels: CValue::read_c(&c.event_channels)?,
-            kernel: CValue::read_c(&c.kernel)?,
-            cmdline: CValue::read_c(&c.cmdline)?,
-            ramdisk: CValue::read_c(&c.ramdisk)?,
-            device_tree: CValue::read_c(&c.device_tree)?,
-            acpi: CValue::read_c(&c.acpi)?,
-            bootloader: CValue::read_c(&c.bootloader)?,
-            bootloader_args: CValue::read_c(&c.bootloader_args)?,
-            #[cfg(xen_4_20)]
-            bootloader_restrict: CValue::read_c(&c.bootloader_restrict)?,
-            #[cfg(xen_4_20)]
-            bootloader_user: CValue::read_c(&c.bootloader_user)?,
-            timer_mode: CValue::read_c(&c.timer_mode)?,
-            nested_hvm: CValue::read_c(&c.nested_hvm)?,
-            apic: CValue::read_c(&c.apic)?,
-            dm_restrict: CValue::read_c(&c.dm_restrict)?,
-            tee: CValue::read_c(&c.tee)?,
-            type_: read_domain_build_info_type_union(c)?,
-            arch_arm: read_domain_build_info_arch_arm(c)?,
-            arch_x86: read_domain_build_info_arch_x86(c)?,
-            altp2m: CValue::read_c(&c.altp2m)?,
-            vmtrace_buf_kb: CValue::read_c(&c.vmtrace_buf_kb)?,
-            vpmu: CValue::read_c(&c.vpmu)?,
-        });
+        read_fields! { p, drop_domain_build_info_fields;
+        0: read_field(&c.max_vcpus, addr_of_mut!((*p).max_vcpus));
+        1: read_field(&c.avail_vcpus, addr_of_mut!((*p).avail_vcpus));
+        2: read_field(&c.cpumap, addr_of_mut!((*p).cpumap));
+        3: read_field(&c.nodemap, addr_of_mut!((*p).nodemap));
+        4: put_field(read_array(c.vcpu_hard_affinity, c.num_vcpu_hard_affinity), addr_of_mut!((*p).vcpu_hard_affinity));
+        5: put_field(read_array(c.vcpu_soft_affinity, c.num_vcpu_soft_affinity), addr_of_mut!((*p).vcpu_soft_affinity));
+        6: read_field(&c.numa_placement, addr_of_mut!((*p).numa_placement));
+        7: read_field(&c.tsc_mode, addr_of_mut!((*p).tsc_mode));
+        8: read_field(&c.max_memkb, addr_of_mut!((*p).max_memkb));
+        9: read_field(&c.target_memkb, addr_of_mut!((*p).target_memkb));
+        10: read_field(&c.video_memkb, addr_of_mut!((*p).video_memkb));
+        11: read_field(&c.shadow_memkb, addr_of_mut!((*p).shadow_memkb));
+        12: read_field(&c.iommu_memkb, addr_of_mut!((*p).iommu_memkb));
+        13: read_field(&c.rtc_timeoffset, addr_of_mut!((*p).rtc_timeoffset));
+        14: read_field(&c.exec_ssidref, addr_of_mut!((*p).exec_ssidref));
+        15: read_field(&c.exec_ssid_label, addr_of_mut!((*p).exec_ssid_label));
+        16: read_field(&c.localtime, addr_of_mut!((*p).localtime));
+        17: read_field(&c.disable_migrate, addr_of_mut!((*p).disable_migrate));
+        18: read_field(&c.cpuid, addr_of_mut!((*p).cpuid));
+        19: read_field(&c.blkdev_start, addr_of_mut!((*p).blkdev_start));
+        20: put_field(read_array(c.vnuma_nodes, c.num_vnuma_nodes), addr_of_mut!((*p).vnuma_nodes));
+        21: read_field(&c.max_grant_frames, addr_of_mut!((*p).max_grant_frames));
+        22: read_field(&c.max_maptrack_frames, addr_of_mut!((*p).max_maptrack_frames));
+        23: read_field(&c.max_grant_version, addr_of_mut!((*p).max_grant_version));
+        24: read_field(&c.device_model_version, addr_of_mut!((*p).device_model_version));
+        25: read_field(&c.device_model_stubdomain, addr_of_mut!((*p).device_model_stubdomain));
+        26: read_field(&c.stubdomain_memkb, addr_of_mut!((*p).stubdomain_memkb));
+        27: read_field(&c.stubdomain_kernel, addr_of_mut!((*p).stubdomain_kernel));
+        28: read_field(&c.stubdomain_cmdline, addr_of_mut!((*p).stubdomain_cmdline));
+        29: read_field(&c.stubdomain_ramdisk, addr_of_mut!((*p).stubdomain_ramdisk));
+        30: read_field(&c.device_model, addr_of_mut!((*p).device_model));
+        31: read_field(&c.device_model_ssidref, addr_of_mut!((*p).device_model_ssidref));
+        32: read_field(&c.device_model_ssid_label, addr_of_mut!((*p).device_model_ssid_label));
+        33: read_field(&c.device_model_user, addr_of_mut!((*p).device_model_user));
+        34: read_field(&c.extra, addr_of_mut!((*p).extra));
+        35: read_field(&c.extra_pv, addr_of_mut!((*p).extra_pv));
+        36: read_field(&c.extra_hvm, addr_of_mut!((*p).extra_hvm));
+        37: read_field(&c.sched_params, addr_of_mut!((*p).sched_params));
+        38: put_field(read_array(c.ioports, c.num_ioports), addr_of_mut!((*p).ioports));
+        39: put_field(read_array(c.irqs, c.num_irqs), addr_of_mut!((*p).irqs));
+        40: put_field(read_array(c.iomem, c.num_iomem), addr_of_mut!((*p).iomem));
+        #[cfg(xen_4_20)]
+        41: put_field(read_array(c.llc_colors, c.num_llc_colors), addr_of_mut!((*p).llc_colors));
+        42: read_field(&c.claim_mode, addr_of_mut!((*p).claim_mode));
+        43: read_field(&c.event_channels, addr_of_mut!((*p).event_channels));
+        44: read_field(&c.kernel, addr_of_mut!((*p).kernel));
+        45: read_field(&c.cmdline, addr_of_mut!((*p).cmdline));
+        46: read_field(&c.ramdisk, addr_of_mut!((*p).ramdisk));
+        47: read_field(&c.device_tree, addr_of_mut!((*p).device_tree));
+        48: read_field(&c.acpi, addr_of_mut!((*p).acpi));
+        49: read_field(&c.bootloader, addr_of_mut!((*p).bootloader));
+        50: read_field(&c.bootloader_args, addr_of_mut!((*p).bootloader_args));
+        #[cfg(xen_4_20)]
+        51: read_field(&c.bootloader_restrict, addr_of_mut!((*p).bootloader_restrict));
+        #[cfg(xen_4_20)]
+        52: read_field(&c.bootloader_user, addr_of_mut!((*p).bootloader_user));
+        53: read_field(&c.timer_mode, addr_of_mut!((*p).timer_mode));
+        54: read_field(&c.nested_hvm, addr_of_mut!((*p).nested_hvm));
+        55: read_field(&c.apic, addr_of_mut!((*p).apic));
+        56: read_field(&c.dm_restrict, addr_of_mut!((*p).dm_restrict));
+        57: read_field(&c.tee, addr_of_mut!((*p).tee));
+        58: put_field(read_domain_build_info_type_union(c), addr_of_mut!((*p).type_));
+        59: read_domain_build_info_arch_arm_into(c, &mut *addr_of_mut!((*p).arch_arm).cast());
+        60: read_domain_build_info_arch_x86_into(c, &mut *addr_of_mut!((*p).arch_x86).cast());
+        61: read_field(&c.altp2m, addr_of_mut!((*p).altp2m));
+        62: read_field(&c.vmtrace_buf_kb, addr_of_mut!((*p).vmtrace_buf_kb));
+        63: read_field(&c.vpmu, addr_of_mut!((*p).vpmu));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_domain_build_info_fields(
+    p: *mut DomainBuildInfo,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: max_vcpus;
+        1: avail_vcpus;
+        2: cpumap;
+        3: nodemap;
+        4: vcpu_hard_affinity;
+        5: vcpu_soft_affinity;
+        6: numa_placement;
+        7: tsc_mode;
+        8: max_memkb;
+        9: target_memkb;
+        10: video_memkb;
+        11: shadow_memkb;
+        12: iommu_memkb;
+        13: rtc_timeoffset;
+        14: exec_ssidref;
+        15: exec_ssid_label;
+        16: localtime;
+        17: disable_migrate;
+        18: cpuid;
+        19: blkdev_start;
+        20: vnuma_nodes;
+        21: max_grant_frames;
+        22: max_maptrack_frames;
+        23: max_grant_version;
+        24: device_model_version;
+        25: device_model_stubdomain;
+        26: stubdomain_memkb;
+        27: stubdomain_kernel;
+        28: stubdomain_cmdline;
+        29: stubdomain_ramdisk;
+        30: device_model;
+        31: device_model_ssidref;
+        32: device_model_ssid_label;
+        33: device_model_user;
+        34: extra;
+        35: extra_pv;
+        36: extra_hvm;
+        37: sched_params;
+        38: ioports;
+        39: irqs;
+        40: iomem;
+        #[cfg(xen_4_20)]
+        41: llc_colors;
+        42: claim_mode;
+        43: event_channels;
+        44: kernel;
+        45: cmdline;
+        46: ramdisk;
+        47: device_tree;
+        48: acpi;
+        49: bootloader;
+        50: bootloader_args;
+        #[cfg(xen_4_20)]
+        51: bootloader_restrict;
+        #[cfg(xen_4_20)]
+        52: bootloader_user;
+        53: timer_mode;
+        54: nested_hvm;
+        55: apic;
+        56: dm_restrict;
+        57: tee;
+        58: type_;
+        59: arch_arm;
+        60: arch_x86;
+        61: altp2m;
+        62: vmtrace_buf_kb;
+        63: vpmu;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -4930,19 +5838,50 @@ unsafe fn read_device_vfb_into(
     c: &sys::libxl_device_vfb,
     out: &mut MaybeUninit<DeviceVfb>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(DeviceVfb {
-            backend_domid: CValue::read_c(&c.backend_domid)?,
-            backend_domname: CValue::read_c(&c.backend_domname)?,
-            devid: CValue::read_c(&c.devid)?,
-            vnc: CValue::read_c(&c.vnc)?,
-            sdl: CValue::read_c(&c.sdl)?,
-            keymap: CValue::read_c(&c.keymap)?,
-        });
+        read_fields! { p, drop_device_vfb_fields;
+        0: read_field(&c.backend_domid, addr_of_mut!((*p).backend_domid));
+        1: read_field(&c.backend_domname, addr_of_mut!((*p).backend_domname));
+        2: read_field(&c.devid, addr_of_mut!((*p).devid));
+        3: read_field(&c.vnc, addr_of_mut!((*p).vnc));
+        4: read_field(&c.sdl, addr_of_mut!((*p).sdl));
+        5: read_field(&c.keymap, addr_of_mut!((*p).keymap));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_device_vfb_fields(
+    p: *mut DeviceVfb,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: backend_domid;
+        1: backend_domname;
+        2: devid;
+        3: vnc;
+        4: sdl;
+        5: keymap;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -5081,28 +6020,68 @@ unsafe fn read_device_vkb_into(
     c: &sys::libxl_device_vkb,
     out: &mut MaybeUninit<DeviceVkb>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(DeviceVkb {
-            backend_domid: CValue::read_c(&c.backend_domid)?,
-            backend_domname: CValue::read_c(&c.backend_domname)?,
-            devid: CValue::read_c(&c.devid)?,
-            backend_type: CValue::read_c(&c.backend_type)?,
-            unique_id: CValue::read_c(&c.unique_id)?,
-            feature_disable_keyboard: CValue::read_c(&c.feature_disable_keyboard)?,
-            feature_disable_pointer: CValue::read_c(&c.feature_disable_pointer)?,
-            feature_abs_pointer: CValue::read_c(&c.feature_abs_pointer)?,
-            feature_raw_pointer: CValue::read_c(&c.feature_raw_pointer)?,
-            feature_multi_touch: CValue::read_c(&c.feature_multi_touch)?,
-            width: CValue::read_c(&c.width)?,
-            height: CValue::read_c(&c.height)?,
-            multi_touch_width: CValue::read_c(&c.multi_touch_width)?,
-            multi_touch_height: CValue::read_c(&c.multi_touch_height)?,
-            multi_touch_num_contacts: CValue::read_c(&c.multi_touch_num_contacts)?,
-        });
+        read_fields! { p, drop_device_vkb_fields;
+        0: read_field(&c.backend_domid, addr_of_mut!((*p).backend_domid));
+        1: read_field(&c.backend_domname, addr_of_mut!((*p).backend_domname));
+        2: read_field(&c.devid, addr_of_mut!((*p).devid));
+        3: read_field(&c.backend_type, addr_of_mut!((*p).backend_type));
+        4: read_field(&c.unique_id, addr_of_mut!((*p).unique_id));
+        5: read_field(&c.feature_disable_keyboard, addr_of_mut!((*p).feature_disable_keyboard));
+        6: read_field(&c.feature_disable_pointer, addr_of_mut!((*p).feature_disable_pointer));
+        7: read_field(&c.feature_abs_pointer, addr_of_mut!((*p).feature_abs_pointer));
+        8: read_field(&c.feature_raw_pointer, addr_of_mut!((*p).feature_raw_pointer));
+        9: read_field(&c.feature_multi_touch, addr_of_mut!((*p).feature_multi_touch));
+        10: read_field(&c.width, addr_of_mut!((*p).width));
+        11: read_field(&c.height, addr_of_mut!((*p).height));
+        12: read_field(&c.multi_touch_width, addr_of_mut!((*p).multi_touch_width));
+        13: read_field(&c.multi_touch_height, addr_of_mut!((*p).multi_touch_height));
+        14: read_field(&c.multi_touch_num_contacts, addr_of_mut!((*p).multi_touch_num_contacts));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_device_vkb_fields(
+    p: *mut DeviceVkb,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: backend_domid;
+        1: backend_domname;
+        2: devid;
+        3: backend_type;
+        4: unique_id;
+        5: feature_disable_keyboard;
+        6: feature_disable_pointer;
+        7: feature_abs_pointer;
+        8: feature_raw_pointer;
+        9: feature_multi_touch;
+        10: width;
+        11: height;
+        12: multi_touch_width;
+        13: multi_touch_height;
+        14: multi_touch_num_contacts;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -5248,21 +6227,54 @@ mod device_virtio_xen_4_20 {
         c: &sys::libxl_device_virtio,
         out: &mut MaybeUninit<DeviceVirtio>,
     ) -> Result<()> {
+        // Field by field in place: a struct literal would be built
+        // elsewhere and moved, and device structs are large.
+        let p = out.as_mut_ptr();
         // SAFETY: `c` is initialised (caller's contract); union arms are
-        // read only under their key (see the union readers).
+        // read only under their key (see the union readers). Each field
+        // of `*p` is written once, in order; on an error the ones written
+        // are dropped and `out` is left uninitialised.
         unsafe {
-            out.write(DeviceVirtio {
-                backend_domid: CValue::read_c(&c.backend_domid)?,
-                backend_domname: CValue::read_c(&c.backend_domname)?,
-                type_: CValue::read_c(&c.type_)?,
-                transport: CValue::read_c(&c.transport)?,
-                grant_usage: CValue::read_c(&c.grant_usage)?,
-                devid: CValue::read_c(&c.devid)?,
-                irq: CValue::read_c(&c.irq)?,
-                base: CValue::read_c(&c.base)?,
-            });
+            read_fields! { p, drop_device_virtio_fields;
+            0: read_field(&c.backend_domid, addr_of_mut!((*p).backend_domid));
+            1: read_field(&c.backend_domname, addr_of_mut!((*p).backend_domname));
+            2: read_field(&c.type_, addr_of_mut!((*p).type_));
+            3: read_field(&c.transport, addr_of_mut!((*p).transport));
+            4: read_field(&c.grant_usage, addr_of_mut!((*p).grant_usage));
+            5: read_field(&c.devid, addr_of_mut!((*p).devid));
+            6: read_field(&c.irq, addr_of_mut!((*p).irq));
+            7: read_field(&c.base, addr_of_mut!((*p).base));
+            }
         }
         Ok(())
+    }
+
+    /// Drops the first `done` fields of a value whose read failed.
+    ///
+    /// # Safety
+    /// Those fields of `*p` are initialised; they are not used again.
+    #[cold]
+    #[inline(never)]
+    unsafe fn drop_device_virtio_fields(
+        p: *mut DeviceVirtio,
+        done: usize,
+        e: crate::error::Error,
+    ) -> crate::error::Error {
+        let _ = (p, done);
+        // SAFETY: caller's contract.
+        unsafe {
+            drop_fields! { p, done;
+            0: backend_domid;
+            1: backend_domname;
+            2: type_;
+            3: transport;
+            4: grant_usage;
+            5: devid;
+            6: irq;
+            7: base;
+            }
+        }
+        e
     }
 
     /// # Safety
@@ -5454,39 +6466,90 @@ unsafe fn read_device_disk_into(
     c: &sys::libxl_device_disk,
     out: &mut MaybeUninit<DeviceDisk>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(DeviceDisk {
-            backend_domid: CValue::read_c(&c.backend_domid)?,
-            backend_domname: CValue::read_c(&c.backend_domname)?,
-            pdev_path: CValue::read_c(&c.pdev_path)?,
-            vdev: CValue::read_c(&c.vdev)?,
-            backend: CValue::read_c(&c.backend)?,
-            format: CValue::read_c(&c.format)?,
-            script: CValue::read_c(&c.script)?,
-            removable: CValue::read_c(&c.removable)?,
-            readwrite: CValue::read_c(&c.readwrite)?,
-            is_cdrom: CValue::read_c(&c.is_cdrom)?,
-            direct_io_safe: CValue::read_c(&c.direct_io_safe)?,
-            discard_enable: CValue::read_c(&c.discard_enable)?,
-            specification: CValue::read_c(&c.specification)?,
-            transport: CValue::read_c(&c.transport)?,
-            irq: CValue::read_c(&c.irq)?,
-            base: CValue::read_c(&c.base)?,
-            colo_enable: CValue::read_c(&c.colo_enable)?,
-            colo_restore_enable: CValue::read_c(&c.colo_restore_enable)?,
-            colo_host: CValue::read_c(&c.colo_host)?,
-            colo_port: CValue::read_c(&c.colo_port)?,
-            colo_export: CValue::read_c(&c.colo_export)?,
-            active_disk: CValue::read_c(&c.active_disk)?,
-            hidden_disk: CValue::read_c(&c.hidden_disk)?,
-            trusted: CValue::read_c(&c.trusted)?,
-            #[cfg(xen_4_20)]
-            grant_usage: CValue::read_c(&c.grant_usage)?,
-        });
+        read_fields! { p, drop_device_disk_fields;
+        0: read_field(&c.backend_domid, addr_of_mut!((*p).backend_domid));
+        1: read_field(&c.backend_domname, addr_of_mut!((*p).backend_domname));
+        2: read_field(&c.pdev_path, addr_of_mut!((*p).pdev_path));
+        3: read_field(&c.vdev, addr_of_mut!((*p).vdev));
+        4: read_field(&c.backend, addr_of_mut!((*p).backend));
+        5: read_field(&c.format, addr_of_mut!((*p).format));
+        6: read_field(&c.script, addr_of_mut!((*p).script));
+        7: read_field(&c.removable, addr_of_mut!((*p).removable));
+        8: read_field(&c.readwrite, addr_of_mut!((*p).readwrite));
+        9: read_field(&c.is_cdrom, addr_of_mut!((*p).is_cdrom));
+        10: read_field(&c.direct_io_safe, addr_of_mut!((*p).direct_io_safe));
+        11: read_field(&c.discard_enable, addr_of_mut!((*p).discard_enable));
+        12: read_field(&c.specification, addr_of_mut!((*p).specification));
+        13: read_field(&c.transport, addr_of_mut!((*p).transport));
+        14: read_field(&c.irq, addr_of_mut!((*p).irq));
+        15: read_field(&c.base, addr_of_mut!((*p).base));
+        16: read_field(&c.colo_enable, addr_of_mut!((*p).colo_enable));
+        17: read_field(&c.colo_restore_enable, addr_of_mut!((*p).colo_restore_enable));
+        18: read_field(&c.colo_host, addr_of_mut!((*p).colo_host));
+        19: read_field(&c.colo_port, addr_of_mut!((*p).colo_port));
+        20: read_field(&c.colo_export, addr_of_mut!((*p).colo_export));
+        21: read_field(&c.active_disk, addr_of_mut!((*p).active_disk));
+        22: read_field(&c.hidden_disk, addr_of_mut!((*p).hidden_disk));
+        23: read_field(&c.trusted, addr_of_mut!((*p).trusted));
+        #[cfg(xen_4_20)]
+        24: read_field(&c.grant_usage, addr_of_mut!((*p).grant_usage));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_device_disk_fields(
+    p: *mut DeviceDisk,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: backend_domid;
+        1: backend_domname;
+        2: pdev_path;
+        3: vdev;
+        4: backend;
+        5: format;
+        6: script;
+        7: removable;
+        8: readwrite;
+        9: is_cdrom;
+        10: direct_io_safe;
+        11: discard_enable;
+        12: specification;
+        13: transport;
+        14: irq;
+        15: base;
+        16: colo_enable;
+        17: colo_restore_enable;
+        18: colo_host;
+        19: colo_port;
+        20: colo_export;
+        21: active_disk;
+        22: hidden_disk;
+        23: trusted;
+        #[cfg(xen_4_20)]
+        24: grant_usage;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -5819,91 +6882,170 @@ unsafe fn read_device_nic_into(
     c: &sys::libxl_device_nic,
     out: &mut MaybeUninit<DeviceNic>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(DeviceNic {
-            backend_domid: CValue::read_c(&c.backend_domid)?,
-            backend_domname: CValue::read_c(&c.backend_domname)?,
-            devid: CValue::read_c(&c.devid)?,
-            mtu: CValue::read_c(&c.mtu)?,
-            #[cfg(xen_4_20)]
-            vlan: CValue::read_c(&c.vlan)?,
-            model: CValue::read_c(&c.model)?,
-            mac: CValue::read_c(&c.mac)?,
-            ip: CValue::read_c(&c.ip)?,
-            bridge: CValue::read_c(&c.bridge)?,
-            ifname: CValue::read_c(&c.ifname)?,
-            script: CValue::read_c(&c.script)?,
-            nictype: CValue::read_c(&c.nictype)?,
-            rate_bytes_per_interval: CValue::read_c(&c.rate_bytes_per_interval)?,
-            rate_interval_usecs: CValue::read_c(&c.rate_interval_usecs)?,
-            gatewaydev: CValue::read_c(&c.gatewaydev)?,
-            coloft_forwarddev: CValue::read_c(&c.coloft_forwarddev)?,
-            colo_sock_mirror_id: CValue::read_c(&c.colo_sock_mirror_id)?,
-            colo_sock_mirror_ip: CValue::read_c(&c.colo_sock_mirror_ip)?,
-            colo_sock_mirror_port: CValue::read_c(&c.colo_sock_mirror_port)?,
-            colo_sock_compare_pri_in_id: CValue::read_c(&c.colo_sock_compare_pri_in_id)?,
-            colo_sock_compare_pri_in_ip: CValue::read_c(&c.colo_sock_compare_pri_in_ip)?,
-            colo_sock_compare_pri_in_port: CValue::read_c(&c.colo_sock_compare_pri_in_port)?,
-            colo_sock_compare_sec_in_id: CValue::read_c(&c.colo_sock_compare_sec_in_id)?,
-            colo_sock_compare_sec_in_ip: CValue::read_c(&c.colo_sock_compare_sec_in_ip)?,
-            colo_sock_compare_sec_in_port: CValue::read_c(&c.colo_sock_compare_sec_in_port)?,
-            colo_sock_compare_notify_id: CValue::read_c(&c.colo_sock_compare_notify_id)?,
-            colo_sock_compare_notify_ip: CValue::read_c(&c.colo_sock_compare_notify_ip)?,
-            colo_sock_compare_notify_port: CValue::read_c(&c.colo_sock_compare_notify_port)?,
-            colo_sock_redirector0_id: CValue::read_c(&c.colo_sock_redirector0_id)?,
-            colo_sock_redirector0_ip: CValue::read_c(&c.colo_sock_redirector0_ip)?,
-            colo_sock_redirector0_port: CValue::read_c(&c.colo_sock_redirector0_port)?,
-            colo_sock_redirector1_id: CValue::read_c(&c.colo_sock_redirector1_id)?,
-            colo_sock_redirector1_ip: CValue::read_c(&c.colo_sock_redirector1_ip)?,
-            colo_sock_redirector1_port: CValue::read_c(&c.colo_sock_redirector1_port)?,
-            colo_sock_redirector2_id: CValue::read_c(&c.colo_sock_redirector2_id)?,
-            colo_sock_redirector2_ip: CValue::read_c(&c.colo_sock_redirector2_ip)?,
-            colo_sock_redirector2_port: CValue::read_c(&c.colo_sock_redirector2_port)?,
-            colo_filter_mirror_queue: CValue::read_c(&c.colo_filter_mirror_queue)?,
-            colo_filter_mirror_outdev: CValue::read_c(&c.colo_filter_mirror_outdev)?,
-            colo_filter_redirector0_queue: CValue::read_c(&c.colo_filter_redirector0_queue)?,
-            colo_filter_redirector0_indev: CValue::read_c(&c.colo_filter_redirector0_indev)?,
-            colo_filter_redirector0_outdev: CValue::read_c(&c.colo_filter_redirector0_outdev)?,
-            colo_filter_redirector1_queue: CValue::read_c(&c.colo_filter_redirector1_queue)?,
-            colo_filter_redirector1_indev: CValue::read_c(&c.colo_filter_redirector1_indev)?,
-            colo_filter_redirector1_outdev: CValue::read_c(&c.colo_filter_redirector1_outdev)?,
-            colo_compare_pri_in: CValue::read_c(&c.colo_compare_pri_in)?,
-            colo_compare_sec_in: CValue::read_c(&c.colo_compare_sec_in)?,
-            colo_compare_out: CValue::read_c(&c.colo_compare_out)?,
-            colo_compare_notify_dev: CValue::read_c(&c.colo_compare_notify_dev)?,
-            colo_sock_sec_redirector0_id: CValue::read_c(&c.colo_sock_sec_redirector0_id)?,
-            colo_sock_sec_redirector0_ip: CValue::read_c(&c.colo_sock_sec_redirector0_ip)?,
-            colo_sock_sec_redirector0_port: CValue::read_c(&c.colo_sock_sec_redirector0_port)?,
-            colo_sock_sec_redirector1_id: CValue::read_c(&c.colo_sock_sec_redirector1_id)?,
-            colo_sock_sec_redirector1_ip: CValue::read_c(&c.colo_sock_sec_redirector1_ip)?,
-            colo_sock_sec_redirector1_port: CValue::read_c(&c.colo_sock_sec_redirector1_port)?,
-            colo_filter_sec_redirector0_queue: CValue::read_c(
-                &c.colo_filter_sec_redirector0_queue,
-            )?,
-            colo_filter_sec_redirector0_indev: CValue::read_c(
-                &c.colo_filter_sec_redirector0_indev,
-            )?,
-            colo_filter_sec_redirector0_outdev: CValue::read_c(
-                &c.colo_filter_sec_redirector0_outdev,
-            )?,
-            colo_filter_sec_redirector1_queue: CValue::read_c(
-                &c.colo_filter_sec_redirector1_queue,
-            )?,
-            colo_filter_sec_redirector1_indev: CValue::read_c(
-                &c.colo_filter_sec_redirector1_indev,
-            )?,
-            colo_filter_sec_redirector1_outdev: CValue::read_c(
-                &c.colo_filter_sec_redirector1_outdev,
-            )?,
-            colo_filter_sec_rewriter0_queue: CValue::read_c(&c.colo_filter_sec_rewriter0_queue)?,
-            colo_checkpoint_host: CValue::read_c(&c.colo_checkpoint_host)?,
-            colo_checkpoint_port: CValue::read_c(&c.colo_checkpoint_port)?,
-            trusted: CValue::read_c(&c.trusted)?,
-        });
+        read_fields! { p, drop_device_nic_fields;
+        0: read_field(&c.backend_domid, addr_of_mut!((*p).backend_domid));
+        1: read_field(&c.backend_domname, addr_of_mut!((*p).backend_domname));
+        2: read_field(&c.devid, addr_of_mut!((*p).devid));
+        3: read_field(&c.mtu, addr_of_mut!((*p).mtu));
+        #[cfg(xen_4_20)]
+        4: read_field(&c.vlan, addr_of_mut!((*p).vlan));
+        5: read_field(&c.model, addr_of_mut!((*p).model));
+        6: read_field(&c.mac, addr_of_mut!((*p).mac));
+        7: read_field(&c.ip, addr_of_mut!((*p).ip));
+        8: read_field(&c.bridge, addr_of_mut!((*p).bridge));
+        9: read_field(&c.ifname, addr_of_mut!((*p).ifname));
+        10: read_field(&c.script, addr_of_mut!((*p).script));
+        11: read_field(&c.nictype, addr_of_mut!((*p).nictype));
+        12: read_field(&c.rate_bytes_per_interval, addr_of_mut!((*p).rate_bytes_per_interval));
+        13: read_field(&c.rate_interval_usecs, addr_of_mut!((*p).rate_interval_usecs));
+        14: read_field(&c.gatewaydev, addr_of_mut!((*p).gatewaydev));
+        15: read_field(&c.coloft_forwarddev, addr_of_mut!((*p).coloft_forwarddev));
+        16: read_field(&c.colo_sock_mirror_id, addr_of_mut!((*p).colo_sock_mirror_id));
+        17: read_field(&c.colo_sock_mirror_ip, addr_of_mut!((*p).colo_sock_mirror_ip));
+        18: read_field(&c.colo_sock_mirror_port, addr_of_mut!((*p).colo_sock_mirror_port));
+        19: read_field(&c.colo_sock_compare_pri_in_id, addr_of_mut!((*p).colo_sock_compare_pri_in_id));
+        20: read_field(&c.colo_sock_compare_pri_in_ip, addr_of_mut!((*p).colo_sock_compare_pri_in_ip));
+        21: read_field(&c.colo_sock_compare_pri_in_port, addr_of_mut!((*p).colo_sock_compare_pri_in_port));
+        22: read_field(&c.colo_sock_compare_sec_in_id, addr_of_mut!((*p).colo_sock_compare_sec_in_id));
+        23: read_field(&c.colo_sock_compare_sec_in_ip, addr_of_mut!((*p).colo_sock_compare_sec_in_ip));
+        24: read_field(&c.colo_sock_compare_sec_in_port, addr_of_mut!((*p).colo_sock_compare_sec_in_port));
+        25: read_field(&c.colo_sock_compare_notify_id, addr_of_mut!((*p).colo_sock_compare_notify_id));
+        26: read_field(&c.colo_sock_compare_notify_ip, addr_of_mut!((*p).colo_sock_compare_notify_ip));
+        27: read_field(&c.colo_sock_compare_notify_port, addr_of_mut!((*p).colo_sock_compare_notify_port));
+        28: read_field(&c.colo_sock_redirector0_id, addr_of_mut!((*p).colo_sock_redirector0_id));
+        29: read_field(&c.colo_sock_redirector0_ip, addr_of_mut!((*p).colo_sock_redirector0_ip));
+        30: read_field(&c.colo_sock_redirector0_port, addr_of_mut!((*p).colo_sock_redirector0_port));
+        31: read_field(&c.colo_sock_redirector1_id, addr_of_mut!((*p).colo_sock_redirector1_id));
+        32: read_field(&c.colo_sock_redirector1_ip, addr_of_mut!((*p).colo_sock_redirector1_ip));
+        33: read_field(&c.colo_sock_redirector1_port, addr_of_mut!((*p).colo_sock_redirector1_port));
+        34: read_field(&c.colo_sock_redirector2_id, addr_of_mut!((*p).colo_sock_redirector2_id));
+        35: read_field(&c.colo_sock_redirector2_ip, addr_of_mut!((*p).colo_sock_redirector2_ip));
+        36: read_field(&c.colo_sock_redirector2_port, addr_of_mut!((*p).colo_sock_redirector2_port));
+        37: read_field(&c.colo_filter_mirror_queue, addr_of_mut!((*p).colo_filter_mirror_queue));
+        38: read_field(&c.colo_filter_mirror_outdev, addr_of_mut!((*p).colo_filter_mirror_outdev));
+        39: read_field(&c.colo_filter_redirector0_queue, addr_of_mut!((*p).colo_filter_redirector0_queue));
+        40: read_field(&c.colo_filter_redirector0_indev, addr_of_mut!((*p).colo_filter_redirector0_indev));
+        41: read_field(&c.colo_filter_redirector0_outdev, addr_of_mut!((*p).colo_filter_redirector0_outdev));
+        42: read_field(&c.colo_filter_redirector1_queue, addr_of_mut!((*p).colo_filter_redirector1_queue));
+        43: read_field(&c.colo_filter_redirector1_indev, addr_of_mut!((*p).colo_filter_redirector1_indev));
+        44: read_field(&c.colo_filter_redirector1_outdev, addr_of_mut!((*p).colo_filter_redirector1_outdev));
+        45: read_field(&c.colo_compare_pri_in, addr_of_mut!((*p).colo_compare_pri_in));
+        46: read_field(&c.colo_compare_sec_in, addr_of_mut!((*p).colo_compare_sec_in));
+        47: read_field(&c.colo_compare_out, addr_of_mut!((*p).colo_compare_out));
+        48: read_field(&c.colo_compare_notify_dev, addr_of_mut!((*p).colo_compare_notify_dev));
+        49: read_field(&c.colo_sock_sec_redirector0_id, addr_of_mut!((*p).colo_sock_sec_redirector0_id));
+        50: read_field(&c.colo_sock_sec_redirector0_ip, addr_of_mut!((*p).colo_sock_sec_redirector0_ip));
+        51: read_field(&c.colo_sock_sec_redirector0_port, addr_of_mut!((*p).colo_sock_sec_redirector0_port));
+        52: read_field(&c.colo_sock_sec_redirector1_id, addr_of_mut!((*p).colo_sock_sec_redirector1_id));
+        53: read_field(&c.colo_sock_sec_redirector1_ip, addr_of_mut!((*p).colo_sock_sec_redirector1_ip));
+        54: read_field(&c.colo_sock_sec_redirector1_port, addr_of_mut!((*p).colo_sock_sec_redirector1_port));
+        55: read_field(&c.colo_filter_sec_redirector0_queue, addr_of_mut!((*p).colo_filter_sec_redirector0_queue));
+        56: read_field(&c.colo_filter_sec_redirector0_indev, addr_of_mut!((*p).colo_filter_sec_redirector0_indev));
+        57: read_field(&c.colo_filter_sec_redirector0_outdev, addr_of_mut!((*p).colo_filter_sec_redirector0_outdev));
+        58: read_field(&c.colo_filter_sec_redirector1_queue, addr_of_mut!((*p).colo_filter_sec_redirector1_queue));
+        59: read_field(&c.colo_filter_sec_redirector1_indev, addr_of_mut!((*p).colo_filter_sec_redirector1_indev));
+        60: read_field(&c.colo_filter_sec_redirector1_outdev, addr_of_mut!((*p).colo_filter_sec_redirector1_outdev));
+        61: read_field(&c.colo_filter_sec_rewriter0_queue, addr_of_mut!((*p).colo_filter_sec_rewriter0_queue));
+        62: read_field(&c.colo_checkpoint_host, addr_of_mut!((*p).colo_checkpoint_host));
+        63: read_field(&c.colo_checkpoint_port, addr_of_mut!((*p).colo_checkpoint_port));
+        64: read_field(&c.trusted, addr_of_mut!((*p).trusted));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_device_nic_fields(
+    p: *mut DeviceNic,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: backend_domid;
+        1: backend_domname;
+        2: devid;
+        3: mtu;
+        #[cfg(xen_4_20)]
+        4: vlan;
+        5: model;
+        6: mac;
+        7: ip;
+        8: bridge;
+        9: ifname;
+        10: script;
+        11: nictype;
+        12: rate_bytes_per_interval;
+        13: rate_interval_usecs;
+        14: gatewaydev;
+        15: coloft_forwarddev;
+        16: colo_sock_mirror_id;
+        17: colo_sock_mirror_ip;
+        18: colo_sock_mirror_port;
+        19: colo_sock_compare_pri_in_id;
+        20: colo_sock_compare_pri_in_ip;
+        21: colo_sock_compare_pri_in_port;
+        22: colo_sock_compare_sec_in_id;
+        23: colo_sock_compare_sec_in_ip;
+        24: colo_sock_compare_sec_in_port;
+        25: colo_sock_compare_notify_id;
+        26: colo_sock_compare_notify_ip;
+        27: colo_sock_compare_notify_port;
+        28: colo_sock_redirector0_id;
+        29: colo_sock_redirector0_ip;
+        30: colo_sock_redirector0_port;
+        31: colo_sock_redirector1_id;
+        32: colo_sock_redirector1_ip;
+        33: colo_sock_redirector1_port;
+        34: colo_sock_redirector2_id;
+        35: colo_sock_redirector2_ip;
+        36: colo_sock_redirector2_port;
+        37: colo_filter_mirror_queue;
+        38: colo_filter_mirror_outdev;
+        39: colo_filter_redirector0_queue;
+        40: colo_filter_redirector0_indev;
+        41: colo_filter_redirector0_outdev;
+        42: colo_filter_redirector1_queue;
+        43: colo_filter_redirector1_indev;
+        44: colo_filter_redirector1_outdev;
+        45: colo_compare_pri_in;
+        46: colo_compare_sec_in;
+        47: colo_compare_out;
+        48: colo_compare_notify_dev;
+        49: colo_sock_sec_redirector0_id;
+        50: colo_sock_sec_redirector0_ip;
+        51: colo_sock_sec_redirector0_port;
+        52: colo_sock_sec_redirector1_id;
+        53: colo_sock_sec_redirector1_ip;
+        54: colo_sock_sec_redirector1_port;
+        55: colo_filter_sec_redirector0_queue;
+        56: colo_filter_sec_redirector0_indev;
+        57: colo_filter_sec_redirector0_outdev;
+        58: colo_filter_sec_redirector1_queue;
+        59: colo_filter_sec_redirector1_indev;
+        60: colo_filter_sec_redirector1_outdev;
+        61: colo_filter_sec_rewriter0_queue;
+        62: colo_checkpoint_host;
+        63: colo_checkpoint_port;
+        64: trusted;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -6246,25 +7388,62 @@ unsafe fn read_device_pci_into(
     c: &sys::libxl_device_pci,
     out: &mut MaybeUninit<DevicePci>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(DevicePci {
-            func: CValue::read_c(&c.func)?,
-            dev: CValue::read_c(&c.dev)?,
-            bus: CValue::read_c(&c.bus)?,
-            domain: CValue::read_c(&c.domain)?,
-            vdevfn: CValue::read_c(&c.vdevfn)?,
-            vfunc_mask: CValue::read_c(&c.vfunc_mask)?,
-            msitranslate: CValue::read_c(&c.msitranslate)?,
-            power_mgmt: CValue::read_c(&c.power_mgmt)?,
-            permissive: CValue::read_c(&c.permissive)?,
-            seize: CValue::read_c(&c.seize)?,
-            rdm_policy: CValue::read_c(&c.rdm_policy)?,
-            name: CValue::read_c(&c.name)?,
-        });
+        read_fields! { p, drop_device_pci_fields;
+        0: read_field(&c.func, addr_of_mut!((*p).func));
+        1: read_field(&c.dev, addr_of_mut!((*p).dev));
+        2: read_field(&c.bus, addr_of_mut!((*p).bus));
+        3: read_field(&c.domain, addr_of_mut!((*p).domain));
+        4: read_field(&c.vdevfn, addr_of_mut!((*p).vdevfn));
+        5: read_field(&c.vfunc_mask, addr_of_mut!((*p).vfunc_mask));
+        6: read_field(&c.msitranslate, addr_of_mut!((*p).msitranslate));
+        7: read_field(&c.power_mgmt, addr_of_mut!((*p).power_mgmt));
+        8: read_field(&c.permissive, addr_of_mut!((*p).permissive));
+        9: read_field(&c.seize, addr_of_mut!((*p).seize));
+        10: read_field(&c.rdm_policy, addr_of_mut!((*p).rdm_policy));
+        11: read_field(&c.name, addr_of_mut!((*p).name));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_device_pci_fields(
+    p: *mut DevicePci,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: func;
+        1: dev;
+        2: bus;
+        3: domain;
+        4: vdevfn;
+        5: vfunc_mask;
+        6: msitranslate;
+        7: power_mgmt;
+        8: permissive;
+        9: seize;
+        10: rdm_policy;
+        11: name;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -6377,16 +7556,44 @@ unsafe fn read_device_rdm_into(
     c: &sys::libxl_device_rdm,
     out: &mut MaybeUninit<DeviceRdm>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(DeviceRdm {
-            start: CValue::read_c(&c.start)?,
-            size: CValue::read_c(&c.size)?,
-            policy: CValue::read_c(&c.policy)?,
-        });
+        read_fields! { p, drop_device_rdm_fields;
+        0: read_field(&c.start, addr_of_mut!((*p).start));
+        1: read_field(&c.size, addr_of_mut!((*p).size));
+        2: read_field(&c.policy, addr_of_mut!((*p).policy));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_device_rdm_fields(
+    p: *mut DeviceRdm,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: start;
+        1: size;
+        2: policy;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -6518,19 +7725,50 @@ unsafe fn read_device_usbctrl_into(
     c: &sys::libxl_device_usbctrl,
     out: &mut MaybeUninit<DeviceUsbctrl>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(DeviceUsbctrl {
-            type_: CValue::read_c(&c.type_)?,
-            devid: CValue::read_c(&c.devid)?,
-            version: CValue::read_c(&c.version)?,
-            ports: CValue::read_c(&c.ports)?,
-            backend_domid: CValue::read_c(&c.backend_domid)?,
-            backend_domname: CValue::read_c(&c.backend_domname)?,
-        });
+        read_fields! { p, drop_device_usbctrl_fields;
+        0: read_field(&c.type_, addr_of_mut!((*p).type_));
+        1: read_field(&c.devid, addr_of_mut!((*p).devid));
+        2: read_field(&c.version, addr_of_mut!((*p).version));
+        3: read_field(&c.ports, addr_of_mut!((*p).ports));
+        4: read_field(&c.backend_domid, addr_of_mut!((*p).backend_domid));
+        5: read_field(&c.backend_domname, addr_of_mut!((*p).backend_domname));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_device_usbctrl_fields(
+    p: *mut DeviceUsbctrl,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: type_;
+        1: devid;
+        2: version;
+        3: ports;
+        4: backend_domid;
+        5: backend_domname;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -6632,15 +7870,42 @@ unsafe fn read_device_usbdev_type_hostdev_into(
     c: &sys::libxl_device_usbdev,
     out: &mut MaybeUninit<DeviceUsbdevTypeHostdev>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(DeviceUsbdevTypeHostdev {
-            hostbus: CValue::read_c(&c.u.hostdev.hostbus)?,
-            hostaddr: CValue::read_c(&c.u.hostdev.hostaddr)?,
-        });
+        read_fields! { p, drop_device_usbdev_type_hostdev_fields;
+        0: read_field(&c.u.hostdev.hostbus, addr_of_mut!((*p).hostbus));
+        1: read_field(&c.u.hostdev.hostaddr, addr_of_mut!((*p).hostaddr));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_device_usbdev_type_hostdev_fields(
+    p: *mut DeviceUsbdevTypeHostdev,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: hostbus;
+        1: hostaddr;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -6842,16 +8107,44 @@ unsafe fn read_device_usbdev_into(
     c: &sys::libxl_device_usbdev,
     out: &mut MaybeUninit<DeviceUsbdev>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(DeviceUsbdev {
-            ctrl: CValue::read_c(&c.ctrl)?,
-            port: CValue::read_c(&c.port)?,
-            type_: read_device_usbdev_type_union(c)?,
-        });
+        read_fields! { p, drop_device_usbdev_fields;
+        0: read_field(&c.ctrl, addr_of_mut!((*p).ctrl));
+        1: read_field(&c.port, addr_of_mut!((*p).port));
+        2: put_field(read_device_usbdev_type_union(c), addr_of_mut!((*p).type_));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_device_usbdev_fields(
+    p: *mut DeviceUsbdev,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: ctrl;
+        1: port;
+        2: type_;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -6943,14 +8236,40 @@ unsafe fn read_device_dtdev_into(
     c: &sys::libxl_device_dtdev,
     out: &mut MaybeUninit<DeviceDtdev>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(DeviceDtdev {
-            path: CValue::read_c(&c.path)?,
-        });
+        read_fields! { p, drop_device_dtdev_fields;
+        0: read_field(&c.path, addr_of_mut!((*p).path));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_device_dtdev_fields(
+    p: *mut DeviceDtdev,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: path;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -7047,17 +8366,46 @@ unsafe fn read_device_vtpm_into(
     c: &sys::libxl_device_vtpm,
     out: &mut MaybeUninit<DeviceVtpm>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(DeviceVtpm {
-            backend_domid: CValue::read_c(&c.backend_domid)?,
-            backend_domname: CValue::read_c(&c.backend_domname)?,
-            devid: CValue::read_c(&c.devid)?,
-            uuid: CValue::read_c(&c.uuid)?,
-        });
+        read_fields! { p, drop_device_vtpm_fields;
+        0: read_field(&c.backend_domid, addr_of_mut!((*p).backend_domid));
+        1: read_field(&c.backend_domname, addr_of_mut!((*p).backend_domname));
+        2: read_field(&c.devid, addr_of_mut!((*p).devid));
+        3: read_field(&c.uuid, addr_of_mut!((*p).uuid));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_device_vtpm_fields(
+    p: *mut DeviceVtpm,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: backend_domid;
+        1: backend_domname;
+        2: devid;
+        3: uuid;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -7202,29 +8550,70 @@ unsafe fn read_device_p9_into(
     c: &sys::libxl_device_p9,
     out: &mut MaybeUninit<DeviceP9>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(DeviceP9 {
-            backend_domid: CValue::read_c(&c.backend_domid)?,
-            backend_domname: CValue::read_c(&c.backend_domname)?,
-            tag: CValue::read_c(&c.tag)?,
-            path: CValue::read_c(&c.path)?,
-            security_model: CValue::read_c(&c.security_model)?,
-            devid: CValue::read_c(&c.devid)?,
-            #[cfg(xen_4_20)]
-            type_: CValue::read_c(&c.type_)?,
-            #[cfg(xen_4_20)]
-            max_space: CValue::read_c(&c.max_space)?,
-            #[cfg(xen_4_20)]
-            max_files: CValue::read_c(&c.max_files)?,
-            #[cfg(xen_4_20)]
-            max_open_files: CValue::read_c(&c.max_open_files)?,
-            #[cfg(xen_4_20)]
-            auto_delete: CValue::read_c(&c.auto_delete)?,
-        });
+        read_fields! { p, drop_device_p9_fields;
+        0: read_field(&c.backend_domid, addr_of_mut!((*p).backend_domid));
+        1: read_field(&c.backend_domname, addr_of_mut!((*p).backend_domname));
+        2: read_field(&c.tag, addr_of_mut!((*p).tag));
+        3: read_field(&c.path, addr_of_mut!((*p).path));
+        4: read_field(&c.security_model, addr_of_mut!((*p).security_model));
+        5: read_field(&c.devid, addr_of_mut!((*p).devid));
+        #[cfg(xen_4_20)]
+        6: read_field(&c.type_, addr_of_mut!((*p).type_));
+        #[cfg(xen_4_20)]
+        7: read_field(&c.max_space, addr_of_mut!((*p).max_space));
+        #[cfg(xen_4_20)]
+        8: read_field(&c.max_files, addr_of_mut!((*p).max_files));
+        #[cfg(xen_4_20)]
+        9: read_field(&c.max_open_files, addr_of_mut!((*p).max_open_files));
+        #[cfg(xen_4_20)]
+        10: read_field(&c.auto_delete, addr_of_mut!((*p).auto_delete));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_device_p9_fields(
+    p: *mut DeviceP9,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: backend_domid;
+        1: backend_domname;
+        2: tag;
+        3: path;
+        4: security_model;
+        5: devid;
+        #[cfg(xen_4_20)]
+        6: type_;
+        #[cfg(xen_4_20)]
+        7: max_space;
+        #[cfg(xen_4_20)]
+        8: max_files;
+        #[cfg(xen_4_20)]
+        9: max_open_files;
+        #[cfg(xen_4_20)]
+        10: auto_delete;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -7340,16 +8729,44 @@ unsafe fn read_device_pvcallsif_into(
     c: &sys::libxl_device_pvcallsif,
     out: &mut MaybeUninit<DevicePvcallsif>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(DevicePvcallsif {
-            backend_domid: CValue::read_c(&c.backend_domid)?,
-            backend_domname: CValue::read_c(&c.backend_domname)?,
-            devid: CValue::read_c(&c.devid)?,
-        });
+        read_fields! { p, drop_device_pvcallsif_fields;
+        0: read_field(&c.backend_domid, addr_of_mut!((*p).backend_domid));
+        1: read_field(&c.backend_domname, addr_of_mut!((*p).backend_domname));
+        2: read_field(&c.devid, addr_of_mut!((*p).devid));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_device_pvcallsif_fields(
+    p: *mut DevicePvcallsif,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: backend_domid;
+        1: backend_domname;
+        2: devid;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -7445,14 +8862,40 @@ unsafe fn read_device_channel_connection_socket_into(
     c: &sys::libxl_device_channel,
     out: &mut MaybeUninit<DeviceChannelConnectionSocket>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(DeviceChannelConnectionSocket {
-            path: CValue::read_c(&c.u.socket.path)?,
-        });
+        read_fields! { p, drop_device_channel_connection_socket_fields;
+        0: read_field(&c.u.socket.path, addr_of_mut!((*p).path));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_device_channel_connection_socket_fields(
+    p: *mut DeviceChannelConnectionSocket,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: path;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -7692,18 +9135,48 @@ unsafe fn read_device_channel_into(
     c: &sys::libxl_device_channel,
     out: &mut MaybeUninit<DeviceChannel>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(DeviceChannel {
-            backend_domid: CValue::read_c(&c.backend_domid)?,
-            backend_domname: CValue::read_c(&c.backend_domname)?,
-            devid: CValue::read_c(&c.devid)?,
-            name: CValue::read_c(&c.name)?,
-            connection: read_device_channel_connection_union(c)?,
-        });
+        read_fields! { p, drop_device_channel_fields;
+        0: read_field(&c.backend_domid, addr_of_mut!((*p).backend_domid));
+        1: read_field(&c.backend_domname, addr_of_mut!((*p).backend_domname));
+        2: read_field(&c.devid, addr_of_mut!((*p).devid));
+        3: read_field(&c.name, addr_of_mut!((*p).name));
+        4: put_field(read_device_channel_connection_union(c), addr_of_mut!((*p).connection));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_device_channel_fields(
+    p: *mut DeviceChannel,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: backend_domid;
+        1: backend_domname;
+        2: devid;
+        3: name;
+        4: connection;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -7805,16 +9278,44 @@ unsafe fn read_connector_param_into(
     c: &sys::libxl_connector_param,
     out: &mut MaybeUninit<ConnectorParam>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(ConnectorParam {
-            unique_id: CValue::read_c(&c.unique_id)?,
-            width: CValue::read_c(&c.width)?,
-            height: CValue::read_c(&c.height)?,
-        });
+        read_fields! { p, drop_connector_param_fields;
+        0: read_field(&c.unique_id, addr_of_mut!((*p).unique_id));
+        1: read_field(&c.width, addr_of_mut!((*p).width));
+        2: read_field(&c.height, addr_of_mut!((*p).height));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_connector_param_fields(
+    p: *mut ConnectorParam,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: unique_id;
+        1: width;
+        2: height;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -7922,18 +9423,48 @@ unsafe fn read_device_vdispl_into(
     c: &sys::libxl_device_vdispl,
     out: &mut MaybeUninit<DeviceVdispl>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(DeviceVdispl {
-            backend_domid: CValue::read_c(&c.backend_domid)?,
-            backend_domname: CValue::read_c(&c.backend_domname)?,
-            devid: CValue::read_c(&c.devid)?,
-            be_alloc: CValue::read_c(&c.be_alloc)?,
-            connectors: read_array(c.connectors, c.num_connectors)?,
-        });
+        read_fields! { p, drop_device_vdispl_fields;
+        0: read_field(&c.backend_domid, addr_of_mut!((*p).backend_domid));
+        1: read_field(&c.backend_domname, addr_of_mut!((*p).backend_domname));
+        2: read_field(&c.devid, addr_of_mut!((*p).devid));
+        3: read_field(&c.be_alloc, addr_of_mut!((*p).be_alloc));
+        4: put_field(read_array(c.connectors, c.num_connectors), addr_of_mut!((*p).connectors));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_device_vdispl_fields(
+    p: *mut DeviceVdispl,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: backend_domid;
+        1: backend_domname;
+        2: devid;
+        3: be_alloc;
+        4: connectors;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -8103,18 +9634,48 @@ unsafe fn read_vsnd_params_into(
     c: &sys::libxl_vsnd_params,
     out: &mut MaybeUninit<VsndParams>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(VsndParams {
-            sample_rates: read_array(c.sample_rates, c.num_sample_rates)?,
-            sample_formats: read_array(c.sample_formats, c.num_sample_formats)?,
-            channels_min: CValue::read_c(&c.channels_min)?,
-            channels_max: CValue::read_c(&c.channels_max)?,
-            buffer_size: CValue::read_c(&c.buffer_size)?,
-        });
+        read_fields! { p, drop_vsnd_params_fields;
+        0: put_field(read_array(c.sample_rates, c.num_sample_rates), addr_of_mut!((*p).sample_rates));
+        1: put_field(read_array(c.sample_formats, c.num_sample_formats), addr_of_mut!((*p).sample_formats));
+        2: read_field(&c.channels_min, addr_of_mut!((*p).channels_min));
+        3: read_field(&c.channels_max, addr_of_mut!((*p).channels_max));
+        4: read_field(&c.buffer_size, addr_of_mut!((*p).buffer_size));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_vsnd_params_fields(
+    p: *mut VsndParams,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: sample_rates;
+        1: sample_formats;
+        2: channels_min;
+        3: channels_max;
+        4: buffer_size;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -8237,16 +9798,44 @@ unsafe fn read_vsnd_stream_into(
     c: &sys::libxl_vsnd_stream,
     out: &mut MaybeUninit<VsndStream>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(VsndStream {
-            unique_id: CValue::read_c(&c.unique_id)?,
-            type_: CValue::read_c(&c.type_)?,
-            params: CValue::read_c(&c.params)?,
-        });
+        read_fields! { p, drop_vsnd_stream_fields;
+        0: read_field(&c.unique_id, addr_of_mut!((*p).unique_id));
+        1: read_field(&c.type_, addr_of_mut!((*p).type_));
+        2: read_field(&c.params, addr_of_mut!((*p).params));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_vsnd_stream_fields(
+    p: *mut VsndStream,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: unique_id;
+        1: type_;
+        2: params;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -8345,16 +9934,44 @@ unsafe fn read_vsnd_pcm_into(
     c: &sys::libxl_vsnd_pcm,
     out: &mut MaybeUninit<VsndPcm>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(VsndPcm {
-            name: CValue::read_c(&c.name)?,
-            params: CValue::read_c(&c.params)?,
-            streams: read_array(c.streams, c.num_vsnd_streams)?,
-        });
+        read_fields! { p, drop_vsnd_pcm_fields;
+        0: read_field(&c.name, addr_of_mut!((*p).name));
+        1: read_field(&c.params, addr_of_mut!((*p).params));
+        2: put_field(read_array(c.streams, c.num_vsnd_streams), addr_of_mut!((*p).streams));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_vsnd_pcm_fields(
+    p: *mut VsndPcm,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: name;
+        1: params;
+        2: streams;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -8468,20 +10085,52 @@ unsafe fn read_device_vsnd_into(
     c: &sys::libxl_device_vsnd,
     out: &mut MaybeUninit<DeviceVsnd>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(DeviceVsnd {
-            backend_domid: CValue::read_c(&c.backend_domid)?,
-            backend_domname: CValue::read_c(&c.backend_domname)?,
-            devid: CValue::read_c(&c.devid)?,
-            short_name: CValue::read_c(&c.short_name)?,
-            long_name: CValue::read_c(&c.long_name)?,
-            params: CValue::read_c(&c.params)?,
-            pcms: read_array(c.pcms, c.num_vsnd_pcms)?,
-        });
+        read_fields! { p, drop_device_vsnd_fields;
+        0: read_field(&c.backend_domid, addr_of_mut!((*p).backend_domid));
+        1: read_field(&c.backend_domname, addr_of_mut!((*p).backend_domname));
+        2: read_field(&c.devid, addr_of_mut!((*p).devid));
+        3: read_field(&c.short_name, addr_of_mut!((*p).short_name));
+        4: read_field(&c.long_name, addr_of_mut!((*p).long_name));
+        5: read_field(&c.params, addr_of_mut!((*p).params));
+        6: put_field(read_array(c.pcms, c.num_vsnd_pcms), addr_of_mut!((*p).pcms));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_device_vsnd_fields(
+    p: *mut DeviceVsnd,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: backend_domid;
+        1: backend_domname;
+        2: devid;
+        3: short_name;
+        4: long_name;
+        5: params;
+        6: pcms;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -8657,37 +10306,86 @@ unsafe fn read_domain_config_into(
     c: &sys::libxl_domain_config,
     out: &mut MaybeUninit<DomainConfig>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(DomainConfig {
-            c_info: CValue::read_c(&c.c_info)?,
-            b_info: CValue::read_c(&c.b_info)?,
-            disks: read_array(c.disks, c.num_disks)?,
-            nics: read_array(c.nics, c.num_nics)?,
-            pcidevs: read_array(c.pcidevs, c.num_pcidevs)?,
-            rdms: read_array(c.rdms, c.num_rdms)?,
-            dtdevs: read_array(c.dtdevs, c.num_dtdevs)?,
-            vfbs: read_array(c.vfbs, c.num_vfbs)?,
-            vkbs: read_array(c.vkbs, c.num_vkbs)?,
-            #[cfg(xen_4_20)]
-            virtios: read_array(c.virtios, c.num_virtios)?,
-            vtpms: read_array(c.vtpms, c.num_vtpms)?,
-            p9s: read_array(c.p9s, c.num_p9s)?,
-            pvcallsifs: read_array(c.pvcallsifs, c.num_pvcallsifs)?,
-            vdispls: read_array(c.vdispls, c.num_vdispls)?,
-            vsnds: read_array(c.vsnds, c.num_vsnds)?,
-            channels: read_array(c.channels, c.num_channels)?,
-            usbctrls: read_array(c.usbctrls, c.num_usbctrls)?,
-            usbdevs: read_array(c.usbdevs, c.num_usbdevs)?,
-            on_poweroff: CValue::read_c(&c.on_poweroff)?,
-            on_reboot: CValue::read_c(&c.on_reboot)?,
-            on_watchdog: CValue::read_c(&c.on_watchdog)?,
-            on_crash: CValue::read_c(&c.on_crash)?,
-            on_soft_reset: CValue::read_c(&c.on_soft_reset)?,
-        });
+        read_fields! { p, drop_domain_config_fields;
+        0: read_field(&c.c_info, addr_of_mut!((*p).c_info));
+        1: read_field(&c.b_info, addr_of_mut!((*p).b_info));
+        2: put_field(read_array(c.disks, c.num_disks), addr_of_mut!((*p).disks));
+        3: put_field(read_array(c.nics, c.num_nics), addr_of_mut!((*p).nics));
+        4: put_field(read_array(c.pcidevs, c.num_pcidevs), addr_of_mut!((*p).pcidevs));
+        5: put_field(read_array(c.rdms, c.num_rdms), addr_of_mut!((*p).rdms));
+        6: put_field(read_array(c.dtdevs, c.num_dtdevs), addr_of_mut!((*p).dtdevs));
+        7: put_field(read_array(c.vfbs, c.num_vfbs), addr_of_mut!((*p).vfbs));
+        8: put_field(read_array(c.vkbs, c.num_vkbs), addr_of_mut!((*p).vkbs));
+        #[cfg(xen_4_20)]
+        9: put_field(read_array(c.virtios, c.num_virtios), addr_of_mut!((*p).virtios));
+        10: put_field(read_array(c.vtpms, c.num_vtpms), addr_of_mut!((*p).vtpms));
+        11: put_field(read_array(c.p9s, c.num_p9s), addr_of_mut!((*p).p9s));
+        12: put_field(read_array(c.pvcallsifs, c.num_pvcallsifs), addr_of_mut!((*p).pvcallsifs));
+        13: put_field(read_array(c.vdispls, c.num_vdispls), addr_of_mut!((*p).vdispls));
+        14: put_field(read_array(c.vsnds, c.num_vsnds), addr_of_mut!((*p).vsnds));
+        15: put_field(read_array(c.channels, c.num_channels), addr_of_mut!((*p).channels));
+        16: put_field(read_array(c.usbctrls, c.num_usbctrls), addr_of_mut!((*p).usbctrls));
+        17: put_field(read_array(c.usbdevs, c.num_usbdevs), addr_of_mut!((*p).usbdevs));
+        18: read_field(&c.on_poweroff, addr_of_mut!((*p).on_poweroff));
+        19: read_field(&c.on_reboot, addr_of_mut!((*p).on_reboot));
+        20: read_field(&c.on_watchdog, addr_of_mut!((*p).on_watchdog));
+        21: read_field(&c.on_crash, addr_of_mut!((*p).on_crash));
+        22: read_field(&c.on_soft_reset, addr_of_mut!((*p).on_soft_reset));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_domain_config_fields(
+    p: *mut DomainConfig,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: c_info;
+        1: b_info;
+        2: disks;
+        3: nics;
+        4: pcidevs;
+        5: rdms;
+        6: dtdevs;
+        7: vfbs;
+        8: vkbs;
+        #[cfg(xen_4_20)]
+        9: virtios;
+        10: vtpms;
+        11: p9s;
+        12: pvcallsifs;
+        13: vdispls;
+        14: vsnds;
+        15: channels;
+        16: usbctrls;
+        17: usbdevs;
+        18: on_poweroff;
+        19: on_reboot;
+        20: on_watchdog;
+        21: on_crash;
+        22: on_soft_reset;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -8906,21 +10604,54 @@ unsafe fn read_diskinfo_into(
     c: &sys::libxl_diskinfo,
     out: &mut MaybeUninit<Diskinfo>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(Diskinfo {
-            backend: CValue::read_c(&c.backend)?,
-            backend_id: CValue::read_c(&c.backend_id)?,
-            frontend: CValue::read_c(&c.frontend)?,
-            frontend_id: CValue::read_c(&c.frontend_id)?,
-            devid: CValue::read_c(&c.devid)?,
-            state: CValue::read_c(&c.state)?,
-            evtch: CValue::read_c(&c.evtch)?,
-            rref: CValue::read_c(&c.rref)?,
-        });
+        read_fields! { p, drop_diskinfo_fields;
+        0: read_field(&c.backend, addr_of_mut!((*p).backend));
+        1: read_field(&c.backend_id, addr_of_mut!((*p).backend_id));
+        2: read_field(&c.frontend, addr_of_mut!((*p).frontend));
+        3: read_field(&c.frontend_id, addr_of_mut!((*p).frontend_id));
+        4: read_field(&c.devid, addr_of_mut!((*p).devid));
+        5: read_field(&c.state, addr_of_mut!((*p).state));
+        6: read_field(&c.evtch, addr_of_mut!((*p).evtch));
+        7: read_field(&c.rref, addr_of_mut!((*p).rref));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_diskinfo_fields(
+    p: *mut Diskinfo,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: backend;
+        1: backend_id;
+        2: frontend;
+        3: frontend_id;
+        4: devid;
+        5: state;
+        6: evtch;
+        7: rref;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -9040,22 +10771,56 @@ unsafe fn read_nicinfo(c: &sys::libxl_nicinfo) -> Result<Nicinfo> {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_nicinfo_into(c: &sys::libxl_nicinfo, out: &mut MaybeUninit<Nicinfo>) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(Nicinfo {
-            backend: CValue::read_c(&c.backend)?,
-            backend_id: CValue::read_c(&c.backend_id)?,
-            frontend: CValue::read_c(&c.frontend)?,
-            frontend_id: CValue::read_c(&c.frontend_id)?,
-            devid: CValue::read_c(&c.devid)?,
-            state: CValue::read_c(&c.state)?,
-            evtch: CValue::read_c(&c.evtch)?,
-            rref_tx: CValue::read_c(&c.rref_tx)?,
-            rref_rx: CValue::read_c(&c.rref_rx)?,
-        });
+        read_fields! { p, drop_nicinfo_fields;
+        0: read_field(&c.backend, addr_of_mut!((*p).backend));
+        1: read_field(&c.backend_id, addr_of_mut!((*p).backend_id));
+        2: read_field(&c.frontend, addr_of_mut!((*p).frontend));
+        3: read_field(&c.frontend_id, addr_of_mut!((*p).frontend_id));
+        4: read_field(&c.devid, addr_of_mut!((*p).devid));
+        5: read_field(&c.state, addr_of_mut!((*p).state));
+        6: read_field(&c.evtch, addr_of_mut!((*p).evtch));
+        7: read_field(&c.rref_tx, addr_of_mut!((*p).rref_tx));
+        8: read_field(&c.rref_rx, addr_of_mut!((*p).rref_rx));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_nicinfo_fields(
+    p: *mut Nicinfo,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: backend;
+        1: backend_id;
+        2: frontend;
+        3: frontend_id;
+        4: devid;
+        5: state;
+        6: evtch;
+        7: rref_tx;
+        8: rref_rx;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -9181,22 +10946,56 @@ unsafe fn read_vtpminfo_into(
     c: &sys::libxl_vtpminfo,
     out: &mut MaybeUninit<Vtpminfo>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(Vtpminfo {
-            backend: CValue::read_c(&c.backend)?,
-            backend_id: CValue::read_c(&c.backend_id)?,
-            frontend: CValue::read_c(&c.frontend)?,
-            frontend_id: CValue::read_c(&c.frontend_id)?,
-            devid: CValue::read_c(&c.devid)?,
-            state: CValue::read_c(&c.state)?,
-            evtch: CValue::read_c(&c.evtch)?,
-            rref: CValue::read_c(&c.rref)?,
-            uuid: CValue::read_c(&c.uuid)?,
-        });
+        read_fields! { p, drop_vtpminfo_fields;
+        0: read_field(&c.backend, addr_of_mut!((*p).backend));
+        1: read_field(&c.backend_id, addr_of_mut!((*p).backend_id));
+        2: read_field(&c.frontend, addr_of_mut!((*p).frontend));
+        3: read_field(&c.frontend_id, addr_of_mut!((*p).frontend_id));
+        4: read_field(&c.devid, addr_of_mut!((*p).devid));
+        5: read_field(&c.state, addr_of_mut!((*p).state));
+        6: read_field(&c.evtch, addr_of_mut!((*p).evtch));
+        7: read_field(&c.rref, addr_of_mut!((*p).rref));
+        8: read_field(&c.uuid, addr_of_mut!((*p).uuid));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_vtpminfo_fields(
+    p: *mut Vtpminfo,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: backend;
+        1: backend_id;
+        2: frontend;
+        3: frontend_id;
+        4: devid;
+        5: state;
+        6: evtch;
+        7: rref;
+        8: uuid;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -9330,25 +11129,62 @@ unsafe fn read_usbctrlinfo_into(
     c: &sys::libxl_usbctrlinfo,
     out: &mut MaybeUninit<Usbctrlinfo>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(Usbctrlinfo {
-            type_: CValue::read_c(&c.type_)?,
-            devid: CValue::read_c(&c.devid)?,
-            version: CValue::read_c(&c.version)?,
-            ports: CValue::read_c(&c.ports)?,
-            backend: CValue::read_c(&c.backend)?,
-            backend_id: CValue::read_c(&c.backend_id)?,
-            frontend: CValue::read_c(&c.frontend)?,
-            frontend_id: CValue::read_c(&c.frontend_id)?,
-            state: CValue::read_c(&c.state)?,
-            evtch: CValue::read_c(&c.evtch)?,
-            ref_urb: CValue::read_c(&c.ref_urb)?,
-            ref_conn: CValue::read_c(&c.ref_conn)?,
-        });
+        read_fields! { p, drop_usbctrlinfo_fields;
+        0: read_field(&c.type_, addr_of_mut!((*p).type_));
+        1: read_field(&c.devid, addr_of_mut!((*p).devid));
+        2: read_field(&c.version, addr_of_mut!((*p).version));
+        3: read_field(&c.ports, addr_of_mut!((*p).ports));
+        4: read_field(&c.backend, addr_of_mut!((*p).backend));
+        5: read_field(&c.backend_id, addr_of_mut!((*p).backend_id));
+        6: read_field(&c.frontend, addr_of_mut!((*p).frontend));
+        7: read_field(&c.frontend_id, addr_of_mut!((*p).frontend_id));
+        8: read_field(&c.state, addr_of_mut!((*p).state));
+        9: read_field(&c.evtch, addr_of_mut!((*p).evtch));
+        10: read_field(&c.ref_urb, addr_of_mut!((*p).ref_urb));
+        11: read_field(&c.ref_conn, addr_of_mut!((*p).ref_conn));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_usbctrlinfo_fields(
+    p: *mut Usbctrlinfo,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: type_;
+        1: devid;
+        2: version;
+        3: ports;
+        4: backend;
+        5: backend_id;
+        6: frontend;
+        7: frontend_id;
+        8: state;
+        9: evtch;
+        10: ref_urb;
+        11: ref_conn;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -9480,21 +11316,54 @@ unsafe fn read_vcpuinfo_into(
     c: &sys::libxl_vcpuinfo,
     out: &mut MaybeUninit<Vcpuinfo>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(Vcpuinfo {
-            vcpuid: CValue::read_c(&c.vcpuid)?,
-            cpu: CValue::read_c(&c.cpu)?,
-            online: CValue::read_c(&c.online)?,
-            blocked: CValue::read_c(&c.blocked)?,
-            running: CValue::read_c(&c.running)?,
-            vcpu_time: CValue::read_c(&c.vcpu_time)?,
-            cpumap: CValue::read_c(&c.cpumap)?,
-            cpumap_soft: CValue::read_c(&c.cpumap_soft)?,
-        });
+        read_fields! { p, drop_vcpuinfo_fields;
+        0: read_field(&c.vcpuid, addr_of_mut!((*p).vcpuid));
+        1: read_field(&c.cpu, addr_of_mut!((*p).cpu));
+        2: read_field(&c.online, addr_of_mut!((*p).online));
+        3: read_field(&c.blocked, addr_of_mut!((*p).blocked));
+        4: read_field(&c.running, addr_of_mut!((*p).running));
+        5: read_field(&c.vcpu_time, addr_of_mut!((*p).vcpu_time));
+        6: read_field(&c.cpumap, addr_of_mut!((*p).cpumap));
+        7: read_field(&c.cpumap_soft, addr_of_mut!((*p).cpumap_soft));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_vcpuinfo_fields(
+    p: *mut Vcpuinfo,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: vcpuid;
+        1: cpu;
+        2: online;
+        3: blocked;
+        4: running;
+        5: vcpu_time;
+        6: cpumap;
+        7: cpumap_soft;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -9673,39 +11542,90 @@ unsafe fn read_physinfo_into(
     c: &sys::libxl_physinfo,
     out: &mut MaybeUninit<Physinfo>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(Physinfo {
-            threads_per_core: CValue::read_c(&c.threads_per_core)?,
-            cores_per_socket: CValue::read_c(&c.cores_per_socket)?,
-            max_cpu_id: CValue::read_c(&c.max_cpu_id)?,
-            nr_cpus: CValue::read_c(&c.nr_cpus)?,
-            cpu_khz: CValue::read_c(&c.cpu_khz)?,
-            total_pages: CValue::read_c(&c.total_pages)?,
-            free_pages: CValue::read_c(&c.free_pages)?,
-            scrub_pages: CValue::read_c(&c.scrub_pages)?,
-            outstanding_pages: CValue::read_c(&c.outstanding_pages)?,
-            sharing_freed_pages: CValue::read_c(&c.sharing_freed_pages)?,
-            sharing_used_frames: CValue::read_c(&c.sharing_used_frames)?,
-            max_possible_mfn: CValue::read_c(&c.max_possible_mfn)?,
-            nr_nodes: CValue::read_c(&c.nr_nodes)?,
-            hw_cap: CValue::read_c(&c.hw_cap)?,
-            cap_hvm: CValue::read_c(&c.cap_hvm)?,
-            cap_pv: CValue::read_c(&c.cap_pv)?,
-            cap_hvm_directio: CValue::read_c(&c.cap_hvm_directio)?,
-            cap_hap: CValue::read_c(&c.cap_hap)?,
-            cap_shadow: CValue::read_c(&c.cap_shadow)?,
-            cap_iommu_hap_pt_share: CValue::read_c(&c.cap_iommu_hap_pt_share)?,
-            cap_vmtrace: CValue::read_c(&c.cap_vmtrace)?,
-            cap_vpmu: CValue::read_c(&c.cap_vpmu)?,
-            cap_gnttab_v1: CValue::read_c(&c.cap_gnttab_v1)?,
-            cap_gnttab_v2: CValue::read_c(&c.cap_gnttab_v2)?,
-            #[cfg(xen_4_20)]
-            arch_capabilities: CValue::read_c(&c.arch_capabilities)?,
-        });
+        read_fields! { p, drop_physinfo_fields;
+        0: read_field(&c.threads_per_core, addr_of_mut!((*p).threads_per_core));
+        1: read_field(&c.cores_per_socket, addr_of_mut!((*p).cores_per_socket));
+        2: read_field(&c.max_cpu_id, addr_of_mut!((*p).max_cpu_id));
+        3: read_field(&c.nr_cpus, addr_of_mut!((*p).nr_cpus));
+        4: read_field(&c.cpu_khz, addr_of_mut!((*p).cpu_khz));
+        5: read_field(&c.total_pages, addr_of_mut!((*p).total_pages));
+        6: read_field(&c.free_pages, addr_of_mut!((*p).free_pages));
+        7: read_field(&c.scrub_pages, addr_of_mut!((*p).scrub_pages));
+        8: read_field(&c.outstanding_pages, addr_of_mut!((*p).outstanding_pages));
+        9: read_field(&c.sharing_freed_pages, addr_of_mut!((*p).sharing_freed_pages));
+        10: read_field(&c.sharing_used_frames, addr_of_mut!((*p).sharing_used_frames));
+        11: read_field(&c.max_possible_mfn, addr_of_mut!((*p).max_possible_mfn));
+        12: read_field(&c.nr_nodes, addr_of_mut!((*p).nr_nodes));
+        13: read_field(&c.hw_cap, addr_of_mut!((*p).hw_cap));
+        14: read_field(&c.cap_hvm, addr_of_mut!((*p).cap_hvm));
+        15: read_field(&c.cap_pv, addr_of_mut!((*p).cap_pv));
+        16: read_field(&c.cap_hvm_directio, addr_of_mut!((*p).cap_hvm_directio));
+        17: read_field(&c.cap_hap, addr_of_mut!((*p).cap_hap));
+        18: read_field(&c.cap_shadow, addr_of_mut!((*p).cap_shadow));
+        19: read_field(&c.cap_iommu_hap_pt_share, addr_of_mut!((*p).cap_iommu_hap_pt_share));
+        20: read_field(&c.cap_vmtrace, addr_of_mut!((*p).cap_vmtrace));
+        21: read_field(&c.cap_vpmu, addr_of_mut!((*p).cap_vpmu));
+        22: read_field(&c.cap_gnttab_v1, addr_of_mut!((*p).cap_gnttab_v1));
+        23: read_field(&c.cap_gnttab_v2, addr_of_mut!((*p).cap_gnttab_v2));
+        #[cfg(xen_4_20)]
+        24: read_field(&c.arch_capabilities, addr_of_mut!((*p).arch_capabilities));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_physinfo_fields(
+    p: *mut Physinfo,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: threads_per_core;
+        1: cores_per_socket;
+        2: max_cpu_id;
+        3: nr_cpus;
+        4: cpu_khz;
+        5: total_pages;
+        6: free_pages;
+        7: scrub_pages;
+        8: outstanding_pages;
+        9: sharing_freed_pages;
+        10: sharing_used_frames;
+        11: max_possible_mfn;
+        12: nr_nodes;
+        13: hw_cap;
+        14: cap_hvm;
+        15: cap_pv;
+        16: cap_hvm_directio;
+        17: cap_hap;
+        18: cap_shadow;
+        19: cap_iommu_hap_pt_share;
+        20: cap_vmtrace;
+        21: cap_vpmu;
+        22: cap_gnttab_v1;
+        23: cap_gnttab_v2;
+        #[cfg(xen_4_20)]
+        24: arch_capabilities;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -9861,20 +11781,52 @@ unsafe fn read_connectorinfo_into(
     c: &sys::libxl_connectorinfo,
     out: &mut MaybeUninit<Connectorinfo>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(Connectorinfo {
-            unique_id: CValue::read_c(&c.unique_id)?,
-            width: CValue::read_c(&c.width)?,
-            height: CValue::read_c(&c.height)?,
-            req_evtch: CValue::read_c(&c.req_evtch)?,
-            req_rref: CValue::read_c(&c.req_rref)?,
-            evt_evtch: CValue::read_c(&c.evt_evtch)?,
-            evt_rref: CValue::read_c(&c.evt_rref)?,
-        });
+        read_fields! { p, drop_connectorinfo_fields;
+        0: read_field(&c.unique_id, addr_of_mut!((*p).unique_id));
+        1: read_field(&c.width, addr_of_mut!((*p).width));
+        2: read_field(&c.height, addr_of_mut!((*p).height));
+        3: read_field(&c.req_evtch, addr_of_mut!((*p).req_evtch));
+        4: read_field(&c.req_rref, addr_of_mut!((*p).req_rref));
+        5: read_field(&c.evt_evtch, addr_of_mut!((*p).evt_evtch));
+        6: read_field(&c.evt_rref, addr_of_mut!((*p).evt_rref));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_connectorinfo_fields(
+    p: *mut Connectorinfo,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: unique_id;
+        1: width;
+        2: height;
+        3: req_evtch;
+        4: req_rref;
+        5: evt_evtch;
+        6: evt_rref;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -9996,21 +11948,54 @@ unsafe fn read_vdisplinfo_into(
     c: &sys::libxl_vdisplinfo,
     out: &mut MaybeUninit<Vdisplinfo>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(Vdisplinfo {
-            backend: CValue::read_c(&c.backend)?,
-            backend_id: CValue::read_c(&c.backend_id)?,
-            frontend: CValue::read_c(&c.frontend)?,
-            frontend_id: CValue::read_c(&c.frontend_id)?,
-            devid: CValue::read_c(&c.devid)?,
-            state: CValue::read_c(&c.state)?,
-            be_alloc: CValue::read_c(&c.be_alloc)?,
-            connectors: read_array(c.connectors, c.num_connectors)?,
-        });
+        read_fields! { p, drop_vdisplinfo_fields;
+        0: read_field(&c.backend, addr_of_mut!((*p).backend));
+        1: read_field(&c.backend_id, addr_of_mut!((*p).backend_id));
+        2: read_field(&c.frontend, addr_of_mut!((*p).frontend));
+        3: read_field(&c.frontend_id, addr_of_mut!((*p).frontend_id));
+        4: read_field(&c.devid, addr_of_mut!((*p).devid));
+        5: read_field(&c.state, addr_of_mut!((*p).state));
+        6: read_field(&c.be_alloc, addr_of_mut!((*p).be_alloc));
+        7: put_field(read_array(c.connectors, c.num_connectors), addr_of_mut!((*p).connectors));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_vdisplinfo_fields(
+    p: *mut Vdisplinfo,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: backend;
+        1: backend_id;
+        2: frontend;
+        3: frontend_id;
+        4: devid;
+        5: state;
+        6: be_alloc;
+        7: connectors;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -10120,15 +12105,42 @@ unsafe fn read_streaminfo_into(
     c: &sys::libxl_streaminfo,
     out: &mut MaybeUninit<Streaminfo>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(Streaminfo {
-            req_evtch: CValue::read_c(&c.req_evtch)?,
-            req_rref: CValue::read_c(&c.req_rref)?,
-        });
+        read_fields! { p, drop_streaminfo_fields;
+        0: read_field(&c.req_evtch, addr_of_mut!((*p).req_evtch));
+        1: read_field(&c.req_rref, addr_of_mut!((*p).req_rref));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_streaminfo_fields(
+    p: *mut Streaminfo,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: req_evtch;
+        1: req_rref;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -10216,14 +12228,40 @@ unsafe fn read_pcminfo(c: &sys::libxl_pcminfo) -> Result<Pcminfo> {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_pcminfo_into(c: &sys::libxl_pcminfo, out: &mut MaybeUninit<Pcminfo>) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(Pcminfo {
-            streams: read_array(c.streams, c.num_vsnd_streams)?,
-        });
+        read_fields! { p, drop_pcminfo_fields;
+        0: put_field(read_array(c.streams, c.num_vsnd_streams), addr_of_mut!((*p).streams));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_pcminfo_fields(
+    p: *mut Pcminfo,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: streams;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -10334,20 +12372,52 @@ unsafe fn read_vsndinfo_into(
     c: &sys::libxl_vsndinfo,
     out: &mut MaybeUninit<Vsndinfo>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(Vsndinfo {
-            backend: CValue::read_c(&c.backend)?,
-            backend_id: CValue::read_c(&c.backend_id)?,
-            frontend: CValue::read_c(&c.frontend)?,
-            frontend_id: CValue::read_c(&c.frontend_id)?,
-            devid: CValue::read_c(&c.devid)?,
-            state: CValue::read_c(&c.state)?,
-            pcms: read_array(c.pcms, c.num_vsnd_pcms)?,
-        });
+        read_fields! { p, drop_vsndinfo_fields;
+        0: read_field(&c.backend, addr_of_mut!((*p).backend));
+        1: read_field(&c.backend_id, addr_of_mut!((*p).backend_id));
+        2: read_field(&c.frontend, addr_of_mut!((*p).frontend));
+        3: read_field(&c.frontend_id, addr_of_mut!((*p).frontend_id));
+        4: read_field(&c.devid, addr_of_mut!((*p).devid));
+        5: read_field(&c.state, addr_of_mut!((*p).state));
+        6: put_field(read_array(c.pcms, c.num_vsnd_pcms), addr_of_mut!((*p).pcms));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_vsndinfo_fields(
+    p: *mut Vsndinfo,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: backend;
+        1: backend_id;
+        2: frontend;
+        3: frontend_id;
+        4: devid;
+        5: state;
+        6: pcms;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -10468,21 +12538,54 @@ unsafe fn read_vkbinfo(c: &sys::libxl_vkbinfo) -> Result<Vkbinfo> {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_vkbinfo_into(c: &sys::libxl_vkbinfo, out: &mut MaybeUninit<Vkbinfo>) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(Vkbinfo {
-            backend: CValue::read_c(&c.backend)?,
-            backend_id: CValue::read_c(&c.backend_id)?,
-            frontend: CValue::read_c(&c.frontend)?,
-            frontend_id: CValue::read_c(&c.frontend_id)?,
-            devid: CValue::read_c(&c.devid)?,
-            state: CValue::read_c(&c.state)?,
-            evtch: CValue::read_c(&c.evtch)?,
-            rref: CValue::read_c(&c.rref)?,
-        });
+        read_fields! { p, drop_vkbinfo_fields;
+        0: read_field(&c.backend, addr_of_mut!((*p).backend));
+        1: read_field(&c.backend_id, addr_of_mut!((*p).backend_id));
+        2: read_field(&c.frontend, addr_of_mut!((*p).frontend));
+        3: read_field(&c.frontend_id, addr_of_mut!((*p).frontend_id));
+        4: read_field(&c.devid, addr_of_mut!((*p).devid));
+        5: read_field(&c.state, addr_of_mut!((*p).state));
+        6: read_field(&c.evtch, addr_of_mut!((*p).evtch));
+        7: read_field(&c.rref, addr_of_mut!((*p).rref));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_vkbinfo_fields(
+    p: *mut Vkbinfo,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: backend;
+        1: backend_id;
+        2: frontend;
+        3: frontend_id;
+        4: devid;
+        5: state;
+        6: evtch;
+        7: rref;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -10590,16 +12693,44 @@ unsafe fn read_numainfo_into(
     c: &sys::libxl_numainfo,
     out: &mut MaybeUninit<Numainfo>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(Numainfo {
-            size: CValue::read_c(&c.size)?,
-            free: CValue::read_c(&c.free)?,
-            dists: read_array(c.dists, c.num_dists)?,
-        });
+        read_fields! { p, drop_numainfo_fields;
+        0: read_field(&c.size, addr_of_mut!((*p).size));
+        1: read_field(&c.free, addr_of_mut!((*p).free));
+        2: put_field(read_array(c.dists, c.num_dists), addr_of_mut!((*p).dists));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_numainfo_fields(
+    p: *mut Numainfo,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: size;
+        1: free;
+        2: dists;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -10700,16 +12831,44 @@ unsafe fn read_cputopology_into(
     c: &sys::libxl_cputopology,
     out: &mut MaybeUninit<Cputopology>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(Cputopology {
-            core: CValue::read_c(&c.core)?,
-            socket: CValue::read_c(&c.socket)?,
-            node: CValue::read_c(&c.node)?,
-        });
+        read_fields! { p, drop_cputopology_fields;
+        0: read_field(&c.core, addr_of_mut!((*p).core));
+        1: read_field(&c.socket, addr_of_mut!((*p).socket));
+        2: read_field(&c.node, addr_of_mut!((*p).node));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_cputopology_fields(
+    p: *mut Cputopology,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: core;
+        1: socket;
+        2: node;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -10809,17 +12968,46 @@ unsafe fn read_pcitopology_into(
     c: &sys::libxl_pcitopology,
     out: &mut MaybeUninit<Pcitopology>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(Pcitopology {
-            seg: CValue::read_c(&c.seg)?,
-            bus: CValue::read_c(&c.bus)?,
-            devfn: CValue::read_c(&c.devfn)?,
-            node: CValue::read_c(&c.node)?,
-        });
+        read_fields! { p, drop_pcitopology_fields;
+        0: read_field(&c.seg, addr_of_mut!((*p).seg));
+        1: read_field(&c.bus, addr_of_mut!((*p).bus));
+        2: read_field(&c.devfn, addr_of_mut!((*p).devfn));
+        3: read_field(&c.node, addr_of_mut!((*p).node));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_pcitopology_fields(
+    p: *mut Pcitopology,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: seg;
+        1: bus;
+        2: devfn;
+        3: node;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -10919,16 +13107,44 @@ unsafe fn read_sched_credit_params_into(
     c: &sys::libxl_sched_credit_params,
     out: &mut MaybeUninit<SchedCreditParams>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(SchedCreditParams {
-            tslice_ms: CValue::read_c(&c.tslice_ms)?,
-            ratelimit_us: CValue::read_c(&c.ratelimit_us)?,
-            vcpu_migr_delay_us: CValue::read_c(&c.vcpu_migr_delay_us)?,
-        });
+        read_fields! { p, drop_sched_credit_params_fields;
+        0: read_field(&c.tslice_ms, addr_of_mut!((*p).tslice_ms));
+        1: read_field(&c.ratelimit_us, addr_of_mut!((*p).ratelimit_us));
+        2: read_field(&c.vcpu_migr_delay_us, addr_of_mut!((*p).vcpu_migr_delay_us));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_sched_credit_params_fields(
+    p: *mut SchedCreditParams,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: tslice_ms;
+        1: ratelimit_us;
+        2: vcpu_migr_delay_us;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -11026,14 +13242,40 @@ unsafe fn read_sched_credit2_params_into(
     c: &sys::libxl_sched_credit2_params,
     out: &mut MaybeUninit<SchedCredit2Params>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(SchedCredit2Params {
-            ratelimit_us: CValue::read_c(&c.ratelimit_us)?,
-        });
+        read_fields! { p, drop_sched_credit2_params_fields;
+        0: read_field(&c.ratelimit_us, addr_of_mut!((*p).ratelimit_us));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_sched_credit2_params_fields(
+    p: *mut SchedCredit2Params,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: ratelimit_us;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -11156,22 +13398,56 @@ unsafe fn read_domain_remus_info_into(
     c: &sys::libxl_domain_remus_info,
     out: &mut MaybeUninit<DomainRemusInfo>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(DomainRemusInfo {
-            interval: CValue::read_c(&c.interval)?,
-            allow_unsafe: CValue::read_c(&c.allow_unsafe)?,
-            blackhole: CValue::read_c(&c.blackhole)?,
-            compression: CValue::read_c(&c.compression)?,
-            netbuf: CValue::read_c(&c.netbuf)?,
-            netbufscript: CValue::read_c(&c.netbufscript)?,
-            diskbuf: CValue::read_c(&c.diskbuf)?,
-            colo: CValue::read_c(&c.colo)?,
-            userspace_colo_proxy: CValue::read_c(&c.userspace_colo_proxy)?,
-        });
+        read_fields! { p, drop_domain_remus_info_fields;
+        0: read_field(&c.interval, addr_of_mut!((*p).interval));
+        1: read_field(&c.allow_unsafe, addr_of_mut!((*p).allow_unsafe));
+        2: read_field(&c.blackhole, addr_of_mut!((*p).blackhole));
+        3: read_field(&c.compression, addr_of_mut!((*p).compression));
+        4: read_field(&c.netbuf, addr_of_mut!((*p).netbuf));
+        5: read_field(&c.netbufscript, addr_of_mut!((*p).netbufscript));
+        6: read_field(&c.diskbuf, addr_of_mut!((*p).diskbuf));
+        7: read_field(&c.colo, addr_of_mut!((*p).colo));
+        8: read_field(&c.userspace_colo_proxy, addr_of_mut!((*p).userspace_colo_proxy));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_domain_remus_info_fields(
+    p: *mut DomainRemusInfo,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: interval;
+        1: allow_unsafe;
+        2: blackhole;
+        3: compression;
+        4: netbuf;
+        5: netbufscript;
+        6: diskbuf;
+        7: colo;
+        8: userspace_colo_proxy;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -11294,14 +13570,40 @@ unsafe fn read_event_type_domain_shutdown_into(
     c: &sys::libxl_event,
     out: &mut MaybeUninit<EventTypeDomainShutdown>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(EventTypeDomainShutdown {
-            shutdown_reason: CValue::read_c(&c.u.domain_shutdown.shutdown_reason)?,
-        });
+        read_fields! { p, drop_event_type_domain_shutdown_fields;
+        0: read_field(&c.u.domain_shutdown.shutdown_reason, addr_of_mut!((*p).shutdown_reason));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_event_type_domain_shutdown_fields(
+    p: *mut EventTypeDomainShutdown,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: shutdown_reason;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -11366,15 +13668,42 @@ unsafe fn read_event_type_disk_eject_into(
     c: &sys::libxl_event,
     out: &mut MaybeUninit<EventTypeDiskEject>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(EventTypeDiskEject {
-            vdev: CValue::read_c(&c.u.disk_eject.vdev)?,
-            disk: CValue::read_c(&c.u.disk_eject.disk)?,
-        });
+        read_fields! { p, drop_event_type_disk_eject_fields;
+        0: read_field(&c.u.disk_eject.vdev, addr_of_mut!((*p).vdev));
+        1: read_field(&c.u.disk_eject.disk, addr_of_mut!((*p).disk));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_event_type_disk_eject_fields(
+    p: *mut EventTypeDiskEject,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: vdev;
+        1: disk;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -11440,14 +13769,40 @@ unsafe fn read_event_type_operation_complete_into(
     c: &sys::libxl_event,
     out: &mut MaybeUninit<EventTypeOperationComplete>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(EventTypeOperationComplete {
-            rc: CValue::read_c(&c.u.operation_complete.rc)?,
-        });
+        read_fields! { p, drop_event_type_operation_complete_fields;
+        0: read_field(&c.u.operation_complete.rc, addr_of_mut!((*p).rc));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_event_type_operation_complete_fields(
+    p: *mut EventTypeOperationComplete,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: rc;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -11707,17 +14062,46 @@ unsafe fn read_event(c: &sys::libxl_event) -> Result<Event> {
 /// # Safety
 /// `c` is initialised.
 unsafe fn read_event_into(c: &sys::libxl_event, out: &mut MaybeUninit<Event>) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(Event {
-            domid: CValue::read_c(&c.domid)?,
-            domuuid: CValue::read_c(&c.domuuid)?,
-            for_user: CValue::read_c(&c.for_user)?,
-            type_: read_event_type_union(c)?,
-        });
+        read_fields! { p, drop_event_fields;
+        0: read_field(&c.domid, addr_of_mut!((*p).domid));
+        1: read_field(&c.domuuid, addr_of_mut!((*p).domuuid));
+        2: read_field(&c.for_user, addr_of_mut!((*p).for_user));
+        3: put_field(read_event_type_union(c), addr_of_mut!((*p).type_));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_event_fields(
+    p: *mut Event,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: domid;
+        1: domuuid;
+        2: for_user;
+        3: type_;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -11851,17 +14235,46 @@ unsafe fn read_psr_cat_info_into(
     c: &sys::libxl_psr_cat_info,
     out: &mut MaybeUninit<PsrCatInfo>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(PsrCatInfo {
-            id: CValue::read_c(&c.id)?,
-            cos_max: CValue::read_c(&c.cos_max)?,
-            cbm_len: CValue::read_c(&c.cbm_len)?,
-            cdp_enabled: CValue::read_c(&c.cdp_enabled)?,
-        });
+        read_fields! { p, drop_psr_cat_info_fields;
+        0: read_field(&c.id, addr_of_mut!((*p).id));
+        1: read_field(&c.cos_max, addr_of_mut!((*p).cos_max));
+        2: read_field(&c.cbm_len, addr_of_mut!((*p).cbm_len));
+        3: read_field(&c.cdp_enabled, addr_of_mut!((*p).cdp_enabled));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_psr_cat_info_fields(
+    p: *mut PsrCatInfo,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: id;
+        1: cos_max;
+        2: cbm_len;
+        3: cdp_enabled;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -11970,16 +14383,44 @@ unsafe fn read_psr_hw_info_type_cat_into(
     c: &sys::libxl_psr_hw_info,
     out: &mut MaybeUninit<PsrHwInfoTypeCat>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(PsrHwInfoTypeCat {
-            cos_max: CValue::read_c(&c.u.cat.cos_max)?,
-            cbm_len: CValue::read_c(&c.u.cat.cbm_len)?,
-            cdp_enabled: CValue::read_c(&c.u.cat.cdp_enabled)?,
-        });
+        read_fields! { p, drop_psr_hw_info_type_cat_fields;
+        0: read_field(&c.u.cat.cos_max, addr_of_mut!((*p).cos_max));
+        1: read_field(&c.u.cat.cbm_len, addr_of_mut!((*p).cbm_len));
+        2: read_field(&c.u.cat.cdp_enabled, addr_of_mut!((*p).cdp_enabled));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_psr_hw_info_type_cat_fields(
+    p: *mut PsrHwInfoTypeCat,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: cos_max;
+        1: cbm_len;
+        2: cdp_enabled;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -12051,16 +14492,44 @@ unsafe fn read_psr_hw_info_type_mba_into(
     c: &sys::libxl_psr_hw_info,
     out: &mut MaybeUninit<PsrHwInfoTypeMba>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(PsrHwInfoTypeMba {
-            cos_max: CValue::read_c(&c.u.mba.cos_max)?,
-            thrtl_max: CValue::read_c(&c.u.mba.thrtl_max)?,
-            linear: CValue::read_c(&c.u.mba.linear)?,
-        });
+        read_fields! { p, drop_psr_hw_info_type_mba_fields;
+        0: read_field(&c.u.mba.cos_max, addr_of_mut!((*p).cos_max));
+        1: read_field(&c.u.mba.thrtl_max, addr_of_mut!((*p).thrtl_max));
+        2: read_field(&c.u.mba.linear, addr_of_mut!((*p).linear));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_psr_hw_info_type_mba_fields(
+    p: *mut PsrHwInfoTypeMba,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: cos_max;
+        1: thrtl_max;
+        2: linear;
+        }
+    }
+    e
 }
 
 /// # Safety
@@ -12275,15 +14744,42 @@ unsafe fn read_psr_hw_info_into(
     c: &sys::libxl_psr_hw_info,
     out: &mut MaybeUninit<PsrHwInfo>,
 ) -> Result<()> {
+    // Field by field in place: a struct literal would be built
+    // elsewhere and moved, and device structs are large.
+    let p = out.as_mut_ptr();
     // SAFETY: `c` is initialised (caller's contract); union arms are
-    // read only under their key (see the union readers).
+    // read only under their key (see the union readers). Each field
+    // of `*p` is written once, in order; on an error the ones written
+    // are dropped and `out` is left uninitialised.
     unsafe {
-        out.write(PsrHwInfo {
-            id: CValue::read_c(&c.id)?,
-            type_: read_psr_hw_info_type_union(c)?,
-        });
+        read_fields! { p, drop_psr_hw_info_fields;
+        0: read_field(&c.id, addr_of_mut!((*p).id));
+        1: put_field(read_psr_hw_info_type_union(c), addr_of_mut!((*p).type_));
+        }
     }
     Ok(())
+}
+
+/// Drops the first `done` fields of a value whose read failed.
+///
+/// # Safety
+/// Those fields of `*p` are initialised; they are not used again.
+#[cold]
+#[inline(never)]
+unsafe fn drop_psr_hw_info_fields(
+    p: *mut PsrHwInfo,
+    done: usize,
+    e: crate::error::Error,
+) -> crate::error::Error {
+    let _ = (p, done);
+    // SAFETY: caller's contract.
+    unsafe {
+        drop_fields! { p, done;
+        0: id;
+        1: type_;
+        }
+    }
+    e
 }
 
 /// # Safety

@@ -36,12 +36,15 @@
 use std::ffi::{c_char, c_int};
 use std::fmt;
 use std::mem::MaybeUninit;
+use std::ptr::{self, addr_of_mut};
 
 use xenlight_sys as sys;
 
 use crate::error::Result;
 pub use crate::ids::{Mac, Uuid};
-pub(crate) use crate::raw::cvalue::{read_array, write_array, CValue, JsonC};
+pub(crate) use crate::raw::cvalue::{
+    put_field, read_array, read_field, write_array, CValue, JsonC,
+};
 use crate::raw::owned::libxl_structs;
 pub use crate::raw::owned::Owned;
 pub use crate::values::{Bitmap, CpuidLeaf, CpuidPolicy, MsrPolicy};
@@ -123,6 +126,34 @@ fn default_of<T: CValue>() -> T {
     let r = unsafe { T::read_c(&c) };
     // `_init` leaves numbers and NULLs only, which always read back.
     r.unwrap_or_else(|e| unreachable!("libxl's _init left an unreadable value: {e}"))
+}
+
+/// Reads the fields of a struct being built in place at `$p`, in order:
+/// each `$k: $read` is a field reader writing field number `$k`; on an
+/// error, `$drop($p, $k, error)` drops the `$k` fields before it and the
+/// error is returned.
+macro_rules! read_fields {
+    ($p:ident, $drop:ident; $($(#[$m:meta])* $k:literal: $read:expr;)*) => {
+        $(
+            $(#[$m])*
+            if let Err(e) = $read {
+                return Err($drop($p, $k, e));
+            }
+        )*
+    };
+}
+
+/// Drops the first `$done` fields of a struct at `$p` whose read failed
+/// (see [`read_fields`]); `$k: $f` names field number `$k`.
+macro_rules! drop_fields {
+    ($p:ident, $done:ident; $($(#[$m:meta])* $k:literal: $f:ident;)*) => {
+        $(
+            $(#[$m])*
+            if $done > $k {
+                ptr::drop_in_place(addr_of_mut!((*$p).$f));
+            }
+        )*
+    };
 }
 
 /// Declares an IDL enumeration: a `Copy` enum with an `Other(i32)` arm for
@@ -254,6 +285,7 @@ macro_rules! idl_enum {
     };
 }
 use idl_enum;
+use {drop_fields, read_fields};
 
 #[cfg(test)]
 #[path = "../../../tests/idl/samples.rs"]
@@ -375,6 +407,70 @@ mod tests {
             only_key.type_,
             DomainBuildInfoTypeUnion::Pvh(Default::default())
         );
+    }
+
+    /// A read that fails in the middle of a struct (here: a string that
+    /// is not UTF-8) returns the error and drops what it had read, from
+    /// the fields before it up through the enclosing structs and arrays
+    /// (`cargo xtask valgrind` runs this and finds no leak).
+    #[test]
+    fn a_read_that_fails_halfway_is_an_error_and_leaks_nothing() {
+        let nic = |bridge: &str| DeviceNic {
+            bridge: Some(bridge.into()),
+            colo_checkpoint_host: Some("peer".into()),
+            ..Default::default()
+        };
+        let cfg = DomainConfig {
+            c_info: DomainCreateInfo {
+                type_: DomainType::Pv,
+                name: Some("halfway".into()),
+                ..Default::default()
+            },
+            b_info: DomainBuildInfo {
+                kernel: Some("/boot/vmlinuz".into()),
+                type_: DomainBuildInfoTypeUnion::Pv(DomainBuildInfoTypePv {
+                    bootloader: Some("pygrub".into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            disks: vec![DeviceDisk {
+                vdev: Some("xvda".into()),
+                ..Default::default()
+            }],
+            nics: vec![nic("xenbr0"), nic("xenbr1")],
+            ..Default::default()
+        };
+        let not_utf8 = |p: &mut *mut c_char| {
+            // SAFETY: a malloc'd string field of an owned config; the
+            // replacement is malloc'd too (strdup), so dispose frees it.
+            unsafe {
+                libc::free(p.cast());
+                *p = libc::strdup(c"\xff\xfe".as_ptr());
+            }
+        };
+        type Spoil = fn(&mut sys::libxl_domain_config, &dyn Fn(&mut *mut c_char));
+        let places: [(&str, Spoil); 3] = [
+            // The last string of the second NIC: the first NIC, the disk,
+            // b_info and c_info have been read.
+            ("nics[1].colo_checkpoint_host", |c, bad| {
+                // SAFETY: two NICs were written.
+                bad(unsafe { &mut (*c.nics.add(1)).colo_checkpoint_host })
+            }),
+            // Inside a union arm, after b_info's own kernel.
+            ("b_info.u.pv.bootloader", |c, bad| {
+                // SAFETY: the PV arm is the selected one.
+                bad(unsafe { &mut c.b_info.u.pv.bootloader })
+            }),
+            ("c_info.name", |c, bad| bad(&mut c.c_info.name)),
+        ];
+        for (what, spoil) in places {
+            let mut c = cfg.to_c().unwrap();
+            spoil(&mut c, &not_utf8);
+            // SAFETY: `c` is initialised; only a string was replaced.
+            let e = unsafe { DomainConfig::read_c(&c) }.unwrap_err();
+            assert!(e.to_string().contains("not UTF-8"), "{what}: {e}");
+        }
     }
 
     #[test]
