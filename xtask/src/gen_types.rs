@@ -1201,8 +1201,12 @@ libxl_thing = Struct("thing", [
             "A(ThingKindA),",
             "1 => ThingKindUnion::A(read_thing_kind_a(c)?),",
             "sys::libxl_thing_init_kind(c, 1 as _); write_thing_kind_a(a, c)?;",
-            "read_array(c.list, c.num_list)?",
-            "CValue::read_c(&c.u.a.flag)?",
+            // Read in place, field by field; a failure drops fields 0..k.
+            "read_fields! { p, drop_thing_fields;",
+            "1: put_field(read_array(c.list, c.num_list), addr_of_mut!((*p).list));",
+            "2: put_field(read_thing_kind_union(c), addr_of_mut!((*p).kind));",
+            "0: read_field(&c.u.a.flag, addr_of_mut!((*p).flag));",
+            "drop_fields! { p, done;\n0: name;\n1: list;\n2: kind;\n}",
         ] {
             assert!(out.contains(want), "missing {want:?} in\n{out}");
         }
