@@ -73,23 +73,27 @@ fn pv_guest_from_builder_runs_and_powers_off() {
 
 #[test]
 fn pvh_guest_from_builder_runs_and_powers_off() {
-    let ctx = Context::new().unwrap();
-    run_to_poweroff(
-        &ctx,
-        &builder_guest(&format!("{PREFIX}pvh"), DomainType::Pvh),
-    );
+    retry_after_triple_fault("pvh_guest_from_builder_runs_and_powers_off", || {
+        let ctx = Context::new().unwrap();
+        run_to_poweroff(
+            &ctx,
+            &builder_guest(&format!("{PREFIX}pvh"), DomainType::Pvh),
+        );
+    });
 }
 
 #[test]
 fn guests_from_xl_cfg_run_and_power_off() {
-    let ctx = Context::new().unwrap();
-    for kind in ["pv", "pvh"] {
-        let name = format!("{PREFIX}cfg-{kind}");
-        let cfg = DomainConfig::from_xl_cfg(&guest_cfg(&name, kind, false))
-            .unwrap()
-            .config;
-        run_to_poweroff(&ctx, &cfg);
-    }
+    retry_after_triple_fault("guests_from_xl_cfg_run_and_power_off", || {
+        let ctx = Context::new().unwrap();
+        for kind in ["pv", "pvh"] {
+            let name = format!("{PREFIX}cfg-{kind}");
+            let cfg = DomainConfig::from_xl_cfg(&guest_cfg(&name, kind, false))
+                .unwrap()
+                .config;
+            run_to_poweroff(&ctx, &cfg);
+        }
+    });
 }
 
 #[test]

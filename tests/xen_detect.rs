@@ -54,6 +54,8 @@ fn pv_guest_is_detected_as_domu_pv() {
 
 #[test]
 fn pvh_guest_is_detected_as_domu_pvh() {
-    let out = detect_in_guest("pvh", DomainType::Pvh);
-    assert!(out.contains("role=domU mode=pvh "), "{out}");
+    retry_after_triple_fault("pvh_guest_is_detected_as_domu_pvh", || {
+        let out = detect_in_guest("pvh", DomainType::Pvh);
+        assert!(out.contains("role=domU mode=pvh "), "{out}");
+    });
 }

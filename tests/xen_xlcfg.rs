@@ -162,48 +162,50 @@ fn xlcfg_files_xl_refuses_are_refused_naming_the_key() {
 
 #[test]
 fn xlcfg_guests_from_corpus_files_start() {
-    let ctx = Context::new().unwrap();
-    let mut started = 0;
-    for (name, text) in CORPUS {
-        let Some(kind) = boots(text) else { continue };
-        let x = ctx.xl_cfg(text).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let guest = x.config.name.clone();
-        let serial = format!("/tmp/{guest}-serial.log");
-        let _ = std::fs::remove_file(&serial);
-        let domid = ctx
-            .create_domain(&x.config)
-            .unwrap_or_else(|e| panic!("{name}: create: {e}"));
-        let _guard = DomainGuard { ctx: &ctx, domid };
-        assert_eq!(
-            Some(ctx.domain_info(domid).unwrap().domain_type),
-            DomainType::from_name(kind),
-            "{name}"
-        );
-        let reason = ctx
-            .wait_for_shutdown(domid, Duration::from_secs(300))
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(reason, ShutdownReason::Poweroff, "{name}");
-        assert_eq!(
-            ctx.domain_info(domid).unwrap().state,
-            DomainState::Shutdown(ShutdownReason::Poweroff)
-        );
-        let out = if kind == "hvm" {
-            std::fs::read_to_string(&serial).unwrap_or_default()
-        } else {
-            wait_for_console(
-                &guest,
-                &protocol::guest_hello(&guest),
-                Duration::from_secs(10),
+    retry_after_triple_fault("xlcfg_guests_from_corpus_files_start", || {
+        let ctx = Context::new().unwrap();
+        let mut started = 0;
+        for (name, text) in CORPUS {
+            let Some(kind) = boots(text) else { continue };
+            let x = ctx.xl_cfg(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let guest = x.config.name.clone();
+            let serial = format!("/tmp/{guest}-serial.log");
+            let _ = std::fs::remove_file(&serial);
+            let domid = ctx
+                .create_domain(&x.config)
+                .unwrap_or_else(|e| panic!("{name}: create: {e}"));
+            let _guard = DomainGuard { ctx: &ctx, domid };
+            assert_eq!(
+                Some(ctx.domain_info(domid).unwrap().domain_type),
+                DomainType::from_name(kind),
+                "{name}"
             );
-            console_log(&guest)
-        };
-        assert!(
-            out.contains(&protocol::guest_hello(&guest)),
-            "{name}: {out}"
-        );
-        started += 1;
-    }
-    assert!(started >= 4, "only {started} corpus guests marked to boot");
+            let reason = ctx
+                .wait_for_shutdown(domid, Duration::from_secs(300))
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(reason, ShutdownReason::Poweroff, "{name}");
+            assert_eq!(
+                ctx.domain_info(domid).unwrap().state,
+                DomainState::Shutdown(ShutdownReason::Poweroff)
+            );
+            let out = if kind == "hvm" {
+                std::fs::read_to_string(&serial).unwrap_or_default()
+            } else {
+                wait_for_console(
+                    &guest,
+                    &protocol::guest_hello(&guest),
+                    Duration::from_secs(10),
+                );
+                console_log(&guest)
+            };
+            assert!(
+                out.contains(&protocol::guest_hello(&guest)),
+                "{name}: {out}"
+            );
+            started += 1;
+        }
+        assert!(started >= 4, "only {started} corpus guests marked to boot");
+    });
 }
 
 #[test]

@@ -51,6 +51,16 @@ pub fn guest_counts(log: &str) -> Vec<u64> {
         .collect()
 }
 
+/// A hypervisor test failed while Xen logged a guest's triple fault, and
+/// ran again: `@@TEST-RETRIED <test>: <Xen's line>@@` (see
+/// `common::retry_after_triple_fault`).
+pub const TEST_RETRIED: &str = "@@TEST-RETRIED ";
+
+/// The body of a `TEST-RETRIED` line, if `line` is one.
+pub fn parse_test_retried(line: &str) -> Option<&str> {
+    line.strip_prefix(TEST_RETRIED)?.strip_suffix(MARK)
+}
+
 /// The marker line before a program runs.
 pub fn run_begin(name: &str) -> String {
     format!("{RUN_BEGIN}{name}{MARK}")

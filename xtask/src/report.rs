@@ -16,6 +16,9 @@ pub struct RunResult {
     pub passed: u32,
     pub failed: u32,
     pub ignored: u32,
+    /// Tests that failed while Xen logged a guest triple fault and passed
+    /// or failed on a second run (`TEST-RETRIED` markers: test and Xen's line).
+    pub retried: Vec<String>,
 }
 
 impl RunResult {
@@ -82,6 +85,7 @@ pub fn parse(log: &str) -> Vec<RunResult> {
                 passed: 0,
                 failed: 0,
                 ignored: 0,
+                retried: Vec::new(),
             });
             continue;
         }
@@ -97,6 +101,9 @@ pub fn parse(log: &str) -> Vec<RunResult> {
         let Some(r) = current.as_mut() else { continue };
         if line.starts_with("(XEN)") {
             continue;
+        }
+        if let Some(retry) = protocol::parse_test_retried(line.trim()) {
+            r.retried.push(retry.to_owned());
         }
         if let Some((p, f, i)) = libtest_counts(line) {
             r.passed += p;
@@ -214,6 +221,23 @@ mod tests {
             "@@RUN-BEGIN a@@\ntest result: ok. 0 passed; 0 failed; 0 ignored\n@@RUN-END a rc=0@@\n",
         );
         assert_eq!(totals(&none_ran, Ending::Done, false), (0, 1));
+    }
+
+    #[test]
+    fn a_test_run_again_after_a_triple_fault_is_listed_and_counted_once() {
+        let log = "@@RUN-BEGIN xen_create@@\r\n\
+            test pvh_runs ... (XEN) d18v0 Triple fault - invoking HVM shutdown action 1\r\n\
+            @@TEST-RETRIED pvh_runs: (XEN) d18v0 Triple fault - invoking HVM shutdown action 1@@\r\n\
+            ok\r\n\
+            test result: ok. 6 passed; 0 failed; 0 ignored\r\n\
+            @@RUN-END xen_create rc=0@@\r\n\
+            @@XENLIGHT-DONE@@\r\n";
+        let r = parse(log);
+        assert_eq!(
+            r[0].retried,
+            ["pvh_runs: (XEN) d18v0 Triple fault - invoking HVM shutdown action 1"]
+        );
+        assert_eq!(totals(&r, Ending::Done, false), (6, 0));
     }
 
     #[test]

@@ -301,6 +301,16 @@ fn run_suite(suite: &Suite, o: &VmOptions) -> Result<bool> {
         println!("bench: {}", if ok { "completed" } else { "FAILED" });
         return Ok(ok);
     }
+    let retried: Vec<&String> = results.iter().flat_map(|r| &r.retried).collect();
+    if !retried.is_empty() {
+        println!(
+            "\nran again after a guest's triple fault under TCG ({}):",
+            retried.len()
+        );
+        for r in &retried {
+            println!("  {r}");
+        }
+    }
     let (passed, failed) = report::totals(&results, ending, timed_out);
     println!("{passed} passed, {failed} failed");
     Ok(failed == 0)
