@@ -139,27 +139,24 @@ impl Context {
             unsafe libxl_domain_suspend(domid.get(), fd, sys::LIBXL_SUSPEND_LIVE as i32, ptr::null())
         );
         if let Err(e) = sent {
-            let resumed = self.resume_after_failure(domid);
-            return Err(failed(&name, "sending", e.to_string(), resumed));
+            return Err(self.failed_after_suspend(domid, &name, "sending", e.to_string()));
         }
         match read_byte(stream) {
             Some(RECEIVED) => {}
             other => {
-                let resumed = self.resume_after_failure(domid);
                 let why = match other {
                     Some(FAILED) => "the receiver could not restore the domain".to_owned(),
                     Some(b) => format!("unexpected reply {b:?} from the receiver"),
                     None => "the receiver closed the stream".to_owned(),
                 };
-                return Err(failed(&name, "sending", why, resumed));
+                return Err(self.failed_after_suspend(domid, &name, "sending", why));
             }
         }
         // Free the name for the receiver; keep ours until it has taken it.
         let away = format!("{name}--migratedaway");
         if let Err(e) = self.rename(domid, &away) {
             let _ = stream.write_all(&[ABORT]);
-            let resumed = self.resume_after_failure(domid);
-            return Err(failed(&name, "handing over", e.to_string(), resumed));
+            return Err(self.failed_after_suspend(domid, &name, "handing over", e.to_string()));
         }
         let done = stream.write_all(&[GO]).is_ok() && read_byte(stream) == Some(DONE);
         if !done {
@@ -292,15 +289,46 @@ impl Context {
         })
     }
 
-    /// After a failed send: resumes the domain if libxl left it suspended.
-    /// Returns whether it runs.
-    fn resume_after_failure(&self, domid: Domid) -> bool {
-        match self.domain_info(domid).map(|i| i.state) {
-            // As xl: suspend_cancel, the guest continues where it was.
-            Ok(DomainState::Shutdown(ShutdownReason::Suspend)) => self.resume(domid).is_ok(),
-            Ok(DomainState::Shutdown(_) | DomainState::Dying) | Err(_) => false,
-            Ok(_) => true,
+    /// The error for a send that failed once libxl had started: the domain
+    /// is resumed if libxl left it suspended (as xl's suspend_cancel: the
+    /// guest continues where it was); if it does not run, the reason says
+    /// why.
+    fn failed_after_suspend(
+        &self,
+        domid: Domid,
+        name: &str,
+        stage: &'static str,
+        reason: String,
+    ) -> Error {
+        match self.resume_if_suspended(domid) {
+            None => failed(name, stage, reason, true),
+            Some(why) => failed(name, stage, format!("{reason}; {why}"), false),
         }
+    }
+
+    /// Resumes a domain left suspended; `None` when it runs, else why not.
+    /// A failed resume is tried again while the domain stays suspended
+    /// (a few times, a quarter second apart): a resume that did take
+    /// effect leaves it running, so the domain is never resumed twice.
+    fn resume_if_suspended(&self, domid: Domid) -> Option<String> {
+        let mut failure = None;
+        for attempt in 0..4 {
+            if attempt > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(250));
+            }
+            match self.domain_info(domid).map(|i| i.state) {
+                Ok(DomainState::Shutdown(ShutdownReason::Suspend)) => match self.resume(domid) {
+                    Ok(()) => return None,
+                    Err(e) => failure = Some(format!("resuming it failed: {e}")),
+                },
+                Ok(state @ (DomainState::Shutdown(_) | DomainState::Dying)) => {
+                    return Some(failure.unwrap_or(format!("it is {state:?}, not suspended")))
+                }
+                Ok(_) => return None,
+                Err(e) => return Some(format!("its state could not be read: {e}")),
+            }
+        }
+        failure
     }
 }
 
