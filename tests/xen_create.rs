@@ -7,7 +7,9 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use xenlight::{Context, DomainConfig, DomainState, DomainType, Domid, Error, ShutdownReason};
+use xenlight::{
+    Action, Context, DomainConfig, DomainState, DomainType, Domid, Error, ShutdownReason,
+};
 
 fn builder_guest(name: &str, ty: DomainType) -> DomainConfig {
     let g = guest_dir();
@@ -160,4 +162,45 @@ fn wait_for_shutdown_times_out_and_reports_unknown_domains() {
         .wait_for_shutdown(Domid::new(31_999).unwrap(), Duration::from_secs(1))
         .unwrap_err()
         .is_domain_not_found());
+}
+
+/// `retry_after_triple_fault` runs a test again only when Xen logged a new
+/// guest triple fault: a PVH guest whose kernel triple-faults at once
+/// (xtask/assets/triple-fault.S) makes the first run fail, and it is run
+/// again; a failure without one is not.
+#[test]
+fn a_failure_with_a_guest_triple_fault_is_run_again_and_others_are_not() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let runs = AtomicU32::new(0);
+    retry_after_triple_fault("(deliberate triple fault, xen_create)", || {
+        if runs.fetch_add(1, Ordering::SeqCst) > 0 {
+            return;
+        }
+        let ctx = Context::new().unwrap();
+        let kernel = guest_dir().join("triple-fault.elf");
+        let cfg = DomainConfig::new(format!("{PREFIX}triple-fault"), DomainType::Pvh)
+            .memory_mib(32)
+            .vcpus(1)
+            .kernel(kernel.to_str().unwrap())
+            .on_reboot(Action::Destroy);
+        let domid = ctx.create_domain(&cfg).expect("create");
+        let _guard = DomainGuard { ctx: &ctx, domid };
+        let reason = ctx
+            .wait_for_shutdown(domid, Duration::from_secs(60))
+            .expect("wait_for_shutdown");
+        // Xen's HVM shutdown action for a triple fault is a reboot.
+        assert_eq!(reason, ShutdownReason::Reboot);
+        panic!("the guest triple-faulted, as it should");
+    });
+    assert_eq!(runs.load(Ordering::SeqCst), 2, "run again once");
+
+    let runs = AtomicU32::new(0);
+    let failed = std::panic::catch_unwind(|| {
+        retry_after_triple_fault("(not run again)", || {
+            runs.fetch_add(1, Ordering::SeqCst);
+            panic!("a failure of its own");
+        })
+    });
+    assert!(failed.is_err());
+    assert_eq!(runs.load(Ordering::SeqCst), 1, "not run again");
 }

@@ -447,6 +447,22 @@ pub fn base_archive(boot: &BootFiles) -> Result<PathBuf> {
     Ok(archive)
 }
 
+/// A PVH guest kernel that triple-faults at its first instruction
+/// (xtask/assets/triple-fault.S): one 1 MiB load segment and Xen's
+/// PHYS32_ENTRY note.
+pub fn triple_fault_kernel() -> Result<PathBuf> {
+    let dir = cache_dir();
+    let src = dir.join("triple-fault.S");
+    fs::write(&src, include_str!("../assets/triple-fault.S"))?;
+    let out = dir.join("triple-fault.elf");
+    run(Command::new("cc")
+        .args(["-nostdlib", "-static", "-no-pie", "-Wl,-z,noseparate-code"])
+        .args(["-Wl,-Ttext-segment=0x100000", "-Wl,--build-id=none", "-o"])
+        .arg(&out)
+        .arg(&src))?;
+    Ok(out)
+}
+
 /// Builds the guest initrd: busybox and an init that prints
 /// `@@GUEST-HELLO <marker>@@` and powers off, or stays up with `xlstay` on
 /// its command line. Extra executables (e.g. `xen-detect`) go to /bin.

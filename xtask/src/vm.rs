@@ -71,6 +71,7 @@ fn add_guest_files(
     t.copy(&boot.kernel, "/guest/vmlinuz")?;
     t.copy(&boot.vmlinux, "/guest/vmlinux")?;
     t.copy(&initrd, "/guest/guest.cpio.gz")?;
+    t.copy(&host::triple_fault_kernel()?, "/guest/triple-fault.elf")?;
     let cfgs = workspace_root().join("tests/guests");
     if cfgs.is_dir() {
         for e in fs::read_dir(&cfgs)? {
