@@ -261,17 +261,7 @@ fn dev_hvm_guest_starts_prints_its_marker_and_detects_hvm_then_pv_drivers() {
         || {
             let ctx = Context::new().unwrap();
             let name = format!("{PREFIX}hvm");
-            let serial = format!("/tmp/{name}-serial.log");
-            let _ = std::fs::remove_file(&serial);
-            let g = guest_dir();
-            let cfg = DomainConfig::new(&name, DomainType::Hvm)
-                .memory_mib(128)
-                .kernel(g.join("vmlinuz").to_str().unwrap())
-                .ramdisk(g.join("guest.cpio.gz").to_str().unwrap())
-                .cmdline(format!(
-                    "console=ttyS0 rdinit=/init xlmarker={name} xlpvlate"
-                ))
-                .serial(format!("file:{serial}"));
+            let (cfg, serial) = hvm_serial_guest(&name, "xlpvlate");
             let domid = ctx.create_domain(&cfg).expect("create HVM guest");
             let _guard = DomainGuard { ctx: &ctx, domid };
             assert_eq!(ctx.domain_info(domid).unwrap().domain_type, DomainType::Hvm);

@@ -484,17 +484,7 @@ fn the_power_button_trigger_powers_off_an_hvm_guest_and_is_refused_for_pv() {
             use xenlight::types::Trigger;
             let ctx = Context::new().unwrap();
             let name = format!("{PREFIX}ops-power");
-            let serial = format!("/tmp/{name}-serial.log");
-            let _ = std::fs::remove_file(&serial);
-            let g = guest_dir();
-            let cfg = xenlight::DomainConfig::new(&name, xenlight::DomainType::Hvm)
-                .memory_mib(128)
-                .kernel(g.join("vmlinuz").to_str().unwrap())
-                .ramdisk(g.join("guest.cpio.gz").to_str().unwrap())
-                .cmdline(format!(
-                    "console=ttyS0 rdinit=/init xlmarker={name} xlacpi xlstay"
-                ))
-                .serial(format!("file:{serial}"));
+            let (cfg, serial) = hvm_serial_guest(&name, "xlacpi xlstay");
             let domid = ctx.create_domain(&cfg).expect("create HVM guest");
             let _guard = DomainGuard { ctx: &ctx, domid };
             let log = || std::fs::read_to_string(&serial).unwrap_or_default();
@@ -681,16 +671,9 @@ fn a_soft_reset_of_an_hvm_guest_is_carried_out_in_place() {
                 std::fs::write(&path, b).unwrap();
                 path
             };
-            let serial = format!("/tmp/{name}-serial.log");
-            let _ = std::fs::remove_file(&serial);
-            let cfg = xenlight::DomainConfig::new(&name, xenlight::DomainType::Hvm)
+            let (cfg, serial) = hvm_serial_guest(&name, "xlkexec");
+            let cfg = cfg
                 .memory_mib(192)
-                .kernel(g.join("vmlinuz").to_str().unwrap())
-                .ramdisk(g.join("guest.cpio.gz").to_str().unwrap())
-                .cmdline(format!(
-                    "console=ttyS0 rdinit=/init xlmarker={name} xlkexec"
-                ))
-                .serial(format!("file:{serial}"))
                 .disk(xenlight::Disk::new(disk_of("vmlinuz"), "xvda"))
                 .disk(xenlight::Disk::new(disk_of("guest.cpio.gz"), "xvdb"))
                 .on_soft_reset(xenlight::Action::SoftReset);

@@ -200,6 +200,24 @@ pub fn direct_boot_guest(name: &str, ty: xenlight::DomainType) -> xenlight::Doma
         .cmdline("console=hvc0 rdinit=/init quiet xlstay")
 }
 
+/// An HVM test guest started straight from its kernel and initrd, its
+/// console on the emulated serial port and logged to the returned file (an
+/// old log removed first); `words` go to the guest's init (`xlacpi`, ...).
+pub fn hvm_serial_guest(name: &str, words: &str) -> (xenlight::DomainConfig, String) {
+    let serial = format!("/tmp/{name}-serial.log");
+    let _ = std::fs::remove_file(&serial);
+    let g = guest_dir();
+    let cfg = xenlight::DomainConfig::new(name, xenlight::DomainType::Hvm)
+        .memory_mib(128)
+        .kernel(g.join("vmlinuz").to_str().unwrap())
+        .ramdisk(g.join("guest.cpio.gz").to_str().unwrap())
+        .cmdline(format!(
+            "console=ttyS0 rdinit=/init xlmarker={name} {words}"
+        ))
+        .serial(format!("file:{serial}"));
+    (cfg, serial)
+}
+
 /// An HVM arm made headless, as the builder's own HVM default: no
 /// graphics, VNC, SDL or emulated VGA.
 pub fn headless(h: &mut xenlight::types::DomainBuildInfoTypeHvm) {
