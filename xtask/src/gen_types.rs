@@ -18,7 +18,7 @@ use std::process::Command;
 
 use crate::header;
 use crate::host::run;
-use crate::idl::{self, Builtin, Dir, Idl, KeyedUnion, Ty};
+use crate::idl::{self, Builtin, Dir, Field, Idl, KeyedUnion, Ty};
 use crate::{cache_dir, workspace_root};
 
 /// The Debian source package whose IDL the checked-in code is generated from.
@@ -243,6 +243,14 @@ const KEYWORDS: &[&str] = &[
 ];
 
 /// A field or arm name as Rust (and bindgen) spell it: keywords get a `_`.
+/// The Rust name of a struct field: a keyed union is named by its key.
+fn rust_field(f: &Field) -> String {
+    match &f.ty {
+        Ty::KeyedUnion(ku) => ident(&ku.keyvar),
+        _ => ident(&f.name),
+    }
+}
+
 fn ident(n: &str) -> String {
     if KEYWORDS.contains(&n) {
         format!("{n}_")
@@ -561,10 +569,7 @@ impl<'a> Gen<'a> {
             if f.doc.is_empty() && f.deprecated_by.is_none() {
                 let _ = writeln!(o, "    /// libxl: `{}`.", f.name);
             }
-            let fname = match &f.ty {
-                Ty::KeyedUnion(ku) => ident(&ku.keyvar),
-                _ => ident(&f.name),
-            };
+            let fname = rust_field(f);
             if let Some(c) = &f.cfg {
                 let _ = writeln!(
                     o,
@@ -591,15 +596,11 @@ impl<'a> Gen<'a> {
             let what_f = format!("{what}{}", f.name);
             rd += &cfg_attr(&f.cfg);
             wr += &cfg_attr(&f.cfg);
-            let fname = match &f.ty {
-                Ty::KeyedUnion(ku) => ident(&ku.keyvar),
-                _ => ident(&f.name),
-            };
+            let fname = rust_field(f);
             drops += &cfg_attr(&f.cfg);
             let _ = writeln!(drops, "{k}: {fname};");
             match &f.ty {
                 Ty::KeyedUnion(ku) => {
-                    let fname = ident(&ku.keyvar);
                     let uname = self.union_name(s, ku);
                     let _ = writeln!(
                         rd,
@@ -612,34 +613,26 @@ impl<'a> Gen<'a> {
                     let n = snake(&self.names[*j]);
                     let _ = writeln!(
                         rd,
-                        "{k}: read_{n}_into(c, &mut *addr_of_mut!((*p).{}).cast());",
-                        ident(&f.name)
+                        "{k}: read_{n}_into(c, &mut *addr_of_mut!((*p).{fname}).cast());"
                     );
-                    let _ = writeln!(wr, "write_{n}(&v.{}, c)?;", ident(&f.name));
+                    let _ = writeln!(wr, "write_{n}(&v.{fname}, c)?;");
                 }
                 Ty::Array { lenvar, .. } => {
                     let lp = format!("c.{}{}", place.path, ident(lenvar));
                     let _ = writeln!(
                         rd,
-                        "{k}: put_field(read_array({cpath}, {lp}), addr_of_mut!((*p).{}));",
-                        ident(&f.name)
+                        "{k}: put_field(read_array({cpath}, {lp}), addr_of_mut!((*p).{fname}));"
                     );
                     let _ = writeln!(
                         wr,
-                        "write_array({what_f:?}, &v.{}, &mut {cpath}, &mut {lp})?;",
-                        ident(&f.name)
+                        "write_array({what_f:?}, &v.{fname}, &mut {cpath}, &mut {lp})?;"
                     );
                 }
                 _ => {
-                    let _ = writeln!(
-                        rd,
-                        "{k}: read_field(&{cpath}, addr_of_mut!((*p).{}));",
-                        ident(&f.name)
-                    );
+                    let _ = writeln!(rd, "{k}: read_field(&{cpath}, addr_of_mut!((*p).{fname}));");
                     let _ = writeln!(
                         wr,
-                        "CValue::write_c(&v.{}, &mut {cpath}).map_err(|e| e.in_field({what_f:?}))?;",
-                        ident(&f.name)
+                        "CValue::write_c(&v.{fname}, &mut {cpath}).map_err(|e| e.in_field({what_f:?}))?;"
                     );
                 }
             }
@@ -1040,10 +1033,7 @@ impl<'a> Gen<'a> {
         let name = self.names[s].clone();
         let mut body = String::new();
         for (i, f) in self.fields(s).iter().enumerate() {
-            let fname = match &f.ty {
-                Ty::KeyedUnion(ku) => ident(&ku.keyvar),
-                _ => ident(&f.name),
-            };
+            let fname = rust_field(f);
             let expr = match &f.ty {
                 Ty::Array { .. } => format!(
                     "vec![Sample::sample(seed + {i}), Sample::sample(seed + {})]",
