@@ -24,7 +24,7 @@ fn triple_faults(ctx: &Context) -> Vec<String> {
 /// failed while Xen logged a triple fault of a guest vCPU that it had not
 /// logged before. Under QEMU's TCG emulation a PVH/HVM guest's vCPU now
 /// and then triple-faults (Xen: `d18v0 Triple fault - invoking HVM
-/// shutdown action 1`, seen in about one full run in ten) and the guest
+/// shutdown action 1`; seen in CI runs now and then) and the guest
 /// reboots instead of doing what the test waits for: a fault of the
 /// emulated CPU, not of the toolstack. Any other failure, and a second
 /// failure, fail the test; a retry is printed past libtest's capture as a
