@@ -75,7 +75,7 @@ fn pv_guest_from_builder_runs_and_powers_off() {
 
 #[test]
 fn pvh_guest_from_builder_runs_and_powers_off() {
-    retry_after_triple_fault("pvh_guest_from_builder_runs_and_powers_off", || {
+    retry_after_triple_fault(|| {
         let ctx = Context::new().unwrap();
         run_to_poweroff(
             &ctx,
@@ -86,7 +86,7 @@ fn pvh_guest_from_builder_runs_and_powers_off() {
 
 #[test]
 fn guests_from_xl_cfg_run_and_power_off() {
-    retry_after_triple_fault("guests_from_xl_cfg_run_and_power_off", || {
+    retry_after_triple_fault(|| {
         let ctx = Context::new().unwrap();
         for kind in ["pv", "pvh"] {
             let name = format!("{PREFIX}cfg-{kind}");
@@ -172,7 +172,7 @@ fn wait_for_shutdown_times_out_and_reports_unknown_domains() {
 fn a_failure_with_a_guest_triple_fault_is_run_again_and_others_are_not() {
     use std::sync::atomic::{AtomicU32, Ordering};
     let runs = AtomicU32::new(0);
-    retry_after_triple_fault("(deliberate triple fault, xen_create)", || {
+    retry_after_triple_fault(|| {
         if runs.fetch_add(1, Ordering::SeqCst) > 0 {
             return;
         }
@@ -196,7 +196,7 @@ fn a_failure_with_a_guest_triple_fault_is_run_again_and_others_are_not() {
 
     let runs = AtomicU32::new(0);
     let failed = std::panic::catch_unwind(|| {
-        retry_after_triple_fault("(not run again)", || {
+        retry_after_triple_fault(|| {
             runs.fetch_add(1, Ordering::SeqCst);
             panic!("a failure of its own");
         })

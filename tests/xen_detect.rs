@@ -54,7 +54,7 @@ fn pv_guest_is_detected_as_domu_pv() {
 
 #[test]
 fn pvh_guest_is_detected_as_domu_pvh() {
-    retry_after_triple_fault("pvh_guest_is_detected_as_domu_pvh", || {
+    retry_after_triple_fault(|| {
         let out = detect_in_guest("pvh", DomainType::Pvh);
         assert!(out.contains("role=domU mode=pvh "), "{out}");
     });

@@ -256,34 +256,31 @@ fn dev_missing_bridge_at_create_leaves_no_domain() {
 
 #[test]
 fn dev_hvm_guest_starts_prints_its_marker_and_detects_hvm_then_pv_drivers() {
-    retry_after_triple_fault(
-        "dev_hvm_guest_starts_prints_its_marker_and_detects_hvm_then_pv_drivers",
-        || {
-            let ctx = Context::new().unwrap();
-            let name = format!("{PREFIX}hvm");
-            let (cfg, serial) = hvm_serial_guest(&name, "xlpvlate");
-            let domid = ctx.create_domain(&cfg).expect("create HVM guest");
-            let _guard = DomainGuard { ctx: &ctx, domid };
-            assert_eq!(ctx.domain_info(domid).unwrap().domain_type, DomainType::Hvm);
-            let reason = ctx
-                .wait_for_shutdown(domid, Duration::from_secs(300))
-                .expect("wait");
-            assert_eq!(reason, ShutdownReason::Poweroff);
-            let out = std::fs::read_to_string(&serial).unwrap_or_default();
-            assert!(
-                out.contains(&protocol::guest_hello(&name)),
-                "serial:\n{out}"
-            );
-            // The guest runs xen-detect before and after loading the PV front-end
-            // drivers (xen-platform-pci is built in): plain HVM, then PV-on-HVM.
-            let plain = out.find("role=domU mode=hvm ");
-            let with_pv = out.find("role=domU mode=hvm+pv-drivers ");
-            assert!(
-                matches!((plain, with_pv), (Some(a), Some(b)) if a < b),
-                "serial:\n{out}"
-            );
-        },
-    );
+    retry_after_triple_fault(|| {
+        let ctx = Context::new().unwrap();
+        let name = format!("{PREFIX}hvm");
+        let (cfg, serial) = hvm_serial_guest(&name, "xlpvlate");
+        let domid = ctx.create_domain(&cfg).expect("create HVM guest");
+        let _guard = DomainGuard { ctx: &ctx, domid };
+        assert_eq!(ctx.domain_info(domid).unwrap().domain_type, DomainType::Hvm);
+        let reason = ctx
+            .wait_for_shutdown(domid, Duration::from_secs(300))
+            .expect("wait");
+        assert_eq!(reason, ShutdownReason::Poweroff);
+        let out = std::fs::read_to_string(&serial).unwrap_or_default();
+        assert!(
+            out.contains(&protocol::guest_hello(&name)),
+            "serial:\n{out}"
+        );
+        // The guest runs xen-detect before and after loading the PV front-end
+        // drivers (xen-platform-pci is built in): plain HVM, then PV-on-HVM.
+        let plain = out.find("role=domU mode=hvm ");
+        let with_pv = out.find("role=domU mode=hvm+pv-drivers ");
+        assert!(
+            matches!((plain, with_pv), (Some(a), Some(b)) if a < b),
+            "serial:\n{out}"
+        );
+    });
 }
 
 /// The QEMU `edu` device the Xen host has (vendor 1234, device 11e8), as

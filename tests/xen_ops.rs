@@ -369,49 +369,46 @@ fn a_cpu_pool_is_made_from_a_free_cpu_holds_a_guest_and_goes_away() {
 /// and the guest counts on without starting over.
 #[test]
 fn a_counting_guest_live_migrated_locally_keeps_name_uuid_and_count() {
-    retry_after_triple_fault(
-        "a_counting_guest_live_migrated_locally_keeps_name_uuid_and_count",
-        || {
-            let ctx = Context::new().unwrap();
-            let name = format!("{PREFIX}ops-migrate");
-            // PVH: live migration tracks dirty pages with HAP (PV guests need
-            // shadow log-dirty, which this Xen host's libxc save refuses).
-            let guard = counting_guest(&ctx, &name, xenlight::DomainType::Pvh);
-            let domid = guard.domid;
-            // xenconsoled logs the incoming domain under the name it was created
-            // with (NAME--incoming).
-            let counts = || {
-                let log = console_log(&name) + &console_log(&format!("{name}--incoming"));
-                protocol::guest_counts(&log)
-            };
-            let uuid = ctx.domain_info(domid).unwrap().uuid;
-            let before = counts().len();
-            let moved = ctx.migrate_local(domid).expect("migrate_local");
-            let _guard = DomainGuard {
-                ctx: &ctx,
-                domid: moved,
-            };
-            drop(guard);
-            assert_ne!(moved, domid);
-            assert!(!ctx.domain_exists(domid).unwrap(), "the old domain is gone");
-            assert_eq!(
-                ctx.domain_name(moved).unwrap().as_deref(),
-                Some(name.as_str())
-            );
-            assert_eq!(ctx.domain_info(moved).unwrap().uuid, uuid);
-            // The console log of the name continues with the new domain's output.
-            assert!(
-                wait_until(Duration::from_secs(90), || counts().len() >= before + 3),
-                "the migrated guest did not count on: {}",
-                console_log(&name)
-            );
-            let all = counts();
-            assert!(
-                all.windows(2).all(|w| w[1] > w[0]),
-                "the count started over: {all:?}"
-            );
-        },
-    );
+    retry_after_triple_fault(|| {
+        let ctx = Context::new().unwrap();
+        let name = format!("{PREFIX}ops-migrate");
+        // PVH: live migration tracks dirty pages with HAP (PV guests need
+        // shadow log-dirty, which this Xen host's libxc save refuses).
+        let guard = counting_guest(&ctx, &name, xenlight::DomainType::Pvh);
+        let domid = guard.domid;
+        // xenconsoled logs the incoming domain under the name it was created
+        // with (NAME--incoming).
+        let counts = || {
+            let log = console_log(&name) + &console_log(&format!("{name}--incoming"));
+            protocol::guest_counts(&log)
+        };
+        let uuid = ctx.domain_info(domid).unwrap().uuid;
+        let before = counts().len();
+        let moved = ctx.migrate_local(domid).expect("migrate_local");
+        let _guard = DomainGuard {
+            ctx: &ctx,
+            domid: moved,
+        };
+        drop(guard);
+        assert_ne!(moved, domid);
+        assert!(!ctx.domain_exists(domid).unwrap(), "the old domain is gone");
+        assert_eq!(
+            ctx.domain_name(moved).unwrap().as_deref(),
+            Some(name.as_str())
+        );
+        assert_eq!(ctx.domain_info(moved).unwrap().uuid, uuid);
+        // The console log of the name continues with the new domain's output.
+        assert!(
+            wait_until(Duration::from_secs(90), || counts().len() >= before + 3),
+            "the migrated guest did not count on: {}",
+            console_log(&name)
+        );
+        let all = counts();
+        assert!(
+            all.windows(2).all(|w| w[1] > w[0]),
+            "the count started over: {all:?}"
+        );
+    });
 }
 
 /// A migration whose receiver goes away (before it is ready, or halfway
@@ -419,58 +416,55 @@ fn a_counting_guest_live_migrated_locally_keeps_name_uuid_and_count() {
 /// typed error that says so.
 #[test]
 fn a_migration_whose_receiver_fails_leaves_the_original_running() {
-    retry_after_triple_fault(
-        "a_migration_whose_receiver_fails_leaves_the_original_running",
-        || {
-            use std::io::{Read, Write};
-            let ctx = Context::new().unwrap();
-            let name = format!("{PREFIX}ops-migrate-fail");
-            let mut cfg = pv_guest(&name, true);
-            cfg.domain_type = xenlight::DomainType::Pvh;
-            let domid = ctx.create_domain(&cfg).expect("create");
-            let _guard = DomainGuard { ctx: &ctx, domid };
-            // (receiver reads this much of the libxl stream, then hangs up)
-            for stream_bytes in [None, Some(256 * 1024)] {
-                let (mut tx, rx) = std::os::unix::net::UnixStream::pair().unwrap();
-                let receiver = std::thread::spawn(move || {
-                    let mut rx = rx;
-                    let mut head = [0u8; 20];
-                    let _ = rx.read_exact(&mut head);
-                    let len = u32::from_le_bytes([head[16], head[17], head[18], head[19]]) as usize;
-                    let _ = rx.read_exact(&mut vec![0u8; len]);
-                    if let Some(n) = stream_bytes {
-                        let _ = rx.write_all(b"r");
-                        let _ = rx.read_exact(&mut vec![0u8; n]);
-                    }
-                });
-                let e = ctx
-                    .migrate_send(domid, &mut tx)
-                    .expect_err("the receiver hung up");
-                receiver.join().unwrap();
-                assert!(
-                    matches!(e, Error::Migration { resumed: true, .. }),
-                    "{stream_bytes:?}: {e:?}"
-                );
-                let info = ctx.domain_info(domid).unwrap();
-                assert!(
-                    matches!(
-                        info.state,
-                        DomainState::Running | DomainState::Blocked | DomainState::Idle
-                    ),
-                    "{stream_bytes:?}: {:?}",
-                    info.state
-                );
-                assert_eq!(
-                    ctx.domain_name(domid).unwrap().as_deref(),
-                    Some(name.as_str())
-                );
-            }
-            assert!(ctx
-                .migrate_local(Domid::new(4001).unwrap())
-                .unwrap_err()
-                .is_domain_not_found());
-        },
-    );
+    retry_after_triple_fault(|| {
+        use std::io::{Read, Write};
+        let ctx = Context::new().unwrap();
+        let name = format!("{PREFIX}ops-migrate-fail");
+        let mut cfg = pv_guest(&name, true);
+        cfg.domain_type = xenlight::DomainType::Pvh;
+        let domid = ctx.create_domain(&cfg).expect("create");
+        let _guard = DomainGuard { ctx: &ctx, domid };
+        // (receiver reads this much of the libxl stream, then hangs up)
+        for stream_bytes in [None, Some(256 * 1024)] {
+            let (mut tx, rx) = std::os::unix::net::UnixStream::pair().unwrap();
+            let receiver = std::thread::spawn(move || {
+                let mut rx = rx;
+                let mut head = [0u8; 20];
+                let _ = rx.read_exact(&mut head);
+                let len = u32::from_le_bytes([head[16], head[17], head[18], head[19]]) as usize;
+                let _ = rx.read_exact(&mut vec![0u8; len]);
+                if let Some(n) = stream_bytes {
+                    let _ = rx.write_all(b"r");
+                    let _ = rx.read_exact(&mut vec![0u8; n]);
+                }
+            });
+            let e = ctx
+                .migrate_send(domid, &mut tx)
+                .expect_err("the receiver hung up");
+            receiver.join().unwrap();
+            assert!(
+                matches!(e, Error::Migration { resumed: true, .. }),
+                "{stream_bytes:?}: {e:?}"
+            );
+            let info = ctx.domain_info(domid).unwrap();
+            assert!(
+                matches!(
+                    info.state,
+                    DomainState::Running | DomainState::Blocked | DomainState::Idle
+                ),
+                "{stream_bytes:?}: {:?}",
+                info.state
+            );
+            assert_eq!(
+                ctx.domain_name(domid).unwrap().as_deref(),
+                Some(name.as_str())
+            );
+        }
+        assert!(ctx
+            .migrate_local(Domid::new(4001).unwrap())
+            .unwrap_err()
+            .is_domain_not_found());
+    });
 }
 
 /// Issue 15: the ACPI power-button trigger shuts an HVM guest down (its OS
@@ -478,42 +472,39 @@ fn a_migration_whose_receiver_fails_leaves_the_original_running() {
 /// is refused with a typed error, the guest untouched.
 #[test]
 fn the_power_button_trigger_powers_off_an_hvm_guest_and_is_refused_for_pv() {
-    retry_after_triple_fault(
-        "the_power_button_trigger_powers_off_an_hvm_guest_and_is_refused_for_pv",
-        || {
-            use xenlight::types::Trigger;
-            let ctx = Context::new().unwrap();
-            let name = format!("{PREFIX}ops-power");
-            let (cfg, serial) = hvm_serial_guest(&name, "xlacpi xlstay");
-            let domid = ctx.create_domain(&cfg).expect("create HVM guest");
-            let _guard = DomainGuard { ctx: &ctx, domid };
-            let log = || std::fs::read_to_string(&serial).unwrap_or_default();
-            assert!(
-                wait_until(Duration::from_secs(240), || log()
-                    .contains(protocol::GUEST_ACPI_ARMED)),
-                "the guest did not arm its power button: {}",
-                log()
-            );
-            ctx.send_trigger(domid, Trigger::Power, 0)
-                .expect("power button");
-            let reason = ctx
-                .wait_for_shutdown(domid, Duration::from_secs(120))
-                .expect("wait");
-            assert_eq!(reason, xenlight::ShutdownReason::Poweroff);
-            assert!(log().contains(protocol::GUEST_POWER_BUTTON), "{}", log());
+    retry_after_triple_fault(|| {
+        use xenlight::types::Trigger;
+        let ctx = Context::new().unwrap();
+        let name = format!("{PREFIX}ops-power");
+        let (cfg, serial) = hvm_serial_guest(&name, "xlacpi xlstay");
+        let domid = ctx.create_domain(&cfg).expect("create HVM guest");
+        let _guard = DomainGuard { ctx: &ctx, domid };
+        let log = || std::fs::read_to_string(&serial).unwrap_or_default();
+        assert!(
+            wait_until(Duration::from_secs(240), || log()
+                .contains(protocol::GUEST_ACPI_ARMED)),
+            "the guest did not arm its power button: {}",
+            log()
+        );
+        ctx.send_trigger(domid, Trigger::Power, 0)
+            .expect("power button");
+        let reason = ctx
+            .wait_for_shutdown(domid, Duration::from_secs(120))
+            .expect("wait");
+        assert_eq!(reason, xenlight::ShutdownReason::Poweroff);
+        assert!(log().contains(protocol::GUEST_POWER_BUTTON), "{}", log());
 
-            let pv = paused_guest(&ctx, "ops-power-pv");
-            let e = ctx
-                .send_trigger(pv.domid, Trigger::Power, 0)
-                .expect_err("PV has no ACPI");
-            assert!(matches!(e, Error::Libxl { .. }), "{e:?}");
-            assert!(ctx.domain_exists(pv.domid).unwrap());
-            assert!(ctx
-                .send_trigger(Domid::new(4002).unwrap(), Trigger::Nmi, 0)
-                .unwrap_err()
-                .is_domain_not_found());
-        },
-    );
+        let pv = paused_guest(&ctx, "ops-power-pv");
+        let e = ctx
+            .send_trigger(pv.domid, Trigger::Power, 0)
+            .expect_err("PV has no ACPI");
+        assert!(matches!(e, Error::Libxl { .. }), "{e:?}");
+        assert!(ctx.domain_exists(pv.domid).unwrap());
+        assert!(ctx
+            .send_trigger(Domid::new(4002).unwrap(), Trigger::Nmi, 0)
+            .unwrap_err()
+            .is_domain_not_found());
+    });
 }
 
 /// A core dump of a running domain is an ELF file of its memory; the
@@ -656,53 +647,50 @@ fn xen_dmesg_holds_the_hypervisor_boot_messages() {
 /// kexec'd kernel then boots in it and powers off.
 #[test]
 fn a_soft_reset_of_an_hvm_guest_is_carried_out_in_place() {
-    retry_after_triple_fault(
-        "a_soft_reset_of_an_hvm_guest_is_carried_out_in_place",
-        || {
-            let ctx = Context::new().unwrap();
-            let name = format!("{PREFIX}ops-softreset");
-            let g = guest_dir();
-            // The guest reads its next kernel and initrd from two disks, padded
-            // to whole sectors.
-            let disk_of = |file: &str| {
-                let mut b = std::fs::read(g.join(file)).unwrap();
-                b.resize(b.len().div_ceil(512) * 512, 0);
-                let path = format!("/tmp/{name}-{file}.img");
-                std::fs::write(&path, b).unwrap();
-                path
-            };
-            let (cfg, serial) = hvm_serial_guest(&name, "xlkexec");
-            let cfg = cfg
-                .memory_mib(192)
-                .disk(xenlight::Disk::new(disk_of("vmlinuz"), "xvda"))
-                .disk(xenlight::Disk::new(disk_of("guest.cpio.gz"), "xvdb"))
-                .on_soft_reset(xenlight::Action::SoftReset);
-            let domid = ctx.create_domain(&cfg).expect("create HVM guest");
-            let _guard = DomainGuard { ctx: &ctx, domid };
-            let log = || std::fs::read_to_string(&serial).unwrap_or_default();
-            let reason = ctx
-                .wait_for_shutdown(domid, Duration::from_secs(300))
-                .expect("wait for the kexec");
-            assert_eq!(reason, xenlight::ShutdownReason::SoftReset, "{}", log());
-            assert!(log().contains(protocol::GUEST_KEXEC), "{}", log());
+    retry_after_triple_fault(|| {
+        let ctx = Context::new().unwrap();
+        let name = format!("{PREFIX}ops-softreset");
+        let g = guest_dir();
+        // The guest reads its next kernel and initrd from two disks, padded
+        // to whole sectors.
+        let disk_of = |file: &str| {
+            let mut b = std::fs::read(g.join(file)).unwrap();
+            b.resize(b.len().div_ceil(512) * 512, 0);
+            let path = format!("/tmp/{name}-{file}.img");
+            std::fs::write(&path, b).unwrap();
+            path
+        };
+        let (cfg, serial) = hvm_serial_guest(&name, "xlkexec");
+        let cfg = cfg
+            .memory_mib(192)
+            .disk(xenlight::Disk::new(disk_of("vmlinuz"), "xvda"))
+            .disk(xenlight::Disk::new(disk_of("guest.cpio.gz"), "xvdb"))
+            .on_soft_reset(xenlight::Action::SoftReset);
+        let domid = ctx.create_domain(&cfg).expect("create HVM guest");
+        let _guard = DomainGuard { ctx: &ctx, domid };
+        let log = || std::fs::read_to_string(&serial).unwrap_or_default();
+        let reason = ctx
+            .wait_for_shutdown(domid, Duration::from_secs(300))
+            .expect("wait for the kexec");
+        assert_eq!(reason, xenlight::ShutdownReason::SoftReset, "{}", log());
+        assert!(log().contains(protocol::GUEST_KEXEC), "{}", log());
 
-            assert_eq!(
-                ctx.handle_shutdown(domid).expect("soft reset"),
-                xenlight::AfterShutdown::SoftReset
-            );
-            assert_eq!(ctx.domain_info(domid).unwrap().shutdown_reason, None);
-            let reset_hello = format!("@@GUEST-HELLO {name}-reset@@");
-            assert!(
-                wait_until(Duration::from_secs(300), || log().contains(&reset_hello)),
-                "the kexec'd kernel did not boot in the reset domain: {}",
-                log()
-            );
-            let reason = ctx
-                .wait_for_shutdown(domid, Duration::from_secs(120))
-                .expect("wait for the poweroff");
-            assert_eq!(reason, xenlight::ShutdownReason::Poweroff);
-        },
-    );
+        assert_eq!(
+            ctx.handle_shutdown(domid).expect("soft reset"),
+            xenlight::AfterShutdown::SoftReset
+        );
+        assert_eq!(ctx.domain_info(domid).unwrap().shutdown_reason, None);
+        let reset_hello = format!("@@GUEST-HELLO {name}-reset@@");
+        assert!(
+            wait_until(Duration::from_secs(300), || log().contains(&reset_hello)),
+            "the kexec'd kernel did not boot in the reset domain: {}",
+            log()
+        );
+        let reason = ctx
+            .wait_for_shutdown(domid, Duration::from_secs(120))
+            .expect("wait for the poweroff");
+        assert_eq!(reason, xenlight::ShutdownReason::Poweroff);
+    });
 }
 
 /// Issue 15 with 4 CPUs (`cargo xtask vm-test --cpus 4 four_cpus`): a

@@ -162,7 +162,7 @@ fn xlcfg_files_xl_refuses_are_refused_naming_the_key() {
 
 #[test]
 fn xlcfg_guests_from_corpus_files_start() {
-    retry_after_triple_fault("xlcfg_guests_from_corpus_files_start", || {
+    retry_after_triple_fault(|| {
         let ctx = Context::new().unwrap();
         let mut started = 0;
         for (name, text) in CORPUS {

@@ -28,8 +28,9 @@ fn triple_faults(ctx: &Context) -> Vec<String> {
 /// reboots instead of doing what the test waits for: a fault of the
 /// emulated CPU, not of the toolstack. Any other failure, and a second
 /// failure, fail the test; a retry is printed past libtest's capture as a
-/// `TEST-RETRIED` marker, which `cargo xtask vm-test` reports.
-pub fn retry_after_triple_fault(test: &str, body: impl Fn()) {
+/// `TEST-RETRIED` marker (named by libtest's thread for the test), which
+/// `cargo xtask vm-test` reports.
+pub fn retry_after_triple_fault(body: impl Fn()) {
     use std::io::Write;
     let ctx = Context::new().expect("a Xen dom0");
     let before = triple_faults(&ctx);
@@ -40,6 +41,7 @@ pub fn retry_after_triple_fault(test: &str, body: impl Fn()) {
     let Some(fault) = after.iter().find(|l| !before.contains(l)) else {
         std::panic::resume_unwind(panic);
     };
+    let test = std::thread::current().name().unwrap_or("?").to_owned();
     let _ = writeln!(
         std::io::stderr(),
         "{}{test}: {}{}",
