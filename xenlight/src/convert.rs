@@ -161,9 +161,13 @@ mod tests {
     #[test]
     fn libxl_defaults_read_back_as_builder_defaults() {
         let mut raw = RawConfig::new();
-        raw.c_info.type_ = sys::libxl_domain_type_LIBXL_DOMAIN_TYPE_PVH as _;
-        // SAFETY: b_info initialised; selects the arm for the type.
-        unsafe { sys::libxl_domain_build_info_init_type(&mut raw.b_info, raw.c_info.type_) };
+        // SAFETY: a plain field, then b_info (initialised) gets the arm for
+        // the type.
+        unsafe {
+            let c = raw.get_mut();
+            c.c_info.type_ = sys::libxl_domain_type_LIBXL_DOMAIN_TYPE_PVH as _;
+            sys::libxl_domain_build_info_init_type(&mut c.b_info, c.c_info.type_)
+        };
         let cfg = DomainConfig::from_raw(&raw).unwrap();
         let defaults = DomainConfig::new("", DomainType::Pvh);
         assert_eq!(cfg.memory_kib, defaults.memory_kib);
@@ -176,11 +180,12 @@ mod tests {
     #[test]
     fn mismatched_build_info_arm_is_an_error() {
         let mut raw = RawConfig::new();
-        raw.c_info.type_ = sys::libxl_domain_type_LIBXL_DOMAIN_TYPE_PV as _;
-        // SAFETY: b_info initialised; selects the HVM arm.
+        // SAFETY: a plain field; b_info initialised; selects the HVM arm.
         unsafe {
+            let c = raw.get_mut();
+            c.c_info.type_ = sys::libxl_domain_type_LIBXL_DOMAIN_TYPE_PV as _;
             sys::libxl_domain_build_info_init_type(
-                &mut raw.b_info,
+                &mut c.b_info,
                 sys::libxl_domain_type_LIBXL_DOMAIN_TYPE_HVM as _,
             )
         };

@@ -28,13 +28,8 @@ unsafe fn device_list<T>(
     domid: Domid,
 ) -> Result<LibxlArray<T>> {
     if ptr.is_null() {
-        if let Some(message) = crate::logger::take_last_error() {
-            return Err(Error::Libxl {
-                op,
-                domain: Some(DomainRef::Id(domid)),
-                kind: crate::ErrorKind::Fail,
-                message: Some(message),
-            });
+        if let Some(e) = crate::raw::call::null_list_failure(op, On::Domain(domid)) {
+            return Err(e);
         }
     }
     // SAFETY: per this function's contract.

@@ -63,7 +63,7 @@ impl Context {
         let mut c = value.to_c()?;
         // SAFETY: live ctx; `c` initialised and owned.
         crate::logger::clear_last_error();
-        let p = unsafe { T::gen_json(self.as_raw(), &mut c) };
+        let p = unsafe { T::gen_json(self.as_raw(), c.get_mut()) };
         let p = non_null(self.as_raw(), p, T::LIBXL_NAME, On::Host)?;
         // SAFETY: a malloc'd string that is ours.
         Ok(unsafe { take_malloced_string(p) }.unwrap_or_default())
@@ -89,7 +89,7 @@ impl Context {
         crate::logger::clear_last_error();
         // SAFETY: live ctx; `c` initialised (libxl re-inits it) and owned, so
         // whatever libxl allocated is disposed on every return.
-        let rc = unsafe { T::parse_json(self.as_raw(), &mut c, s.as_ptr()) };
+        let rc = unsafe { T::parse_json(self.as_raw(), c.get_mut(), s.as_ptr()) };
         check(self.as_raw(), rc, T::LIBXL_NAME, On::Host)?;
         // SAFETY: filled by libxl.
         unsafe { T::read_c(&c) }

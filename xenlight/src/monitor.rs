@@ -213,7 +213,7 @@ impl Context {
         try_call!(
             self,
             On::Domain(domid),
-            unsafe libxl_domain_preserve(domid.get(), &mut cfg.c_info, c_suffix.as_ptr(), fresh)
+            unsafe libxl_domain_preserve(domid.get(), &raw mut (*cfg.as_mut_ptr()).c_info, c_suffix.as_ptr(), fresh)
         )?;
         Ok(format!("{name}{suffix}"))
     }

@@ -50,6 +50,8 @@ pub fn pci_address(bdf: &str) -> Result<DevicePci> {
 }
 
 /// A list of PCI devices from libxl, or none when libxl says there are none.
+/// NULL is also libxl's failure (no pciback: "pciback driver not loaded");
+/// the error it logged tells them apart.
 ///
 /// # Safety
 /// `p` and `n` come from the libxl list call `op`; `free` is its function.
@@ -62,7 +64,10 @@ unsafe fn pci_list(
     on: On<'_>,
 ) -> Result<Vec<DevicePci>> {
     if p.is_null() && n == 0 {
-        return Ok(Vec::new());
+        return match crate::raw::call::null_list_failure(op, on) {
+            Some(e) => Err(e),
+            None => Ok(Vec::new()),
+        };
     }
     // SAFETY: per this function's contract.
     unsafe { take_list(ctx.as_raw(), (p, op), n, free, on) }

@@ -149,10 +149,14 @@ impl Context {
         DomainConfig::from_types(config.clone())?;
         let mut raw = config.to_c()?;
         let mut params = Owned::<sys::libxl_domain_restore_params>::new();
-        params.checkpointed_stream = 0;
         // libxl_domain_suspend writes a version 2 stream (version 1, the
         // init value, would send it through convert-legacy-stream).
-        params.stream_version = 2;
+        // SAFETY: plain integer fields, nothing _dispose frees.
+        unsafe {
+            let p = params.get_mut();
+            p.checkpointed_stream = 0;
+            p.stream_version = 2;
+        }
         self.create_with(
             &mut raw,
             "libxl_domain_create_restore",

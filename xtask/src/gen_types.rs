@@ -707,7 +707,7 @@ impl<'a> Gen<'a> {
                 let select = match &place.arm {
                     Some((keyvar, key)) => format!(
                         "// SAFETY: a fresh value; its key is still the init value.\n\
-                         unsafe {{ sys::libxl_{}_init_{keyvar}(&mut *c, {key} as _) }};\n",
+                         unsafe {{ sys::libxl_{}_init_{keyvar}(c.as_mut_ptr(), {key} as _) }};\n",
                         place.root
                     ),
                     None => String::new(),

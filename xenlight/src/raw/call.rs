@@ -108,6 +108,18 @@ fn domain_is_gone(ctx: *mut sys::libxl_ctx, domid: Domid) -> bool {
     rc == sys::libxl_error_ERROR_DOMAIN_NOTFOUND
 }
 
+/// For the list calls that return NULL both for "none" and on failure
+/// (`libxl_device_*_list`, the PCI lists): only the error libxl logged
+/// tells the two apart. `Some` is the failure.
+pub(crate) fn null_list_failure(op: &'static str, on: On<'_>) -> Option<Error> {
+    crate::logger::take_last_error().map(|message| Error::Libxl {
+        op,
+        domain: on.domain(),
+        kind: ErrorKind::Fail,
+        message: Some(message),
+    })
+}
+
 /// A pointer libxl returns where NULL means failure, as a `Result`: the
 /// failure goes through [`check`], so a call on a domain that is gone says
 /// so.

@@ -56,8 +56,9 @@ pub trait CValue: Sized {
     /// The value in a fresh, owned C value.
     fn to_c(&self) -> Result<Owned<Self::C>> {
         let mut c = Owned::<Self::C>::new();
-        // SAFETY: `c` is freshly initialised; on error it is disposed on drop.
-        unsafe { self.write_c(&mut c)? };
+        // SAFETY: `c` is freshly initialised; write_c keeps it disposable
+        // (its contract); on error it is disposed on drop.
+        unsafe { self.write_c(c.get_mut())? };
         Ok(c)
     }
 }
@@ -366,11 +367,15 @@ impl CValue for Vec<(String, Option<String>)> {
         }
         let p = *c;
         for i in (0..).step_by(2) {
-            // SAFETY: keys end at the first NULL key; each key has a value slot.
-            let (k, v) = unsafe { (*p.add(i), *p.add(i + 1)) };
+            // The key first: libxl allocates 2n+1 slots (libxl_json.c,
+            // libxl.c), so the terminating NULL key has no value slot.
+            // SAFETY: keys end at the first NULL key, inside the array.
+            let k = unsafe { *p.add(i) };
             if k.is_null() {
                 break;
             }
+            // SAFETY: a non-NULL key is followed by its value slot.
+            let v = unsafe { *p.add(i + 1) };
             // SAFETY: valid C strings (or a NULL value).
             let (k, v) = unsafe { (read_string(k)?, read_string(v)?) };
             out.push((k.unwrap_or_default(), v));
@@ -381,8 +386,9 @@ impl CValue for Vec<(String, Option<String>)> {
         if self.is_empty() {
             return Ok(());
         }
-        // n pairs + the NULL key terminator (and its value slot).
-        let n = self.len() * 2 + 2;
+        // n pairs + the NULL key terminator, as libxl allocates them
+        // (2n+1), so the reader is checked against libxl's own layout.
+        let n = self.len() * 2 + 1;
         // SAFETY: calloc of n pointers, checked below.
         let arr =
             unsafe { libc::calloc(n, std::mem::size_of::<*mut c_char>()) }.cast::<*mut c_char>();

@@ -1,7 +1,7 @@
 //! One owner for libxl's IDL structs: `_init` on creation, `_dispose`
 //! exactly once on drop.
 
-use std::ops::{Deref, DerefMut};
+use std::ops::Deref;
 
 /// A libxl struct with `_init` and `_dispose` functions.
 ///
@@ -57,6 +57,20 @@ pub(crate) use libxl_structs;
 /// This is also the escape hatch for libxl calls the crate does not wrap:
 /// [`IdlType::to_libxl`](crate::types::IdlType::to_libxl) gives one, whose
 /// pointer a `sys` function can take.
+///
+/// Reading the C struct is safe; changing it is not, since `_dispose` frees
+/// what its pointers and counts say it holds (a count raised over a NULL
+/// array would make it walk NULL). So there is no `DerefMut`, and safe code
+/// cannot write a field:
+///
+/// ```compile_fail,E0594
+/// use xenlight::types::{DomainConfig, IdlType};
+/// let mut c = DomainConfig::default().to_libxl().unwrap();
+/// c.num_disks = 2; // refused: the owner hands out no `&mut`
+/// ```
+///
+/// Writes go through [`Owned::as_mut_ptr`], in `unsafe` code that keeps
+/// the struct disposable.
 pub struct Owned<T: LibxlStruct>(T);
 
 impl<T: LibxlStruct> Owned<T> {
@@ -71,8 +85,22 @@ impl<T: LibxlStruct> Owned<T> {
         }
     }
 
-    /// The struct, for libxl calls that fill or read it.
+    /// The struct, for libxl calls that fill or read it. Writing through
+    /// the pointer is `unsafe`: `_dispose` frees what the struct's pointers
+    /// and counts say it holds, so they must stay libxl's (malloc'd, with
+    /// matching counts). There is no `DerefMut` for that reason.
     pub fn as_mut_ptr(&mut self) -> *mut T {
+        &mut self.0
+    }
+
+    /// The struct, mutable, for the crate's own conversions and the libxl
+    /// calls' plain fields.
+    ///
+    /// # Safety
+    /// Whatever is written must keep `_dispose` sound: pointers libxl will
+    /// free come from `malloc` and agree with their counts, and nothing it
+    /// owns is dropped or duplicated.
+    pub(crate) unsafe fn get_mut(&mut self) -> &mut T {
         &mut self.0
     }
 
@@ -92,12 +120,6 @@ impl<T: LibxlStruct> Deref for Owned<T> {
     type Target = T;
     fn deref(&self) -> &T {
         &self.0
-    }
-}
-
-impl<T: LibxlStruct> DerefMut for Owned<T> {
-    fn deref_mut(&mut self) -> &mut T {
-        &mut self.0
     }
 }
 

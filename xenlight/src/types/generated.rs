@@ -1943,7 +1943,7 @@ impl Default for ChannelinfoConnectionPty {
         #[allow(unused_mut)]
         let mut c = Owned::<sys::libxl_channelinfo>::new();
         // SAFETY: a fresh value; its key is still the init value.
-        unsafe { sys::libxl_channelinfo_init_connection(&mut *c, 1 as _) };
+        unsafe { sys::libxl_channelinfo_init_connection(c.as_mut_ptr(), 1 as _) };
         // SAFETY: initialised above.
         let r = unsafe { read_channelinfo_connection_pty(&c) };
         r.unwrap_or_else(|e| unreachable!("libxl's _init left an unreadable value: {e}"))
@@ -4488,7 +4488,7 @@ impl Default for DomainBuildInfoTypeHvm {
         #[allow(unused_mut)]
         let mut c = Owned::<sys::libxl_domain_build_info>::new();
         // SAFETY: a fresh value; its key is still the init value.
-        unsafe { sys::libxl_domain_build_info_init_type(&mut *c, 1 as _) };
+        unsafe { sys::libxl_domain_build_info_init_type(c.as_mut_ptr(), 1 as _) };
         // SAFETY: initialised above.
         let r = unsafe { read_domain_build_info_type_hvm(&c) };
         r.unwrap_or_else(|e| unreachable!("libxl's _init left an unreadable value: {e}"))
@@ -4633,7 +4633,7 @@ impl Default for DomainBuildInfoTypePv {
         #[allow(unused_mut)]
         let mut c = Owned::<sys::libxl_domain_build_info>::new();
         // SAFETY: a fresh value; its key is still the init value.
-        unsafe { sys::libxl_domain_build_info_init_type(&mut *c, 2 as _) };
+        unsafe { sys::libxl_domain_build_info_init_type(c.as_mut_ptr(), 2 as _) };
         // SAFETY: initialised above.
         let r = unsafe { read_domain_build_info_type_pv(&c) };
         r.unwrap_or_else(|e| unreachable!("libxl's _init left an unreadable value: {e}"))
@@ -4752,7 +4752,7 @@ impl Default for DomainBuildInfoTypePvh {
         #[allow(unused_mut)]
         let mut c = Owned::<sys::libxl_domain_build_info>::new();
         // SAFETY: a fresh value; its key is still the init value.
-        unsafe { sys::libxl_domain_build_info_init_type(&mut *c, 3 as _) };
+        unsafe { sys::libxl_domain_build_info_init_type(c.as_mut_ptr(), 3 as _) };
         // SAFETY: initialised above.
         let r = unsafe { read_domain_build_info_type_pvh(&c) };
         r.unwrap_or_else(|e| unreachable!("libxl's _init left an unreadable value: {e}"))
@@ -7931,7 +7931,7 @@ impl Default for DeviceUsbdevTypeHostdev {
         #[allow(unused_mut)]
         let mut c = Owned::<sys::libxl_device_usbdev>::new();
         // SAFETY: a fresh value; its key is still the init value.
-        unsafe { sys::libxl_device_usbdev_init_type(&mut *c, 1 as _) };
+        unsafe { sys::libxl_device_usbdev_init_type(c.as_mut_ptr(), 1 as _) };
         // SAFETY: initialised above.
         let r = unsafe { read_device_usbdev_type_hostdev(&c) };
         r.unwrap_or_else(|e| unreachable!("libxl's _init left an unreadable value: {e}"))
@@ -8919,7 +8919,7 @@ impl Default for DeviceChannelConnectionSocket {
         #[allow(unused_mut)]
         let mut c = Owned::<sys::libxl_device_channel>::new();
         // SAFETY: a fresh value; its key is still the init value.
-        unsafe { sys::libxl_device_channel_init_connection(&mut *c, 2 as _) };
+        unsafe { sys::libxl_device_channel_init_connection(c.as_mut_ptr(), 2 as _) };
         // SAFETY: initialised above.
         let r = unsafe { read_device_channel_connection_socket(&c) };
         r.unwrap_or_else(|e| unreachable!("libxl's _init left an unreadable value: {e}"))
@@ -13627,7 +13627,7 @@ impl Default for EventTypeDomainShutdown {
         #[allow(unused_mut)]
         let mut c = Owned::<sys::libxl_event>::new();
         // SAFETY: a fresh value; its key is still the init value.
-        unsafe { sys::libxl_event_init_type(&mut *c, 1 as _) };
+        unsafe { sys::libxl_event_init_type(c.as_mut_ptr(), 1 as _) };
         // SAFETY: initialised above.
         let r = unsafe { read_event_type_domain_shutdown(&c) };
         r.unwrap_or_else(|e| unreachable!("libxl's _init left an unreadable value: {e}"))
@@ -13729,7 +13729,7 @@ impl Default for EventTypeDiskEject {
         #[allow(unused_mut)]
         let mut c = Owned::<sys::libxl_event>::new();
         // SAFETY: a fresh value; its key is still the init value.
-        unsafe { sys::libxl_event_init_type(&mut *c, 3 as _) };
+        unsafe { sys::libxl_event_init_type(c.as_mut_ptr(), 3 as _) };
         // SAFETY: initialised above.
         let r = unsafe { read_event_type_disk_eject(&c) };
         r.unwrap_or_else(|e| unreachable!("libxl's _init left an unreadable value: {e}"))
@@ -13826,7 +13826,7 @@ impl Default for EventTypeOperationComplete {
         #[allow(unused_mut)]
         let mut c = Owned::<sys::libxl_event>::new();
         // SAFETY: a fresh value; its key is still the init value.
-        unsafe { sys::libxl_event_init_type(&mut *c, 4 as _) };
+        unsafe { sys::libxl_event_init_type(c.as_mut_ptr(), 4 as _) };
         // SAFETY: initialised above.
         let r = unsafe { read_event_type_operation_complete(&c) };
         r.unwrap_or_else(|e| unreachable!("libxl's _init left an unreadable value: {e}"))
@@ -14448,7 +14448,7 @@ impl Default for PsrHwInfoTypeCat {
         #[allow(unused_mut)]
         let mut c = Owned::<sys::libxl_psr_hw_info>::new();
         // SAFETY: a fresh value; its key is still the init value.
-        unsafe { sys::libxl_psr_hw_info_init_type(&mut *c, 1 as _) };
+        unsafe { sys::libxl_psr_hw_info_init_type(c.as_mut_ptr(), 1 as _) };
         // SAFETY: initialised above.
         let r = unsafe { read_psr_hw_info_type_cat(&c) };
         r.unwrap_or_else(|e| unreachable!("libxl's _init left an unreadable value: {e}"))
@@ -14557,7 +14557,7 @@ impl Default for PsrHwInfoTypeMba {
         #[allow(unused_mut)]
         let mut c = Owned::<sys::libxl_psr_hw_info>::new();
         // SAFETY: a fresh value; its key is still the init value.
-        unsafe { sys::libxl_psr_hw_info_init_type(&mut *c, 2 as _) };
+        unsafe { sys::libxl_psr_hw_info_init_type(c.as_mut_ptr(), 2 as _) };
         // SAFETY: initialised above.
         let r = unsafe { read_psr_hw_info_type_mba(&c) };
         r.unwrap_or_else(|e| unreachable!("libxl's _init left an unreadable value: {e}"))

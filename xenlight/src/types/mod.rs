@@ -466,7 +466,8 @@ mod tests {
         ];
         for (what, spoil) in places {
             let mut c = cfg.to_c().unwrap();
-            spoil(&mut c, &not_utf8);
+            // SAFETY: each place swaps one string for another malloc'd one.
+            spoil(unsafe { c.get_mut() }, &not_utf8);
             // SAFETY: `c` is initialised; only a string was replaced.
             let e = unsafe { DomainConfig::read_c(&c) }.unwrap_err();
             assert!(e.to_string().contains("not UTF-8"), "{what}: {e}");

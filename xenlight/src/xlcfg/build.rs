@@ -788,8 +788,10 @@ fn generation_id() -> Result<[u8; 16]> {
         let mut g = Owned::<sys::libxl_ms_vm_genid>::new();
         // Random bytes from the kernel, as libxl reads /dev/urandom.
         let n = unsafe {
-            // SAFETY: writes at most 16 bytes into the genid's array.
-            libc::getrandom(g.bytes.as_mut_ptr().cast(), g.bytes.len(), 0)
+            // SAFETY: writes at most 16 bytes into the genid's plain byte
+            // array, which holds nothing _dispose frees.
+            let bytes = &mut g.get_mut().bytes;
+            libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0)
         };
         if n != 16 {
             return Err(crate::Error::Io {
