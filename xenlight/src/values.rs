@@ -23,10 +23,17 @@ pub struct Bitmap {
 }
 
 impl Bitmap {
-    /// An empty bitmap with room for `bits` bits.
+    /// The most bits a map can hold: Xen's `NR_CPUS` is at most 16383
+    /// (xen/arch/Kconfig), so no CPU, node or vCPU map of any host is
+    /// longer. Bits from here up are ignored, as libxl ignores bits past a
+    /// map's end (`libxl_bitmap_set`), so no input can make a map huge.
+    pub const MAX_BITS: usize = 16384;
+
+    /// An empty bitmap with room for `bits` bits (at most
+    /// [`MAX_BITS`](Bitmap::MAX_BITS)).
     pub fn with_bits(bits: usize) -> Self {
         Bitmap {
-            bytes: vec![0; bits.div_ceil(8)],
+            bytes: vec![0; bits.min(Self::MAX_BITS).div_ceil(8)],
         }
     }
 
@@ -44,8 +51,19 @@ impl Bitmap {
         b
     }
 
-    /// Sets bit `i`, growing the map if needed.
+    /// Sets bit `i`, growing the map if needed; a bit from
+    /// [`MAX_BITS`](Bitmap::MAX_BITS) up is ignored.
+    ///
+    /// ```
+    /// use xenlight::types::Bitmap;
+    /// let mut b = Bitmap::default();
+    /// b.set(usize::MAX); // no CPU has this number: nothing is allocated
+    /// assert!(b.bytes.is_empty());
+    /// ```
     pub fn set(&mut self, i: usize) {
+        if i >= Self::MAX_BITS {
+            return;
+        }
         if i / 8 >= self.bytes.len() {
             self.bytes.resize(i / 8 + 1, 0);
         }
@@ -145,10 +163,18 @@ mod serde_json_form {
         }
     }
 
-    /// As libxl reads one: sized to hold the highest index.
+    /// As libxl reads one: sized to hold the highest index. An index from
+    /// [`Bitmap::MAX_BITS`] up is an error (libxl would size a map from it).
     impl<'de> Deserialize<'de> for Bitmap {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let bits = Vec::<usize>::deserialize(d)?;
+            let bits = Vec::<u64>::deserialize(d)?;
+            let max = Bitmap::MAX_BITS as u64;
+            if let Some(bad) = bits.iter().find(|&&i| i >= max) {
+                return Err(serde::de::Error::custom(format!(
+                    "bitmap bit {bad} is past the largest map Xen has ({max} bits)"
+                )));
+            }
+            let bits: Vec<usize> = bits.into_iter().map(|i| i as usize).collect();
             let mut b = Bitmap::with_bits(bits.iter().max().map_or(0, |m| m + 1));
             for i in bits {
                 b.set(i);

@@ -408,7 +408,34 @@ impl<'a> Gen<'a> {
                 Err(s) => self.gen_struct_tree(s)?,
             }
         }
+        self.gen_bitmap_keys();
         Ok(self.out)
+    }
+
+    /// The JSON keys whose values are bitmaps (or arrays of them), for the
+    /// check of untrusted JSON before libxl's parser sizes a map from it.
+    fn gen_bitmap_keys(&mut self) {
+        let bitmap = Ty::Builtin(Builtin::Libxl("bitmap"));
+        let mut keys: Vec<&str> = self
+            .idl
+            .structs
+            .iter()
+            .flat_map(|s| &s.fields)
+            .filter(|f| match &f.ty {
+                Ty::Array { elem, .. } => **elem == bitmap,
+                t => *t == bitmap,
+            })
+            .map(|f| f.name.as_str())
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let list: Vec<String> = keys.iter().map(|k| format!("{k:?}")).collect();
+        let _ = writeln!(
+            self.out,
+            "/// The JSON keys of every `libxl_bitmap` field (or array of them) in the IDL.\n\
+             pub(crate) const BITMAP_KEYS: &[&str] = &[{}];\n",
+            list.join(", ")
+        );
     }
 
     fn gen_enum(&mut self, e: usize) {

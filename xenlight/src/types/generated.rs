@@ -14834,3 +14834,16 @@ impl Default for PsrHwInfo {
 }
 
 libxl_structs! { libxl_psr_hw_info => libxl_psr_hw_info_init, libxl_psr_hw_info_dispose; }
+
+/// The JSON keys of every `libxl_bitmap` field (or array of them) in the IDL.
+pub(crate) const BITMAP_KEYS: &[&str] = &[
+    "avail_vcpus",
+    "cpumap",
+    "cpumap_soft",
+    "nodemap",
+    "vcpu_hard_affinity",
+    "vcpu_soft_affinity",
+    "vcpus",
+    "viridian_disable",
+    "viridian_enable",
+];

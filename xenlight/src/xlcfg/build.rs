@@ -28,6 +28,9 @@ const MMIO_HOLE_MIN: u64 = 256 << 20;
 const MMIO_HOLE_MAX: u64 = 0xfc00_0000 - (256 << 20);
 
 /// A long times 1024, as xl's `l * 1024` into a 64-bit field.
+/// The most vNUMA nodes Xen takes: n*n 32-bit distances in a 4 KiB page.
+const MAX_VNODES: usize = 32;
+
 fn kib(l: i64) -> u64 {
     l.wrapping_mul(1024) as u64
 }
@@ -140,15 +143,26 @@ pub(super) fn read_config(r: &mut Reader<'_>, t: &mut types::DomainConfig) -> Re
         b.max_memkb = kib(l);
     }
     let mut vcpus: i64 = 0;
-    if let Got::Value(l) = p.long("vcpus", false)? {
-        if l < 0 || l > i64::from(i32::MAX) {
-            return Err(invalid("vcpus", format!("{l} is not a number of vCPUs")));
+    // Xen's NR_CPUS is at most 16383: more vCPUs than that no Xen builds
+    // (libxl would allocate a map of that size first).
+    let vcpu_count = |key: &str, l: i64| {
+        if l < 0 || l > Bitmap::MAX_BITS as i64 {
+            return Err(invalid(
+                key,
+                format!(
+                    "{l} is not a number of vCPUs (Xen has at most {})",
+                    Bitmap::MAX_BITS
+                ),
+            ));
         }
-        vcpus = l;
+        Ok(l)
+    };
+    if let Got::Value(l) = p.long("vcpus", false)? {
+        vcpus = vcpu_count("vcpus", l)?;
         b.avail_vcpus = Bitmap::first(l as usize);
     }
     if let Got::Value(l) = p.long("maxvcpus", false)? {
-        b.max_vcpus = l as i32;
+        b.max_vcpus = vcpu_count("maxvcpus", l)? as i32;
     }
     if let Got::Value(s) = p.string("vuart", false)? {
         b.arch_arm.vuart = by_name!("vuart", &s, types::VuartType)?;
@@ -477,6 +491,10 @@ fn cpurange(r: &Reader<'_>, key: &str, spec: &str) -> Result<Bitmap> {
         }
         let (a, b) = range(rest)
             .ok_or_else(|| invalid(key, format!("{spec:?}: {part:?} is not a CPU or range")))?;
+        // xl sets each bit into a host-sized map, where libxl ignores the
+        // ones past its end (so `cpus="-5"`, strtoul's 2^64-5, is nothing):
+        // no CPU or node number reaches Bitmap::MAX_BITS.
+        let b = b.min(Bitmap::MAX_BITS as u64 - 1);
         for id in a..=b {
             let cpus: Vec<usize> = if nodes {
                 let host = r.host(key, spec)?;
@@ -493,9 +511,6 @@ fn cpurange(r: &Reader<'_>, key: &str, spec: &str) -> Result<Bitmap> {
                 } else {
                     map.set(cpu);
                 }
-            }
-            if id - a > 1 << 20 {
-                return Err(invalid(key, format!("{spec:?}: range too large")));
             }
         }
     }
@@ -530,6 +545,14 @@ fn read_vnuma(r: &mut Reader<'_>, b: &mut types::DomainBuildInfo) -> Result<()> 
         return Ok(());
     }
     let n = nodes.len();
+    // Xen keeps a guest's n*n vdistance table in one page (domctl.c), so
+    // 32 nodes at most; refused before the table is allocated.
+    if n > MAX_VNODES {
+        return Err(invalid(
+            "vnuma",
+            format!("{n} vNUMA nodes: Xen takes at most {MAX_VNODES}"),
+        ));
+    }
     let mut vnodes = vec![
         types::VnodeInfo {
             distances: vec![0; n],

@@ -73,6 +73,25 @@ impl Drop for Parsed {
     }
 }
 
+/// The deepest list nesting read (xl's deepest, vnuma, is 2).
+const MAX_LIST_DEPTH: usize = 8;
+
+/// A value longer than [`crate::untrusted::MAX_STRING`] is refused: no
+/// path, command line or xenstore value (at most 4096 bytes) is that long.
+fn bounded_string(key: &str, s: String) -> Result<String> {
+    if s.len() > crate::untrusted::MAX_STRING {
+        return Err(invalid(
+            key,
+            format!(
+                "a value of {} bytes (at most {} are taken)",
+                s.len(),
+                crate::untrusted::MAX_STRING
+            ),
+        ));
+    }
+    Ok(s)
+}
+
 fn key_c(key: &str) -> Result<CString> {
     CString::new(key).map_err(|_| invalid(key, "a key cannot contain a NUL byte".into()))
 }
@@ -145,7 +164,10 @@ impl Parsed {
         };
         Ok(match rc {
             // SAFETY: NUL-terminated, owned by cfg, read now.
-            0 => Got::Value(unsafe { opt_string(v) }.unwrap_or_default()),
+            0 => Got::Value(bounded_string(
+                key,
+                unsafe { opt_string(v) }.unwrap_or_default(),
+            )?),
             libc::ESRCH => Got::Absent,
             _ => Got::Invalid,
         })
@@ -228,7 +250,7 @@ impl Parsed {
         };
         Ok(match rc {
             // SAFETY: a list of n values owned by cfg.
-            0 => Got::Value(unsafe { self.read_list(list, n) }),
+            0 => Got::Value(unsafe { self.read_list(key, list, n) }?),
             libc::ESRCH => Got::Absent,
             _ => Got::Invalid,
         })
@@ -251,7 +273,12 @@ impl Parsed {
 
     /// # Safety
     /// `list` is a list of `n` values owned by `self.cfg`.
-    unsafe fn read_list(&self, list: *const sys::XLU_ConfigList, n: c_int) -> Vec<Value> {
+    unsafe fn read_list(
+        &self,
+        key: &str,
+        list: *const sys::XLU_ConfigList,
+        n: c_int,
+    ) -> Result<Vec<Value>> {
         let mut out = Vec::new();
         for i in 0..n {
             // SAFETY: i < n; the value is owned by cfg.
@@ -260,14 +287,25 @@ impl Parsed {
                 break;
             }
             // SAFETY: v is a value of this config.
-            out.push(unsafe { self.read_value(v) });
+            out.push(unsafe { self.read_value(key, v, 1) }?);
         }
-        out
+        Ok(out)
     }
 
     /// # Safety
-    /// `v` is a value owned by `self.cfg`.
-    unsafe fn read_value(&self, v: *mut sys::XLU_ConfigValue) -> Value {
+    /// `v` is a value owned by `self.cfg`, `depth` lists deep.
+    unsafe fn read_value(
+        &self,
+        key: &str,
+        v: *mut sys::XLU_ConfigValue,
+        depth: usize,
+    ) -> Result<Value> {
+        if depth > MAX_LIST_DEPTH {
+            return Err(invalid(
+                key,
+                format!("lists nested more than {MAX_LIST_DEPTH} deep"),
+            ));
+        }
         // SAFETY: per the contract.
         let ty = unsafe { sys::xlu_cfg_value_type(v) };
         if ty == sys::XLU_ConfigValueType_XLU_STRING {
@@ -275,13 +313,14 @@ impl Parsed {
             // SAFETY: v is a string value; s points into cfg.
             unsafe { sys::xlu_cfg_value_get_string(self.cfg, v, &mut s, 1) };
             // SAFETY: NULL or a NUL-terminated string owned by cfg.
-            Value::Str(unsafe { opt_string(s) }.unwrap_or_default())
+            let s = unsafe { opt_string(s) }.unwrap_or_default();
+            Ok(Value::Str(bounded_string(key, s)?))
         } else {
             let mut l: *mut sys::XLU_ConfigList = ptr::null_mut();
             // SAFETY: v is a list value; l points into cfg.
             unsafe { sys::xlu_cfg_value_get_list(self.cfg, v, &mut l, 1) };
             if l.is_null() {
-                return Value::List(Vec::new());
+                return Ok(Value::List(Vec::new()));
             }
             // The count is not exposed: read until listitem2 says NULL.
             let mut out = Vec::new();
@@ -291,10 +330,10 @@ impl Parsed {
                 if item.is_null() {
                     break;
                 }
-                // SAFETY: an item of this config.
-                out.push(unsafe { self.read_value(item) });
+                // SAFETY: an item of this config, one list deeper.
+                out.push(unsafe { self.read_value(key, item, depth + 1) }?);
             }
-            Value::List(out)
+            Ok(Value::List(out))
         }
     }
 
