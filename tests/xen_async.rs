@@ -212,14 +212,14 @@ async fn async_errors_are_typed() {
         .unwrap_err();
     assert!(e.is_domain_not_found(), "{e:?}");
     let e = ctx.destroy(Domid::DOM0).await.unwrap_err();
-    assert!(matches!(e, Error::InvalidArgument { .. }), "{e:?}");
+    assert!(matches!(e, Error::Domain0Refused { .. }), "{e:?}");
     let e = Context::new().unwrap_err();
     assert!(
         matches!(
             e,
-            Error::InvalidArgument {
-                what: "SIGCHLD mode",
-                ..
+            Error::ContextModeConflict {
+                wanted: "Context",
+                existing: "AsyncContext"
             }
         ),
         "{e:?}"

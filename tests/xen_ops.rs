@@ -793,7 +793,7 @@ fn domain_0_is_refused_by_save_suspend_and_migration() {
         ("migrate_local", ctx.migrate_local(Domid::DOM0).map(|_| ())),
     ] {
         let e = r.expect_err(op);
-        assert!(matches!(e, Error::InvalidArgument { .. }), "{op}: {e:?}");
+        assert!(matches!(e, Error::Domain0Refused { .. }), "{op}: {e:?}");
         assert!(e.to_string().contains("Domain-0"), "{op}: {e}");
     }
     assert!(!std::path::Path::new("/tmp/dom0.save").exists());

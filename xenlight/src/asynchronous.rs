@@ -124,9 +124,10 @@ impl AsyncContext {
     /// Must be called inside a tokio runtime with signals enabled
     /// (`enable_all`).
     ///
-    /// Errors: [`Error::NotDom0`] off a dom0; [`Error::InvalidArgument`]
-    /// outside a tokio runtime (or one without its drivers), and when a
-    /// [`Context::new`] context is alive in the process; [`Error::Io`] when
+    /// Errors: [`Error::NotDom0`] off a dom0; [`Error::NoRuntime`]
+    /// outside a tokio runtime (or one without its drivers);
+    /// [`Error::ContextModeConflict`] when a [`Context::new`] context is
+    /// alive in the process; [`Error::Io`] when
     /// the runtime cannot deliver SIGCHLD.
     ///
     /// ```no_run
@@ -137,12 +138,7 @@ impl AsyncContext {
     /// ```
     #[doc(alias = "libxl_childproc_setmode")]
     pub fn new() -> Result<Self> {
-        let no_runtime = || Error::InvalidArgument {
-            what: "tokio runtime",
-            reason: "AsyncContext::new must be called inside a tokio runtime with its \
-                     drivers enabled (Builder::enable_all, or #[tokio::main])"
-                .into(),
-        };
+        let no_runtime = || Error::NoRuntime;
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(no_runtime());
         }
@@ -271,11 +267,7 @@ impl AsyncContext {
         let before: Vec<Domid> = shared.ctx.domains()?.iter().map(|d| d.domid).collect();
         // Admission may balloon dom0 and wait for it: not on a runtime worker.
         let (shared, raw) = tokio::task::spawn_blocking(move || {
-            let mut raw = raw;
-            shared
-                .ctx
-                .admit(raw.0.as_mut_ptr(), &name)
-                .map(|()| (shared, raw))
+            shared.ctx.admit(&raw.0, &name).map(|()| (shared, raw))
         })
         .await
         .map_err(|e| Error::InvalidArgument {
@@ -325,9 +317,8 @@ impl AsyncContext {
     #[doc(alias = "libxl_domain_destroy")]
     pub async fn destroy(&self, domid: Domid) -> Result<()> {
         if domid.is_dom0() {
-            return Err(Error::InvalidArgument {
-                what: "domid",
-                reason: "libxl_domain_destroy refuses Domain-0: it runs this toolstack".into(),
+            return Err(Error::Domain0Refused {
+                op: "libxl_domain_destroy",
             });
         }
         let shared = &self.handle.shared;

@@ -168,13 +168,11 @@ impl Context {
                 // SAFETY: freed once, before its logger (dropped on return);
                 // no child mode was set, so libxl touches no signal.
                 unsafe { sys::libxl_ctx_free(ctx.as_ptr()) };
-                return Err(Error::InvalidArgument {
-                    what: "SIGCHLD mode",
-                    reason: "libxl needs every context of a process to reap children the same \
-                             way: make all of them with Context::new, or all with \
-                             AsyncContext::new"
-                        .into(),
-                });
+                let (wanted, existing) = match child_mode {
+                    ChildMode::LibxlReaps => ("Context", "AsyncContext"),
+                    ChildMode::Forwarded => ("AsyncContext", "Context"),
+                };
+                return Err(Error::ContextModeConflict { wanted, existing });
             }
             if child_mode == ChildMode::Forwarded {
                 // SAFETY: ctx is valid; the hooks are a 'static that libxl

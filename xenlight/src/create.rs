@@ -14,7 +14,25 @@ use crate::raw::alloc::opt_string;
 use crate::raw::call::check;
 use crate::raw::cvalue::CValue;
 use crate::raw::On;
+use crate::error::Error;
+use crate::types;
 use crate::values::Bitmap;
+
+/// Refuses a config on which libxl's defaulting would put memory from its
+/// temporary allocator (libxl_create.c: a cpumap with no per-vCPU hard
+/// affinities becomes an array freed when the call returns, then read by
+/// the create and freed again by our `_dispose`). [`Context::host_sized`]
+/// never makes one; this holds the line for every create path.
+pub(crate) fn gc_free_defaulting(raw: &RawConfig) -> Result<()> {
+    let b = &raw.b_info;
+    if b.cpumap.size != 0 && b.num_vcpu_hard_affinity == 0 {
+        return Err(Error::InvalidConfig {
+            field: "b_info.cpumap".into(),
+            reason: "a cpumap with no per-vCPU hard affinity would be expanded by libxl into memory it frees".into(),
+        });
+    }
+    Ok(())
+}
 
 impl Context {
     /// Creates a domain and starts it (`libxl_domain_create_new`, then
@@ -47,8 +65,27 @@ impl Context {
     /// which reads and writes back a whole host-sized map (so a shorter one
     /// is overrun too). Bits past the host's CPUs (or nodes) are dropped.
     pub(crate) fn host_sized_raw(&self, cfg: &DomainConfig) -> Result<RawConfig> {
-        let mut t = cfg.to_libxl_types()?;
+        self.host_sized(cfg.to_libxl_types()?)
+    }
+
+    /// A complete config as libxl's struct, ready for libxl's defaulting
+    /// (see [`Context::host_sized_raw`]): every path that creates a domain
+    /// (create, restore, migration) goes through here, whatever the
+    /// config's source.
+    pub(crate) fn host_sized(&self, mut t: types::DomainConfig) -> Result<RawConfig> {
         let b = &mut t.b_info;
+        // libxl allocates max_vcpus maps from its temporary allocator
+        // (a negative count is a huge one, and its failure an _exit).
+        if !(0..=Bitmap::MAX_BITS as i32).contains(&b.max_vcpus) {
+            return Err(Error::InvalidConfig {
+                field: "b_info.max_vcpus".into(),
+                reason: format!(
+                    "{} is not a number of vCPUs (Xen has at most {})",
+                    b.max_vcpus,
+                    Bitmap::MAX_BITS
+                ),
+            });
+        }
         let maps_set = !b.cpumap.bytes.is_empty()
             || !b.nodemap.bytes.is_empty()
             || !b.vcpu_hard_affinity.is_empty()
@@ -76,9 +113,9 @@ impl Context {
         // libxl__domain_build_info_setdefault) and leaves it in our config:
         // freed when the create returns, freed again by our _dispose. Doing
         // the same translation here, in memory the config owns, keeps libxl
-        // off that path.
+        // off that path (libxl first makes a max_vcpus of 0 one vCPU).
         if !b.cpumap.bytes.is_empty() && b.vcpu_hard_affinity.is_empty() {
-            let n = usize::try_from(b.max_vcpus).unwrap_or(0);
+            let n = usize::try_from(b.max_vcpus).unwrap_or(0).max(1);
             b.vcpu_hard_affinity = vec![b.cpumap.clone(); n];
         }
         t.to_c()
@@ -121,11 +158,12 @@ impl Context {
         op: &'static str,
         call: impl FnOnce(*mut sys::libxl_ctx, *mut sys::libxl_domain_config, &mut u32) -> i32,
     ) -> Result<Domid> {
+        gc_free_defaulting(raw)?;
         let uuid = Uuid::from_bytes(raw.c_info.uuid.uuid);
         let before: Vec<Domid> = self.domains()?.iter().map(|d| d.domid).collect();
         // SAFETY: name is NULL or a string owned by `raw`.
         let name = unsafe { opt_string(raw.c_info.name) }.unwrap_or_default();
-        self.admit(raw.as_mut_ptr(), &name)?;
+        self.admit(raw, &name)?;
         let mut domid: u32 = u32::MAX;
         crate::logger::clear_last_error();
         let rc = call(self.as_raw(), raw.as_mut_ptr(), &mut domid);

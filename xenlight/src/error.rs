@@ -283,6 +283,48 @@ pub enum Error {
         device: String,
     },
 
+    /// The operation refuses Domain-0: pausing, stopping, destroying,
+    /// saving or migrating it would take down the toolstack that asks
+    /// (libxl would try anyway).
+    #[error("{op} refuses Domain-0: it runs this toolstack; name a guest domain")]
+    Domain0Refused {
+        /// The operation.
+        op: &'static str,
+    },
+
+    /// A [`Context`](crate::Context) and an `AsyncContext` in one process:
+    /// libxl needs every context of a process to reap child processes the
+    /// same way (one SIGCHLD mode), and would abort otherwise.
+    #[error(
+        "a {wanted} cannot be made while a {existing} is alive in this process: libxl needs          every context of a process to reap children the same way; make all of them with          Context::new, or all with AsyncContext::new"
+    )]
+    ContextModeConflict {
+        /// The kind of context asked for.
+        wanted: &'static str,
+        /// The kind alive.
+        existing: &'static str,
+    },
+
+    /// `AsyncContext::new` was called outside a tokio runtime, or in one
+    /// without its drivers.
+    #[error(
+        "AsyncContext::new must be called inside a tokio runtime with its drivers enabled          (Builder::enable_all, or #[tokio::main])"
+    )]
+    NoRuntime,
+
+    /// Saving a domain failed. libxl leaves a guest it could not save
+    /// suspended; like `xl save`, the crate resumes it, and `resumed` says
+    /// whether it runs again.
+    #[error("saving domain {domid} failed: {reason}{}", if *resumed { " (the domain was resumed and runs on)" } else { "" })]
+    Save {
+        /// The domain.
+        domid: Domid,
+        /// Why the save failed (and, if it was not resumed, why not).
+        reason: String,
+        /// Whether the domain runs again.
+        resumed: bool,
+    },
+
     /// An argument cannot be passed to libxl (e.g. a string with a NUL byte).
     #[error("invalid {what}: {reason}")]
     InvalidArgument {

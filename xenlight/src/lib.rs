@@ -99,6 +99,9 @@ pub use error::{DomainRef, Error, ErrorKind, Result};
 #[cfg(feature = "xen-host")]
 #[doc(hidden)]
 pub use events::WAIT_HOOK;
+#[cfg(feature = "xen-host")]
+#[doc(hidden)]
+pub use migrate::HANDOVER_FAULT;
 pub use events::{Cancel, DomainEvent, DomainEvents};
 pub use guest::{GuestEnvironment, GuestMode, XenRole};
 pub use ids::{Domid, InvalidDomid, Mac, ParseMacError, ParseUuidError, Uuid};

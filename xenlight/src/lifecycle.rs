@@ -17,10 +17,7 @@ impl Context {
     /// down the very toolstack that is asking; libxl would try anyway.
     fn refuse_dom0(op: &'static str, domid: Domid) -> Result<()> {
         if domid.is_dom0() {
-            return Err(Error::InvalidArgument {
-                what: "domid",
-                reason: format!("{op} refuses Domain-0: it runs this toolstack"),
-            });
+            return Err(Error::Domain0Refused { op });
         }
         Ok(())
     }
@@ -28,7 +25,7 @@ impl Context {
     /// Pauses all of the domain's vCPUs (`libxl_domain_pause`).
     ///
     /// Like `shutdown`, `reboot` and `destroy`, it refuses Domain-0 with
-    /// [`Error::InvalidArgument`]: that would stop the caller's own domain.
+    /// [`Error::Domain0Refused`]: that would stop the caller's own domain.
     ///
     /// ```no_run
     /// # let ctx = xenlight::Context::new()?; let domid = xenlight::Domid::new(1)?;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use xenlight_sys as sys;
 
 use crate::context::{Autoballoon, Context};
+use crate::convert::RawConfig;
 use crate::error::{Error, Result};
 use crate::raw::{try_call, On};
 
@@ -50,11 +51,19 @@ impl Context {
     /// Makes room for `cfg` before it is built: nothing to do when it fits
     /// in free memory; otherwise balloons dom0 down if allowed, or says by
     /// how much it does not fit.
-    pub(crate) fn admit(&self, cfg: *mut sys::libxl_domain_config, name: &str) -> Result<()> {
+    pub(crate) fn admit(&self, cfg: &RawConfig, name: &str) -> Result<()> {
+        // libxl_domain_need_memory fills defaults into the config it is
+        // given ("will be partially defaulted", libxl.h): it gets a copy of
+        // its own, disposed here, so the create reads only what it owns.
+        crate::create::gc_free_defaulting(cfg)?;
+        let mut copy = RawConfig::new();
+        // SAFETY: a live ctx; both configs initialised; libxl deep-copies
+        // with malloc, so `copy` owns all it holds.
+        unsafe { sys::libxl_domain_config_copy(self.as_raw(), copy.as_mut_ptr(), cfg.as_ptr()) };
         let mut need = 0u64;
-        // SAFETY: cfg is an initialised config owned by the caller; libxl
-        // works on a copy of it.
-        try_call!(self, On::Named(name), unsafe libxl_domain_need_memory(cfg, u32::MAX, &mut need))?;
+        // SAFETY: `copy` is an initialised config of our own, disposed on
+        // return; need is a valid out-pointer.
+        try_call!(self, On::Named(name), unsafe libxl_domain_need_memory(copy.as_mut_ptr(), u32::MAX, &mut need))?;
         let balloon = self.autoballoon_active();
         let started = Instant::now();
         let mut ballooned = false;

@@ -4,7 +4,10 @@
 //! `NAME--incoming`; once it holds the whole domain the sender renames its
 //! own to `NAME--migratedaway` and says go; the receiver takes the name and
 //! unpauses; the sender destroys its copy. Any failure before "go" leaves
-//! the sender's domain running under its own name.
+//! the sender's domain running under its own name; a receiver that cannot
+//! start its copy after "go" destroys it and tells the sender, which
+//! resumes its own. The receiver trusts nothing the sender sends: the
+//! config is checked in Rust before libxl reads it (`Context::from_json`).
 
 use std::io::{Read, Write};
 use std::os::unix::io::AsRawFd;
@@ -20,6 +23,13 @@ use crate::ids::Domid;
 use crate::info::DomainState;
 use crate::raw::{try_call, On};
 
+/// For the hypervisor tests: the next receiver's hand-over (after "go")
+/// fails as a failed rename would, so a test can show the guest runs on
+/// at the sender.
+#[cfg(feature = "xen-host")]
+#[doc(hidden)]
+pub static HANDOVER_FAULT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// The first bytes a sender writes.
 const MAGIC: &[u8; 16] = b"xenlight-migr-1\n";
 /// A config larger than this is a corrupt header.
@@ -28,7 +38,8 @@ const MAX_CONFIG: u32 = 16 << 20;
 const READY: u8 = b'r';
 /// The receiver holds the domain, paused.
 const RECEIVED: u8 = b'R';
-/// The receiver failed to restore it.
+/// The receiver failed to restore it; after "go": it could not start
+/// its copy and has destroyed it, so the sender resumes its own.
 const FAILED: u8 = b'F';
 /// The sender has renamed its copy: take over.
 const GO: u8 = b'G';
@@ -89,10 +100,7 @@ impl Context {
         stream: &mut S,
     ) -> Result<()> {
         if domid.is_dom0() {
-            return Err(Error::InvalidArgument {
-                what: "domid",
-                reason: "Domain-0 cannot be migrated".into(),
-            });
+            return Err(Error::Domain0Refused { op: "migrate_send" });
         }
         let name = self.domain_name(domid)?.unwrap_or_default();
         let config = self.domain_config(domid)?;
@@ -158,8 +166,24 @@ impl Context {
             let _ = stream.write_all(&[ABORT]);
             return Err(self.failed_after_suspend(domid, &name, "handing over", e.to_string()));
         }
-        let done = stream.write_all(&[GO]).is_ok() && read_byte(stream) == Some(DONE);
-        if !done {
+        let reply = if stream.write_all(&[GO]).is_ok() {
+            read_byte(stream)
+        } else {
+            None
+        };
+        if reply == Some(FAILED) {
+            // The receiver could not start its copy and has destroyed it
+            // (xl_migrate.c: "permission for sender to resume"): ours is
+            // the only one, so it runs on under its name.
+            let _ = self.rename(domid, &name);
+            return Err(self.failed_after_suspend(
+                domid,
+                &name,
+                "handing over",
+                "the receiver could not start the domain and destroyed its copy".into(),
+            ));
+        }
+        if reply != Some(DONE) {
             // The receiver may or may not run the domain now: xl keeps the
             // suspended copy for the operator in this case, and so do we.
             let _ = self.rename(domid, &name);
@@ -247,13 +271,31 @@ impl Context {
                 false,
             ));
         }
-        let started = self.rename(domid, &name).and_then(|()| self.unpause(domid));
-        if let Err(e) = started {
-            let _ = self.destroy(domid);
-            return Err(failed(&name, "handing over", e.to_string(), false));
+        if let Err(e) = self.take_over(domid, &name) {
+            // Give the sender its domain back, but only once ours is gone,
+            // so the guest never runs twice; xl's receiver does the same.
+            let gone = self.destroy_and_wait(domid).is_ok();
+            let why = if gone && stream.write_all(&[FAILED]).is_ok() {
+                format!("{e}; the copy here was destroyed and the sender told to resume its own")
+            } else {
+                format!("{e}; the copy here could not be destroyed (domid {domid}), so the sender keeps its copy suspended")
+            };
+            return Err(failed(&name, "handing over", why, false));
         }
         let _ = stream.write_all(&[DONE]);
         Ok(domid)
+    }
+
+    /// The receiver's half of the hand-over: the name, then the vCPUs.
+    fn take_over(&self, domid: Domid, name: &str) -> Result<()> {
+        #[cfg(feature = "xen-host")]
+        if HANDOVER_FAULT.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            return Err(Error::InvalidArgument {
+                what: "hand-over",
+                reason: "a fault injected by a test (HANDOVER_FAULT)".into(),
+            });
+        }
+        self.rename(domid, name).and_then(|()| self.unpause(domid))
     }
 
     /// Live-migrates a domain to this same host (as `xl migrate DOM
@@ -310,7 +352,7 @@ impl Context {
     /// A failed resume is tried again while the domain stays suspended
     /// (a few times, a quarter second apart): a resume that did take
     /// effect leaves it running, so the domain is never resumed twice.
-    fn resume_if_suspended(&self, domid: Domid) -> Option<String> {
+    pub(crate) fn resume_if_suspended(&self, domid: Domid) -> Option<String> {
         let mut failure = None;
         for attempt in 0..4 {
             if attempt > 0 {

@@ -16,7 +16,6 @@ use crate::config::DomainConfig;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::ids::Domid;
-use crate::raw::cvalue::CValue;
 use crate::raw::{try_call, On, Owned};
 use crate::types;
 
@@ -62,6 +61,8 @@ impl Context {
     /// Saves a domain to `path` and destroys it, as `xl save` does: the
     /// file holds the domain's complete config and its memory and state
     /// (`libxl_domain_suspend`); [`Context::restore`] needs nothing else.
+    /// A save that fails is [`Error::Save`]: the file is removed and the
+    /// guest resumed (`resumed` says whether it runs again), as xl does.
     ///
     /// ```no_run
     /// # let ctx = xenlight::Context::new()?; let domid = xenlight::Domid::new(1)?;
@@ -73,10 +74,7 @@ impl Context {
     pub fn save(&self, domid: Domid, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
         if domid.is_dom0() {
-            return Err(Error::InvalidArgument {
-                what: "domid",
-                reason: "Domain-0 cannot be saved".into(),
-            });
+            return Err(Error::Domain0Refused { op: "save" });
         }
         let config = self.domain_config(domid)?;
         let json = self.to_json(&config.libxl)?;
@@ -99,13 +97,24 @@ impl Context {
         let fd = file.as_raw_fd();
         // SAFETY: an open, writable fd that outlives the call; NULL ao_how
         // makes it synchronous.
-        let saved = try_call!(self, On::Domain(domid), unsafe libxl_domain_suspend(domid.get(), fd, 0, ptr::null()));
+        let saved = try_call!(self, On::Domain(domid), unsafe libxl_domain_suspend(domid.get(), fd, 0, ptr::null()))
+            .and_then(|()| file.sync_all().map_err(io("write", path)));
         if let Err(e) = saved {
             drop(file);
             let _ = std::fs::remove_file(path);
-            return Err(e);
+            // libxl leaves a guest it failed to save suspended
+            // (libxl_domain.c); xl resumes it (xl_saverestore.c), and so
+            // do we: a failed save never loses the guest.
+            let (reason, resumed) = match self.resume_if_suspended(domid) {
+                None => (e.to_string(), true),
+                Some(why) => (format!("{e}; {why}"), false),
+            };
+            return Err(Error::Save {
+                domid,
+                reason,
+                resumed,
+            });
         }
-        file.sync_all().map_err(io("write", path))?;
         // The domain is suspended; its state is in the file.
         self.destroy_and_wait(domid)
     }
@@ -147,7 +156,9 @@ impl Context {
     ) -> Result<Domid> {
         // Check the build-info arm before libxl reads it.
         DomainConfig::from_types(config.clone())?;
-        let mut raw = config.to_c()?;
+        // Sized for this host and expanded as for a create: the config
+        // came from a file or a peer, not from this host's libxl.
+        let mut raw = self.host_sized(config)?;
         let mut params = Owned::<sys::libxl_domain_restore_params>::new();
         // libxl_domain_suspend writes a version 2 stream (version 1, the
         // init value, would send it through convert-legacy-stream).
