@@ -266,8 +266,13 @@ impl AsyncContext {
         let name = cfg.name.clone();
         let before: Vec<Domid> = shared.ctx.domains()?.iter().map(|d| d.domid).collect();
         // Admission may balloon dom0 and wait for it: not on a runtime worker.
-        let (shared, raw) = tokio::task::spawn_blocking(move || {
-            shared.ctx.admit(&raw.0, &name).map(|()| (shared, raw))
+        // The admission lock is held until libxl's create has finished.
+        let (shared, raw, _admission) = tokio::task::spawn_blocking(move || {
+            let admission = crate::memory::AdmissionLock::acquire();
+            shared
+                .ctx
+                .admit(&raw.0, &name)
+                .map(|()| (shared, raw, admission))
         })
         .await
         .map_err(|e| Error::InvalidArgument {
@@ -347,11 +352,18 @@ impl AsyncContext {
         // the event streams: a caller that destroys the domain at once
         // cannot make a stream see its death without its shutdown. A
         // shutdown reported before this wait began is remembered.
+        let seen = lock(&shared.shutdowns).recorded;
         let info = shared.ctx.domain_info(domid);
+        #[cfg(feature = "xen-host")]
+        if let Some(hook) = *lock(&ASYNC_WAIT_HOOK) {
+            hook(domid);
+        }
         let running = matches!(&info, Ok(i) if !matches!(i.state, DomainState::Shutdown(_)));
         let already = {
             let mut s = lock(&shared.shutdowns);
-            if running {
+            // A "running" read before a shutdown the event thread has
+            // recorded since is stale: that shutdown is the answer.
+            if running && s.recorded == seen {
                 // Resumed since (suspend and resume): the next shutdown
                 // counts, and the stream re-arms its watch for it.
                 s.reported.remove(&domid);
@@ -530,7 +542,17 @@ struct Shutdowns {
     waiting: HashMap<Domid, Vec<oneshot::Sender<ShutdownReason>>>,
     /// Shutdowns reported for domains not dead yet.
     reported: HashMap<Domid, ShutdownReason>,
+    /// How many shutdowns have been recorded, so a wait can tell whether
+    /// its own look at the domain is older than one.
+    recorded: u64,
 }
+
+/// For the hypervisor tests: called by `wait_for_shutdown` between its
+/// look at the domain and its registration, so a test can make the
+/// domain shut down exactly there.
+#[cfg(feature = "xen-host")]
+#[doc(hidden)]
+pub static ASYNC_WAIT_HOOK: Mutex<Option<fn(Domid)>> = Mutex::new(None);
 
 /// Hands an event to the streams, then to the waits (so a wait's caller
 /// acts on a domain only after every stream has its event).
@@ -540,6 +562,7 @@ fn dispatch(shared: &Shared, ev: DomainEvent) {
     match ev {
         DomainEvent::Shutdown { domid, reason } => {
             s.reported.insert(domid, reason);
+            s.recorded += 1;
             for tx in s.waiting.remove(&domid).unwrap_or_default() {
                 let _ = tx.send(reason);
             }

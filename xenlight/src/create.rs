@@ -8,13 +8,13 @@ use xenlight_sys as sys;
 use crate::config::DomainConfig;
 use crate::context::Context;
 use crate::convert::RawConfig;
+use crate::error::Error;
 use crate::error::Result;
 use crate::ids::{Domid, Uuid};
 use crate::raw::alloc::opt_string;
 use crate::raw::call::check;
 use crate::raw::cvalue::CValue;
 use crate::raw::On;
-use crate::error::Error;
 use crate::types;
 use crate::values::Bitmap;
 
@@ -163,6 +163,7 @@ impl Context {
         let before: Vec<Domid> = self.domains()?.iter().map(|d| d.domid).collect();
         // SAFETY: name is NULL or a string owned by `raw`.
         let name = unsafe { opt_string(raw.c_info.name) }.unwrap_or_default();
+        let _admission = crate::memory::AdmissionLock::acquire();
         self.admit(raw, &name)?;
         let mut domid: u32 = u32::MAX;
         crate::logger::clear_last_error();

@@ -343,6 +343,20 @@ pub enum Error {
         reason: String,
     },
 
+    /// An xl.cfg file is not in xl.cfg's syntax (libxlutil's parser
+    /// refused it).
+    #[error("{file}:{line}:{column}: xl.cfg syntax error: {message}")]
+    XlCfgSyntax {
+        /// The file's name (or "xl.cfg" for text).
+        file: String,
+        /// The line, 1-based (libxlutil's).
+        line: usize,
+        /// The column, 1-based: where the grammar first fails on the line.
+        column: usize,
+        /// libxlutil's message.
+        message: String,
+    },
+
     /// Waiting for something took longer than allowed.
     #[error("{op}{}: timed out after {:.1} s", On(domain), after.as_secs_f64())]
     Timeout {

@@ -88,6 +88,9 @@ mod userdata;
 mod vcpus;
 mod xlcfg_host;
 
+#[cfg(all(feature = "tokio", feature = "xen-host"))]
+#[doc(hidden)]
+pub use asynchronous::ASYNC_WAIT_HOOK;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub use asynchronous::{AsyncContext, DomainEventStream};
@@ -99,14 +102,14 @@ pub use error::{DomainRef, Error, ErrorKind, Result};
 #[cfg(feature = "xen-host")]
 #[doc(hidden)]
 pub use events::WAIT_HOOK;
-#[cfg(feature = "xen-host")]
-#[doc(hidden)]
-pub use migrate::HANDOVER_FAULT;
 pub use events::{Cancel, DomainEvent, DomainEvents};
 pub use guest::{GuestEnvironment, GuestMode, XenRole};
 pub use ids::{Domid, InvalidDomid, Mac, ParseMacError, ParseUuidError, Uuid};
 pub use info::{DomainInfo, DomainState, PhysInfo, VersionInfo};
 pub use logger::LOG_TARGET;
+#[cfg(feature = "xen-host")]
+#[doc(hidden)]
+pub use migrate::HANDOVER_FAULT;
 pub use monitor::{AfterShutdown, CORE_DUMP_DIR};
 pub use pci::pci_address;
 pub use xenlight_sys as sys;

@@ -5,6 +5,10 @@
 //! (`libxl_set_memory_target` on domain 0, `libxl_wait_for_memory_target`)
 //! while that makes progress.
 
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::io::AsRawFd;
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use xenlight_sys as sys;
@@ -16,6 +20,72 @@ use crate::raw::{try_call, On};
 
 /// How long ballooning may keep trying (xl's credit: 30 s).
 const BALLOON_CREDIT: Duration = Duration::from_secs(30);
+
+/// xl's lock file (`XEN_LOCK_DIR "/xl"`, xl.conf's default `lockfile`).
+const XL_LOCKFILE: &str = "/var/lock/xl";
+
+/// Whether a thread of this process holds the admission lock.
+static ADMITTING: Mutex<bool> = Mutex::new(false);
+static ADMISSION_FREED: Condvar = Condvar::new();
+
+/// Held from memory admission through libxl's create, as xl holds its lock
+/// from `freemem` through `libxl_domain_create_new` (xl_vmcontrol.c):
+/// without it two creates measure the same free memory, and one of them
+/// fails inside libxl instead of being admitted or refused. It excludes
+/// the other threads of this process and, through an fcntl lock on xl's
+/// own lock file, `xl create` and other processes that use it.
+pub(crate) struct AdmissionLock {
+    /// The locked file (closing it releases the fcntl lock); `None` when
+    /// the lock directory does not exist (the in-process lock still holds).
+    _file: Option<File>,
+}
+
+impl AdmissionLock {
+    /// Waits for the lock.
+    pub(crate) fn acquire() -> Self {
+        let mut busy = crate::raw::lock(&ADMITTING);
+        while *busy {
+            busy = ADMISSION_FREED
+                .wait(busy)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+        *busy = true;
+        drop(busy);
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .mode(0o200)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(XL_LOCKFILE)
+            .ok()
+            .filter(|f| {
+                // SAFETY: a zeroed flock is a valid value; set below.
+                let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+                fl.l_type = libc::F_WRLCK as _;
+                fl.l_whence = libc::SEEK_SET as _;
+                loop {
+                    // SAFETY: an open fd and a valid flock; F_SETLKW waits.
+                    let rc = unsafe { libc::fcntl(f.as_raw_fd(), libc::F_SETLKW, &fl) };
+                    if rc == 0 {
+                        return true;
+                    }
+                    if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+                        return false;
+                    }
+                }
+            });
+        AdmissionLock { _file: file }
+    }
+}
+
+impl Drop for AdmissionLock {
+    fn drop(&mut self) {
+        // The file (and with it the fcntl lock) goes first.
+        self._file.take();
+        *crate::raw::lock(&ADMITTING) = false;
+        ADMISSION_FREED.notify_one();
+    }
+}
 
 impl Context {
     /// The host's free memory in KiB (`libxl_get_free_memory`): what a new
@@ -80,13 +150,32 @@ impl Context {
                     ballooned,
                 });
             }
+            let short = || Error::InsufficientMemory {
+                domain: name.to_owned(),
+                need_mib: need.div_ceil(1024),
+                free_mib: free / 1024,
+                ballooned: true,
+            };
             // Relative to dom0's current target: down by the shortfall.
             let delta = -i64::try_from(need - free).unwrap_or(i64::MAX);
             // SAFETY: plain arguments (relative, not enforced: as xl).
-            try_call!(self, On::Host, unsafe libxl_set_memory_target(0, delta, 1, 0))?;
+            match try_call!(self, On::Host, unsafe libxl_set_memory_target(0, delta, 1, 0)) {
+                Ok(()) => {}
+                // Below dom0's minimum (libxl_mem.c): it cannot give that
+                // much; the guest does not fit.
+                Err(Error::Libxl {
+                    kind: crate::ErrorKind::Invalid,
+                    ..
+                }) => return Err(short()),
+                Err(e) => return Err(e),
+            }
             ballooned = true;
             // SAFETY: plain arguments; waits while dom0 makes progress.
-            let _ = try_call!(self, On::Host, unsafe libxl_wait_for_memory_target(0, 10));
+            // Dom0 not reaching its target ends the ballooning, as in xl:
+            // another round would lower it by the whole shortfall again.
+            if try_call!(self, On::Host, unsafe libxl_wait_for_memory_target(0, 10)).is_err() {
+                return Err(short());
+            }
         }
     }
 }

@@ -28,7 +28,8 @@ use crate::raw::{try_call, On};
 /// at the sender.
 #[cfg(feature = "xen-host")]
 #[doc(hidden)]
-pub static HANDOVER_FAULT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+pub static HANDOVER_FAULT: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
 
 /// The first bytes a sender writes.
 const MAGIC: &[u8; 16] = b"xenlight-migr-1\n";

@@ -23,9 +23,11 @@ const VIRIDIAN_WIDTH: usize = 64;
 /// `XEN_HVM_MCA_CAP_LMCE`.
 const MCA_CAP_LMCE: u64 = 1;
 
-/// The below-4G MMIO hole's bounds (xen/hvm/e820.h).
-const MMIO_HOLE_MIN: u64 = 256 << 20;
-const MMIO_HOLE_MAX: u64 = 0xfc00_0000 - (256 << 20);
+/// The below-4G MMIO hole's bounds as xl checks them (xl_parse.c):
+/// `HVM_BELOW_4G_MMIO_LENGTH` (2^32 - 0xF0000000, 256 MiB) to
+/// `HVM_BELOW_4G_MMIO_START` (0xF0000000, 3840 MiB), xen/hvm/e820.h.
+const MMIO_HOLE_MIN: u64 = (1 << 32) - 0xf000_0000;
+const MMIO_HOLE_MAX: u64 = 0xf000_0000;
 
 /// A long times 1024, as xl's `l * 1024` into a 64-bit field.
 /// The most vNUMA nodes Xen takes: n*n 32-bit distances in a 4 KiB page.

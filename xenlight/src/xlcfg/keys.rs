@@ -242,6 +242,176 @@ pub(super) fn assigned_keys(text: &str) -> Vec<Assigned> {
     keys
 }
 
+/// A token of libxlutil's lexer (libxlu_cfg_l.l), with its 1-based line
+/// and column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tok {
+    Ident,
+    Atom,
+    Assign,
+    Newline,
+    Semi,
+    Open,
+    Close,
+    Comma,
+    Bad,
+    End,
+}
+
+fn tokens(text: &str) -> Vec<(Tok, usize, usize)> {
+    let b = text.as_bytes();
+    let (mut i, mut line, mut line_start) = (0usize, 1usize, 0usize);
+    let mut out = Vec::new();
+    while i < b.len() {
+        let col = i - line_start + 1;
+        let c = b[i];
+        let tok = match c {
+            b' ' | b'\t' => {
+                i += 1;
+                continue;
+            }
+            b'#' | b'\n' => {
+                while b[i] != b'\n' {
+                    i += 1;
+                    if i == b.len() {
+                        out.push((Tok::Newline, line, col));
+                        return finish(out, line, i - line_start + 1);
+                    }
+                }
+                out.push((Tok::Newline, line, col));
+                i += 1;
+                line += 1;
+                line_start = i;
+                continue;
+            }
+            b'a'..=b'z' => {
+                while i < b.len() && matches!(b[i], b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_') {
+                    i += 1;
+                }
+                Tok::Ident
+            }
+            b'0'..=b'9' => {
+                while i < b.len() && matches!(b[i], b'0'..=b'9' | b'a'..=b'f' | b'x') {
+                    i += 1;
+                }
+                Tok::Atom
+            }
+            b'\'' | b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != c && b[i] != b'\n' {
+                    i += if b[i] == b'\\' && i + 1 < b.len() {
+                        2
+                    } else {
+                        1
+                    };
+                }
+                if i < b.len() && b[i] == c {
+                    i += 1;
+                    Tok::Atom
+                } else {
+                    Tok::Bad
+                }
+            }
+            b'+' if b.get(i + 1) == Some(&b'=') => {
+                i += 2;
+                Tok::Assign
+            }
+            _ => {
+                i += 1;
+                match c {
+                    b'=' => Tok::Assign,
+                    b';' => Tok::Semi,
+                    b'[' => Tok::Open,
+                    b']' => Tok::Close,
+                    b',' => Tok::Comma,
+                    _ => Tok::Bad,
+                }
+            }
+        };
+        out.push((tok, line, col));
+    }
+    finish(out, line, b.len() - line_start + 1)
+}
+
+fn finish(mut out: Vec<(Tok, usize, usize)>, line: usize, col: usize) -> Vec<(Tok, usize, usize)> {
+    out.push((Tok::End, line, col));
+    out
+}
+
+/// Where libxlutil's grammar (libxlu_cfg_y.y) first fails, as 1-based
+/// (line, column): libxlutil's report names the line only.
+pub(super) fn first_syntax_error(text: &str) -> Option<(usize, usize)> {
+    let t = tokens(text);
+    let mut i = 0;
+    let at = |i: usize| t[i.min(t.len() - 1)];
+    // value: atom | '[' nlok valuelist ']'; nesting bounded for the stack.
+    fn value(t: &[(Tok, usize, usize)], i: &mut usize, depth: usize) -> Result<(), usize> {
+        let at = |i: usize| t[i.min(t.len() - 1)].0;
+        match at(*i) {
+            Tok::Atom => {
+                *i += 1;
+                Ok(())
+            }
+            Tok::Open if depth < 1000 => {
+                *i += 1;
+                let nl = |i: &mut usize| {
+                    while at(*i) == Tok::Newline {
+                        *i += 1;
+                    }
+                };
+                nl(i);
+                if at(*i) == Tok::Close {
+                    *i += 1;
+                    return Ok(());
+                }
+                loop {
+                    value(t, i, depth + 1)?;
+                    nl(i);
+                    match at(*i) {
+                        Tok::Close => {
+                            *i += 1;
+                            return Ok(());
+                        }
+                        Tok::Comma => {
+                            *i += 1;
+                            nl(i);
+                            if at(*i) == Tok::Close {
+                                *i += 1;
+                                return Ok(());
+                            }
+                        }
+                        _ => return Err(*i),
+                    }
+                }
+            }
+            _ => Err(*i),
+        }
+    }
+    loop {
+        match at(i).0 {
+            Tok::End => return None,
+            Tok::Newline | Tok::Semi => i += 1,
+            Tok::Ident => {
+                i += 1;
+                if at(i).0 != Tok::Assign {
+                    break;
+                }
+                i += 1;
+                if let Err(e) = value(&t, &mut i, 0) {
+                    i = e;
+                    break;
+                }
+                if !matches!(at(i).0, Tok::Newline | Tok::Semi | Tok::End) {
+                    break;
+                }
+            }
+            _ => break,
+        }
+    }
+    let (_, line, col) = at(i);
+    Some((line, col))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -205,8 +205,18 @@ pub(crate) fn read(
     xlconf: &XlConf,
     host: Option<&HostFacts>,
 ) -> Result<XlConfig> {
-    if text.contains('\0') {
-        return Err(invalid("xl.cfg", "the text contains a NUL byte".into()));
+    if let Some(at) = text.find('\0') {
+        // Named by the key whose statement holds it (C strings end there).
+        let line = text[..at].matches('\n').count() + 1;
+        let key = keys::assigned_keys(&text[..at])
+            .into_iter()
+            .rev()
+            .find(|a| a.line == line)
+            .map_or_else(|| "xl.cfg".to_owned(), |a| a.key);
+        return Err(invalid(
+            &key,
+            format!("{source}:{line}: a NUL byte (C strings end there)"),
+        ));
     }
     let p = Parsed::parse(text, source)?;
     let mut r = Reader {

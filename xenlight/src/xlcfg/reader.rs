@@ -122,14 +122,35 @@ impl Parsed {
         let rc = unsafe { sys::xlu_cfg_readdata(p.cfg, text.as_ptr().cast(), len) };
         if rc != 0 {
             let report = p.report_text();
-            return Err(invalid(
-                "syntax",
-                if report.is_empty() {
+            // libxlutil reports "SOURCE:LINE: config parsing error near
+            // `X': ..." and no column; the column is where its grammar
+            // first fails on that line.
+            let first = report.lines().next().unwrap_or("");
+            let line = first
+                .strip_prefix(source)
+                .and_then(|r| r.strip_prefix(':'))
+                .and_then(|r| r.split(':').next())
+                .and_then(|n| n.parse().ok());
+            let found = super::keys::first_syntax_error(text);
+            let (line, column) = match (line, found) {
+                (Some(l), Some((fl, fc))) if l == fl => (l, fc),
+                (Some(l), _) => (l, 1),
+                (None, Some(pos)) => pos,
+                (None, None) => (1, 1),
+            };
+            let message = match first.split_once(": ") {
+                Some((_, m)) if line > 0 => m.to_owned(),
+                _ if report.is_empty() => {
                     format!("libxlutil could not parse the file (errno {rc})")
-                } else {
-                    report
-                },
-            ));
+                }
+                _ => report.clone(),
+            };
+            return Err(Error::XlCfgSyntax {
+                file: source.to_owned(),
+                line,
+                column,
+                message,
+            });
         }
         Ok(p)
     }
