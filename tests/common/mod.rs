@@ -52,6 +52,39 @@ pub fn retry_after_triple_fault(body: impl Fn()) {
     body();
 }
 
+/// Runs `body` in a child process (this test executable again, running
+/// only the test named `test`), so an abort, `_exit` or signal there is
+/// seen as such here instead of killing the test run. In the child it runs
+/// `body` and returns `None`; in the parent it returns how the child ended.
+pub fn in_child(test: &str, body: impl FnOnce()) -> Option<std::process::Output> {
+    const CHILD: &str = "XENLIGHT_TEST_CHILD";
+    if std::env::var(CHILD).as_deref() == Ok(test) {
+        body();
+        return None;
+    }
+    let exe = std::env::current_exe().expect("the test executable");
+    let out = Command::new(exe)
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD, test)
+        .output()
+        .expect("run the test executable as a child");
+    Some(out)
+}
+
+/// Asserts that a child run by [`in_child`] ran its test to the end and
+/// passed: no panic, no abort, no signal, no `_exit`.
+pub fn assert_child_passed(out: &std::process::Output) {
+    use std::os::unix::process::ExitStatusExt;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "the child ended with {:?} (signal {:?}):\n{stdout}\n{}",
+        out.status.code(),
+        out.status.signal(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Whether this machine is a Xen host (dom0 or guest): the off-Xen tests
 /// check what happens without one, and say so and pass when there is one.
 pub fn on_xen() -> bool {

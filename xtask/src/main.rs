@@ -172,7 +172,16 @@ fn run_all() -> Result<bool> {
         ("host tests", &["test", "--workspace"]),
         (
             "host tests with serde",
-            &["test", "-p", "xenlight", "--lib", "--features", "serde"],
+            &[
+                "test",
+                "-p",
+                "xenlight",
+                "--lib",
+                "--test",
+                "hostile_input",
+                "--features",
+                "serde",
+            ],
         ),
         (
             "doc tests of the async API",

@@ -47,6 +47,23 @@ pub(crate) use crate::raw::cvalue::{
 };
 use crate::raw::owned::libxl_structs;
 pub use crate::raw::owned::Owned;
+
+/// Checks JSON from outside (a peer, a file, a request) the way
+/// [`Context::from_json`](crate::Context::from_json) does before libxl
+/// reads it: no two arms of one keyed union (however their keys are
+/// escaped), bitmap indices below [`Bitmap::MAX_BITS`], nesting at most 32
+/// deep, strings at most 64 KiB, no key twice in an object, no NUL byte.
+/// Use it before deserializing untrusted text with serde.
+///
+/// ```
+/// use xenlight::types::check_libxl_json;
+/// assert!(check_libxl_json(r#"{"b_info": {"cpumap": [0, 1]}}"#).is_ok());
+/// assert!(check_libxl_json(r#"{"b_info": {"cpumap": [2147483647]}}"#).is_err());
+/// assert!(check_libxl_json(r#"{"b_info": {"type.pv": {}, "type\u002ehvm": {}}}"#).is_err());
+/// ```
+pub fn check_libxl_json(json: &str) -> crate::Result<()> {
+    crate::untrusted::canonical_libxl_json(json).map(drop)
+}
 pub use crate::values::{Bitmap, CpuidLeaf, CpuidPolicy, MsrPolicy};
 
 mod generated;

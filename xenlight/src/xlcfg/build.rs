@@ -138,11 +138,19 @@ pub(super) fn read_config(r: &mut Reader<'_>, t: &mut types::DomainConfig) -> Re
             *field = l as i32;
         }
     }
+    // MiB as xl multiplies them (l * 1024); a size no 64-bit count of
+    // KiB holds, or a negative one, is no memory size.
+    let mib = |key: &str, l: i64| {
+        if l < 0 || l.checked_mul(1024).is_none() {
+            return Err(invalid(key, format!("{l} MiB is not a memory size")));
+        }
+        Ok(kib(l))
+    };
     if let Got::Value(l) = p.long("memory", false)? {
-        b.target_memkb = kib(l);
+        b.target_memkb = mib("memory", l)?;
     }
     if let Got::Value(l) = p.long("maxmem", false)? {
-        b.max_memkb = kib(l);
+        b.max_memkb = mib("maxmem", l)?;
     }
     let mut vcpus: i64 = 0;
     // Xen's NR_CPUS is at most 16383: more vCPUs than that no Xen builds
@@ -494,9 +502,18 @@ fn cpurange(r: &Reader<'_>, key: &str, spec: &str) -> Result<Bitmap> {
         let (a, b) = range(rest)
             .ok_or_else(|| invalid(key, format!("{spec:?}: {part:?} is not a CPU or range")))?;
         // xl sets each bit into a host-sized map, where libxl ignores the
-        // ones past its end (so `cpus="-5"`, strtoul's 2^64-5, is nothing):
-        // no CPU or node number reaches Bitmap::MAX_BITS.
-        let b = b.min(Bitmap::MAX_BITS as u64 - 1);
+        // ones past its end (host_sized_raw drops them here too). A number
+        // no Xen host can have (`cpus="-5"` is strtoul's 2^64-5) would only
+        // make a map huge: refused.
+        if b >= Bitmap::MAX_BITS as u64 {
+            return Err(invalid(
+                key,
+                format!(
+                    "{spec:?}: {b} is past the last CPU or node any Xen host has ({})",
+                    Bitmap::MAX_BITS - 1
+                ),
+            ));
+        }
         for id in a..=b {
             let cpus: Vec<usize> = if nodes {
                 let host = r.host(key, spec)?;
@@ -590,12 +607,27 @@ fn read_vnuma(r: &mut Reader<'_>, b: &mut types::DomainBuildInfo) -> Result<()> 
                     b.numa_placement = Some(false);
                 }
                 "size" => {
-                    v.memkb = ulong("vnuma", val)?.wrapping_shl(10);
-                    max_memkb = max_memkb.wrapping_add(v.memkb);
+                    let size = ulong("vnuma", val)?;
+                    v.memkb = size
+                        .checked_mul(1024)
+                        .and_then(|k| max_memkb.checked_add(k).map(|_| k))
+                        .ok_or_else(|| {
+                            invalid("vnuma", format!("size {size} MiB is not a memory size"))
+                        })?;
+                    max_memkb += v.memkb;
                 }
                 "vcpus" => {
                     for spec in super::cstr::strtok(val, ",") {
                         let (s, e) = range(spec).unwrap_or((0, 0));
+                        if e >= Bitmap::MAX_BITS as u64 {
+                            return Err(invalid(
+                                "vnuma",
+                                format!(
+                                    "vcpus {spec:?}: past the last vCPU any Xen guest has ({})",
+                                    Bitmap::MAX_BITS - 1
+                                ),
+                            ));
+                        }
                         if e - s > 1 << 16 {
                             return Err(invalid(
                                 "vnuma",
