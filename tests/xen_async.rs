@@ -295,3 +295,43 @@ async fn a_resumed_guests_next_shutdown_is_reported_too() {
         ]
     );
 }
+
+/// The context the wait hook below suspends its domain with.
+static HOOKED: std::sync::Mutex<Option<(AsyncContext, Domid)>> = std::sync::Mutex::new(None);
+
+/// Suspends the hooked domain inside `wait_for_shutdown`, between its look
+/// at the domain and its registration, and gives the event thread time to
+/// record the shutdown.
+fn suspend_between_look_and_registration(domid: Domid) {
+    let hooked = HOOKED.lock().unwrap().clone();
+    if let Some((ctx, d)) = hooked.filter(|(_, d)| *d == domid) {
+        ctx.context().suspend_only(d).expect("suspend in the hook");
+        std::thread::sleep(Duration::from_secs(3));
+    }
+}
+
+/// Issue 24, finding 9: a shutdown the event thread records after
+/// `wait_for_shutdown` has seen the domain running, but before it has
+/// registered, used to be dropped as stale (and libxl never repeats it):
+/// the wait timed out. It is the answer now.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_between_the_waits_look_and_its_registration_is_not_lost() {
+    let ctx = AsyncContext::new().expect("AsyncContext");
+    let name = format!("{PREFIX}async-race");
+    let domid = ctx.create_domain(&pv_guest(&name, true)).await.unwrap();
+    let booted = {
+        let hello = protocol::guest_hello(&name);
+        let name = name.clone();
+        tokio::task::spawn_blocking(move || {
+            wait_for_console(&name, &hello, Duration::from_secs(120))
+        })
+    };
+    assert!(booted.await.unwrap(), "{}", console_log(&name));
+    *HOOKED.lock().unwrap() = Some((ctx.clone(), domid));
+    *xenlight::ASYNC_WAIT_HOOK.lock().unwrap() = Some(suspend_between_look_and_registration);
+    let why = ctx.wait_for_shutdown(domid, Duration::from_secs(20)).await;
+    *xenlight::ASYNC_WAIT_HOOK.lock().unwrap() = None;
+    *HOOKED.lock().unwrap() = None;
+    let _ = ctx.destroy(domid).await;
+    assert_eq!(why.unwrap(), Some(ShutdownReason::Suspend));
+}

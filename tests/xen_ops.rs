@@ -9,24 +9,6 @@ use xenlight::types::{Bitmap, DomainSchedParams, Scheduler};
 
 use xenlight::{Context, DomainState, Domid, Error};
 
-/// A running guest of type `ty` that prints `@@GUEST-COUNT n@@` once a
-/// second (`xlcount`), returned once it has counted twice.
-fn counting_guest<'a>(ctx: &'a Context, name: &str, ty: xenlight::DomainType) -> DomainGuard<'a> {
-    let mut cfg = pv_guest(name, true);
-    cfg.domain_type = ty;
-    cfg.cmdline = cfg.cmdline.map(|c| format!("{c} xlcount"));
-    let domid = ctx.create_domain(&cfg).expect("create a counting guest");
-    let guard = DomainGuard { ctx, domid };
-    assert!(
-        wait_until(Duration::from_secs(90), || {
-            protocol::guest_counts(&console_log(name)).len() >= 2
-        }),
-        "the guest did not count: {}",
-        console_log(name)
-    );
-    guard
-}
-
 /// A paused PV guest, destroyed when the guard drops.
 fn paused_guest<'a>(ctx: &'a Context, name: &str) -> DomainGuard<'a> {
     let domid = ctx

@@ -148,6 +148,28 @@ pub fn booted_guest<'a>(ctx: &'a Context, name: &str) -> DomainGuard<'a> {
     guard
 }
 
+/// A running guest of type `ty` that prints `@@GUEST-COUNT n@@` once a
+/// second (`xlcount`), returned once it has counted twice.
+pub fn counting_guest<'a>(
+    ctx: &'a Context,
+    name: &str,
+    ty: xenlight::DomainType,
+) -> DomainGuard<'a> {
+    let mut cfg = pv_guest(name, true);
+    cfg.domain_type = ty;
+    cfg.cmdline = cfg.cmdline.map(|c| format!("{c} xlcount"));
+    let domid = ctx.create_domain(&cfg).expect("create a counting guest");
+    let guard = DomainGuard { ctx, domid };
+    assert!(
+        wait_until(Duration::from_secs(90), || {
+            protocol::guest_counts(&console_log(name)).len() >= 2
+        }),
+        "the guest did not count: {}",
+        console_log(name)
+    );
+    guard
+}
+
 /// Polls until the domain no longer exists (libxl may report it as dying
 /// for a moment after destroy).
 pub fn wait_gone(ctx: &Context, domid: Domid, timeout: Duration) -> bool {
