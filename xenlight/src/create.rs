@@ -18,22 +18,6 @@ use crate::raw::On;
 use crate::types;
 use crate::values::Bitmap;
 
-/// Refuses a config on which libxl's defaulting would put memory from its
-/// temporary allocator (libxl_create.c: a cpumap with no per-vCPU hard
-/// affinities becomes an array freed when the call returns, then read by
-/// the create and freed again by our `_dispose`). [`Context::host_sized`]
-/// never makes one; this holds the line for every create path.
-pub(crate) fn gc_free_defaulting(raw: &RawConfig) -> Result<()> {
-    let b = &raw.b_info;
-    if b.cpumap.size != 0 && b.num_vcpu_hard_affinity == 0 {
-        return Err(Error::InvalidConfig {
-            field: "b_info.cpumap".into(),
-            reason: "a cpumap with no per-vCPU hard affinity would be expanded by libxl into memory it frees".into(),
-        });
-    }
-    Ok(())
-}
-
 impl Context {
     /// Creates a domain and starts it (`libxl_domain_create_new`, then
     /// `libxl_domain_unpause`: libxl leaves new domains paused). Returns the
@@ -158,7 +142,7 @@ impl Context {
         op: &'static str,
         call: impl FnOnce(*mut sys::libxl_ctx, *mut sys::libxl_domain_config, &mut u32) -> i32,
     ) -> Result<Domid> {
-        gc_free_defaulting(raw)?;
+        crate::memory::gc_free_defaulting(raw)?;
         let uuid = Uuid::from_bytes(raw.c_info.uuid.uuid);
         let before: Vec<Domid> = self.domains()?.iter().map(|d| d.domid).collect();
         // SAFETY: name is NULL or a string owned by `raw`.

@@ -92,7 +92,7 @@ impl Context {
     #[doc(alias = "libxl_device_disk_from_json")]
     pub fn from_json<T: IdlType>(&self, json: &str) -> Result<T> {
         // libxl reads only what Rust has checked (crate::untrusted).
-        let json = crate::untrusted::canonical_libxl_json(json)?;
+        let json = crate::types::untrusted::canonical_libxl_json(json)?;
         let s = cstring("libxl JSON", &json)?;
         let mut c = Owned::<T::C>::new();
         crate::logger::clear_last_error();

@@ -63,7 +63,6 @@ mod config;
 mod convert;
 mod info;
 pub mod types;
-mod untrusted;
 mod xlcfg;
 // 4. The context.
 mod context;

@@ -87,6 +87,22 @@ impl Drop for AdmissionLock {
     }
 }
 
+/// Refuses a config on which libxl's defaulting would put memory from its
+/// temporary allocator (libxl_create.c: a cpumap with no per-vCPU hard
+/// affinities becomes an array freed when the call returns, then read by
+/// the create and freed again by our `_dispose`). `Context::host_sized`
+/// never makes one; this holds the line for every create path.
+pub(crate) fn gc_free_defaulting(raw: &RawConfig) -> Result<()> {
+    let b = &raw.b_info;
+    if b.cpumap.size != 0 && b.num_vcpu_hard_affinity == 0 {
+        return Err(Error::InvalidConfig {
+            field: "b_info.cpumap".into(),
+            reason: "a cpumap with no per-vCPU hard affinity would be expanded by libxl into memory it frees".into(),
+        });
+    }
+    Ok(())
+}
+
 impl Context {
     /// The host's free memory in KiB (`libxl_get_free_memory`): what a new
     /// domain can have without ballooning anything.
@@ -125,7 +141,7 @@ impl Context {
         // libxl_domain_need_memory fills defaults into the config it is
         // given ("will be partially defaulted", libxl.h): it gets a copy of
         // its own, disposed here, so the create reads only what it owns.
-        crate::create::gc_free_defaulting(cfg)?;
+        gc_free_defaulting(cfg)?;
         let mut copy = RawConfig::new();
         // SAFETY: a live ctx; both configs initialised; libxl deep-copies
         // with malloc, so `copy` owns all it holds.

@@ -62,11 +62,12 @@ pub use crate::raw::owned::Owned;
 /// assert!(check_libxl_json(r#"{"b_info": {"type.pv": {}, "type\u002ehvm": {}}}"#).is_err());
 /// ```
 pub fn check_libxl_json(json: &str) -> crate::Result<()> {
-    crate::untrusted::canonical_libxl_json(json).map(drop)
+    crate::types::untrusted::canonical_libxl_json(json).map(drop)
 }
 pub use crate::values::{Bitmap, CpuidLeaf, CpuidPolicy, MsrPolicy};
 
 mod generated;
+pub(crate) mod untrusted;
 pub use generated::*;
 #[cfg(feature = "serde")]
 mod serde_impl;

@@ -76,16 +76,16 @@ impl Drop for Parsed {
 /// The deepest list nesting read (xl's deepest, vnuma, is 2).
 const MAX_LIST_DEPTH: usize = 8;
 
-/// A value longer than [`crate::untrusted::MAX_STRING`] is refused: no
+/// A value longer than [`crate::types::untrusted::MAX_STRING`] is refused: no
 /// path, command line or xenstore value (at most 4096 bytes) is that long.
 fn bounded_string(key: &str, s: String) -> Result<String> {
-    if s.len() > crate::untrusted::MAX_STRING {
+    if s.len() > crate::types::untrusted::MAX_STRING {
         return Err(invalid(
             key,
             format!(
                 "a value of {} bytes (at most {} are taken)",
                 s.len(),
-                crate::untrusted::MAX_STRING
+                crate::types::untrusted::MAX_STRING
             ),
         ));
     }

@@ -13,8 +13,8 @@
 
 use std::fmt::Write as _;
 
+use super::{Bitmap, BITMAP_KEYS};
 use crate::error::{Error, Result};
-use crate::types::{Bitmap, BITMAP_KEYS};
 
 /// The deepest nesting taken: libxl's deepest type (a device inside a
 /// union arm inside a config) is a few levels deep.
