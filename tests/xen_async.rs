@@ -46,6 +46,16 @@ fn read_console_until(ctx: &Context, domid: Domid, marker: &str, timeout: Durati
     String::from_utf8_lossy(&text).into_owned()
 }
 
+/// Waits (off the runtime's workers) until the guest `name` has booted.
+async fn wait_booted(name: &str) {
+    let hello = protocol::guest_hello(name);
+    let owned = name.to_owned();
+    let booted = tokio::task::spawn_blocking(move || {
+        wait_for_console(&owned, &hello, Duration::from_secs(120))
+    });
+    assert!(booted.await.unwrap(), "{}", console_log(name));
+}
+
 /// Destroys what is left of this binary's guests (after a failure).
 async fn sweep(ctx: &AsyncContext, prefix: &str) {
     for d in ctx.context().domains().unwrap_or_default() {
@@ -245,14 +255,7 @@ async fn a_resumed_guests_next_shutdown_is_reported_too() {
     let mut events = ctx.domain_events();
     let name = format!("{PREFIX}async-resume");
     let domid = ctx.create_domain(&pv_guest(&name, true)).await.unwrap();
-    let booted = {
-        let hello = protocol::guest_hello(&name);
-        let name = name.clone();
-        tokio::task::spawn_blocking(move || {
-            wait_for_console(&name, &hello, Duration::from_secs(120))
-        })
-    };
-    assert!(booted.await.unwrap(), "{}", console_log(&name));
+    wait_booted(&name).await;
     let c = ctx.clone();
     tokio::task::spawn_blocking(move || c.context().suspend_only(domid))
         .await
@@ -319,14 +322,7 @@ async fn a_shutdown_between_the_waits_look_and_its_registration_is_not_lost() {
     let ctx = AsyncContext::new().expect("AsyncContext");
     let name = format!("{PREFIX}async-race");
     let domid = ctx.create_domain(&pv_guest(&name, true)).await.unwrap();
-    let booted = {
-        let hello = protocol::guest_hello(&name);
-        let name = name.clone();
-        tokio::task::spawn_blocking(move || {
-            wait_for_console(&name, &hello, Duration::from_secs(120))
-        })
-    };
-    assert!(booted.await.unwrap(), "{}", console_log(&name));
+    wait_booted(&name).await;
     *HOOKED.lock().unwrap() = Some((ctx.clone(), domid));
     *xenlight::ASYNC_WAIT_HOOK.lock().unwrap() = Some(suspend_between_look_and_registration);
     let why = ctx.wait_for_shutdown(domid, Duration::from_secs(20)).await;

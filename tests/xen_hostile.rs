@@ -27,6 +27,12 @@ fn named(ctx: &Context, prefix: &str) -> Vec<String> {
         .collect()
 }
 
+/// A PV test guest's config as libxl's JSON, to be made hostile.
+fn guest_json(ctx: &Context, name: &str) -> serde_json::Value {
+    let json = pv_guest(name, false).to_libxl_json(ctx).unwrap();
+    serde_json::from_str(&json).unwrap()
+}
+
 /// Runs `body` in a child process and asserts that it passed there.
 fn in_a_child(test: &str, body: impl FnOnce()) {
     if let Some(out) = in_child(test, body) {
@@ -46,8 +52,7 @@ fn a_cpumap_without_vcpus_from_libxl_json_creates_a_guest_without_a_double_free(
         || {
             let ctx = Context::new().unwrap();
             let name = format!("{PREFIX}hostile-cpumap");
-            let json = pv_guest(&name, false).to_libxl_json(&ctx).unwrap();
-            let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+            let mut v = guest_json(&ctx, &name);
             let b = v["b_info"].as_object_mut().unwrap();
             b.remove("max_vcpus");
             b.remove("avail_vcpus");
@@ -136,8 +141,7 @@ fn hostile_json_through_libxls_reader_is_a_typed_error_not_an_abort() {
             }
             // A negative vCPU count would be a huge allocation at create.
             let name = format!("{PREFIX}hostile-vcpus");
-            let json = pv_guest(&name, false).to_libxl_json(&ctx).unwrap();
-            let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+            let mut v = guest_json(&ctx, &name);
             v["b_info"]["max_vcpus"] = serde_json::json!(-1);
             let e = DomainConfig::from_libxl_json(&ctx, &v.to_string())
                 .and_then(|c| ctx.create_domain_paused(&c))
