@@ -290,6 +290,32 @@ pub fn refused_key(text: &str) -> &str {
         .unwrap_or("")
 }
 
+/// Whether `result` refuses a refused file for the key its first line
+/// names; `# refused: syntax` means xl's parser refuses the file, which
+/// names no key but the place.
+#[allow(dead_code)] // each test binary uses what it needs
+pub fn refused_for_its_key<T: std::fmt::Debug>(
+    text: &str,
+    result: &Result<T, xenlight::Error>,
+) -> Result<(), String> {
+    match result {
+        Err(xenlight::Error::InvalidConfig { field, reason })
+            if field == refused_key(text) && !reason.is_empty() =>
+        {
+            Ok(())
+        }
+        Err(xenlight::Error::XlCfgSyntax { line, message, .. })
+            if refused_key(text) == "syntax" && *line > 0 && !message.is_empty() =>
+        {
+            Ok(())
+        }
+        other => Err(format!(
+            "expected a refusal for `{}`, got {other:?}",
+            refused_key(text)
+        )),
+    }
+}
+
 /// Whether the Xen built against accepts a refused file
 /// (`# accepted from: 4.NN` on its second line).
 pub fn accepted_here(text: &str) -> bool {
