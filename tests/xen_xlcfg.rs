@@ -14,9 +14,7 @@ use std::time::Duration;
 
 use common::*;
 use corpus::{accepted_here, boots, refused_for_its_key, CORPUS, REFUSED};
-use xenlight::{
-    xl_cfg_keys, Context, DomainState, DomainType, Error, ShutdownReason, SUPPORTED_KEYS,
-};
+use xenlight::{xl_cfg_keys, Context, DomainState, DomainType, ShutdownReason, SUPPORTED_KEYS};
 
 /// `xl -N create FILE`: its JSON, or its error output.
 fn xl_dry_run(path: &Path) -> Result<String, String> {
