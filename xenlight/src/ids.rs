@@ -122,6 +122,7 @@ impl fmt::Display for Domid {
 /// assert_eq!("12345678-9abc-def0-1122-334455667788".parse::<xenlight::Uuid>().unwrap(), u);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Uuid([u8; 16]);
 
 impl Uuid {
@@ -224,6 +225,7 @@ impl FromStr for Uuid {
 /// assert!("00:16:3e".parse::<xenlight::Mac>().is_err());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Mac(pub [u8; 6]);
 
 /// The error for a string that is not a MAC address.

@@ -74,6 +74,7 @@ mod create;
 mod devices;
 mod domains;
 mod events;
+mod framing;
 mod host;
 mod json;
 mod lifecycle;
@@ -86,6 +87,10 @@ mod sched;
 mod userdata;
 mod vcpus;
 mod xlcfg_host;
+
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 
 #[cfg(all(feature = "tokio", feature = "xen-host"))]
 #[doc(hidden)]

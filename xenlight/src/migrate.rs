@@ -19,6 +19,7 @@ use xenlight_sys as sys;
 use crate::context::Context;
 use crate::enums::ShutdownReason;
 use crate::error::{Error, Result};
+use crate::framing;
 use crate::ids::Domid;
 use crate::info::DomainState;
 use crate::raw::{try_call, On};
@@ -32,9 +33,7 @@ pub static HANDOVER_FAULT: std::sync::atomic::AtomicBool =
     std::sync::atomic::AtomicBool::new(false);
 
 /// The first bytes a sender writes.
-const MAGIC: &[u8; 16] = b"xenlight-migr-1\n";
-/// A config larger than this is a corrupt header.
-const MAX_CONFIG: u32 = 16 << 20;
+pub(crate) const MAGIC: &[u8; 16] = b"xenlight-migr-1\n";
 /// The receiver has read the config and is reading the stream.
 const READY: u8 = b'r';
 /// The receiver holds the domain, paused.
@@ -106,13 +105,8 @@ impl Context {
         let name = self.domain_name(domid)?.unwrap_or_default();
         let config = self.domain_config(domid)?;
         let json = self.to_json(&config.libxl)?;
-        let len = u32::try_from(json.len())
-            .ok()
-            .filter(|l| *l <= MAX_CONFIG)
+        let head = framing::config_frame(MAGIC, &json)
             .ok_or_else(|| failed(&name, "sending", "the domain's config is too large", true))?;
-        let mut head = MAGIC.to_vec();
-        head.extend(len.to_le_bytes());
-        head.extend(json.as_bytes());
         stream
             .write_all(&head)
             .and_then(|()| stream.flush())
@@ -214,30 +208,18 @@ impl Context {
     /// ```
     #[doc(alias = "libxl_domain_create_restore")]
     pub fn migrate_receive<S: Read + Write + AsRawFd>(&self, stream: &mut S) -> Result<Domid> {
-        let mut head = [0u8; 20];
-        stream
-            .read_exact(&mut head)
-            .map_err(|e| failed("?", "receiving", format!("reading the header: {e}"), false))?;
-        if &head[..16] != MAGIC {
-            let _ = stream.write_all(&[FAILED]);
-            return Err(failed(
-                "?",
-                "receiving",
-                "the peer is not a xenlight migration sender",
-                false,
-            ));
-        }
-        let len = u32::from_le_bytes([head[16], head[17], head[18], head[19]]);
-        if len > MAX_CONFIG {
-            let _ = stream.write_all(&[FAILED]);
-            return Err(failed("?", "receiving", "corrupt header", false));
-        }
-        let mut json = vec![0u8; len as usize];
-        stream
-            .read_exact(&mut json)
-            .map_err(|e| failed("?", "receiving", format!("reading the config: {e}"), false))?;
-        let json = String::from_utf8(json)
-            .map_err(|_| failed("?", "receiving", "the config is not UTF-8", false))?;
+        let json = match framing::read_config(stream, MAGIC) {
+            Ok(json) => json,
+            Err(why) => {
+                let _ = stream.write_all(&[FAILED]);
+                return Err(failed(
+                    "?",
+                    "receiving",
+                    format!("the peer is not a xenlight migration sender: {why}"),
+                    false,
+                ));
+            }
+        };
         let mut config: crate::types::DomainConfig = match self.from_json(&json) {
             Ok(c) => c,
             Err(e) => {

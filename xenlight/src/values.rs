@@ -17,6 +17,7 @@
 /// assert_eq!(b.iter().collect::<Vec<_>>(), vec![3, 9]);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Bitmap {
     /// The map's bytes; libxl's `size` is their count.
     pub bytes: Vec<u8>,
@@ -97,6 +98,7 @@ impl Bitmap {
 /// `1`/`0` force the bit, `x` leaves the default, `k` keeps the host's,
 /// `s` keeps the host's across migration (see xl.cfg(5) "cpuid").
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct CpuidPolicy {
     /// The CPUID leaves the policy changes.
     pub cpuid: Vec<CpuidLeaf>,
@@ -106,6 +108,7 @@ pub struct CpuidPolicy {
 
 /// One CPUID leaf of a [`CpuidPolicy`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct CpuidLeaf {
     /// The leaf (EAX input).
     pub leaf: u32,
@@ -118,6 +121,7 @@ pub struct CpuidLeaf {
 
 /// One MSR of a [`CpuidPolicy`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct MsrPolicy {
     /// The MSR's index.
     pub index: u32,

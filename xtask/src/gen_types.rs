@@ -399,7 +399,7 @@ impl<'a> Gen<'a> {
     fn types(mut self) -> Result<String> {
         self.out.push_str(
             "//! Every type of libxl's IDL as plain Rust, with its conversions.\n\
-             #![allow(clippy::unnecessary_cast, clippy::needless_update, clippy::identity_op, clippy::large_enum_variant)]\n\n\
+             #![allow(clippy::unnecessary_cast, clippy::needless_update, clippy::identity_op, clippy::large_enum_variant, clippy::manual_range_patterns)]\n\n\
              use super::*;\n\n",
         );
         for item in self.idl.order.clone() {
@@ -583,6 +583,7 @@ impl<'a> Gen<'a> {
             }
         }
         o += "#[derive(Debug, Clone, PartialEq, Eq)]\n";
+        o += "#[cfg_attr(feature = \"arbitrary\", derive(arbitrary::Arbitrary))]\n";
         // Missing fields take libxl's defaults, as libxl's own parser does.
         o += "#[cfg_attr(feature = \"serde\", derive(serde::Serialize, serde::Deserialize), serde(default))]\n";
         let _ = writeln!(o, "pub struct {name} {{");
@@ -785,16 +786,19 @@ impl<'a> Gen<'a> {
         let _ = writeln!(
             o,
             "/// libxl's `{}` union of [`{}`], keyed by `{}`: only the arm the key\n\
-             /// names can be read.\n#[derive(Debug, Clone, PartialEq, Eq)]\npub enum {name} {{",
+             /// names can be read.\n#[derive(Debug, Clone, PartialEq, Eq)]\n\
+             #[cfg_attr(feature = \"arbitrary\", derive(arbitrary::Arbitrary))]\npub enum {name} {{",
             f.name,
             Idl::camel(&root),
             ku.keyvar
         );
         let mut rd = String::new();
         let mut wr = String::new();
+        let mut listed = Vec::new();
         for (arm, st) in &ku.arms {
             let v = Idl::camel(arm);
             let key = self.key_value(ku, arm);
+            listed.push(key.to_string());
             let _ = writeln!(o, "    /// `{key_ty}::{v}`.");
             match st {
                 Some(j) => {
@@ -835,7 +839,13 @@ impl<'a> Gen<'a> {
              unsafe fn write_{sn}(v: &{name}, c: &mut sys::libxl_{root}) -> Result<()> {{\n\
              // SAFETY: `_init_{kv}` runs once, on a fresh value (caller's\n\
              // contract), and selects the arm that is then written.\n\
-             unsafe {{ match v {{\n{wr}{name}::Other(k) => c.{keyvar} = *k as _,\n}} }}\nOk(())\n}}\n\n\
+             unsafe {{ match v {{\n{wr}\
+             // A listed key needs its arm's `_init`: `Other` has no arm to give.\n\
+             {name}::Other(k @ {listed_keys}) => return Err(crate::Error::InvalidConfig {{\n\
+             field: \"libxl_{root}.{kv}\".into(),\n\
+             reason: format!(\"Other({{k}}) names a key libxl lists: use its arm\"),\n\
+             }}),\n\
+             {name}::Other(k) => c.{keyvar} = *k as _,\n}} }}\nOk(())\n}}\n\n\
              impl Default for {name} {{\n\
              /// libxl's default key (from `libxl_{root}_init`).\n\
              fn default() -> Self {{\n\
@@ -844,6 +854,11 @@ impl<'a> Gen<'a> {
              let r = unsafe {{ read_{sn}(&c) }};\n\
              r.unwrap_or_else(|e| unreachable!(\"libxl's _init left an unreadable value: {{e}}\"))\n}}\n}}\n\n",
             kv = ku.keyvar,
+            listed_keys = if listed.len() == 1 {
+                listed.concat()
+            } else {
+                format!("({})", listed.join(" | "))
+            },
         );
         let _ = u;
         o += &self.union_serde(&name, ku);

@@ -7,6 +7,7 @@
 //! the serial console.
 
 mod cargo;
+mod fuzz;
 mod gen_types;
 mod header;
 mod host;
@@ -46,6 +47,10 @@ commands:
                      cargo package and cargo publish --dry-run for both crates
   check-xen-4.20     build xenlight-sys and check xenlight against Xen 4.20 headers
   valgrind           run the config conversion and xl.cfg tests under valgrind memcheck
+  fuzz [TARGET] [--seconds N]
+                     the cargo-fuzz targets in fuzz/ (xl_cfg_text, xl_cfg_grammar, libxl_json,
+                     stream_header, conversions) under AddressSanitizer on nightly, N s each (default 60),
+                     from their seeds and every regression input; prints executions per target
   test               everything CI runs: setup, fmt, clippy, host tests, 4.20 check, vm-test
 
 options for vm-test and demo:
@@ -80,6 +85,7 @@ fn main() -> ExitCode {
         "gen-bindings" => publish::gen_bindings(rest.iter().any(|a| a == "--check")),
         "publish-check" => publish_check().map(|_| true),
         "valgrind" => valgrind(),
+        "fuzz" => fuzz::options(rest).and_then(|(t, s)| fuzz::fuzz(t.as_deref(), s)),
         "test" => run_all(),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
@@ -163,7 +169,7 @@ fn run_all() -> Result<bool> {
                 "--workspace",
                 "--all-targets",
                 "--features",
-                "xenlight/xen-host",
+                "xenlight/xen-host,xenlight/fuzzing",
                 "--",
                 "-D",
                 "warnings",
@@ -181,6 +187,18 @@ fn run_all() -> Result<bool> {
                 "hostile_input",
                 "--features",
                 "serde",
+            ],
+        ),
+        (
+            "fuzz regressions on stable (every input in fuzz/regressions)",
+            &[
+                "test",
+                "-p",
+                "xenlight",
+                "--test",
+                "fuzz_regressions",
+                "--features",
+                "fuzzing",
             ],
         ),
         (
@@ -217,6 +235,13 @@ fn run_all() -> Result<bool> {
     println!("==> valgrind memcheck of the config conversion");
     if !valgrind()? {
         bail!("valgrind found leaks or invalid accesses");
+    }
+    println!(
+        "==> fuzzing: each target {} s under AddressSanitizer (cargo xtask fuzz)",
+        fuzz::DEFAULT_SECONDS
+    );
+    if !fuzz::fuzz(None, fuzz::DEFAULT_SECONDS)? {
+        bail!("fuzzing found a crash");
     }
     println!("==> Xen 4.20 headers");
     xen420::check()?;

@@ -6,7 +6,8 @@
     clippy::unnecessary_cast,
     clippy::needless_update,
     clippy::identity_op,
-    clippy::large_enum_variant
+    clippy::large_enum_variant,
+    clippy::manual_range_patterns
 )]
 
 use super::*;
@@ -554,6 +555,7 @@ idl_enum! {
 ///
 /// libxl: `libxl_ioport_range`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -683,6 +685,7 @@ libxl_structs! { libxl_ioport_range => libxl_ioport_range_init, libxl_ioport_ran
 ///
 /// libxl: `libxl_iomem_range`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -818,6 +821,7 @@ libxl_structs! { libxl_iomem_range => libxl_iomem_range_init, libxl_iomem_range_
 ///
 /// libxl: `libxl_vga_interface_info`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -943,6 +947,7 @@ libxl_structs! { libxl_vga_interface_info => libxl_vga_interface_info_init, libx
 ///
 /// libxl: `libxl_vnc_info`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -1095,6 +1100,7 @@ libxl_structs! { libxl_vnc_info => libxl_vnc_info_init, libxl_vnc_info_dispose; 
 ///
 /// libxl: `libxl_spice_info`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -1297,6 +1303,7 @@ libxl_structs! { libxl_spice_info => libxl_spice_info_init, libxl_spice_info_dis
 ///
 /// libxl: `libxl_sdl_info`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -1442,6 +1449,7 @@ libxl_structs! { libxl_sdl_info => libxl_sdl_info_init, libxl_sdl_info_dispose; 
 ///
 /// libxl: `libxl_dominfo`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -1707,6 +1715,7 @@ libxl_structs! { libxl_dominfo => libxl_dominfo_init, libxl_dominfo_dispose; }
 ///
 /// libxl: `libxl_cpupoolinfo`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -1855,6 +1864,7 @@ libxl_structs! { libxl_cpupoolinfo => libxl_cpupoolinfo_init, libxl_cpupoolinfo_
 
 /// Part of [`Channelinfo`]: libxl's `u.pty`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -1954,6 +1964,7 @@ impl Default for ChannelinfoConnectionPty {
 /// libxl's `u` union of [`Channelinfo`], keyed by `connection`: only the arm the key
 /// names can be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum ChannelinfoConnectionUnion {
     /// `ChannelConnection::Unknown`.
     Unknown,
@@ -2000,6 +2011,13 @@ unsafe fn write_channelinfo_connection_union(
                 write_channelinfo_connection_pty(a, c)?;
             }
             ChannelinfoConnectionUnion::Socket => sys::libxl_channelinfo_init_connection(c, 2 as _),
+            // A listed key needs its arm's `_init`: `Other` has no arm to give.
+            ChannelinfoConnectionUnion::Other(k @ (0 | 1 | 2)) => {
+                return Err(crate::Error::InvalidConfig {
+                    field: "libxl_channelinfo.connection".into(),
+                    reason: format!("Other({k}) names a key libxl lists: use its arm"),
+                })
+            }
             ChannelinfoConnectionUnion::Other(k) => c.connection = *k as _,
         }
     }
@@ -2117,6 +2135,7 @@ impl<'de> serde::Deserialize<'de> for ChannelinfoConnectionUnion {
 ///
 /// libxl: `libxl_channelinfo`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -2294,6 +2313,7 @@ libxl_structs! { libxl_channelinfo => libxl_channelinfo_init, libxl_channelinfo_
 ///
 /// libxl: `libxl_vminfo`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -2418,6 +2438,7 @@ libxl_structs! { libxl_vminfo => libxl_vminfo_init, libxl_vminfo_dispose; }
 ///
 /// libxl: `libxl_version_info`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -2674,6 +2695,7 @@ mod smbios_xen_4_20 {
     /// Only built against Xen 4.20 or newer (`xen_4_20`): read from its
     /// `_libxl_types.h`, as 4.20's IDL is not at hand.
     #[derive(Debug, Clone, PartialEq, Eq)]
+    #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
     #[cfg_attr(
         feature = "serde",
         derive(serde::Serialize, serde::Deserialize),
@@ -2802,6 +2824,7 @@ pub use smbios_xen_4_20::*;
 ///
 /// libxl: `libxl_domain_create_info`. Passed to libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -3043,6 +3066,7 @@ libxl_structs! { libxl_domain_create_info => libxl_domain_create_info_init, libx
 ///
 /// libxl: `libxl_domain_restore_params`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -3192,6 +3216,7 @@ libxl_structs! { libxl_domain_restore_params => libxl_domain_restore_params_init
 ///
 /// libxl: `libxl_sched_params`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -3348,6 +3373,7 @@ libxl_structs! { libxl_sched_params => libxl_sched_params_init, libxl_sched_para
 ///
 /// libxl: `libxl_vcpu_sched_params`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -3484,6 +3510,7 @@ libxl_structs! { libxl_vcpu_sched_params => libxl_vcpu_sched_params_init, libxl_
 ///
 /// libxl: `libxl_domain_sched_params`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -3663,6 +3690,7 @@ libxl_structs! { libxl_domain_sched_params => libxl_domain_sched_params_init, li
 ///
 /// libxl: `libxl_vnode_info`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -3880,6 +3908,7 @@ idl_enum! {
 ///
 /// libxl: `libxl_rdm_reserve`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -4023,6 +4052,7 @@ idl_enum! {
 
 /// Part of [`DomainBuildInfo`]: libxl's `u.hvm`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -4497,6 +4527,7 @@ impl Default for DomainBuildInfoTypeHvm {
 
 /// Part of [`DomainBuildInfo`]: libxl's `u.pv`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -4642,6 +4673,7 @@ impl Default for DomainBuildInfoTypePv {
 
 /// Part of [`DomainBuildInfo`]: libxl's `u.pvh`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -4763,6 +4795,7 @@ impl Default for DomainBuildInfoTypePvh {
 /// libxl's `u` union of [`DomainBuildInfo`], keyed by `type`: only the arm the key
 /// names can be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum DomainBuildInfoTypeUnion {
     /// `DomainType::Hvm`.
     Hvm(DomainBuildInfoTypeHvm),
@@ -4817,6 +4850,13 @@ unsafe fn write_domain_build_info_type_union(
                 write_domain_build_info_type_pvh(a, c)?;
             }
             DomainBuildInfoTypeUnion::Invalid => sys::libxl_domain_build_info_init_type(c, -1 as _),
+            // A listed key needs its arm's `_init`: `Other` has no arm to give.
+            DomainBuildInfoTypeUnion::Other(k @ (1 | 2 | 3 | -1)) => {
+                return Err(crate::Error::InvalidConfig {
+                    field: "libxl_domain_build_info.type".into(),
+                    reason: format!("Other({k}) names a key libxl lists: use its arm"),
+                })
+            }
             DomainBuildInfoTypeUnion::Other(k) => c.type_ = *k as _,
         }
     }
@@ -4936,6 +4976,7 @@ impl<'de> serde::Deserialize<'de> for DomainBuildInfoTypeUnion {
 
 /// Part of [`DomainBuildInfo`]: libxl's `arch_arm`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -5066,6 +5107,7 @@ impl Default for DomainBuildInfoArchArm {
 
 /// Part of [`DomainBuildInfo`]: libxl's `arch_x86`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -5164,6 +5206,7 @@ impl Default for DomainBuildInfoArchX86 {
 ///
 /// libxl: `libxl_domain_build_info`. Passed to libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -5794,6 +5837,7 @@ libxl_structs! { libxl_domain_build_info => libxl_domain_build_info_init, libxl_
 ///
 /// libxl: `libxl_device_vfb`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -5949,6 +5993,7 @@ libxl_structs! { libxl_device_vfb => libxl_device_vfb_init, libxl_device_vfb_dis
 ///
 /// libxl: `libxl_device_vkb`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -6175,6 +6220,7 @@ mod device_virtio_xen_4_20 {
     /// Only built against Xen 4.20 or newer (`xen_4_20`): read from its
     /// `_libxl_types.h`, as 4.20's IDL is not at hand.
     #[derive(Debug, Clone, PartialEq, Eq)]
+    #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
     #[cfg_attr(
         feature = "serde",
         derive(serde::Serialize, serde::Deserialize),
@@ -6354,6 +6400,7 @@ pub use device_virtio_xen_4_20::*;
 ///
 /// libxl: `libxl_device_disk`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -6655,6 +6702,7 @@ libxl_structs! { libxl_device_disk => libxl_device_disk_init, libxl_device_disk_
 ///
 /// libxl: `libxl_device_nic`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -7326,6 +7374,7 @@ libxl_structs! { libxl_device_nic => libxl_device_nic_init, libxl_device_nic_dis
 ///
 /// libxl: `libxl_device_pci`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -7521,6 +7570,7 @@ libxl_structs! { libxl_device_pci => libxl_device_pci_init, libxl_device_pci_dis
 ///
 /// libxl: `libxl_device_rdm`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -7680,6 +7730,7 @@ idl_enum! {
 ///
 /// libxl: `libxl_device_usbctrl`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -7836,6 +7887,7 @@ libxl_structs! { libxl_device_usbctrl => libxl_device_usbctrl_init, libxl_device
 
 /// Part of [`DeviceUsbdev`]: libxl's `u.hostdev`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -7942,6 +7994,7 @@ impl Default for DeviceUsbdevTypeHostdev {
 /// libxl's `u` union of [`DeviceUsbdev`], keyed by `type`: only the arm the key
 /// names can be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum DeviceUsbdevTypeUnion {
     /// `UsbdevType::Hostdev`.
     Hostdev(DeviceUsbdevTypeHostdev),
@@ -7977,6 +8030,13 @@ unsafe fn write_device_usbdev_type_union(
             DeviceUsbdevTypeUnion::Hostdev(a) => {
                 sys::libxl_device_usbdev_init_type(c, 1 as _);
                 write_device_usbdev_type_hostdev(a, c)?;
+            }
+            // A listed key needs its arm's `_init`: `Other` has no arm to give.
+            DeviceUsbdevTypeUnion::Other(k @ 1) => {
+                return Err(crate::Error::InvalidConfig {
+                    field: "libxl_device_usbdev.type".into(),
+                    reason: format!("Other({k}) names a key libxl lists: use its arm"),
+                })
             }
             DeviceUsbdevTypeUnion::Other(k) => c.type_ = *k as _,
         }
@@ -8071,6 +8131,7 @@ impl<'de> serde::Deserialize<'de> for DeviceUsbdevTypeUnion {
 ///
 /// libxl: `libxl_device_usbdev`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -8207,6 +8268,7 @@ libxl_structs! { libxl_device_usbdev => libxl_device_usbdev_init, libxl_device_u
 ///
 /// libxl: `libxl_device_dtdev`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -8328,6 +8390,7 @@ libxl_structs! { libxl_device_dtdev => libxl_device_dtdev_init, libxl_device_dtd
 ///
 /// libxl: `libxl_device_vtpm`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -8470,6 +8533,7 @@ libxl_structs! { libxl_device_vtpm => libxl_device_vtpm_init, libxl_device_vtpm_
 ///
 /// libxl: `libxl_device_p9`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -8694,6 +8758,7 @@ libxl_structs! { libxl_device_p9 => libxl_device_p9_init, libxl_device_p9_dispos
 ///
 /// libxl: `libxl_device_pvcallsif`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -8831,6 +8896,7 @@ libxl_structs! { libxl_device_pvcallsif => libxl_device_pvcallsif_init, libxl_de
 
 /// Part of [`DeviceChannel`]: libxl's `u.socket`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -8930,6 +8996,7 @@ impl Default for DeviceChannelConnectionSocket {
 /// libxl's `u` union of [`DeviceChannel`], keyed by `connection`: only the arm the key
 /// names can be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum DeviceChannelConnectionUnion {
     /// `ChannelConnection::Unknown`.
     Unknown,
@@ -8977,6 +9044,13 @@ unsafe fn write_device_channel_connection_union(
             DeviceChannelConnectionUnion::Socket(a) => {
                 sys::libxl_device_channel_init_connection(c, 2 as _);
                 write_device_channel_connection_socket(a, c)?;
+            }
+            // A listed key needs its arm's `_init`: `Other` has no arm to give.
+            DeviceChannelConnectionUnion::Other(k @ (0 | 1 | 2)) => {
+                return Err(crate::Error::InvalidConfig {
+                    field: "libxl_device_channel.connection".into(),
+                    reason: format!("Other({k}) names a key libxl lists: use its arm"),
+                })
             }
             DeviceChannelConnectionUnion::Other(k) => c.connection = *k as _,
         }
@@ -9093,6 +9167,7 @@ impl<'de> serde::Deserialize<'de> for DeviceChannelConnectionUnion {
 ///
 /// libxl: `libxl_device_channel`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -9243,6 +9318,7 @@ libxl_structs! { libxl_device_channel => libxl_device_channel_init, libxl_device
 ///
 /// libxl: `libxl_connector_param`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -9382,6 +9458,7 @@ libxl_structs! { libxl_connector_param => libxl_connector_param_init, libxl_conn
 ///
 /// libxl: `libxl_device_vdispl`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -9593,6 +9670,7 @@ idl_enum! {
 ///
 /// libxl: `libxl_vsnd_params`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -9762,6 +9840,7 @@ idl_enum! {
 ///
 /// libxl: `libxl_vsnd_stream`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -9899,6 +9978,7 @@ libxl_structs! { libxl_vsnd_stream => libxl_vsnd_stream_init, libxl_vsnd_stream_
 ///
 /// libxl: `libxl_vsnd_pcm`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -10038,6 +10118,7 @@ libxl_structs! { libxl_vsnd_pcm => libxl_vsnd_pcm_init, libxl_vsnd_pcm_dispose; 
 ///
 /// libxl: `libxl_device_vsnd`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -10206,6 +10287,7 @@ libxl_structs! { libxl_device_vsnd => libxl_device_vsnd_init, libxl_device_vsnd_
 ///
 /// libxl: `libxl_domain_config`. Passed to libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -10554,6 +10636,7 @@ libxl_structs! { libxl_domain_config => libxl_domain_config_init, libxl_domain_c
 ///
 /// libxl: `libxl_diskinfo`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -10721,6 +10804,7 @@ libxl_structs! { libxl_diskinfo => libxl_diskinfo_init, libxl_diskinfo_dispose; 
 ///
 /// libxl: `libxl_nicinfo`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -10893,6 +10977,7 @@ libxl_structs! { libxl_nicinfo => libxl_nicinfo_init, libxl_nicinfo_dispose; }
 ///
 /// libxl: `libxl_vtpminfo`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -11066,6 +11151,7 @@ libxl_structs! { libxl_vtpminfo => libxl_vtpminfo_init, libxl_vtpminfo_dispose; 
 ///
 /// libxl: `libxl_usbctrlinfo`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -11266,6 +11352,7 @@ libxl_structs! { libxl_usbctrlinfo => libxl_usbctrlinfo_init, libxl_usbctrlinfo_
 ///
 /// libxl: `libxl_vcpuinfo`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -11436,6 +11523,7 @@ libxl_structs! { libxl_vcpuinfo => libxl_vcpuinfo_init, libxl_vcpuinfo_dispose; 
 ///
 /// libxl: `libxl_physinfo`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -11734,6 +11822,7 @@ libxl_structs! { libxl_physinfo => libxl_physinfo_init, libxl_physinfo_dispose; 
 ///
 /// libxl: `libxl_connectorinfo`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -11898,6 +11987,7 @@ libxl_structs! { libxl_connectorinfo => libxl_connectorinfo_init, libxl_connecto
 ///
 /// libxl: `libxl_vdisplinfo`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -12073,6 +12163,7 @@ libxl_structs! { libxl_vdisplinfo => libxl_vdisplinfo_init, libxl_vdisplinfo_dis
 ///
 /// libxl: `libxl_streaminfo`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -12202,6 +12293,7 @@ libxl_structs! { libxl_streaminfo => libxl_streaminfo_init, libxl_streaminfo_dis
 ///
 /// libxl: `libxl_pcminfo`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -12325,6 +12417,7 @@ libxl_structs! { libxl_pcminfo => libxl_pcminfo_init, libxl_pcminfo_dispose; }
 ///
 /// libxl: `libxl_vsndinfo`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -12491,6 +12584,7 @@ libxl_structs! { libxl_vsndinfo => libxl_vsndinfo_init, libxl_vsndinfo_dispose; 
 ///
 /// libxl: `libxl_vkbinfo`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -12658,6 +12752,7 @@ libxl_structs! { libxl_vkbinfo => libxl_vkbinfo_init, libxl_vkbinfo_dispose; }
 ///
 /// libxl: `libxl_numainfo`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -12796,6 +12891,7 @@ libxl_structs! { libxl_numainfo => libxl_numainfo_init, libxl_numainfo_dispose; 
 ///
 /// libxl: `libxl_cputopology`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -12930,6 +13026,7 @@ libxl_structs! { libxl_cputopology => libxl_cputopology_init, libxl_cputopology_
 ///
 /// libxl: `libxl_pcitopology`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -13070,6 +13167,7 @@ libxl_structs! { libxl_pcitopology => libxl_pcitopology_init, libxl_pcitopology_
 ///
 /// libxl: `libxl_sched_credit_params`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -13211,6 +13309,7 @@ libxl_structs! { libxl_sched_credit_params => libxl_sched_credit_params_init, no
 ///
 /// libxl: `libxl_sched_credit2_params`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -13338,6 +13437,7 @@ libxl_structs! { libxl_sched_credit2_params => libxl_sched_credit2_params_init, 
 ///
 /// libxl: `libxl_domain_remus_info`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -13541,6 +13641,7 @@ idl_enum! {
 
 /// Part of [`Event`]: libxl's `u.domain_shutdown`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -13636,6 +13737,7 @@ impl Default for EventTypeDomainShutdown {
 
 /// Part of [`Event`]: libxl's `u.disk_eject`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -13738,6 +13840,7 @@ impl Default for EventTypeDiskEject {
 
 /// Part of [`Event`]: libxl's `u.operation_complete`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -13837,6 +13940,7 @@ impl Default for EventTypeOperationComplete {
 /// libxl's `u` union of [`Event`], keyed by `type`: only the arm the key
 /// names can be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum EventTypeUnion {
     /// `EventType::DomainShutdown`.
     DomainShutdown(EventTypeDomainShutdown),
@@ -13890,6 +13994,13 @@ unsafe fn write_event_type_union(v: &EventTypeUnion, c: &mut sys::libxl_event) -
                 write_event_type_operation_complete(a, c)?;
             }
             EventTypeUnion::DomainCreateConsoleAvailable => sys::libxl_event_init_type(c, 5 as _),
+            // A listed key needs its arm's `_init`: `Other` has no arm to give.
+            EventTypeUnion::Other(k @ (1 | 2 | 3 | 4 | 5)) => {
+                return Err(crate::Error::InvalidConfig {
+                    field: "libxl_event.type".into(),
+                    reason: format!("Other({k}) names a key libxl lists: use its arm"),
+                })
+            }
             EventTypeUnion::Other(k) => c.type_ = *k as _,
         }
     }
@@ -14025,6 +14136,7 @@ impl<'de> serde::Deserialize<'de> for EventTypeUnion {
 ///
 /// libxl: `libxl_event`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -14197,6 +14309,7 @@ idl_enum! {
 ///
 /// libxl: `libxl_psr_cat_info`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -14348,6 +14461,7 @@ idl_enum! {
 
 /// Part of [`PsrHwInfo`]: libxl's `u.cat`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -14457,6 +14571,7 @@ impl Default for PsrHwInfoTypeCat {
 
 /// Part of [`PsrHwInfo`]: libxl's `u.mba`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -14568,6 +14683,7 @@ impl Default for PsrHwInfoTypeMba {
 /// libxl's `u` union of [`PsrHwInfo`], keyed by `type`: only the arm the key
 /// names can be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum PsrHwInfoTypeUnion {
     /// `PsrFeatType::Cat`.
     Cat(PsrHwInfoTypeCat),
@@ -14608,6 +14724,13 @@ unsafe fn write_psr_hw_info_type_union(
             PsrHwInfoTypeUnion::Mba(a) => {
                 sys::libxl_psr_hw_info_init_type(c, 2 as _);
                 write_psr_hw_info_type_mba(a, c)?;
+            }
+            // A listed key needs its arm's `_init`: `Other` has no arm to give.
+            PsrHwInfoTypeUnion::Other(k @ (1 | 2)) => {
+                return Err(crate::Error::InvalidConfig {
+                    field: "libxl_psr_hw_info.type".into(),
+                    reason: format!("Other({k}) names a key libxl lists: use its arm"),
+                })
             }
             PsrHwInfoTypeUnion::Other(k) => c.type_ = *k as _,
         }
@@ -14711,6 +14834,7 @@ impl<'de> serde::Deserialize<'de> for PsrHwInfoTypeUnion {
 ///
 /// libxl: `libxl_psr_hw_info`. Filled by libxl.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),

@@ -308,5 +308,15 @@ pub(crate) fn read_file(path: &Path) -> Result<(String, String)> {
     Ok((text, path.display().to_string()))
 }
 
+/// For the fuzz targets: where the grammar check refuses `text` (as
+/// 1-based line and column), and whether libxlutil's parser alone takes it.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn grammar_and_libxlutil(text: &str) -> (Option<(usize, usize)>, bool) {
+    (
+        keys::first_syntax_error(text),
+        Parsed::parse_with_libxlutil(text, "fuzz").is_ok(),
+    )
+}
+
 #[cfg(test)]
 mod tests;

@@ -96,8 +96,46 @@ fn key_c(key: &str) -> Result<CString> {
     CString::new(key).map_err(|_| invalid(key, "a key cannot contain a NUL byte".into()))
 }
 
+/// The text at 1-based (line, column), as libxlutil names the token it
+/// stopped at: a word, or one character.
+fn near(text: &str, line: usize, column: usize) -> String {
+    let Some(rest) = text.lines().nth(line - 1).and_then(|l| l.get(column - 1..)) else {
+        return "end of file".into();
+    };
+    let word: String = rest
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || "_.-/".contains(*c))
+        .take(40)
+        .collect();
+    match (word.is_empty(), rest.chars().next()) {
+        (false, _) => word,
+        (true, Some(c)) => c.to_string(),
+        (true, None) => "end of line".into(),
+    }
+}
+
 impl Parsed {
     pub(super) fn parse(text: &str, source: &str) -> Result<Self> {
+        // libxlutil's parser leaks part of a list it gives up on (42 bytes
+        // for `x = [1, 2%3]`, found by fuzzing): a file its grammar refuses
+        // is refused here, the same way, before libxlutil sees it.
+        if let Some((line, column)) = super::keys::first_syntax_error(text) {
+            return Err(Error::XlCfgSyntax {
+                file: source.to_owned(),
+                line,
+                column,
+                message: format!(
+                    "config parsing error near `{}': syntax error",
+                    near(text, line, column)
+                ),
+            });
+        }
+        Self::parse_with_libxlutil(text, source)
+    }
+
+    /// libxlutil's parser alone (what [`Parsed::parse`] does once the
+    /// grammar check has passed).
+    pub(super) fn parse_with_libxlutil(text: &str, source: &str) -> Result<Self> {
         // SAFETY: tmpfile has no preconditions; checked for NULL.
         let report = unsafe { libc::tmpfile() };
         if report.is_null() {
@@ -118,6 +156,20 @@ impl Parsed {
         }
         let len = c_int::try_from(text.len())
             .map_err(|_| invalid("xl.cfg", "the file is larger than 2 GiB".into()))?;
+        // libxlutil's parser leaks part of a list it gives up on (42 bytes
+        // for `x = [1, 2%3]`, found by fuzzing): a file its grammar refuses
+        // is refused here, the same way, before libxlutil sees it.
+        if let Some((line, column)) = super::keys::first_syntax_error(text) {
+            return Err(Error::XlCfgSyntax {
+                file: source.to_owned(),
+                line,
+                column,
+                message: format!(
+                    "config parsing error near `{}': syntax error",
+                    near(text, line, column)
+                ),
+            });
+        }
         // SAFETY: cfg valid; data/len describe `text`, which libxlutil copies.
         let rc = unsafe { sys::xlu_cfg_readdata(p.cfg, text.as_ptr().cast(), len) };
         if rc != 0 {
