@@ -72,9 +72,12 @@ fn compare(ctx: &Context, name: &str, text: &str) -> Result<(), String> {
     let ours = ctx
         .xl_cfg(text)
         .map_err(|e| format!("we refused it: {e}"))?;
-    let ours = ctx
-        .to_json(&ours.config.libxl)
-        .map_err(|e| format!("to_json: {e}"))?;
+    // The public path a user takes (validate, then libxl's JSON), not
+    // Context::to_json of the model.
+    let ours = ours
+        .config
+        .to_libxl_json(ctx)
+        .map_err(|e| format!("to_libxl_json: {e}"))?;
     let sets_uuid = xl_cfg_keys(text).iter().any(|k| k == "uuid");
     let (xl, ours) = if sets_uuid {
         (xl, ours.trim().to_owned())
@@ -127,6 +130,45 @@ fn xlcfg_parity_with_xl_dry_run() {
         "no /etc/xen/xlexample.* in the host"
     );
     assert_eq!(covered, SUPPORTED_KEYS.len());
+}
+
+/// Issue 25: PV guests that boot through pygrub were refused by our own
+/// check. Each corpus file that names a bootloader now goes through the
+/// public path to libxl's create, and fails, if at all, only inside libxl
+/// (its bootloader run: the files' disks are not in this host), leaving no
+/// domain behind.
+#[test]
+fn pv_guests_with_a_bootloader_from_xl_cfg_reach_libxls_bootloader_run() {
+    let ctx = Context::new().unwrap();
+    let mut tried = 0;
+    for (name, text) in CORPUS {
+        if !xl_cfg_keys(text).iter().any(|k| k == "bootloader") {
+            continue;
+        }
+        let x = ctx.xl_cfg(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(x.config.domain_type, DomainType::Pv, "{name}");
+        x.config
+            .validate()
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let json = x.config.to_libxl_json(&ctx).unwrap();
+        assert!(json.contains("\"bootloader\""), "{name}: {json}");
+        let guest = x.config.name.clone();
+        match ctx.create_domain_paused(&x.config) {
+            Ok(domid) => {
+                ctx.destroy(domid).unwrap();
+            }
+            Err(e @ xenlight::Error::Libxl { .. }) => {
+                println!("{name}: libxl: {e}");
+            }
+            Err(e) => panic!("{name}: refused before libxl ran: {e:?}"),
+        }
+        assert!(
+            ctx.domid_by_name(&guest).is_err(),
+            "{name}: a domain {guest} is left behind"
+        );
+        tried += 1;
+    }
+    assert!(tried >= 2, "the corpus has {tried} files with a bootloader");
 }
 
 #[test]

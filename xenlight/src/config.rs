@@ -598,10 +598,18 @@ impl DomainConfig {
         if changed!(cmdline) {
             b.cmdline.clone_from(&self.cmdline);
         }
-        match &mut b.type_ {
-            Arm::Pv(pv) if changed!(bootloader) => pv.bootloader.clone_from(&self.bootloader),
-            Arm::Hvm(h) if changed!(serial) => h.serial.clone_from(&self.serial),
-            _ => {}
+        if changed!(bootloader) {
+            // `b_info.bootloader` is where libxl (LIBXL_HAVE_BUILDINFO_BOOTLOADER)
+            // and xl keep it; `u.pv.bootloader` is its deprecated place.
+            b.bootloader.clone_from(&self.bootloader);
+            if let Arm::Pv(pv) = &mut b.type_ {
+                pv.bootloader = None;
+            }
+        }
+        if let Arm::Hvm(h) = &mut b.type_ {
+            if changed!(serial) {
+                h.serial.clone_from(&self.serial);
+            }
         }
         let action = |a: Action| same(Action::to_raw, types::ActionOnShutdown::from_raw, a);
         if changed!(on_poweroff) {
@@ -659,7 +667,11 @@ impl DomainConfig {
         let domain_type = DomainType::from_raw(t.c_info.type_.to_raw());
         let b = &t.b_info;
         let (build_type, bootloader, serial) = match &b.type_ {
-            Arm::Pv(pv) => (DomainType::Pv, pv.bootloader.clone(), None),
+            Arm::Pv(pv) => (
+                DomainType::Pv,
+                b.bootloader.clone().or_else(|| pv.bootloader.clone()),
+                None,
+            ),
             Arm::Pvh(_) => (DomainType::Pvh, None, None),
             Arm::Hvm(h) => (DomainType::Hvm, None, h.serial.clone()),
             Arm::Invalid => (DomainType::from_raw(-1), None, None),
@@ -799,5 +811,30 @@ pub(crate) mod tests {
             .is_ok());
         assert!(DomainConfig::new("x", DomainType::Hvm).validate().is_ok());
         assert!(pv().validate().is_ok());
+    }
+
+    /// Issue 25: a PV guest booting through pygrub, read from xl.cfg (which
+    /// sets `b_info.bootloader`, as xl does), was refused for want of a
+    /// kernel; the builder wrote the deprecated `u.pv.bootloader`.
+    #[test]
+    fn a_pv_guest_with_pygrub_from_xl_cfg_validates_and_keeps_its_bootloader() {
+        let x = DomainConfig::from_xl_cfg(
+            "name = 'pv-pygrub'\nmemory = 512\nbootloader = 'pygrub'\n\
+             disk = [ '/srv/pv.img,raw,xvda,rw' ]\n",
+        )
+        .unwrap();
+        assert_eq!(x.config.bootloader.as_deref(), Some("pygrub"));
+        x.config.validate().unwrap();
+        let back = DomainConfig::from_raw(&x.config.to_raw().unwrap()).unwrap();
+        assert_eq!(back.libxl.b_info.bootloader.as_deref(), Some("pygrub"));
+        assert_eq!(back.bootloader, x.config.bootloader);
+        assert_eq!(
+            back.libxl.b_info, x.config.libxl.b_info,
+            "the build info converts back unchanged"
+        );
+        let built = DomainConfig::new("b", DomainType::Pv).bootloader("pygrub");
+        let raw = DomainConfig::from_raw(&built.to_raw().unwrap()).unwrap();
+        assert_eq!(raw.libxl.b_info.bootloader.as_deref(), Some("pygrub"));
+        assert_eq!(raw.bootloader.as_deref(), Some("pygrub"));
     }
 }

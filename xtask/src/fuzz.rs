@@ -112,22 +112,41 @@ fn corpus_dirs(target: &str) -> Result<Vec<String>> {
     Ok(dirs)
 }
 
+/// Builds the targets once (`cargo fuzz build`: ASan, coverage, release);
+/// each then runs as its own binary, so no run rebuilds anything.
+fn build(targets: &[&str]) -> Result<()> {
+    println!("==> fuzz: cargo +nightly fuzz build (AddressSanitizer)");
+    let mut cmd = nightly_cargo();
+    cmd.args(["fuzz", "build"]);
+    if let [one] = targets {
+        cmd.arg(one);
+    }
+    if !cmd.status().context("cargo fuzz build")?.success() {
+        bail!("cargo fuzz build failed");
+    }
+    Ok(())
+}
+
 fn run_one(target: &'static str, seconds: u64) -> Result<Run> {
-    println!("==> fuzz {target}: {seconds} s under AddressSanitizer");
-    let out = nightly_cargo()
-        .args(["fuzz", "run", target])
-        .args(corpus_dirs(target)?)
-        .arg("--")
-        .arg(format!("-max_total_time={seconds}"))
-        .args(["-timeout=20", "-rss_limit_mb=4096", "-print_final_stats=1"])
-        // libxlutil's parser leaks on some refusals, which this target
-        // makes on purpose (see fuzz/src/lib.rs).
-        .args((target == "xl_cfg_grammar").then_some("-detect_leaks=0"))
-        .output()
-        .context("cargo fuzz run")?;
+    println!("==> fuzz {target}: {seconds} s");
+    let root = workspace_root();
+    let artifacts = root.join(format!("fuzz/artifacts/{target}"));
+    std::fs::create_dir_all(&artifacts)?;
+    let out = Command::new(root.join(format!(
+        "fuzz/target/x86_64-unknown-linux-gnu/release/{target}"
+    )))
+    .current_dir(&root)
+    .arg(format!("-artifact_prefix={}/", artifacts.display()))
+    .arg(format!("-max_total_time={seconds}"))
+    .args(["-timeout=20", "-rss_limit_mb=4096", "-print_final_stats=1"])
+    // libxlutil's parser leaks on some refusals, which this target
+    // makes on purpose (see fuzz/src/lib.rs).
+    .args((target == "xl_cfg_grammar").then_some("-detect_leaks=0"))
+    .args(corpus_dirs(target)?)
+    .output()
+    .context("running the fuzz target")?;
     let log =
         String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
-    let root = workspace_root();
     let log_path = root.join(format!("fuzz/target/{target}.log"));
     let _ = std::fs::create_dir_all(root.join("fuzz/target"));
     let _ = std::fs::write(&log_path, &log);
@@ -165,6 +184,7 @@ pub fn fuzz(target: Option<&str>, seconds: u64) -> Result<bool> {
         },
     };
     tools()?;
+    build(&targets)?;
     let mut runs = Vec::new();
     for t in targets {
         runs.push(run_one(t, seconds)?);
