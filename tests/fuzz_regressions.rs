@@ -33,6 +33,7 @@ fn replay(target: &str, check: fn(&[u8])) -> usize {
 #[test]
 fn xl_cfg_text_regressions_pass() {
     replay("xl_cfg_text", checks::xl_cfg_text);
+    replay("xl_cfg_grammar", checks::xl_cfg_text);
 }
 
 #[test]

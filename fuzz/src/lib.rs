@@ -48,6 +48,11 @@ pub fn xl_cfg_text(data: &[u8]) {
 /// is expected here, so this target runs without leak detection.
 pub fn xl_cfg_grammar(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
+    // libxlutil's lexer asserts on a NUL byte in a quoted string (found
+    // here), which is why xenlight refuses NUL bytes before anything else.
+    if text.contains('\0') {
+        return;
+    }
     if let (Some((line, column)), true) = fuzzing::xl_cfg_grammar(&text) {
         if text.matches('[').count() < 1000 {
             panic!("the grammar check refuses at {line}:{column} what libxlutil takes");
