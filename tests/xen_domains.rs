@@ -124,6 +124,35 @@ fn host_reports_the_xen_it_was_built_for_and_the_vm_cpus() {
     assert!(p.cap_pv && p.cap_hvm && p.cap_hap, "{p:?}");
 }
 
+/// Issue 25: one call by name or id, and the memory target (xenstore's
+/// `memory/target`) visible at once, before any balloon driver acts (the
+/// guest is paused, so its pages cannot follow).
+#[test]
+fn domain_info_by_name_or_id_shows_the_memory_target_at_once() {
+    let ctx = Context::new().unwrap();
+    let name = format!("{PREFIX}info-by-name");
+    let domid = ctx.create_domain_paused(&pv_guest(&name, true)).unwrap();
+    let _guard = DomainGuard { ctx: &ctx, domid };
+    let by_name = ctx.domain_info(name.as_str()).unwrap();
+    let by_id = ctx.domain_info(domid).unwrap();
+    assert_eq!(by_name.domid, domid);
+    assert_eq!((by_name.uuid, &by_name.name), (by_id.uuid, &by_id.name));
+    assert_eq!(ctx.domain_info(&name).unwrap().domid, domid);
+    assert_eq!(by_id.target_memkb, Some(128 * 1024), "{by_id:?}");
+    let before = by_id.current_memkb;
+    ctx.set_memory_target(domid, 96 * 1024).unwrap();
+    let after = ctx.domain_info(domid).unwrap();
+    assert_eq!(after.target_memkb, Some(96 * 1024), "{after:?}");
+    assert_eq!(after.current_memkb, before, "a paused guest cannot balloon");
+    let listed = ctx.domains().unwrap();
+    let listed = listed.iter().find(|d| d.domid == domid).unwrap();
+    assert_eq!(listed.target_memkb, Some(96 * 1024));
+    assert!(matches!(
+        ctx.domain_info(format!("{PREFIX}no-such-guest")),
+        Err(Error::DomainNotFound { .. })
+    ));
+}
+
 #[test]
 fn pause_unpause_destroy_a_guest() {
     let ctx = Context::new().unwrap();

@@ -39,20 +39,51 @@ impl Context {
         Ok(list.iter().map(|d| self.to_info(d)).collect())
     }
 
-    /// One domain (`libxl_domain_info`). An unknown domid gives
-    /// [`Error::DomainNotFound`].
+    /// One domain (`libxl_domain_info`), by id or by name. An unknown
+    /// domain gives [`Error::DomainNotFound`]. By name it is one call: the
+    /// name is looked up, the domain read, and the name read with it
+    /// checked, so a domain renamed in between is looked up again rather
+    /// than reported under the wrong name.
     ///
     /// ```no_run
     /// use xenlight::Domid;
     /// let ctx = xenlight::Context::new()?;
     /// let dom0 = ctx.domain_info(Domid::DOM0)?;
     /// println!("Domain-0 has {} KiB", dom0.current_memkb);
+    /// let web = ctx.domain_info("web")?;
+    /// println!("web is domain {}, target {:?} KiB", web.domid, web.target_memkb);
     /// # Ok::<(), xenlight::Error>(())
     /// ```
     #[doc(alias = "libxl_domain_info")]
-    pub fn domain_info(&self, domid: Domid) -> Result<DomainInfo> {
-        let info = self.raw_dominfo(domid)?;
-        Ok(self.to_info(&info))
+    #[doc(alias = "libxl_name_to_domid")]
+    pub fn domain_info(&self, which: impl Into<DomainRef>) -> Result<DomainInfo> {
+        let name = match which.into() {
+            DomainRef::Id(domid) => {
+                let info = self.raw_dominfo(domid)?;
+                return Ok(self.to_info(&info));
+            }
+            DomainRef::Name(name) => name,
+        };
+        // A rename between the lookup and the read moves the name: look
+        // again, a few times, as a caller retrying would.
+        for _ in 0..3 {
+            let domid = self.domid_by_name(&name)?;
+            match self.raw_dominfo(domid) {
+                Ok(raw) => {
+                    let info = self.to_info(&raw);
+                    if info.name.as_deref() == Some(name.as_str()) {
+                        return Ok(info);
+                    }
+                }
+                Err(e) if e.is_domain_not_found() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::DomainNotFound {
+            op: "domain_info",
+            domain: Some(DomainRef::Name(name)),
+            message: Some("the name kept moving between domains".into()),
+        })
     }
 
     /// libxl's own record of one domain.
@@ -71,7 +102,17 @@ impl Context {
             .map(|b| String::from_utf8_lossy(&b).into_owned());
         let mut info = DomainInfo::from_raw(d, name);
         info.domain_type = self.refined_type(domid, info.domain_type);
+        info.target_memkb = self.memory_target_kib(domid);
         info
+    }
+
+    /// xenstore's `memory/target` of a domain (KiB), as libxl reads it
+    /// (`libxl_get_memory_target`), without a transaction.
+    fn memory_target_kib(&self, domid: Domid) -> Option<u64> {
+        let t = self
+            .xenstore()?
+            .read(&format!("/local/domain/{domid}/memory/target"))?;
+        std::str::from_utf8(&t).ok()?.trim().parse().ok()
     }
 
     /// Xen reports PVH guests as HVM (both are hardware containers). libxl

@@ -146,13 +146,48 @@ impl fmt::Display for ErrorKind {
     }
 }
 
-/// The domain an operation was about.
+/// A domain, by id or by name: the domain an operation was about, and
+/// what [`Context::domain_info`](crate::Context::domain_info) takes.
+///
+/// ```
+/// use xenlight::{DomainRef, Domid};
+/// assert_eq!(DomainRef::from(Domid::DOM0), DomainRef::Id(Domid::DOM0));
+/// assert_eq!(DomainRef::from("web"), DomainRef::Name("web".into()));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DomainRef {
     /// By domain id.
     Id(Domid),
     /// By name.
     Name(String),
+}
+
+/// A domain named by id: what [`Context::domain_info`](crate::Context::domain_info) takes.
+impl From<Domid> for DomainRef {
+    fn from(d: Domid) -> Self {
+        DomainRef::Id(d)
+    }
+}
+
+/// A domain named by name.
+impl From<&str> for DomainRef {
+    fn from(name: &str) -> Self {
+        DomainRef::Name(name.to_owned())
+    }
+}
+
+/// A domain named by name.
+impl From<String> for DomainRef {
+    fn from(name: String) -> Self {
+        DomainRef::Name(name)
+    }
+}
+
+/// A domain named by name.
+impl From<&String> for DomainRef {
+    fn from(name: &String) -> Self {
+        DomainRef::Name(name.clone())
+    }
 }
 
 impl fmt::Display for DomainRef {

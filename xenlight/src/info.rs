@@ -66,6 +66,12 @@ pub struct DomainInfo {
     pub current_memkb: u64,
     /// The most memory the domain may be given (its maxmem), in KiB.
     pub max_memkb: u64,
+    /// The memory target its balloon driver is asked to reach, in KiB
+    /// (xenstore `memory/target`, what `xl mem-set` writes and
+    /// [`Context::set_memory_target`](crate::Context::set_memory_target)
+    /// sets): a new target shows here at once, in `current_memkb` once the
+    /// guest has ballooned. `None` where xenstore has none (a dying domain).
+    pub target_memkb: Option<u64>,
     /// Memory claimed for the domain but not yet allocated, in KiB.
     pub outstanding_memkb: u64,
     /// Memory shared with other domains (page sharing), in KiB.
@@ -117,6 +123,7 @@ impl DomainInfo {
             shutdown_reason,
             current_memkb: d.current_memkb,
             max_memkb: d.max_memkb,
+            target_memkb: None,
             outstanding_memkb: d.outstanding_memkb,
             shared_memkb: d.shared_memkb,
             paged_memkb: d.paged_memkb,
