@@ -142,6 +142,7 @@ fn run_one(target: &'static str, seconds: u64) -> Result<Run> {
     // libxlutil's parser leaks on some refusals, which this target
     // makes on purpose (see fuzz/src/lib.rs).
     .args((target == "xl_cfg_grammar").then_some("-detect_leaks=0"))
+    .envs((target == "xl_cfg_grammar").then_some(("ASAN_OPTIONS", "detect_leaks=0")))
     .args(corpus_dirs(target)?)
     .output()
     .context("running the fuzz target")?;

@@ -328,6 +328,12 @@ fn tokens(text: &str) -> Vec<(Tok, usize, usize)> {
                 }
             }
         };
+        // libxlutil's lexer reports a stray character when it reads what
+        // follows it (libxlu_cfg_l.l's `lexerr` state): one that ends the
+        // input is dropped without a word (found by fuzzing: `x = 1 /`).
+        if tok == Tok::Bad && i == b.len() && col == i - line_start {
+            break;
+        }
         out.push((tok, line, col));
     }
     finish(out, line, b.len() - line_start + 1)
@@ -418,6 +424,18 @@ mod tests {
 
     fn keys(t: &str) -> Vec<String> {
         assigned_keys(t).into_iter().map(|a| a.key).collect()
+    }
+
+    /// Found by the `xl_cfg_grammar` fuzz target: libxlutil drops a stray
+    /// character that ends the input, and refuses one followed by anything.
+    #[test]
+    fn a_stray_character_at_the_very_end_is_dropped_as_libxlutil_drops_it() {
+        for ok in ["/", "x = 1 /", "x = 1\n%", "x = 1 '"] {
+            assert_eq!(first_syntax_error(ok), None, "{ok:?}");
+        }
+        for bad in ["x = 1 //", "x = 1 / ", "x = 1 /\n", "/x"] {
+            assert!(first_syntax_error(bad).is_some(), "{bad:?}");
+        }
     }
 
     #[test]
