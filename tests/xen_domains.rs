@@ -153,6 +153,41 @@ fn domain_info_by_name_or_id_shows_the_memory_target_at_once() {
     ));
 }
 
+/// Issue 26's host calls: the CPUs no pool holds, the VM list, a guest's
+/// start time and debug keys, each checked against what Xen shows.
+#[test]
+fn free_cpus_vms_start_time_and_debug_keys_match_the_host() {
+    let ctx = Context::new().unwrap();
+    assert_eq!(
+        ctx.free_cpus().unwrap().iter().count(),
+        0,
+        "Pool-0 holds every CPU"
+    );
+    let before = std::time::SystemTime::now() - Duration::from_secs(2);
+    let name = format!("{PREFIX}vm-list");
+    let domid = ctx.create_domain_paused(&pv_guest(&name, true)).unwrap();
+    let _guard = DomainGuard { ctx: &ctx, domid };
+    let uuid = ctx.domain_info(domid).unwrap().uuid;
+    let vms = ctx.vms().unwrap();
+    assert!(
+        vms.iter().any(|v| v.domid == domid.get() && v.uuid == uuid),
+        "{vms:?}"
+    );
+    assert!(!vms.iter().any(|v| v.domid == 0), "Domain-0 is no VM");
+    let started = ctx.start_time(domid).unwrap();
+    assert!(
+        started >= before && started <= std::time::SystemTime::now() + Duration::from_secs(2),
+        "{started:?}"
+    );
+    assert!(ctx.start_time(Domid::new(32000).unwrap()).is_err());
+    ctx.xen_dmesg(true).unwrap();
+    ctx.send_debug_keys("h").unwrap();
+    let dmesg = ctx.xen_dmesg(false).unwrap();
+    assert!(dmesg.contains("'h' pressed"), "{dmesg}");
+    assert!(ctx.send_debug_keys("a\0b").is_err());
+    assert!(ctx.send_debug_keys("").is_err());
+}
+
 #[test]
 fn pause_unpause_destroy_a_guest() {
     let ctx = Context::new().unwrap();

@@ -86,6 +86,35 @@ impl Context {
         })
     }
 
+    /// When the domain was started (`libxl_vm_get_start_time`, from which
+    /// `xl uptime` counts): the time xenstore recorded at its creation.
+    ///
+    /// ```no_run
+    /// let ctx = xenlight::Context::new()?;
+    /// let domid = ctx.find_domain("web")?;
+    /// let up = ctx.start_time(domid)?.elapsed().unwrap_or_default();
+    /// println!("web is up {} s", up.as_secs());
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_vm_get_start_time")]
+    pub fn start_time(&self, domid: Domid) -> Result<std::time::SystemTime> {
+        // libxl answers 0 for a domain it cannot read (and logs why):
+        // look the domain up first for a typed error.
+        self.raw_dominfo(domid)?;
+        crate::logger::clear_last_error();
+        // SAFETY: plain integer argument.
+        let secs = unsafe { sys::libxl_vm_get_start_time(self.as_raw(), domid.get()) };
+        if secs == 0 {
+            return Err(Error::Libxl {
+                op: "libxl_vm_get_start_time",
+                domain: Some(DomainRef::Id(domid)),
+                kind: crate::error::ErrorKind::Fail,
+                message: crate::logger::take_last_error(),
+            });
+        }
+        Ok(std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::from(secs)))
+    }
+
     /// libxl's own record of one domain.
     fn raw_dominfo(&self, domid: Domid) -> Result<Owned<sys::libxl_dominfo>> {
         let mut info = Owned::<sys::libxl_dominfo>::new();
