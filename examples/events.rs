@@ -16,14 +16,15 @@ fn run(secs: u64) -> xenlight::Result<()> {
     let end = Instant::now() + Duration::from_secs(secs);
     while let Some(left) = end.checked_duration_since(Instant::now()) {
         match events.next_event(left)? {
-            Some(DomainEvent::Shutdown { domid, reason }) => {
-                println!("domain {domid}: shutdown ({reason})")
+            Some(ev) => {
+                let who = format!("domain {} ({})", ev.domid(), ev.name().unwrap_or("-"));
+                match ev {
+                    DomainEvent::Shutdown { reason, .. } => println!("{who}: shutdown ({reason})"),
+                    DomainEvent::Death { .. } => println!("{who}: destroyed"),
+                    DomainEvent::DiskEject { vdev, .. } => println!("{who}: {vdev} ejected"),
+                    other => println!("{other:?}"),
+                }
             }
-            Some(DomainEvent::Death { domid }) => println!("domain {domid}: destroyed"),
-            Some(DomainEvent::DiskEject { domid, vdev }) => {
-                println!("domain {domid}: {vdev} ejected")
-            }
-            Some(other) => println!("{other:?}"),
             None => break,
         }
     }

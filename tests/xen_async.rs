@@ -122,17 +122,18 @@ async fn ten_guests_made_concurrently_start_print_on_their_ptys_and_shut_down_be
                 .await
                 .unwrap_or_else(|e| panic!("{name}: shutdown: {e}"));
             assert_eq!(why, ShutdownReason::Poweroff, "{name}");
+            let uuid = ctx.context().domain_info(domid).expect("info").uuid;
             ctx.destroy(domid)
                 .await
                 .unwrap_or_else(|e| panic!("{name}: destroy: {e}"));
-            domid
+            (domid, name, uuid)
         });
     }
     let mut made = Vec::new();
     let mut failures = Vec::new();
     while let Some(r) = tasks.join_next().await {
         match r {
-            Ok(domid) => made.push(domid),
+            Ok(made_one) => made.push(made_one),
             Err(e) => failures.push(e.to_string()),
         }
     }
@@ -145,7 +146,9 @@ async fn ten_guests_made_concurrently_start_print_on_their_ptys_and_shut_down_be
     while Instant::now() < deadline {
         let deaths = seen
             .iter()
-            .filter(|e| matches!(e, DomainEvent::Death { domid } if made.contains(domid)))
+            .filter(|e| {
+                matches!(e, DomainEvent::Death { .. }) && made.iter().any(|m| m.0 == e.domid())
+            })
             .count();
         if deaths == GUESTS {
             break;
@@ -154,20 +157,24 @@ async fn ten_guests_made_concurrently_start_print_on_their_ptys_and_shut_down_be
             seen.push(ev);
         }
     }
-    for domid in made {
+    for (domid, name, uuid) in made {
         let mine: Vec<DomainEvent> = seen
             .iter()
             .filter(|e| e.domid() == domid)
             .cloned()
             .collect();
+        // Each names its guest, the death too.
+        let name = Some(name);
         assert_eq!(
             mine,
             [
                 DomainEvent::Shutdown {
                     domid,
+                    name: name.clone(),
+                    uuid,
                     reason: ShutdownReason::Poweroff
                 },
-                DomainEvent::Death { domid }
+                DomainEvent::Death { domid, name, uuid }
             ],
             "{seen:?}"
         );
@@ -255,6 +262,7 @@ async fn a_resumed_guests_next_shutdown_is_reported_too() {
     let mut events = ctx.domain_events();
     let name = format!("{PREFIX}async-resume");
     let domid = ctx.create_domain(&pv_guest(&name, true)).await.unwrap();
+    let uuid = ctx.context().domain_info(domid).unwrap().uuid;
     wait_booted(&name).await;
     let c = ctx.clone();
     tokio::task::spawn_blocking(move || c.context().suspend_only(domid))
@@ -276,7 +284,13 @@ async fn a_resumed_guests_next_shutdown_is_reported_too() {
     ctx.destroy(domid).await.unwrap();
     let mut mine = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline && !mine.contains(&DomainEvent::Death { domid }) {
+    let named = Some(name.clone());
+    let death = DomainEvent::Death {
+        domid,
+        name: named.clone(),
+        uuid,
+    };
+    while Instant::now() < deadline && !mine.contains(&death) {
         if let Ok(Some(ev)) = tokio::time::timeout(Duration::from_secs(1), events.recv()).await {
             if ev.domid() == domid {
                 mine.push(ev);
@@ -288,13 +302,17 @@ async fn a_resumed_guests_next_shutdown_is_reported_too() {
         [
             DomainEvent::Shutdown {
                 domid,
+                name: named.clone(),
+                uuid,
                 reason: ShutdownReason::Suspend
             },
             DomainEvent::Shutdown {
                 domid,
+                name: named,
+                uuid,
                 reason: ShutdownReason::Poweroff
             },
-            DomainEvent::Death { domid }
+            death
         ]
     );
 }

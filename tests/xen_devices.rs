@@ -393,6 +393,8 @@ fn dev_a_cdrom_eject_is_reported_on_the_event_stream() {
         seen.last(),
         Some(&xenlight::DomainEvent::DiskEject {
             domid,
+            name: Some(name.clone()),
+            uuid: ctx.domain_info(domid).unwrap().uuid,
             vdev: "xvdc".into()
         }),
         "{seen:?}"

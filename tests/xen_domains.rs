@@ -188,6 +188,41 @@ fn free_cpus_vms_start_time_and_debug_keys_match_the_host() {
     assert!(ctx.send_debug_keys("").is_err());
 }
 
+/// Issue 25: events name their domain as it was when they were read; a
+/// guest renamed after the stream started dies under its new name.
+#[test]
+fn events_name_their_domain_after_a_rename_too() {
+    let ctx = Context::new().unwrap();
+    let name = format!("{PREFIX}ev-name");
+    let renamed = format!("{PREFIX}ev-renamed");
+    let domid = ctx.create_domain_paused(&pv_guest(&name, true)).unwrap();
+    let guard = DomainGuard { ctx: &ctx, domid };
+    let uuid = ctx.domain_info(domid).unwrap().uuid;
+    let mut events = ctx.domain_events().unwrap();
+    assert_eq!(events.next_event(Duration::from_millis(200)).unwrap(), None);
+    ctx.rename(domid, &renamed).unwrap();
+    assert_eq!(events.next_event(Duration::from_millis(200)).unwrap(), None);
+    ctx.destroy(domid).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let death = loop {
+        assert!(std::time::Instant::now() < deadline, "no death event");
+        match events.next_event(Duration::from_millis(500)).unwrap() {
+            Some(ev) if ev.domid() == domid => break ev,
+            _ => {}
+        }
+    };
+    assert_eq!(
+        death,
+        xenlight::DomainEvent::Death {
+            domid,
+            name: Some(renamed),
+            uuid
+        }
+    );
+    assert_eq!(death.uuid(), uuid);
+    drop(guard);
+}
+
 #[test]
 fn pause_unpause_destroy_a_guest() {
     let ctx = Context::new().unwrap();

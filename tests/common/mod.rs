@@ -334,7 +334,8 @@ pub fn event_stream_round(ctx: &Context, round: usize) {
             s.spawn(move || {
                 let name = format!("{PREFIX}stream-{round}-{i}");
                 let domid = ctx.create_domain(&pv_guest(&name, false)).expect("create");
-                created.lock().unwrap().push(domid);
+                let uuid = ctx.domain_info(domid).expect("info").uuid;
+                created.lock().unwrap().push((domid, name.clone(), uuid));
                 let guard = DomainGuard { ctx, domid };
                 let reason = ctx
                     .wait_for_shutdown(domid, Duration::from_secs(180))
@@ -346,16 +347,21 @@ pub fn event_stream_round(ctx: &Context, round: usize) {
         }
         consumer.join().unwrap()
     });
-    for domid in created.into_inner().unwrap() {
+    for (domid, name, uuid) in created.into_inner().unwrap() {
         let mine: Vec<&DomainEvent> = seen.iter().filter(|e| e.domid() == domid).collect();
+        // Each event names its domain, the death too (the domain is gone
+        // by then: the stream kept its name).
+        let name = Some(name);
         assert_eq!(
             mine,
             [
                 &DomainEvent::Shutdown {
                     domid,
+                    name: name.clone(),
+                    uuid,
                     reason: ShutdownReason::Poweroff
                 },
-                &DomainEvent::Death { domid }
+                &DomainEvent::Death { domid, name, uuid }
             ],
             "round {round}, domain {domid}: {seen:?}"
         );

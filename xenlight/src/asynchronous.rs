@@ -560,14 +560,14 @@ fn dispatch(shared: &Shared, ev: DomainEvent) {
     lock(&shared.subscribers).retain(|tx| tx.send(ev.clone()).is_ok());
     let mut s = lock(&shared.shutdowns);
     match ev {
-        DomainEvent::Shutdown { domid, reason } => {
+        DomainEvent::Shutdown { domid, reason, .. } => {
             s.reported.insert(domid, reason);
             s.recorded += 1;
             for tx in s.waiting.remove(&domid).unwrap_or_default() {
                 let _ = tx.send(reason);
             }
         }
-        DomainEvent::Death { domid } => {
+        DomainEvent::Death { domid, .. } => {
             // Waits for a domain that died without a shutdown end (their
             // senders drop: DomainNotFound).
             s.reported.remove(&domid);

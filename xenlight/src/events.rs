@@ -17,7 +17,7 @@ use xenlight_sys as sys;
 use crate::context::Context;
 use crate::enums::ShutdownReason;
 use crate::error::{DomainRef, Error, ErrorKind, Result};
-use crate::ids::Domid;
+use crate::ids::{Domid, Uuid};
 use crate::info::DomainState;
 use crate::raw::alloc::opt_string;
 #[cfg(feature = "xen-host")]
@@ -315,7 +315,10 @@ impl Context {
     }
 }
 
-/// What happened to a domain, as an [`DomainEvents`] stream reports it.
+/// What happened to a domain, as an [`DomainEvents`] stream reports it,
+/// with the domain's name and UUID as they were when the event was read
+/// (the stream keeps them from its last look at the domain list, so a
+/// death names the domain that died, after a rename too).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DomainEvent {
@@ -323,6 +326,10 @@ pub enum DomainEvent {
     Shutdown {
         /// The domain.
         domid: Domid,
+        /// Its name (`None` if it had none).
+        name: Option<String>,
+        /// Its UUID.
+        uuid: Uuid,
         /// Why: poweroff, reboot, crash, suspend, ...
         reason: ShutdownReason,
     },
@@ -330,6 +337,10 @@ pub enum DomainEvent {
     Death {
         /// The domain.
         domid: Domid,
+        /// Its name (`None` if it had none).
+        name: Option<String>,
+        /// Its UUID.
+        uuid: Uuid,
     },
     /// The medium of one of the domain's CD-ROM drives was ejected (the
     /// guest asked for it; the device model writes the eject request
@@ -337,6 +348,10 @@ pub enum DomainEvent {
     DiskEject {
         /// The domain.
         domid: Domid,
+        /// Its name (`None` if it had none).
+        name: Option<String>,
+        /// Its UUID.
+        uuid: Uuid,
         /// The drive, as in its config (`hdc`, `xvdc`, ...).
         vdev: String,
     },
@@ -346,15 +361,35 @@ impl DomainEvent {
     /// The domain the event is about.
     ///
     /// ```
-    /// let d = xenlight::Domid::new(3)?;
-    /// assert_eq!(xenlight::DomainEvent::Death { domid: d }.domid(), d);
+    /// use xenlight::{DomainEvent, Domid, Uuid};
+    /// let d = Domid::new(3)?;
+    /// let ev = DomainEvent::Death { domid: d, name: Some("web".into()), uuid: Uuid::default() };
+    /// assert_eq!((ev.domid(), ev.name()), (d, Some("web")));
     /// # Ok::<(), xenlight::InvalidDomid>(())
     /// ```
     pub fn domid(&self) -> Domid {
+        self.who().0
+    }
+
+    /// The domain's name when the event was read.
+    pub fn name(&self) -> Option<&str> {
+        self.who().1.as_deref()
+    }
+
+    /// The domain's UUID.
+    pub fn uuid(&self) -> Uuid {
+        *self.who().2
+    }
+
+    fn who(&self) -> (Domid, &Option<String>, &Uuid) {
         match self {
-            DomainEvent::Shutdown { domid, .. }
-            | DomainEvent::Death { domid }
-            | DomainEvent::DiskEject { domid, .. } => *domid,
+            DomainEvent::Shutdown {
+                domid, name, uuid, ..
+            }
+            | DomainEvent::Death { domid, name, uuid }
+            | DomainEvent::DiskEject {
+                domid, name, uuid, ..
+            } => (*domid, name, uuid),
         }
     }
 }
@@ -398,6 +433,9 @@ pub struct DomainEvents<'a> {
     /// libxl reports a death when the domain starts dying, and watching it
     /// again would report it again.
     dead: std::collections::HashSet<Domid>,
+    /// Each domain's name and UUID at the last look at the list, kept
+    /// until its death is reported: what its events are named by.
+    known: std::collections::HashMap<Domid, (Option<String>, Uuid)>,
 }
 
 // SAFETY: libxl.h, "libxl memory management": "From the point of view of the
@@ -422,6 +460,14 @@ impl<'a> DomainEvents<'a> {
         // A domid that left the list may come back as a new domain.
         self.dead
             .retain(|id| domains.iter().any(|d| d.domid == *id));
+        // Names as they are now; a domain gone from the list keeps its
+        // last name while its watch may still report its death.
+        let watches = &self.watches;
+        self.known
+            .retain(|id, _| watches.contains_key(id) || domains.iter().any(|d| d.domid == *id));
+        for d in &domains {
+            self.known.insert(d.domid, (d.name.clone(), d.uuid));
+        }
         for d in domains {
             let resumed = !matches!(d.state, DomainState::Shutdown(_) | DomainState::Dying);
             if resumed && self.shut.remove(&d.domid) {
@@ -539,12 +585,15 @@ impl<'a> DomainEvents<'a> {
                 // SAFETY: ev.ev is a valid event until dropped.
                 let e = unsafe { &*ev.ev };
                 let domid = Domid::from_libxl(e.domid);
+                let (name, uuid) = self.known.get(&domid).cloned().unwrap_or_default();
                 if e.type_ == sys::libxl_event_type_LIBXL_EVENT_TYPE_DOMAIN_SHUTDOWN {
                     // SAFETY: the union arm for DOMAIN_SHUTDOWN events.
                     let r = unsafe { e.u.domain_shutdown.shutdown_reason };
                     self.shut.insert(domid);
                     return Ok(Some(DomainEvent::Shutdown {
                         domid,
+                        name,
+                        uuid,
                         reason: ShutdownReason::from_raw(i32::from(r)),
                     }));
                 }
@@ -563,14 +612,20 @@ impl<'a> DomainEvents<'a> {
                     let vdev = named
                         .or_else(|| self.eject_users.get(&e.for_user).map(|(_, v)| v.clone()))
                         .unwrap_or_default();
-                    return Ok(Some(DomainEvent::DiskEject { domid, vdev }));
+                    return Ok(Some(DomainEvent::DiskEject {
+                        domid,
+                        name,
+                        uuid,
+                        vdev,
+                    }));
                 }
                 if e.type_ == sys::libxl_event_type_LIBXL_EVENT_TYPE_DOMAIN_DEATH {
                     // libxl reports a death once; the watch is done.
                     self.unwatch(domid);
                     self.shut.remove(&domid);
                     self.dead.insert(domid);
-                    return Ok(Some(DomainEvent::Death { domid }));
+                    self.known.remove(&domid);
+                    return Ok(Some(DomainEvent::Death { domid, name, uuid }));
                 }
                 continue;
             }
@@ -600,6 +655,7 @@ impl Context {
             watches: std::collections::HashMap::new(),
             dead: std::collections::HashSet::new(),
             shut: std::collections::HashSet::new(),
+            known: std::collections::HashMap::new(),
             eject_users: EjectUsers::new(),
         };
         s.refresh()?;
