@@ -349,3 +349,71 @@ async fn a_shutdown_between_the_waits_look_and_its_registration_is_not_lost() {
     let _ = ctx.destroy(domid).await;
     assert_eq!(why.unwrap(), Some(ShutdownReason::Suspend));
 }
+
+/// Issue 25: pause, disk and NIC hotplug and save through AsyncContext,
+/// each a libxl asynchronous operation, checked through the sync view;
+/// the save's future is `Send` (spawned).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_hotplug_and_save_run_as_libxl_asynchronous_operations() {
+    use xenlight::{Disk, DomainState, Nic};
+    let ctx = AsyncContext::new().expect("AsyncContext");
+    let name = format!("{PREFIX}async-ops");
+    let domid = ctx.create_domain(&pv_guest(&name, true)).await.unwrap();
+    wait_booted(&name).await;
+    let sync = ctx.context();
+    ctx.pause(domid).await.unwrap();
+    assert_eq!(sync.domain_info(domid).unwrap().state, DomainState::Paused);
+    ctx.unpause(domid).await.unwrap();
+    assert!(!sync.domain_info(domid).unwrap().paused);
+    assert!(matches!(
+        ctx.pause(Domid::DOM0).await,
+        Err(Error::Domain0Refused { .. })
+    ));
+    let img = format!("/tmp/{name}.img");
+    std::fs::write(&img, vec![0u8; 8 << 20]).unwrap();
+    ctx.attach_disk(domid, &Disk::new(&img, "xvdb"))
+        .await
+        .unwrap();
+    assert!(sync.disks(domid).unwrap().iter().any(|d| d.vdev == "xvdb"));
+    assert!(matches!(
+        ctx.attach_disk(domid, &Disk::new(&img, "xvdb")).await,
+        Err(Error::DeviceExists { .. })
+    ));
+    ctx.detach_disk(domid, "xvdb").await.unwrap();
+    assert!(!sync.disks(domid).unwrap().iter().any(|d| d.vdev == "xvdb"));
+    let devid = ctx
+        .attach_nic(domid, &Nic::bridged("xenbr0"))
+        .await
+        .unwrap();
+    assert!(sync
+        .nics(domid)
+        .unwrap()
+        .iter()
+        .any(|n| n.devid == Some(devid)));
+    ctx.detach_nic(domid, devid).await.unwrap();
+    assert!(!sync
+        .nics(domid)
+        .unwrap()
+        .iter()
+        .any(|n| n.devid == Some(devid)));
+    let path = format!("/tmp/{name}.save");
+    let (c, p) = (ctx.clone(), path.clone());
+    tokio::spawn(async move { c.save(domid, &p).await })
+        .await
+        .unwrap()
+        .expect("async save");
+    assert!(!sync.domain_exists(domid).unwrap(), "saved and destroyed");
+    let c = ctx.clone();
+    let p = path.clone();
+    let restored = tokio::task::spawn_blocking(move || c.context().restore(&p))
+        .await
+        .unwrap()
+        .expect("restore what the async save wrote");
+    assert_eq!(
+        sync.domain_info(restored).unwrap().name.as_deref(),
+        Some(name.as_str())
+    );
+    ctx.destroy(restored).await.unwrap();
+    let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_file(&img);
+}

@@ -70,17 +70,28 @@ impl Context {
     /// ```
     #[doc(alias = "libxl_device_disk_add")]
     pub fn attach_disk(&self, domid: Domid, disk: &Disk) -> Result<()> {
+        let mut raw = self.disk_to_add(domid, disk)?;
         let on = On::Device(domid, &disk.vdev);
+        // SAFETY: raw initialised and owned; NULL ao_how = synchronous.
+        try_call!(self, on, unsafe libxl_device_disk_add(domid.get(), raw.as_mut_ptr(), ptr::null()))
+    }
+
+    /// The libxl disk [`attach_disk`](Self::attach_disk) hands
+    /// `libxl_device_disk_add` (also asynchronously), once no disk holds
+    /// its `vdev`.
+    pub(crate) fn disk_to_add(
+        &self,
+        domid: Domid,
+        disk: &Disk,
+    ) -> Result<Owned<sys::libxl_device_disk>> {
         if self.disks(domid)?.iter().any(|d| d.vdev == disk.vdev) {
             return Err(error_for(
                 sys::libxl_error_ERROR_DEVICE_EXISTS,
                 "libxl_device_disk_add",
-                on,
+                On::Device(domid, &disk.vdev),
             ));
         }
-        let mut raw = disk.to_raw()?;
-        // SAFETY: raw initialised and owned; NULL ao_how = synchronous.
-        try_call!(self, on, unsafe libxl_device_disk_add(domid.get(), raw.as_mut_ptr(), ptr::null()))
+        disk.to_raw()
     }
 
     /// Gives a running domain its primary 9pfs share: writes the share's
@@ -117,6 +128,18 @@ impl Context {
     /// gives [`Error::DeviceNotFound`].
     #[doc(alias = "libxl_device_disk_remove")]
     pub fn detach_disk(&self, domid: Domid, vdev: &str) -> Result<()> {
+        let mut raw = self.disk_to_remove(domid, vdev)?;
+        // SAFETY: as in attach_disk.
+        try_call!(self, On::Device(domid, vdev), unsafe libxl_device_disk_remove(domid.get(), raw.as_mut_ptr(), ptr::null()))
+    }
+
+    /// The libxl disk at `vdev` that [`detach_disk`](Self::detach_disk)
+    /// hands `libxl_device_disk_remove`.
+    pub(crate) fn disk_to_remove(
+        &self,
+        domid: Domid,
+        vdev: &str,
+    ) -> Result<Owned<sys::libxl_device_disk>> {
         let c_vdev = cstring("vdev", vdev)?;
         let on = On::Device(domid, vdev);
         if !self.disks(domid)?.iter().any(|d| d.vdev == vdev) {
@@ -129,8 +152,7 @@ impl Context {
         let mut raw = Owned::<sys::libxl_device_disk>::new();
         // SAFETY: vdev NUL-terminated; raw initialised and owned.
         try_call!(self, on, unsafe libxl_vdev_to_device_disk(domid.get(), c_vdev.as_ptr(), raw.as_mut_ptr()))?;
-        // SAFETY: as in attach_disk.
-        try_call!(self, on, unsafe libxl_device_disk_remove(domid.get(), raw.as_mut_ptr(), ptr::null()))
+        Ok(raw)
     }
 
     /// The domain's network interfaces (`libxl_device_nic_list`), each with
@@ -159,16 +181,43 @@ impl Context {
     /// ```
     #[doc(alias = "libxl_device_nic_add")]
     pub fn attach_nic(&self, domid: Domid, nic: &Nic) -> Result<i32> {
+        let (mut raw, before) = self.nic_to_add(domid, nic)?;
         let device = nic.devid.map_or("nic".to_owned(), |d| format!("nic {d}"));
-        let on = On::Device(domid, &device);
+        // SAFETY: raw initialised and owned; NULL ao_how = synchronous.
+        let added = try_call!(self, On::Device(domid, &device), unsafe libxl_device_nic_add(domid.get(), raw.as_mut_ptr(), ptr::null()));
+        self.nic_added(domid, &raw, &before, added)
+    }
+
+    /// The libxl NIC [`attach_nic`](Self::attach_nic) hands
+    /// `libxl_device_nic_add` (also asynchronously), and the devids the
+    /// domain had before, for [`nic_added`](Self::nic_added).
+    pub(crate) fn nic_to_add(
+        &self,
+        domid: Domid,
+        nic: &Nic,
+    ) -> Result<(Owned<sys::libxl_device_nic>, Vec<Option<i32>>)> {
         let before: Vec<Option<i32>> = self.nics(domid)?.into_iter().map(|n| n.devid).collect();
         if nic.devid.is_some() && before.contains(&nic.devid) {
+            let device = nic.devid.map_or("nic".to_owned(), |d| format!("nic {d}"));
             let exists = sys::libxl_error_ERROR_DEVICE_EXISTS;
-            return Err(error_for(exists, "libxl_device_nic_add", on));
+            return Err(error_for(
+                exists,
+                "libxl_device_nic_add",
+                On::Device(domid, &device),
+            ));
         }
-        let mut raw = nic.to_raw()?;
-        // SAFETY: raw initialised and owned; NULL ao_how = synchronous.
-        let added = try_call!(self, on, unsafe libxl_device_nic_add(domid.get(), raw.as_mut_ptr(), ptr::null()));
+        Ok((nic.to_raw()?, before))
+    }
+
+    /// After `libxl_device_nic_add`: its devid, or, when it failed, its
+    /// error once the half-added NIC is gone.
+    pub(crate) fn nic_added(
+        &self,
+        domid: Domid,
+        raw: &sys::libxl_device_nic,
+        before: &[Option<i32>],
+        added: Result<()>,
+    ) -> Result<i32> {
         if let Err(e) = added {
             // libxl can leave the half-added vif in xenstore (e.g. when the
             // hotplug script fails). It wrote the devid it chose into `raw`:
@@ -198,6 +247,19 @@ impl Context {
     /// No such interface gives [`Error::DeviceNotFound`].
     #[doc(alias = "libxl_device_nic_remove")]
     pub fn detach_nic(&self, domid: Domid, devid: i32) -> Result<()> {
+        let mut raw = self.nic_to_remove(domid, devid)?;
+        let device = format!("nic {devid}");
+        // SAFETY: as in attach_nic.
+        try_call!(self, On::Device(domid, &device), unsafe libxl_device_nic_remove(domid.get(), raw.as_mut_ptr(), ptr::null()))
+    }
+
+    /// The libxl NIC `devid` that [`detach_nic`](Self::detach_nic) hands
+    /// `libxl_device_nic_remove`.
+    pub(crate) fn nic_to_remove(
+        &self,
+        domid: Domid,
+        devid: i32,
+    ) -> Result<Owned<sys::libxl_device_nic>> {
         let device = format!("nic {devid}");
         let on = On::Device(domid, &device);
         if !self.nics(domid)?.iter().any(|n| n.devid == Some(devid)) {
@@ -210,8 +272,7 @@ impl Context {
         let mut raw = Owned::<sys::libxl_device_nic>::new();
         // SAFETY: raw initialised and owned.
         try_call!(self, on, unsafe libxl_devid_to_device_nic(domid.get(), devid, raw.as_mut_ptr()))?;
-        // SAFETY: as in attach_nic.
-        try_call!(self, on, unsafe libxl_device_nic_remove(domid.get(), raw.as_mut_ptr(), ptr::null()))
+        Ok(raw)
     }
 
     /// `DomainNotFound` unless the domain exists.

@@ -60,6 +60,19 @@ impl Context {
     #[doc(alias = "libxl_domain_suspend")]
     pub fn save(&self, domid: Domid, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
+        let file = self.save_begin(domid, path)?;
+        let fd = file.as_raw_fd();
+        // SAFETY: an open, writable fd that outlives the call; NULL ao_how
+        // makes it synchronous.
+        let saved = try_call!(self, On::Domain(domid), unsafe libxl_domain_suspend(domid.get(), fd, 0, ptr::null()));
+        self.save_end(domid, path, file, saved)?;
+        // The domain is suspended; its state is in the file.
+        self.destroy_and_wait(domid)
+    }
+
+    /// A save's start: the file, created, with the domain's config in its
+    /// header; libxl's stream follows (`libxl_domain_suspend` on its fd).
+    pub(crate) fn save_begin(&self, domid: Domid, path: &Path) -> Result<File> {
         if domid.is_dom0() {
             return Err(Error::Domain0Refused { op: "save" });
         }
@@ -77,11 +90,19 @@ impl Context {
         file.write_all(&frame)
             .and_then(|()| file.flush())
             .map_err(io("write", path))?;
-        let fd = file.as_raw_fd();
-        // SAFETY: an open, writable fd that outlives the call; NULL ao_how
-        // makes it synchronous.
-        let saved = try_call!(self, On::Domain(domid), unsafe libxl_domain_suspend(domid.get(), fd, 0, ptr::null()))
-            .and_then(|()| file.sync_all().map_err(io("write", path)));
+        Ok(file)
+    }
+
+    /// A save's end, once `libxl_domain_suspend` returned `saved`: the file
+    /// synced, or, when the save failed, removed and the guest resumed.
+    pub(crate) fn save_end(
+        &self,
+        domid: Domid,
+        path: &Path,
+        file: File,
+        saved: Result<()>,
+    ) -> Result<()> {
+        let saved = saved.and_then(|()| file.sync_all().map_err(io("write", path)));
         if let Err(e) = saved {
             drop(file);
             let _ = std::fs::remove_file(path);
@@ -98,8 +119,7 @@ impl Context {
                 resumed,
             });
         }
-        // The domain is suspended; its state is in the file.
-        self.destroy_and_wait(domid)
+        Ok(())
     }
 
     /// Restores a domain saved by [`Context::save`] and unpauses it

@@ -35,6 +35,8 @@ use crate::raw::call::check;
 use crate::raw::lock;
 use crate::raw::On;
 
+mod ops;
+
 /// How long the event thread waits in one poll when nothing happens.
 const IDLE_SLICE: Duration = Duration::from_millis(100);
 
