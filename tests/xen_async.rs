@@ -350,11 +350,11 @@ async fn a_shutdown_between_the_waits_look_and_its_registration_is_not_lost() {
     assert_eq!(why.unwrap(), Some(ShutdownReason::Suspend));
 }
 
-/// Issue 25: pause, disk and NIC hotplug and save through AsyncContext,
-/// each a libxl asynchronous operation, checked through the sync view;
-/// the save's future is `Send` (spawned).
+/// Issue 25: pause, disk and NIC hotplug, save and restore through
+/// AsyncContext, each a libxl asynchronous operation, checked through the
+/// sync view; the save's and restore's futures are `Send` (spawned).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pause_hotplug_and_save_run_as_libxl_asynchronous_operations() {
+async fn pause_hotplug_save_and_restore_run_as_libxl_asynchronous_operations() {
     use xenlight::{Disk, DomainState, Nic};
     let ctx = AsyncContext::new().expect("AsyncContext");
     let name = format!("{PREFIX}async-ops");
@@ -403,12 +403,19 @@ async fn pause_hotplug_and_save_run_as_libxl_asynchronous_operations() {
         .unwrap()
         .expect("async save");
     assert!(!sync.domain_exists(domid).unwrap(), "saved and destroyed");
-    let c = ctx.clone();
-    let p = path.clone();
-    let restored = tokio::task::spawn_blocking(move || c.context().restore(&p))
+    let (c, p) = (ctx.clone(), path.clone());
+    let restored = tokio::spawn(async move { c.restore(&p).await })
         .await
         .unwrap()
         .expect("restore what the async save wrote");
+    assert!(
+        !sync.domain_info(restored).unwrap().paused,
+        "restored and running"
+    );
+    assert!(
+        ctx.restore("/nonexistent.save").await.is_err(),
+        "a missing file is an error"
+    );
     assert_eq!(
         sync.domain_info(restored).unwrap().name.as_deref(),
         Some(name.as_str())

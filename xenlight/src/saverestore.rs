@@ -14,6 +14,7 @@ use xenlight_sys as sys;
 
 use crate::config::DomainConfig;
 use crate::context::Context;
+use crate::convert::RawConfig;
 use crate::error::{Error, Result};
 use crate::framing;
 use crate::ids::Domid;
@@ -134,10 +135,7 @@ impl Context {
     /// ```
     #[doc(alias = "libxl_domain_create_restore")]
     pub fn restore(&self, path: impl AsRef<Path>) -> Result<Domid> {
-        let path = path.as_ref();
-        let mut file = File::open(path).map_err(io("open", path))?;
-        let json = read_header(&mut file, path)?;
-        let config: types::DomainConfig = self.from_json(&json)?;
+        let (file, config) = self.open_save_file(path.as_ref())?;
         // The stream follows the header: libxl reads from the file's offset.
         let domid = self.restore_config_from_fd(config, file.as_raw_fd())?;
         if let Err(e) = self.unpause(domid) {
@@ -149,20 +147,28 @@ impl Context {
 }
 
 impl Context {
-    /// Creates a domain from `config` and the libxl stream on `fd` (as
-    /// `libxl_domain_suspend` wrote it), paused. Shared by restore and the
-    /// migration receiver.
-    pub(crate) fn restore_config_from_fd(
+    /// A save file opened and read up to libxl's stream: the file, at the
+    /// stream, and the config its header holds, checked (untrusted JSON).
+    pub(crate) fn open_save_file(&self, path: &Path) -> Result<(File, types::DomainConfig)> {
+        let mut file = File::open(path).map_err(io("open", path))?;
+        let json = read_header(&mut file, path)?;
+        let config: types::DomainConfig = self.from_json(&json)?;
+        Ok((file, config))
+    }
+
+    /// What a restore hands libxl for `config` and the stream on `fd`: the
+    /// build-info arm and the stream's start checked before libxl reads
+    /// them, the config sized for this host and expanded as for a create
+    /// (it came from a file or a peer, not from this host's libxl), and
+    /// the restore parameters.
+    pub(crate) fn restore_prepare(
         &self,
         config: types::DomainConfig,
         fd: std::os::unix::io::RawFd,
-    ) -> Result<Domid> {
-        // Check the build-info arm before libxl reads it.
+    ) -> Result<(RawConfig, Owned<sys::libxl_domain_restore_params>)> {
         DomainConfig::from_types(config.clone())?;
         framing::check_stream_start(fd)?;
-        // Sized for this host and expanded as for a create: the config
-        // came from a file or a peer, not from this host's libxl.
-        let mut raw = self.host_sized(config)?;
+        let raw = self.host_sized(config)?;
         let mut params = Owned::<sys::libxl_domain_restore_params>::new();
         // libxl_domain_suspend writes a version 2 stream (version 1, the
         // init value, would send it through convert-legacy-stream).
@@ -172,6 +178,18 @@ impl Context {
             p.checkpointed_stream = 0;
             p.stream_version = 2;
         }
+        Ok((raw, params))
+    }
+
+    /// Creates a domain from `config` and the libxl stream on `fd` (as
+    /// `libxl_domain_suspend` wrote it), paused. Shared by restore and the
+    /// migration receiver.
+    pub(crate) fn restore_config_from_fd(
+        &self,
+        config: types::DomainConfig,
+        fd: std::os::unix::io::RawFd,
+    ) -> Result<Domid> {
+        let (mut raw, params) = self.restore_prepare(config, fd)?;
         self.create_with(
             &mut raw,
             "libxl_domain_create_restore",

@@ -13,6 +13,7 @@
 use std::collections::HashMap;
 use std::ffi::{c_int, c_void};
 use std::future::Future;
+use std::os::unix::io::AsRawFd;
 use std::pin::Pin;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -262,10 +263,29 @@ impl AsyncContext {
         cfg: &DomainConfig,
         console_ready: Option<oneshot::Sender<Domid>>,
     ) -> Result<Domid> {
+        let raw = SendConfig(self.handle.shared.ctx.host_sized_raw(cfg)?);
+        self.create_raw_paused(raw, cfg.name.clone(), console_ready, None)
+            .await
+    }
+
+    /// Creates (or, with `restore`, restores) the domain `raw` describes,
+    /// paused, as a libxl asynchronous operation, after admission; a
+    /// failed one leaves no domain with its UUID behind.
+    async fn create_raw_paused(
+        &self,
+        raw: SendConfig,
+        name: String,
+        console_ready: Option<oneshot::Sender<Domid>>,
+        restore: Option<RestoreFrom>,
+    ) -> Result<Domid> {
         let shared = Arc::clone(&self.handle.shared);
-        let raw = SendConfig(shared.ctx.host_sized_raw(cfg)?);
         let uuid = Uuid::from_bytes(raw.c_info.uuid.uuid);
-        let name = cfg.name.clone();
+        let op_name = if restore.is_some() {
+            "libxl_domain_create_restore"
+        } else {
+            "libxl_domain_create_new"
+        };
+        let admitted = name.clone();
         let before: Vec<Domid> = shared.ctx.domains()?.iter().map(|d| d.domid).collect();
         // Admission may balloon dom0 and wait for it: not on a runtime worker.
         // The admission lock is held until libxl's create has finished.
@@ -273,7 +293,7 @@ impl AsyncContext {
             let admission = crate::memory::AdmissionLock::acquire();
             shared
                 .ctx
-                .admit(&raw.0, &name)
+                .admit(&raw.0, &admitted)
                 .map(|()| (shared, raw, admission))
         })
         .await
@@ -287,6 +307,7 @@ impl AsyncContext {
                 cfg: raw,
                 domid: u32::MAX,
                 console: ConsoleNotify(Mutex::new(console_ready)),
+                restore,
             },
         );
         let done = op.await;
@@ -295,7 +316,7 @@ impl AsyncContext {
             .as_ref()
             .and_then(|d| d.downcast_ref::<CreateData>())
             .map_or(u32::MAX, |d| d.domid);
-        match done.check(&shared, "libxl_domain_create_new", On::Named(&cfg.name)) {
+        match done.check(&shared, op_name, On::Named(&name)) {
             Ok(()) => Ok(Domid::from_libxl(domid)),
             Err(err) => {
                 // As the sync path: only new domains with the config's UUID.
@@ -579,7 +600,8 @@ fn dispatch(shared: &Shared, ev: DomainEvent) {
     }
 }
 
-/// Starts `libxl_domain_create_new` on `data` (a plain function: the raw
+/// Starts `libxl_domain_create_new` (or, for a restore,
+/// `libxl_domain_create_restore`) on `data` (a plain function: the raw
 /// pointers stay out of the async caller's state, which must be `Send`).
 fn start_create(shared: &Arc<Shared>, data: CreateData) -> AoFuture {
     // Boxed first: libxl keeps these addresses, and moving a box does not
@@ -596,13 +618,25 @@ fn start_create(shared: &Arc<Shared>, data: CreateData) -> AoFuture {
     } else {
         None
     };
+    let restore = data
+        .restore
+        .as_ref()
+        .map(|r| (r.file.as_raw_fd(), r.params.as_ptr()));
     AoFuture::start(shared, data, |ctx, how| {
         let console = console.as_ref().map_or(ptr::null(), ptr::from_ref);
-        // SAFETY: the config, the domid cell and the console notifier are
-        // in the box the slot owns until the operation has completed (and
-        // libxl reports progress before completion); `how` and `console`
-        // are valid for the call (libxl copies them).
-        unsafe { sys::libxl_domain_create_new(ctx, cfg_ptr, domid_ptr, how, console) }
+        // SAFETY: the config, the domid cell, the console notifier and a
+        // restore's file and parameters are in the box the slot owns until
+        // the operation has completed (and libxl reports progress before
+        // completion); `how` and `console` are valid for the call (libxl
+        // copies them).
+        unsafe {
+            match restore {
+                None => sys::libxl_domain_create_new(ctx, cfg_ptr, domid_ptr, how, console),
+                Some((fd, params)) => sys::libxl_domain_create_restore(
+                    ctx, cfg_ptr, domid_ptr, fd, -1, params, how, console,
+                ),
+            }
+        }
     })
 }
 
@@ -678,7 +712,20 @@ struct CreateData {
     cfg: SendConfig,
     domid: u32,
     console: ConsoleNotify,
+    /// For a restore: where the stream is, and libxl's parameters.
+    restore: Option<RestoreFrom>,
 }
+
+/// A restore's stream (a save file, at its offset) and parameters.
+struct RestoreFrom {
+    file: std::fs::File,
+    params: crate::raw::Owned<sys::libxl_domain_restore_params>,
+}
+
+// SAFETY: a File and a plain-integer libxl struct (its _dispose frees
+// nothing), owned by this value and used by one thread at a time: the
+// caller, then libxl during the operation.
+unsafe impl Send for RestoreFrom {}
 
 /// An owned libxl config moved between threads.
 struct SendConfig(RawConfig);

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use xenlight_sys as sys;
 
-use super::{AoFuture, AsyncContext};
+use super::{AoFuture, AsyncContext, RestoreFrom, SendConfig};
 use crate::config::{Disk, Nic};
 use crate::error::{Error, Result};
 use crate::ids::Domid;
@@ -245,5 +245,35 @@ impl AsyncContext {
         self.context().save_end(domid, path, file, saved)?;
         // The domain is suspended; its state is in the file.
         self.destroy(domid).await
+    }
+
+    /// Restores a domain saved by [`save`](Self::save) or
+    /// [`Context::save`](crate::Context::save) and unpauses it
+    /// (`libxl_domain_create_restore` as a libxl asynchronous operation,
+    /// with the checks of [`Context::restore`](crate::Context::restore):
+    /// the file's config read as untrusted JSON, its stream's start
+    /// checked, admission). A restore that fails, or is dropped, leaves no
+    /// domain behind.
+    ///
+    /// ```no_run
+    /// # async fn f(ctx: xenlight::AsyncContext) -> xenlight::Result<()> {
+    /// let domid = ctx.restore("/var/lib/xen/save/web.save").await?;
+    /// # Ok(()) }
+    /// ```
+    #[doc(alias = "libxl_domain_create_restore")]
+    pub async fn restore(&self, path: impl AsRef<Path>) -> Result<Domid> {
+        let ctx = self.context();
+        let (file, config) = ctx.open_save_file(path.as_ref())?;
+        let name = config.c_info.name.clone().unwrap_or_default();
+        let (raw, params) = ctx.restore_prepare(config, file.as_raw_fd())?;
+        let restore = RestoreFrom { file, params };
+        let domid = self
+            .create_raw_paused(SendConfig(raw), name, None, Some(restore))
+            .await?;
+        if let Err(e) = self.unpause(domid).await {
+            let _ = self.destroy(domid).await;
+            return Err(e);
+        }
+        Ok(domid)
     }
 }
