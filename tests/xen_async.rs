@@ -350,9 +350,11 @@ async fn a_shutdown_between_the_waits_look_and_its_registration_is_not_lost() {
     assert_eq!(why.unwrap(), Some(ShutdownReason::Suspend));
 }
 
-/// Issue 25: pause, disk and NIC hotplug, save and restore through
-/// AsyncContext, each a libxl asynchronous operation, checked through the
-/// sync view; the save's and restore's futures are `Send` (spawned).
+/// Issue 25: pause, disk and NIC hotplug, a memory target, a local
+/// migration, save, restore, shutdown and its on_poweroff through
+/// AsyncContext (libxl asynchronous operations where libxl has them),
+/// checked through the sync view; the save's and restore's futures are
+/// `Send` (spawned).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pause_hotplug_save_and_restore_run_as_libxl_asynchronous_operations() {
     use xenlight::{Disk, DomainState, Nic};
@@ -396,6 +398,17 @@ async fn pause_hotplug_save_and_restore_run_as_libxl_asynchronous_operations() {
         .unwrap()
         .iter()
         .any(|n| n.devid == Some(devid)));
+    ctx.set_memory_target(domid, 96 * 1024).await.unwrap();
+    assert_eq!(
+        sync.domain_info(domid).unwrap().target_memkb,
+        Some(96 * 1024)
+    );
+    // A local live migration, then the copy is saved.
+    let domid = ctx.migrate_local(domid).await.expect("migrate_local");
+    assert_eq!(
+        sync.domain_info(domid).unwrap().name.as_deref(),
+        Some(name.as_str())
+    );
     let path = format!("/tmp/{name}.save");
     let (c, p) = (ctx.clone(), path.clone());
     tokio::spawn(async move { c.save(domid, &p).await })
@@ -420,7 +433,19 @@ async fn pause_hotplug_save_and_restore_run_as_libxl_asynchronous_operations() {
         sync.domain_info(restored).unwrap().name.as_deref(),
         Some(name.as_str())
     );
-    ctx.destroy(restored).await.unwrap();
+    // The restored guest runs on: it shuts down when asked (an
+    // asynchronous libxl_domain_shutdown), and its on_poweroff is carried
+    // out.
+    let why = ctx
+        .shutdown_and_wait(restored, Duration::from_secs(120))
+        .await
+        .expect("the restored guest shuts down");
+    assert_eq!(why, ShutdownReason::Poweroff);
+    ctx.handle_shutdown(restored).await.expect("on_poweroff");
+    assert!(
+        !sync.domain_exists(restored).unwrap(),
+        "destroyed on poweroff"
+    );
     let _ = std::fs::remove_file(&path);
     let _ = std::fs::remove_file(&img);
 }

@@ -432,8 +432,7 @@ impl AsyncContext {
         domid: Domid,
         timeout: Duration,
     ) -> Result<ShutdownReason> {
-        let shared = &self.handle.shared;
-        shared.ctx.shutdown(domid)?;
+        self.shutdown(domid).await?;
         self.wait_for_shutdown(domid, timeout)
             .await?
             .ok_or(Error::Timeout {

@@ -1,8 +1,9 @@
 //! [`AsyncContext`]'s operations beyond create, destroy and the waits:
 //! each one libxl takes an `ao_how` for, run as a libxl asynchronous
 //! operation, with the same checks before it and the same clean-up after
-//! it as the [`Context`](crate::Context) call of the same name (shared
-//! with it, in `devices` and `saverestore`).
+//! it as the [`Context`] call of the same name (shared with it, in
+//! `devices` and `saverestore`); those libxl has no asynchronous form for
+//! run the [`Context`] call on the runtime's blocking pool.
 
 use std::ffi::c_int;
 use std::os::unix::io::AsRawFd;
@@ -12,8 +13,10 @@ use xenlight_sys as sys;
 
 use super::{AoFuture, AsyncContext, RestoreFrom, SendConfig};
 use crate::config::{Disk, Nic};
+use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::ids::Domid;
+use crate::monitor::AfterShutdown;
 use crate::raw::On;
 
 /// What an asynchronous operation reads or writes while it runs (a libxl
@@ -55,6 +58,126 @@ impl AsyncContext {
         (result, back)
     }
 
+    /// Runs the sync call `f` on the runtime's blocking pool: for the
+    /// operations libxl has no asynchronous form for.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        op: &'static str,
+        f: impl FnOnce(&Context) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let shared = std::sync::Arc::clone(&self.handle.shared);
+        tokio::task::spawn_blocking(move || f(&shared.ctx))
+            .await
+            .map_err(|e| Error::InvalidArgument {
+                what: op,
+                reason: format!("its blocking task failed: {e}"),
+            })?
+    }
+
+    /// Asks the guest to shut down (`libxl_domain_shutdown`, as
+    /// [`Context::shutdown`]); [`wait_for_shutdown`](Self::wait_for_shutdown)
+    /// awaits it.
+    ///
+    /// ```no_run
+    /// # async fn f(ctx: xenlight::AsyncContext, domid: xenlight::Domid) -> xenlight::Result<()> {
+    /// ctx.shutdown(domid).await?;
+    /// # Ok(()) }
+    /// ```
+    #[doc(alias = "libxl_domain_shutdown")]
+    pub async fn shutdown(&self, domid: Domid) -> Result<()> {
+        self.domain_op("libxl_domain_shutdown", domid, |ctx, d, how| {
+            // SAFETY: plain arguments; `how` is valid for the call.
+            unsafe { sys::libxl_domain_shutdown(ctx, d, how) }
+        })
+        .await
+    }
+
+    /// Asks the guest to reboot (`libxl_domain_reboot`, as
+    /// [`Context::reboot`]); what happens next is the config's
+    /// `on_reboot` ([`handle_shutdown`](Self::handle_shutdown)).
+    ///
+    /// ```no_run
+    /// # async fn f(ctx: xenlight::AsyncContext, domid: xenlight::Domid) -> xenlight::Result<()> {
+    /// ctx.reboot(domid).await?;
+    /// # Ok(()) }
+    /// ```
+    #[doc(alias = "libxl_domain_reboot")]
+    pub async fn reboot(&self, domid: Domid) -> Result<()> {
+        self.domain_op("libxl_domain_reboot", domid, |ctx, d, how| {
+            // SAFETY: plain arguments; `how` is valid for the call.
+            unsafe { sys::libxl_domain_reboot(ctx, d, how) }
+        })
+        .await
+    }
+
+    /// A libxl asynchronous operation on one domain other than Domain-0.
+    async fn domain_op(
+        &self,
+        op: &'static str,
+        domid: Domid,
+        call: impl FnOnce(*mut sys::libxl_ctx, u32, *const sys::libxl_asyncop_how) -> c_int,
+    ) -> Result<()> {
+        if domid.is_dom0() {
+            return Err(Error::Domain0Refused { op });
+        }
+        let raw = domid.get();
+        let (r, _) = self
+            .ao(op, On::Domain(domid), (), move |ctx, _, how| {
+                call(ctx, raw, how)
+            })
+            .await;
+        r
+    }
+
+    /// Sets the memory target the guest's balloon driver is asked to reach
+    /// (`libxl_set_memory_target`, as [`Context::set_memory_target`]; libxl
+    /// has no asynchronous form: on the blocking pool).
+    ///
+    /// ```no_run
+    /// # async fn f(ctx: xenlight::AsyncContext, domid: xenlight::Domid) -> xenlight::Result<()> {
+    /// ctx.set_memory_target(domid, 512 * 1024).await?;
+    /// # Ok(()) }
+    /// ```
+    #[doc(alias = "libxl_set_memory_target")]
+    pub async fn set_memory_target(&self, domid: Domid, target_kib: u64) -> Result<()> {
+        self.blocking("libxl_set_memory_target", move |c| {
+            c.set_memory_target(domid, target_kib)
+        })
+        .await
+    }
+
+    /// Carries out the config's `on_*` action for a domain that has shut
+    /// down, as xl does ([`Context::handle_shutdown`], on the blocking
+    /// pool: a restart recreates the domain).
+    ///
+    /// ```no_run
+    /// # async fn f(ctx: xenlight::AsyncContext, domid: xenlight::Domid) -> xenlight::Result<()> {
+    /// let after = ctx.handle_shutdown(domid).await?;
+    /// println!("{after:?}");
+    /// # Ok(()) }
+    /// ```
+    #[doc(alias = "libxl_retrieve_domain_configuration")]
+    pub async fn handle_shutdown(&self, domid: Domid) -> Result<AfterShutdown> {
+        self.blocking("handle_shutdown", move |c| c.handle_shutdown(domid))
+            .await
+    }
+
+    /// Live-migrates a domain to a new copy on this host
+    /// ([`Context::migrate_local`], on the blocking pool: libxl's
+    /// migration runs both ends of the stream) and returns its new domid.
+    ///
+    /// ```no_run
+    /// # async fn f(ctx: xenlight::AsyncContext, domid: xenlight::Domid) -> xenlight::Result<()> {
+    /// let moved = ctx.migrate_local(domid).await?;
+    /// # Ok(()) }
+    /// ```
+    #[doc(alias = "libxl_domain_suspend")]
+    #[doc(alias = "libxl_domain_create_restore")]
+    pub async fn migrate_local(&self, domid: Domid) -> Result<Domid> {
+        self.blocking("migrate_local", move |c| c.migrate_local(domid))
+            .await
+    }
+
     /// Pauses all of the domain's vCPUs (`libxl_domain_pause`, as
     /// [`Context::pause`](crate::Context::pause)).
     ///
@@ -66,24 +189,11 @@ impl AsyncContext {
     /// ```
     #[doc(alias = "libxl_domain_pause")]
     pub async fn pause(&self, domid: Domid) -> Result<()> {
-        if domid.is_dom0() {
-            return Err(Error::Domain0Refused {
-                op: "libxl_domain_pause",
-            });
-        }
-        let raw = domid.get();
-        let (r, _) = self
-            .ao(
-                "libxl_domain_pause",
-                On::Domain(domid),
-                (),
-                |ctx, _, how| {
-                    // SAFETY: plain arguments; `how` is valid for the call.
-                    unsafe { sys::libxl_domain_pause(ctx, raw, how) }
-                },
-            )
-            .await;
-        r
+        self.domain_op("libxl_domain_pause", domid, |ctx, d, how| {
+            // SAFETY: plain arguments; `how` is valid for the call.
+            unsafe { sys::libxl_domain_pause(ctx, d, how) }
+        })
+        .await
     }
 
     /// Lets a paused domain run again (`libxl_domain_unpause`, as
