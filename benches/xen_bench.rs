@@ -106,10 +106,12 @@ fn raw_convert_round_trip() -> usize {
     }
 }
 
-/// A raw libxl ctx with a stderr logger, as a C program would hold it.
+/// A raw libxl ctx with a stderr logger, and a xenstore connection, as a
+/// C program would hold them.
 struct Raw {
     ctx: *mut sys::libxl_ctx,
     lg: *mut sys::xentoollog_logger_stdiostream,
+    xs: *mut sys::xs_handle,
 }
 
 impl Raw {
@@ -122,7 +124,19 @@ impl Raw {
             let mut ctx = ptr::null_mut();
             let rc = sys::libxl_ctx_alloc(&mut ctx, sys::LIBXL_VERSION as i32, 0, lg.cast());
             assert_eq!(rc, 0, "libxl_ctx_alloc");
-            Raw { ctx, lg }
+            let xs = sys::xs_open(0);
+            assert!(!xs.is_null(), "xenstore connection");
+            Raw { ctx, lg, xs }
+        }
+    }
+
+    /// A domain's memory target, read from xenstore as `DomainInfo`'s is.
+    fn target(&self, domid: u32) {
+        let path = std::ffi::CString::new(format!("/local/domain/{domid}/memory/target")).unwrap();
+        // SAFETY: valid handle and path; the value is freed.
+        unsafe {
+            let mut len = 0;
+            libc::free(sys::xs_read(self.xs, sys::XBT_NULL, path.as_ptr(), &mut len).cast());
         }
     }
 
@@ -138,6 +152,7 @@ impl Raw {
             assert!(!l.is_null());
             for d in std::slice::from_raw_parts(l, n as usize) {
                 libc::free(sys::libxl_domid_to_name(self.ctx, d.domid).cast());
+                self.target(d.domid);
                 if d.domain_type == sys::libxl_domain_type_LIBXL_DOMAIN_TYPE_HVM as _
                     && d.domid != 0
                 {
@@ -153,7 +168,8 @@ impl Raw {
         }
     }
 
-    /// libxl_list_domain + a name per domain + free: what `domains()` does.
+    /// libxl_list_domain + a name and a memory target per domain + free:
+    /// what `domains()` does.
     fn list(&self) -> usize {
         // SAFETY: valid ctx; the list and names are freed as libxl documents.
         unsafe {
@@ -165,13 +181,15 @@ impl Raw {
                 let name = sys::libxl_domid_to_name(self.ctx, (*l.add(i)).domid);
                 named += usize::from(!name.is_null());
                 libc::free(name.cast());
+                self.target((*l.add(i)).domid);
             }
             sys::libxl_dominfo_list_free(l, n);
             named
         }
     }
 
-    /// libxl_domain_info + its name: what `domain_info()` does.
+    /// libxl_domain_info + its name and memory target: what `domain_info()`
+    /// does.
     fn info(&self, domid: Domid) -> u64 {
         // SAFETY: init/dispose pair around the call; the name is freed.
         unsafe {
@@ -180,6 +198,7 @@ impl Raw {
             assert_eq!(sys::libxl_domain_info(self.ctx, &mut d, domid.get()), 0);
             let name = sys::libxl_domid_to_name(self.ctx, domid.get());
             libc::free(name.cast());
+            self.target(domid.get());
             let m = d.current_memkb;
             sys::libxl_dominfo_dispose(&mut d);
             m
@@ -191,6 +210,7 @@ impl Drop for Raw {
     fn drop(&mut self) {
         // SAFETY: freed once, ctx before its logger.
         unsafe {
+            sys::xs_close(self.xs);
             sys::libxl_ctx_free(self.ctx);
             sys::xtl_logger_destroy(self.lg.cast());
         }
