@@ -25,7 +25,7 @@ pub const TARGETS: &[&str] = &[
 ];
 
 /// Seconds per target when none are given (what CI runs).
-pub const DEFAULT_SECONDS: u64 = 45;
+pub const DEFAULT_SECONDS: u64 = 30;
 
 /// `cargo +nightly ...` through rustup's proxy, without the toolchain
 /// and tool paths the stable cargo that runs xtask puts in the

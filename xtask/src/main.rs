@@ -49,7 +49,7 @@ commands:
   valgrind           run the config conversion and xl.cfg tests under valgrind memcheck
   fuzz [TARGET] [--seconds N]
                      the cargo-fuzz targets in fuzz/ (xl_cfg_text, xl_cfg_grammar, libxl_json,
-                     stream_header, conversions) under AddressSanitizer on nightly, N s each (default 45),
+                     stream_header, conversions) under AddressSanitizer on nightly, N s each (default 30),
                      from their seeds and every regression input; prints executions per target
   test               everything CI runs: setup, fmt, clippy, host tests, 4.20 check, vm-test
 
