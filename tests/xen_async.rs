@@ -350,8 +350,8 @@ async fn a_shutdown_between_the_waits_look_and_its_registration_is_not_lost() {
     assert_eq!(why.unwrap(), Some(ShutdownReason::Suspend));
 }
 
-/// Issue 25: pause, disk and NIC hotplug, a memory target, a local
-/// migration, save, restore, shutdown and its on_poweroff through
+/// Issue 25: pause, save, restore, disk and NIC hotplug, a memory target,
+/// a reboot and its restart, a shutdown and its destroy, all through
 /// AsyncContext (libxl asynchronous operations where libxl has them),
 /// checked through the sync view; the save's and restore's futures are
 /// `Send` (spawned).
@@ -371,6 +371,28 @@ async fn pause_hotplug_save_and_restore_run_as_libxl_asynchronous_operations() {
         ctx.pause(Domid::DOM0).await,
         Err(Error::Domain0Refused { .. })
     ));
+    // Saved and restored (each suspends the guest, which answers while
+    // it is as it booted).
+    let path = format!("/tmp/{name}.save");
+    let (c, p) = (ctx.clone(), path.clone());
+    tokio::spawn(async move { c.save(domid, &p).await })
+        .await
+        .unwrap()
+        .expect("async save");
+    assert!(!sync.domain_exists(domid).unwrap(), "saved and destroyed");
+    let (c, p) = (ctx.clone(), path.clone());
+    let domid = tokio::spawn(async move { c.restore(&p).await })
+        .await
+        .unwrap()
+        .expect("restore what the async save wrote");
+    let info = sync.domain_info(domid).unwrap();
+    assert!(!info.paused, "restored and running");
+    assert_eq!(info.name.as_deref(), Some(name.as_str()));
+    assert!(
+        ctx.restore("/nonexistent.save").await.is_err(),
+        "a missing file is an error"
+    );
+    // Hotplug and a memory target on the restored guest.
     let img = format!("/tmp/{name}.img");
     std::fs::write(&img, vec![0u8; 8 << 20]).unwrap();
     ctx.attach_disk(domid, &Disk::new(&img, "xvdb"))
@@ -383,69 +405,59 @@ async fn pause_hotplug_save_and_restore_run_as_libxl_asynchronous_operations() {
     ));
     ctx.detach_disk(domid, "xvdb").await.unwrap();
     assert!(!sync.disks(domid).unwrap().iter().any(|d| d.vdev == "xvdb"));
+    let has_nic = |devid| {
+        sync.nics(domid)
+            .unwrap()
+            .iter()
+            .any(|n| n.devid == Some(devid))
+    };
     let devid = ctx
         .attach_nic(domid, &Nic::bridged("xenbr0"))
         .await
         .unwrap();
-    assert!(sync
-        .nics(domid)
-        .unwrap()
-        .iter()
-        .any(|n| n.devid == Some(devid)));
+    assert!(has_nic(devid));
     ctx.detach_nic(domid, devid).await.unwrap();
-    assert!(!sync
-        .nics(domid)
-        .unwrap()
-        .iter()
-        .any(|n| n.devid == Some(devid)));
+    assert!(!has_nic(devid));
     ctx.set_memory_target(domid, 96 * 1024).await.unwrap();
     assert_eq!(
         sync.domain_info(domid).unwrap().target_memkb,
         Some(96 * 1024)
     );
-    // A local live migration, then the copy is saved.
-    let domid = ctx.migrate_local(domid).await.expect("migrate_local");
+    // A reboot request (asynchronous libxl_domain_reboot) and its
+    // on_reboot, restart: a new domain of the same name boots.
+    ctx.reboot(domid).await.expect("reboot request");
+    let why = ctx.wait_for_shutdown(domid, Duration::from_secs(120)).await;
+    assert_eq!(why.unwrap(), Some(ShutdownReason::Reboot));
+    let xenlight::AfterShutdown::Restarted { domid: new, .. } =
+        ctx.handle_shutdown(domid).await.expect("on_reboot")
+    else {
+        panic!("on_reboot=restart did not restart");
+    };
     assert_eq!(
-        sync.domain_info(domid).unwrap().name.as_deref(),
+        sync.domain_info(new).unwrap().name.as_deref(),
         Some(name.as_str())
     );
-    let path = format!("/tmp/{name}.save");
-    let (c, p) = (ctx.clone(), path.clone());
-    tokio::spawn(async move { c.save(domid, &p).await })
-        .await
-        .unwrap()
-        .expect("async save");
-    assert!(!sync.domain_exists(domid).unwrap(), "saved and destroyed");
-    let (c, p) = (ctx.clone(), path.clone());
-    let restored = tokio::spawn(async move { c.restore(&p).await })
-        .await
-        .unwrap()
-        .expect("restore what the async save wrote");
-    assert!(
-        !sync.domain_info(restored).unwrap().paused,
-        "restored and running"
-    );
-    assert!(
-        ctx.restore("/nonexistent.save").await.is_err(),
-        "a missing file is an error"
-    );
-    assert_eq!(
-        sync.domain_info(restored).unwrap().name.as_deref(),
-        Some(name.as_str())
-    );
-    // The restored guest runs on: it shuts down when asked (an
-    // asynchronous libxl_domain_shutdown), and its on_poweroff is carried
-    // out.
+    // Booted again: its hello twice in the console log.
+    let (hello, owned) = (protocol::guest_hello(&name), name.clone());
+    let again = tokio::task::spawn_blocking(move || {
+        wait_until(Duration::from_secs(120), || {
+            console_log(&owned).matches(hello.as_str()).count() >= 2
+        })
+    });
+    assert!(again.await.unwrap(), "{}", console_log(&name));
+    // It shuts down when asked (asynchronous libxl_domain_shutdown), and
+    // its on_poweroff (destroy) is carried out.
     let why = ctx
-        .shutdown_and_wait(restored, Duration::from_secs(120))
+        .shutdown_and_wait(new, Duration::from_secs(120))
         .await
-        .expect("the restored guest shuts down");
+        .expect("the restarted guest shuts down");
     assert_eq!(why, ShutdownReason::Poweroff);
-    ctx.handle_shutdown(restored).await.expect("on_poweroff");
+    ctx.handle_shutdown(new).await.expect("on_poweroff");
     assert!(
-        !sync.domain_exists(restored).unwrap(),
+        wait_gone(sync, new, Duration::from_secs(30)),
         "destroyed on poweroff"
     );
+    assert!(!sync.domain_exists(domid).unwrap(), "the old one is gone");
     let _ = std::fs::remove_file(&path);
     let _ = std::fs::remove_file(&img);
 }

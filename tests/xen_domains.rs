@@ -173,7 +173,17 @@ fn free_cpus_vms_start_time_and_debug_keys_match_the_host() {
         vms.iter().any(|v| v.domid == domid.get() && v.uuid == uuid),
         "{vms:?}"
     );
-    assert!(!vms.iter().any(|v| v.domid == 0), "Domain-0 is no VM");
+    // The same domains as `xl vm-list` (a header, then UUID, ID, name).
+    let xl = run("xl", &["vm-list"]);
+    let mut xl_ids: Vec<u32> = xl
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .collect();
+    let mut ours: Vec<u32> = vms.iter().map(|v| v.domid).collect();
+    xl_ids.sort_unstable();
+    ours.sort_unstable();
+    assert_eq!(ours, xl_ids, "xl vm-list:\n{xl}");
     let started = ctx.start_time(domid).unwrap();
     assert!(
         started >= before && started <= std::time::SystemTime::now() + Duration::from_secs(2),

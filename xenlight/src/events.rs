@@ -316,9 +316,10 @@ impl Context {
 }
 
 /// What happened to a domain, as an [`DomainEvents`] stream reports it,
-/// with the domain's name and UUID as they were when the event was read
-/// (the stream keeps them from its last look at the domain list, so a
-/// death names the domain that died, after a rename too).
+/// with the domain's name and UUID as the stream last saw them (it looks
+/// at the domain list before it reads each event, and keeps a dying
+/// domain's last name, so a death names the domain that died, after a
+/// rename too).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DomainEvent {
@@ -460,13 +461,22 @@ impl<'a> DomainEvents<'a> {
         // A domid that left the list may come back as a new domain.
         self.dead
             .retain(|id| domains.iter().any(|d| d.domid == *id));
-        // Names as they are now; a domain gone from the list keeps its
-        // last name while its watch may still report its death.
+        // Names as they are now. A dying domain has lost its name in
+        // xenstore (and an event may be read after that): it keeps the
+        // last one seen, as does a domain gone from the list while its
+        // watch may still report its death. A domid reused by a new domain
+        // (another UUID) starts afresh.
         let watches = &self.watches;
         self.known
             .retain(|id, _| watches.contains_key(id) || domains.iter().any(|d| d.domid == *id));
         for d in &domains {
-            self.known.insert(d.domid, (d.name.clone(), d.uuid));
+            let known = self.known.entry(d.domid).or_insert((None, d.uuid));
+            if known.1 != d.uuid {
+                *known = (None, d.uuid);
+            }
+            if d.name.is_some() {
+                known.0.clone_from(&d.name);
+            }
         }
         for d in domains {
             let resumed = !matches!(d.state, DomainState::Shutdown(_) | DomainState::Dying);

@@ -106,8 +106,8 @@ impl Context {
         unsafe { Bitmap::read_c(&map) }
     }
 
-    /// The virtual machines (`libxl_list_vm`, as `xl vm-list`): every
-    /// domain but Domain-0, with its UUID and domid.
+    /// The virtual machines (`libxl_list_vm`, as `xl vm-list`): each
+    /// domain libxl lists (Domain-0 among them), with its UUID and domid.
     ///
     /// ```no_run
     /// let ctx = xenlight::Context::new()?;

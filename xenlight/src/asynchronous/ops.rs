@@ -162,22 +162,6 @@ impl AsyncContext {
             .await
     }
 
-    /// Live-migrates a domain to a new copy on this host
-    /// ([`Context::migrate_local`], on the blocking pool: libxl's
-    /// migration runs both ends of the stream) and returns its new domid.
-    ///
-    /// ```no_run
-    /// # async fn f(ctx: xenlight::AsyncContext, domid: xenlight::Domid) -> xenlight::Result<()> {
-    /// let moved = ctx.migrate_local(domid).await?;
-    /// # Ok(()) }
-    /// ```
-    #[doc(alias = "libxl_domain_suspend")]
-    #[doc(alias = "libxl_domain_create_restore")]
-    pub async fn migrate_local(&self, domid: Domid) -> Result<Domid> {
-        self.blocking("migrate_local", move |c| c.migrate_local(domid))
-            .await
-    }
-
     /// Pauses all of the domain's vCPUs (`libxl_domain_pause`, as
     /// [`Context::pause`](crate::Context::pause)).
     ///
