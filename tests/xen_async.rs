@@ -374,6 +374,11 @@ async fn pause_hotplug_save_and_restore_run_as_libxl_asynchronous_operations() {
     // Saved and restored (each suspends the guest, which answers while
     // it is as it booted).
     let path = format!("/tmp/{name}.save");
+    let img = format!("/tmp/{name}.img");
+    // Removed however the test ends: dom0's /tmp is RAM, and a guest's
+    // save file fills much of it.
+    let _files = RemoveOnDrop(vec![path.clone(), img.clone()]);
+    let _guest = DestroyNamed(sync, name.clone());
     let (c, p) = (ctx.clone(), path.clone());
     tokio::spawn(async move { c.save(domid, &p).await })
         .await
@@ -393,7 +398,6 @@ async fn pause_hotplug_save_and_restore_run_as_libxl_asynchronous_operations() {
         "a missing file is an error"
     );
     // Hotplug and a memory target on the restored guest.
-    let img = format!("/tmp/{name}.img");
     std::fs::write(&img, vec![0u8; 8 << 20]).unwrap();
     ctx.attach_disk(domid, &Disk::new(&img, "xvdb"))
         .await
@@ -458,6 +462,27 @@ async fn pause_hotplug_save_and_restore_run_as_libxl_asynchronous_operations() {
         "destroyed on poweroff"
     );
     assert!(!sync.domain_exists(domid).unwrap(), "the old one is gone");
-    let _ = std::fs::remove_file(&path);
-    let _ = std::fs::remove_file(&img);
+}
+
+/// Destroys the domain of this name (whichever domid it has by then) when
+/// the test ends, passed or not.
+struct DestroyNamed<'a>(&'a Context, String);
+
+impl Drop for DestroyNamed<'_> {
+    fn drop(&mut self) {
+        if let Ok(domid) = self.0.domid_by_name(&self.1) {
+            let _ = self.0.destroy(domid);
+        }
+    }
+}
+
+/// Files a test removes when it ends, passed or not.
+struct RemoveOnDrop(Vec<String>);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        for f in &self.0 {
+            let _ = std::fs::remove_file(f);
+        }
+    }
 }

@@ -19,6 +19,9 @@ use crate::ids::Domid;
 use crate::monitor::AfterShutdown;
 use crate::raw::On;
 
+/// How long a save waits for its destroyed domain to leave Xen's list.
+const GONE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// What an asynchronous operation reads or writes while it runs (a libxl
 /// struct, a file): kept in the operation's slot until libxl's callback,
 /// then handed back.
@@ -337,8 +340,22 @@ impl AsyncContext {
             reason: "libxl did not hand the file back".into(),
         })?;
         self.context().save_end(domid, path, file, saved)?;
-        // The domain is suspended; its state is in the file.
-        self.destroy(domid).await
+        // The domain is suspended; its state is in the file. As
+        // Context::save: it is gone when this returns (libxl's destroy
+        // completes while Xen may still list it, dying).
+        self.destroy(domid).await?;
+        let start = std::time::Instant::now();
+        while self.context().domain_exists(domid)? {
+            if start.elapsed() > GONE_WAIT {
+                return Err(Error::Timeout {
+                    op: "save (waiting for the domain to go)",
+                    domain: Some(crate::error::DomainRef::Id(domid)),
+                    after: GONE_WAIT,
+                });
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Ok(())
     }
 
     /// Restores a domain saved by [`save`](Self::save) or
