@@ -17,6 +17,12 @@ use xenlight::{AsyncContext, ConsoleKind, Context, DomainEvent, Domid, Error, Sh
 /// Guests created at once.
 const GUESTS: usize = 10;
 
+/// Held by the tests that need much of the host: ten guests at once make
+/// admission balloon dom0 down, and a save writes a guest's memory into
+/// dom0's RAM-backed /tmp; side by side (libtest runs a binary's tests in
+/// parallel) the save ran out of space.
+static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Reads a console until `marker` shows, or `timeout` passes; returns what
 /// was read.
 fn read_console_until(ctx: &Context, domid: Domid, marker: &str, timeout: Duration) -> String {
@@ -68,6 +74,7 @@ async fn sweep(ctx: &AsyncContext, prefix: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ten_guests_made_concurrently_start_print_on_their_ptys_and_shut_down_beside_tokio_children(
 ) {
+    let _heavy = HEAVY.lock().await;
     let ctx = AsyncContext::new().expect("AsyncContext");
     let prefix = format!("{PREFIX}async-");
     let mut events = ctx.domain_events();
@@ -357,6 +364,7 @@ async fn a_shutdown_between_the_waits_look_and_its_registration_is_not_lost() {
 /// `Send` (spawned).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pause_hotplug_save_and_restore_run_as_libxl_asynchronous_operations() {
+    let _heavy = HEAVY.lock().await;
     use xenlight::{Disk, DomainState, Nic};
     let ctx = AsyncContext::new().expect("AsyncContext");
     let name = format!("{PREFIX}async-ops");
