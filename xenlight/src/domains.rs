@@ -13,7 +13,7 @@ use crate::error::{DomainRef, Error, Result};
 use crate::ids::Domid;
 use crate::info::DomainInfo;
 use crate::raw::alloc::{cstring, opt_string, take_malloced_bytes};
-use crate::raw::{non_null, raw_call, try_call, LibxlArray, On, Owned};
+use crate::raw::{error_for, non_null, raw_call, try_call, LibxlArray, On, Owned};
 
 impl Context {
     /// Every domain, Domain-0 included, with its name
@@ -101,16 +101,11 @@ impl Context {
         // libxl answers 0 for a domain it cannot read (and logs why):
         // look the domain up first for a typed error.
         self.raw_dominfo(domid)?;
-        crate::logger::clear_last_error();
         // SAFETY: plain integer argument.
-        let secs = unsafe { sys::libxl_vm_get_start_time(self.as_raw(), domid.get()) };
+        let (secs, op) = raw_call!(self, unsafe libxl_vm_get_start_time(domid.get()));
         if secs == 0 {
-            return Err(Error::Libxl {
-                op: "libxl_vm_get_start_time",
-                domain: Some(DomainRef::Id(domid)),
-                kind: crate::error::ErrorKind::Fail,
-                message: crate::logger::take_last_error(),
-            });
+            let fail = sys::libxl_error_ERROR_FAIL;
+            return Err(error_for(fail, op, On::Domain(domid)));
         }
         Ok(std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::from(secs)))
     }

@@ -7,6 +7,7 @@ use xenlight_sys as sys;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::info::{PhysInfo, VersionInfo};
+use crate::raw::alloc::cstring;
 use crate::raw::cvalue::{take_list, CValue};
 use crate::raw::{raw_call, try_call, On, Owned};
 use crate::types::{Bitmap, Cputopology, Numainfo, Vminfo};
@@ -137,10 +138,7 @@ impl Context {
     /// ```
     #[doc(alias = "libxl_send_debug_keys")]
     pub fn send_debug_keys(&self, keys: &str) -> Result<()> {
-        let c = std::ffi::CString::new(keys).map_err(|_| Error::InvalidArgument {
-            what: "debug keys",
-            reason: format!("{keys:?} contains a NUL byte"),
-        })?;
+        let c = cstring("debug keys", keys)?;
         if keys.is_empty() {
             return Err(Error::InvalidArgument {
                 what: "debug keys",

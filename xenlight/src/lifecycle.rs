@@ -12,6 +12,8 @@ use crate::ids::Domid;
 use crate::raw::alloc::cstring;
 use crate::raw::{try_call, On};
 
+/// How often a wait for a destroyed domain to leave Xen's list looks.
+pub(crate) const GONE_POLL: Duration = Duration::from_millis(50);
 impl Context {
     /// Refuses to stop Domain-0: pausing, stopping or destroying it takes
     /// down the very toolstack that is asking; libxl would try anyway.
@@ -164,17 +166,29 @@ impl Context {
     pub(crate) fn destroy_and_wait(&self, domid: Domid) -> Result<()> {
         self.destroy(domid)?;
         let start = Instant::now();
-        while self.domain_exists(domid)? {
-            if start.elapsed() > Duration::from_secs(30) {
-                return Err(Error::Timeout {
-                    op: "destroy (waiting for the domain to go)",
-                    domain: Some(DomainRef::Id(domid)),
-                    after: Duration::from_secs(30),
-                });
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        while self.still_listed_after_destroy(domid, start)? {
+            std::thread::sleep(GONE_POLL);
         }
         Ok(())
+    }
+
+    /// Whether a domain destroyed at `start` is still in Xen's list (libxl's
+    /// destroy completes while Xen may still list it, dying); a
+    /// [`Error::Timeout`] once it has stayed 30 s. Polled every
+    /// [`GONE_POLL`] by the sync and the async waits.
+    pub(crate) fn still_listed_after_destroy(&self, domid: Domid, start: Instant) -> Result<bool> {
+        const GONE_WAIT: Duration = Duration::from_secs(30);
+        if !self.domain_exists(domid)? {
+            return Ok(false);
+        }
+        if start.elapsed() > GONE_WAIT {
+            return Err(Error::Timeout {
+                op: "destroy (waiting for the domain to go)",
+                domain: Some(DomainRef::Id(domid)),
+                after: GONE_WAIT,
+            });
+        }
+        Ok(true)
     }
     /// Writes the domain's memory and vCPU state to `path` as an ELF core
     /// file (`libxl_domain_core_dump`, as `xl dump-core`); the domain keeps

@@ -19,9 +19,6 @@ use crate::ids::Domid;
 use crate::monitor::AfterShutdown;
 use crate::raw::On;
 
-/// How long a save waits for its destroyed domain to leave Xen's list.
-const GONE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
-
 /// What an asynchronous operation reads or writes while it runs (a libxl
 /// struct, a file): kept in the operation's slot until libxl's callback,
 /// then handed back.
@@ -345,15 +342,8 @@ impl AsyncContext {
         // completes while Xen may still list it, dying).
         self.destroy(domid).await?;
         let start = std::time::Instant::now();
-        while self.context().domain_exists(domid)? {
-            if start.elapsed() > GONE_WAIT {
-                return Err(Error::Timeout {
-                    op: "save (waiting for the domain to go)",
-                    domain: Some(crate::error::DomainRef::Id(domid)),
-                    after: GONE_WAIT,
-                });
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        while self.context().still_listed_after_destroy(domid, start)? {
+            tokio::time::sleep(crate::lifecycle::GONE_POLL).await;
         }
         Ok(())
     }

@@ -161,21 +161,17 @@ impl Parsed {
         if rc != 0 {
             let report = p.report_text();
             // libxlutil reports "SOURCE:LINE: config parsing error near
-            // `X': ..." and no column; the column is where its grammar
-            // first fails on that line.
+            // `X': ..." and no column. A file whose column the grammar
+            // check can tell was refused by it before libxlutil
+            // (Parsed::parse), so what reaches here has no column: 1.
             let first = report.lines().next().unwrap_or("");
             let line = first
                 .strip_prefix(source)
                 .and_then(|r| r.strip_prefix(':'))
                 .and_then(|r| r.split(':').next())
-                .and_then(|n| n.parse().ok());
-            let found = super::keys::first_syntax_error(text);
-            let (line, column) = match (line, found) {
-                (Some(l), Some((fl, fc))) if l == fl => (l, fc),
-                (Some(l), _) => (l, 1),
-                (None, Some(pos)) => pos,
-                (None, None) => (1, 1),
-            };
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1);
+            let column = 1;
             let message = match first.split_once(": ") {
                 Some((_, m)) if line > 0 => m.to_owned(),
                 _ if report.is_empty() => {
