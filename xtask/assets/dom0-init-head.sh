@@ -11,6 +11,9 @@ ln -sf /proc/self/fd/1 /dev/stdout; ln -sf /proc/self/fd/2 /dev/stderr
 mkdir -p /run/xen /run/xenstored /run/lock /var/lock /var/run/xen /var/log/xen/console /var/lib/xen/dump
 # Core dumps get room of their own: the initramfs root is capped at half of dom0's memory.
 mount -t tmpfs -o size=320M tmpfs /var/lib/xen/dump
+# /tmp too (save files, disk images): beside the root's own files it ran out
+# of space for a guest's save.
+mount -t tmpfs -o size=400M tmpfs /tmp
 for m in $(cat /etc/xenlight-modules); do
   insmod /lib/modules/$m.ko || echo "insmod $m failed"
 done

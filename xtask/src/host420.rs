@@ -173,13 +173,6 @@ pub fn init_head(head: &str) -> String {
         "\npoweroff() { /usr/bin/busybox poweroff \"$@\"; }\nexport HOME=",
         1,
     )
-    // The trixie root fills much of the RAM-backed rootfs: /tmp (save
-    // files, core dumps of the tests) gets room of its own.
-    .replacen(
-        "mount -t tmpfs tmpfs /run\n",
-        "mount -t tmpfs tmpfs /run\nmount -t tmpfs -o size=400M tmpfs /tmp\n",
-        1,
-    )
 }
 
 #[cfg(test)]
@@ -187,7 +180,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_4_20_init_has_4_20_paths_busybox_poweroff_and_its_own_tmp() {
+    fn the_4_20_init_has_4_20_paths_busybox_poweroff_and_the_shared_tmp() {
         let head = init_head(include_str!("../assets/dom0-init-head.sh"));
         assert!(head.contains("/usr/lib/xen-4.20/bin") && !head.contains("xen-4.17"));
         assert!(head.contains("poweroff() { /usr/bin/busybox poweroff"));
