@@ -414,8 +414,7 @@ fn main() {
     // libxl recorded in xenstore. The raw side does the same reads.
     let g = guest_dir();
     for i in 0..6 {
-        let mut cfg = pv_guest(&format!("bench-pvh{i}"));
-        cfg.domain_type = DomainType::Pvh;
+        let cfg = guest_of_type(&format!("bench-pvh{i}"), DomainType::Pvh);
         guests.push(
             creator
                 .create_domain_paused(&cfg)

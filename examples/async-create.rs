@@ -22,8 +22,8 @@ async fn create(ctx: &AsyncContext, file: &str) -> xenlight::Result<(String, Dom
         eprintln!("{file}: warning: {w}");
     }
     let domid = ctx.create_domain(&x.config).await?;
-    println!("{file}: created {} (domid {domid})", x.config.name);
-    Ok((x.config.name, domid))
+    println!("{file}: created {} (domid {domid})", x.config.name());
+    Ok((x.config.name().to_owned(), domid))
 }
 
 /// Waits (up to an hour) for a domain to shut down, then destroys it.

@@ -84,7 +84,7 @@ fn main() -> ExitCode {
         Ok(domid) => {
             println!(
                 "created {} as domain {domid}{}",
-                cfg.name,
+                cfg.name(),
                 if paused { " (paused)" } else { "" }
             );
             ExitCode::SUCCESS

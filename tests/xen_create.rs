@@ -32,20 +32,21 @@ fn run_to_poweroff(ctx: &Context, cfg: &DomainConfig) {
         .into_iter()
         .find(|d| d.domid == domid)
         .expect("listed");
-    assert_eq!(listed.name.as_deref(), Some(cfg.name.as_str()));
-    assert_eq!(listed.domain_type, cfg.domain_type);
-    assert_eq!(listed.vcpu_online, cfg.vcpus);
+    assert_eq!(listed.name.as_deref(), Some(cfg.name()));
+    assert_eq!(listed.domain_type, cfg.domain_type());
+    assert_eq!(listed.vcpu_online, cfg.max_vcpus());
     // libxl adds its own slack (video, shadow) on top of maxmem for PVH.
     assert!(
-        listed.max_memkb >= cfg.maxmem_kib.unwrap_or(cfg.memory_kib),
+        listed.max_memkb >= cfg.maxmem_kib().or(cfg.memory_kib()).unwrap(),
         "{listed:?}"
     );
     assert!(
         // PVH guests also hold a few pages of firmware tables (ACPI, start info).
-        listed.current_memkb <= cfg.memory_kib + 1024 && listed.current_memkb > cfg.memory_kib / 2,
+        listed.current_memkb <= cfg.memory_kib().unwrap() + 1024
+            && listed.current_memkb > cfg.memory_kib().unwrap() / 2,
         "current {} vs configured {}",
         listed.current_memkb,
-        cfg.memory_kib
+        cfg.memory_kib().unwrap()
     );
     let reason = ctx
         .wait_for_shutdown(domid, Duration::from_secs(120))
@@ -55,12 +56,12 @@ fn run_to_poweroff(ctx: &Context, cfg: &DomainConfig) {
     assert_eq!(info.state, DomainState::Shutdown(ShutdownReason::Poweroff));
     assert!(
         wait_for_console(
-            &cfg.name,
-            &protocol::guest_hello(&cfg.name),
+            cfg.name(),
+            &protocol::guest_hello(cfg.name()),
             Duration::from_secs(10)
         ),
         "console: {}",
-        console_log(&cfg.name)
+        console_log(cfg.name())
     );
     ctx.destroy(domid).unwrap();
     assert!(wait_gone(ctx, domid, Duration::from_secs(30)));
@@ -112,7 +113,7 @@ fn paused_create_stays_paused_until_unpaused() {
         ctx.domains()
             .unwrap()
             .iter()
-            .filter(|d| d.name.as_deref() == Some(cfg.name.as_str()))
+            .filter(|d| d.name.as_deref() == Some(cfg.name()))
             .count(),
         1
     );

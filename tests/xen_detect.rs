@@ -31,7 +31,7 @@ fn detect_in_guest(kind: &str, ty: DomainType) -> String {
     let cfg = xenlight::DomainConfig::from_xl_cfg(&guest_cfg(&name, kind, false))
         .unwrap()
         .config;
-    assert_eq!(cfg.domain_type, ty);
+    assert_eq!(cfg.domain_type(), ty);
     let domid = ctx.create_domain(&cfg).unwrap();
     let _guard = DomainGuard { ctx: &ctx, domid };
     ctx.wait_for_shutdown(domid, Duration::from_secs(120))

@@ -14,27 +14,31 @@ fn net_guest(name: &str, nic: Nic, addr: &str, peer: &str) -> DomainConfig {
     let cfg = pv_guest(name, false).nic(nic);
     let cmdline = format!(
         "{} xlnet={addr},{peer}",
-        cfg.cmdline.clone().unwrap_or_default()
+        cfg.libxl.b_info.cmdline.clone().unwrap_or_default()
     );
     cfg.cmdline(cmdline)
 }
 
 /// Runs a guest to its poweroff and returns its console.
 fn run_guest(ctx: &Context, cfg: &DomainConfig) -> String {
-    let domid = ctx
-        .create_domain(cfg)
-        .unwrap_or_else(|e| panic!("create {}: {e}\nhotplug log:\n{}", cfg.name, hotplug_log()));
+    let domid = ctx.create_domain(cfg).unwrap_or_else(|e| {
+        panic!(
+            "create {}: {e}\nhotplug log:\n{}",
+            cfg.name(),
+            hotplug_log()
+        )
+    });
     let _guard = DomainGuard { ctx, domid };
     let reason = ctx
         .wait_for_shutdown(domid, Duration::from_secs(120))
         .expect("wait");
     assert_eq!(reason, ShutdownReason::Poweroff);
     assert!(wait_for_console(
-        &cfg.name,
+        cfg.name(),
         protocol::GUEST_HELLO.trim_end(),
         Duration::from_secs(10)
     ));
-    console_log(&cfg.name)
+    console_log(cfg.name())
 }
 
 #[test]
@@ -136,7 +140,7 @@ fn dev_raw_disk_image_is_read_by_the_guest() {
     let cfg = pv_guest(&name, false).disk(Disk::new(&img, "xvdb"));
     let cfg = cfg.clone().cmdline(format!(
         "{} xldisk=xvdb",
-        cfg.cmdline.clone().unwrap_or_default()
+        cfg.libxl.b_info.cmdline.clone().unwrap_or_default()
     ));
     let console = run_guest(&ctx, &cfg);
     assert!(

@@ -207,12 +207,10 @@ fn vcpu_set_takes_a_guest_from_1_to_2_to_1_to_2_vcpus_seen_inside() {
     let ctx = Context::new().unwrap();
     let name = format!("{PREFIX}ops-vcpuset");
     let mut cfg = pv_guest(&name, true);
-    // Two vCPUs, one online at boot: say so in the complete config, which
-    // the typed `vcpus` (= max_vcpus) then agrees with.
+    // Two vCPUs, one online at boot.
     cfg.libxl.b_info.max_vcpus = 2;
     cfg.libxl.b_info.avail_vcpus = Bitmap::with_bits(2);
     cfg.libxl.b_info.avail_vcpus.set(0);
-    cfg.vcpus = 2;
     let domid = ctx.create_domain(&cfg).expect("create");
     let _g = DomainGuard { ctx: &ctx, domid };
     // What the guest said its online CPUs were, in order.
@@ -402,8 +400,7 @@ fn a_migration_whose_receiver_fails_leaves_the_original_running() {
         use std::io::{Read, Write};
         let ctx = Context::new().unwrap();
         let name = format!("{PREFIX}ops-migrate-fail");
-        let mut cfg = pv_guest(&name, true);
-        cfg.domain_type = xenlight::DomainType::Pvh;
+        let cfg = guest_of_type(&name, xenlight::DomainType::Pvh, true);
         let domid = ctx.create_domain(&cfg).expect("create");
         let _guard = DomainGuard { ctx: &ctx, domid };
         // (receiver reads this much of the libxl stream, then hangs up)

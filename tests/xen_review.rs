@@ -74,8 +74,7 @@ fn out_of_range_domids_never_reach_libxl() {
 fn pvh_guests_are_listed_as_pvh_from_xenstore() {
     let ctx = Context::new().unwrap();
     let name = format!("{PREFIX}review-pvh");
-    let mut cfg = pv_guest(&name, true);
-    cfg.domain_type = DomainType::Pvh;
+    let cfg = guest_of_type(&name, DomainType::Pvh, true);
     let domid = ctx.create_domain_paused(&cfg).unwrap();
     let _guard = DomainGuard { ctx: &ctx, domid };
     let path = format!("/libxl/{domid}/type");

@@ -99,7 +99,10 @@ fn reboot_request_restarts_the_guest_from_its_stored_config() {
     let info = ctx.domain_info(new).unwrap();
     assert_eq!(info.name.as_deref(), Some(name.as_str()));
     assert_eq!(info.uuid, uuid, "a restart keeps the UUID");
-    assert_eq!(ctx.domain_config(new).unwrap().on_reboot, Action::Restart);
+    assert_eq!(
+        ctx.domain_config(new).unwrap().actions().on_reboot,
+        Action::Restart
+    );
     // The new domain boots the same guest again: its console says hello
     // once more (xenconsoled appends to the same log).
     assert!(
@@ -154,7 +157,7 @@ fn crash_dumps_the_core_then_destroys() {
     let ctx = Context::new().unwrap();
     let name = format!("{PREFIX}sd-crash");
     let base = pv_guest(&name, false);
-    let cmdline = format!("{} xlcrash", base.cmdline.clone().unwrap());
+    let cmdline = format!("{} xlcrash", base.libxl.b_info.cmdline.clone().unwrap());
     let cfg = base.cmdline(cmdline).on_crash(Action::CoredumpDestroy);
     let domid = ctx.create_domain(&cfg).expect("create");
     let guard = DomainGuard { ctx: &ctx, domid };

@@ -179,7 +179,7 @@ fn create_and_read_back(cfg: &mut DomainConfig, arm_fields: usize) {
         }
         (w, g) => panic!("build-info arm changed: {w:?} -> {g:?}"),
     }
-    println!("{}: {n} fields beyond the builder read back", cfg.name);
+    println!("{}: {n} fields beyond the builder read back", cfg.name());
 }
 
 #[test]
@@ -264,4 +264,94 @@ fn a_cpumap_alone_creates_and_reads_back_without_heap_corruption() {
     let back = ctx.domain_config(domid).expect("domain_config");
     assert!(back.libxl.b_info.cpumap.test(0));
     assert_eq!(back.libxl.b_info.vcpu_hard_affinity.len(), 1);
+}
+
+/// Issue 25: one model, whatever the source. A config from the builder
+/// (with fields the builder never sets), from xl.cfg, from serde and from
+/// a running domain converts to libxl's JSON and back to itself, and the
+/// builder's readers see the same values after the trip.
+#[test]
+fn every_source_converts_to_one_model_and_back_unchanged() {
+    let ctx = Context::new().unwrap();
+    let trip = |what: &str, cfg: &DomainConfig| {
+        let json = cfg.to_libxl_json(&ctx).unwrap();
+        let back = DomainConfig::from_libxl_json(&ctx, &json).unwrap();
+        assert_eq!(&back, cfg, "{what}: JSON and back\n{json}");
+        assert_eq!(
+            back.to_libxl_json(&ctx).unwrap(),
+            json,
+            "{what}: JSON again"
+        );
+        // serde's form is libxl's, both ways.
+        let ours = serde_json::to_string(cfg).unwrap();
+        assert_eq!(
+            &serde_json::from_str::<DomainConfig>(&ours).unwrap(),
+            cfg,
+            "{what}: serde"
+        );
+        assert_eq!(
+            &DomainConfig::from_libxl_json(&ctx, &ours).unwrap(),
+            cfg,
+            "{what}: libxl reads serde"
+        );
+        assert_eq!(
+            &serde_json::from_str::<DomainConfig>(&json).unwrap(),
+            cfg,
+            "{what}: serde reads libxl"
+        );
+        back
+    };
+    let uuid: xenlight::Uuid = "6c7d7cc8-07c5-4dc0-9c3b-4bdb0a6a3e4f".parse().unwrap();
+    // The builder, and two fields it has no method for.
+    let mut built = pv_guest(&format!("{PREFIX}one-model"), true)
+        .uuid(uuid)
+        .vcpus(2)
+        .maxmem_mib(192)
+        .disk(xenlight::Disk::new("/tmp/one-model.img", "xvdb").read_only(true))
+        .nic(xenlight::Nic::bridged("xenbr0"))
+        .on_crash(xenlight::Action::Preserve);
+    built.libxl.b_info.max_grant_frames = 64;
+    built
+        .libxl
+        .c_info
+        .xsdata
+        .push(("owner".into(), Some("agent-7".into())));
+    let back = trip("builder", &built);
+    assert_eq!(
+        (
+            back.name(),
+            back.memory_kib(),
+            back.maxmem_kib(),
+            back.max_vcpus()
+        ),
+        (built.name(), Some(128 << 10), Some(192 << 10), 2)
+    );
+    assert_eq!((back.disks(), back.nics()), (built.disks(), built.nics()));
+    assert_eq!(back.actions(), built.actions());
+    // xl.cfg, with keys the builder has no method for.
+    let x = ctx
+        .xl_cfg(
+            "name = 'one-model-xl'\ntype = 'pvh'\nkernel = '/k'\nmemory = 256\nmaxmem = 512\n\
+             vcpus = 2\nmaxvcpus = 4\nbootloader_args = [ '-q' ]\nmax_grant_frames = 48\n\
+             disk = [ '/srv/a.img,raw,xvda,rw', 'format=qcow2,vdev=xvdb,access=ro,target=/srv/b.qcow2' ]\n\
+             vif = [ 'bridge=xenbr0,mac=00:16:3e:00:00:07,vifname=om0' ]\non_reboot = 'destroy'\n\
+             uuid = '6c7d7cc8-07c5-4dc0-9c3b-4bdb0a6a3e50'\n",
+        )
+        .unwrap();
+    assert!(x.warnings.is_empty(), "{:?}", x.warnings);
+    let back = trip("xl.cfg", &x.config);
+    assert_eq!(back.max_vcpus(), 4);
+    assert_eq!(back.libxl.b_info.avail_vcpus.iter().count(), 2);
+    assert_eq!(back.disks()[1].format, xenlight::DiskFormat::Qcow2);
+    // A running domain's config as libxl stored it.
+    std::fs::write("/tmp/one-model.img", vec![0u8; 1 << 20]).unwrap();
+    let _img = RemoveOnDrop(vec!["/tmp/one-model.img".into()]);
+    let domid = ctx.create_domain_paused(&built).unwrap();
+    let _guard = DomainGuard { ctx: &ctx, domid };
+    let stored = ctx.domain_config(domid).unwrap();
+    trip("domain_config", &stored);
+    assert_eq!(stored.name(), built.name());
+    assert_eq!(stored.libxl.c_info.uuid, uuid);
+    assert_eq!(stored.libxl.b_info.max_grant_frames, 64);
+    assert_eq!(stored.disks(), built.disks());
 }

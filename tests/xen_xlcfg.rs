@@ -146,13 +146,13 @@ fn pv_guests_with_a_bootloader_from_xl_cfg_reach_libxls_bootloader_run() {
             continue;
         }
         let x = ctx.xl_cfg(text).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(x.config.domain_type, DomainType::Pv, "{name}");
+        assert_eq!(x.config.domain_type(), DomainType::Pv, "{name}");
         x.config
             .validate()
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let json = x.config.to_libxl_json(&ctx).unwrap();
         assert!(json.contains("\"bootloader\""), "{name}: {json}");
-        let guest = x.config.name.clone();
+        let guest = x.config.name().to_owned();
         match ctx.create_domain_paused(&x.config) {
             Ok(domid) => {
                 ctx.destroy(domid).unwrap();
@@ -207,7 +207,7 @@ fn xlcfg_guests_from_corpus_files_start() {
         for (name, text) in CORPUS {
             let Some(kind) = boots(text) else { continue };
             let x = ctx.xl_cfg(text).unwrap_or_else(|e| panic!("{name}: {e}"));
-            let guest = x.config.name.clone();
+            let guest = x.config.name().to_owned();
             let serial = format!("/tmp/{guest}-serial.log");
             let _ = std::fs::remove_file(&serial);
             let domid = ctx

@@ -57,7 +57,7 @@ fn every_corpus_file_reads_or_needs_the_host() {
     for (name, text) in CORPUS {
         match DomainConfig::from_xl_cfg(text) {
             Ok(x) => {
-                assert!(!x.config.name.is_empty(), "{name}");
+                assert!(!x.config.name().is_empty(), "{name}");
                 for w in &x.warnings {
                     println!("{name}: warning: {w}");
                 }

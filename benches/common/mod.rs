@@ -79,8 +79,13 @@ pub fn guest_dir() -> PathBuf {
 }
 
 pub fn pv_guest(name: &str) -> DomainConfig {
+    guest_of_type(name, DomainType::Pv)
+}
+
+/// [`pv_guest`]'s kernel and ramdisk in a guest of type `ty`.
+pub fn guest_of_type(name: &str, ty: DomainType) -> DomainConfig {
     let g = guest_dir();
-    DomainConfig::new(name, DomainType::Pv)
+    DomainConfig::new(name, ty)
         .memory_mib(128)
         .kernel(g.join("vmlinux").to_str().unwrap_or_default())
         .ramdisk(g.join("guest.cpio.gz").to_str().unwrap_or_default())

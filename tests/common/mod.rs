@@ -155,9 +155,9 @@ pub fn counting_guest<'a>(
     name: &str,
     ty: xenlight::DomainType,
 ) -> DomainGuard<'a> {
-    let mut cfg = pv_guest(name, true);
-    cfg.domain_type = ty;
-    cfg.cmdline = cfg.cmdline.map(|c| format!("{c} xlcount"));
+    let mut cfg = guest_of_type(name, ty, true);
+    let b = &mut cfg.libxl.b_info;
+    b.cmdline = b.cmdline.take().map(|c| format!("{c} xlcount"));
     let domid = ctx.create_domain(&cfg).expect("create a counting guest");
     let guard = DomainGuard { ctx, domid };
     assert!(
@@ -230,8 +230,13 @@ pub fn xl_create_guest(ctx: &Context, name: &str, stay: bool) -> Domid {
 
 /// A PV test guest built with the builder (uncompressed kernel, 128 MiB).
 pub fn pv_guest(name: &str, stay: bool) -> xenlight::DomainConfig {
+    guest_of_type(name, xenlight::DomainType::Pv, stay)
+}
+
+/// [`pv_guest`] as a guest of type `ty` (the same kernel and ramdisk).
+pub fn guest_of_type(name: &str, ty: xenlight::DomainType, stay: bool) -> xenlight::DomainConfig {
     let g = guest_dir();
-    xenlight::DomainConfig::new(name, xenlight::DomainType::Pv)
+    xenlight::DomainConfig::new(name, ty)
         .memory_mib(128)
         .kernel(g.join("vmlinux").to_str().unwrap())
         .ramdisk(g.join("guest.cpio.gz").to_str().unwrap())
@@ -365,5 +370,16 @@ pub fn event_stream_round(ctx: &Context, round: usize) {
             ],
             "round {round}, domain {domid}: {seen:?}"
         );
+    }
+}
+
+/// Files a test removes when it ends, passed or not (dom0's /tmp is RAM).
+pub struct RemoveOnDrop(pub Vec<String>);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        for f in &self.0 {
+            let _ = std::fs::remove_file(f);
+        }
     }
 }

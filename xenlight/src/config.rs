@@ -145,8 +145,15 @@ impl Nic {
     }
 }
 
-/// A guest's configuration, built in Rust or read from an xl.cfg file
-/// ([`DomainConfig::from_xl_cfg`]).
+/// A guest's configuration: libxl's complete model of it
+/// ([`libxl`](DomainConfig::libxl), every field of `libxl_domain_config`),
+/// built in Rust, read from an xl.cfg file ([`DomainConfig::from_xl_cfg`]),
+/// from libxl's JSON, or from a running domain.
+///
+/// The builder's methods set fields of that model (each says which), and
+/// the readers ([`name`](Self::name), [`memory_kib`](Self::memory_kib),
+/// [`disks`](Self::disks), ...) read them; there is no second copy, so a
+/// config converts the same way whatever it came from.
 ///
 /// ```
 /// use xenlight::{Action, DomainConfig, DomainType};
@@ -159,56 +166,23 @@ impl Nic {
 ///     .cmdline("console=hvc0 root=/dev/xvda1")
 ///     .on_crash(Action::Preserve);
 /// cfg.validate()?;
+/// assert_eq!(cfg.memory_kib(), Some(256 * 1024));
+/// assert_eq!(cfg.libxl.b_info.kernel.as_deref(), Some("/boot/vmlinuz"));
 /// # Ok::<(), xenlight::Error>(())
 /// ```
+///
+/// With the `serde` feature it is (de)serialized as libxl's JSON form of
+/// the model, the form `xl -N create` prints.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(transparent)
+)]
 #[non_exhaustive]
 pub struct DomainConfig {
-    /// Domain name (unique on the host).
-    pub name: String,
-    /// PV, PVH or HVM.
-    pub domain_type: DomainType,
-    /// Initial memory in KiB.
-    pub memory_kib: u64,
-    /// Maximum memory in KiB (defaults to `memory_kib`).
-    pub maxmem_kib: Option<u64>,
-    /// Number of vCPUs.
-    pub vcpus: u32,
-    /// UUID; a random one when unset.
-    pub uuid: Option<Uuid>,
-    /// Kernel for direct boot (a path in dom0).
-    pub kernel: Option<String>,
-    /// Initial ramdisk for direct boot.
-    pub ramdisk: Option<String>,
-    /// Kernel command line.
-    pub cmdline: Option<String>,
-    /// PV bootloader (e.g. `pygrub`), instead of a kernel.
-    pub bootloader: Option<String>,
-    /// HVM: where the emulated serial port goes (`file:/path`, `pty`, ...).
-    /// HVM guests are headless: no VNC, SDL or emulated VGA.
-    pub serial: Option<String>,
-    /// Virtual disks.
-    pub disks: Vec<Disk>,
-    /// Network interfaces.
-    pub nics: Vec<Nic>,
-    /// What to do when the guest powers off. libxl only stores the
-    /// `on_*` actions; [`Context::handle_shutdown`](crate::Context::handle_shutdown) carries them out.
-    pub on_poweroff: Action,
-    /// What to do when the guest reboots.
-    pub on_reboot: Action,
-    /// What to do when the guest crashes.
-    pub on_crash: Action,
-    /// What to do when the guest's watchdog fires.
-    pub on_watchdog: Action,
-    /// What to do when the guest asks for a soft reset.
-    pub on_soft_reset: Action,
-    /// The complete libxl configuration (every field of
-    /// `libxl_domain_config`), for what the fields above do not cover.
-    /// Read back from libxl, it holds everything libxl stored. When the
-    /// config is converted, each field above that differs from what this
-    /// one says is written over it (disks over the disk with the same
-    /// `vdev`, NICs over the NIC with the same devid), so a config read from
-    /// libxl converts back unchanged.
+    /// The complete libxl configuration. The builder's methods write here,
+    /// and whatever they do not cover is set here directly.
     ///
     /// ```
     /// use xenlight::{DomainConfig, DomainType};
@@ -226,142 +200,424 @@ fn invalid(field: &str, reason: &str) -> Error {
     }
 }
 
+/// Wraps a complete libxl model as it is; [`DomainConfig::validate`]
+/// (which every create and conversion runs) checks it.
+///
+/// ```
+/// let t = xenlight::types::DomainConfig::default();
+/// let cfg = xenlight::DomainConfig::from(t);
+/// assert!(cfg.validate().is_err(), "no name, no type");
+/// ```
+impl From<types::DomainConfig> for DomainConfig {
+    fn from(libxl: types::DomainConfig) -> Self {
+        DomainConfig { libxl }
+    }
+}
+
+/// The complete libxl model a config holds.
+///
+/// ```
+/// use xenlight::{DomainConfig, DomainType};
+/// let t: xenlight::types::DomainConfig = DomainConfig::new("x", DomainType::Pv).into();
+/// assert_eq!(t.c_info.name.as_deref(), Some("x"));
+/// ```
+impl From<DomainConfig> for types::DomainConfig {
+    fn from(cfg: DomainConfig) -> Self {
+        cfg.libxl
+    }
+}
+
 impl DomainConfig {
-    /// A configuration with 128 MiB, one vCPU, no devices, and xl's default
-    /// actions (destroy on poweroff and crash, restart on reboot).
+    /// A configuration with 128 MiB, one vCPU, no devices, and xl's
+    /// defaults: destroy on poweroff, crash and watchdog, restart on
+    /// reboot, memory claimed up front, hotplug scripts run by libxl (xl's
+    /// standard xl.conf). HVM guests are headless (no VNC, SDL or emulated
+    /// VGA; the console is the serial port).
+    ///
+    /// ```
+    /// use xenlight::{DomainConfig, DomainType};
+    /// let cfg = DomainConfig::new("web", DomainType::Hvm);
+    /// assert_eq!((cfg.name(), cfg.domain_type()), ("web", DomainType::Hvm));
+    /// assert_eq!((cfg.memory_kib(), cfg.max_vcpus()), (Some(128 * 1024), 1));
+    /// ```
     pub fn new(name: impl Into<String>, domain_type: DomainType) -> Self {
-        let mut cfg = DomainConfig {
-            name: name.into(),
-            domain_type,
-            memory_kib: DEFAULT_MEMORY_KIB,
-            maxmem_kib: None,
-            vcpus: 1,
-            uuid: None,
-            kernel: None,
-            ramdisk: None,
-            cmdline: None,
-            bootloader: None,
-            serial: None,
-            disks: Vec::new(),
-            nics: Vec::new(),
-            on_poweroff: Action::Destroy,
-            on_reboot: Action::Restart,
-            on_crash: Action::Destroy,
-            on_watchdog: Action::Destroy,
-            on_soft_reset: Action::SoftReset,
-            libxl: types::DomainConfig::default(),
-        };
-        // The complete config says what the typed fields say, with xl's
-        // defaults from its standard xl.conf: memory is claimed up front,
-        // and libxl runs the hotplug scripts itself.
+        let ty = same(DomainType::to_raw, types::DomainType::from_raw, domain_type);
         let mut t = types::DomainConfig::default();
-        t.b_info.claim_mode = Some(true);
+        t.c_info.name = Some(name.into());
+        t.c_info.type_ = ty;
         t.c_info.run_hotplug_scripts = Some(true);
-        // Writing the builder's defaults cannot fail (no strings, 1 vCPU).
-        if cfg.overlay(&mut t, None).is_ok() {
-            cfg.libxl = t;
-        }
-        cfg
+        let b = &mut t.b_info;
+        b.type_ = fresh_arm(ty);
+        b.claim_mode = Some(true);
+        b.max_vcpus = 1;
+        b.avail_vcpus = Bitmap::first(1);
+        b.target_memkb = DEFAULT_MEMORY_KIB;
+        b.max_memkb = DEFAULT_MEMORY_KIB;
+        DomainConfig::from(t)
+            .on_poweroff(Action::Destroy)
+            .on_reboot(Action::Restart)
+            .on_crash(Action::Destroy)
+            .on_watchdog(Action::Destroy)
+            .on_soft_reset(Action::SoftReset)
     }
 
-    /// Sets the initial memory in MiB.
+    /// Sets the initial memory (`b_info.target_memkb`) in MiB; the maximum
+    /// (`b_info.max_memkb`) follows it, as xl's `memory` key sets both,
+    /// unless [`maxmem_mib`](Self::maxmem_mib) set it to something else.
+    ///
+    /// ```
+    /// use xenlight::{DomainConfig, DomainType};
+    /// let cfg = DomainConfig::new("x", DomainType::Pvh).maxmem_mib(1024).memory_mib(512);
+    /// assert_eq!((cfg.memory_kib(), cfg.maxmem_kib()), (Some(512 << 10), Some(1024 << 10)));
+    /// ```
     pub fn memory_mib(mut self, mib: u64) -> Self {
-        self.memory_kib = mib.saturating_mul(1024);
+        let kib = mib.saturating_mul(1024);
+        let b = &mut self.libxl.b_info;
+        if b.max_memkb == MEMKB_DEFAULT || b.max_memkb == b.target_memkb {
+            b.max_memkb = kib;
+        }
+        b.target_memkb = kib;
         self
     }
 
-    /// Sets the maximum memory in MiB.
+    /// Sets the maximum memory (`b_info.max_memkb`) in MiB.
+    ///
+    /// ```
+    /// use xenlight::{DomainConfig, DomainType};
+    /// let cfg = DomainConfig::new("x", DomainType::Pvh).memory_mib(256).maxmem_mib(512);
+    /// assert_eq!(cfg.libxl.b_info.max_memkb, 512 * 1024);
+    /// ```
     pub fn maxmem_mib(mut self, mib: u64) -> Self {
-        self.maxmem_kib = Some(mib.saturating_mul(1024));
+        self.libxl.b_info.max_memkb = mib.saturating_mul(1024);
         self
     }
 
-    /// Sets the number of vCPUs.
+    /// Sets the number of vCPUs, all online (`b_info.max_vcpus` and
+    /// `b_info.avail_vcpus`). Zero, or more than Xen supports, is refused
+    /// by [`validate`](Self::validate).
+    ///
+    /// ```
+    /// use xenlight::{DomainConfig, DomainType};
+    /// let cfg = DomainConfig::new("x", DomainType::Pvh).vcpus(4);
+    /// assert_eq!((cfg.max_vcpus(), cfg.libxl.b_info.avail_vcpus.iter().count()), (4, 4));
+    /// ```
     pub fn vcpus(mut self, n: u32) -> Self {
-        self.vcpus = n;
+        let b = &mut self.libxl.b_info;
+        b.max_vcpus = i32::try_from(n).unwrap_or(i32::MAX);
+        // A map with no vCPU online, not libxl's "unset" (an empty map,
+        // which it reads as one vCPU), so that validate sees the zero.
+        b.avail_vcpus = Bitmap::first(n as usize);
+        if n == 0 {
+            b.avail_vcpus = Bitmap::with_bits(1);
+        }
         self
     }
 
-    /// Sets the UUID.
+    /// Sets the UUID (`c_info.uuid`); a config without one gets a random
+    /// UUID when it is created, as xl gives it.
+    ///
+    /// ```
+    /// use xenlight::{DomainConfig, DomainType, Uuid};
+    /// let u: Uuid = "6c7d7cc8-07c5-4dc0-9c3b-4bdb0a6a3e4f".parse().unwrap();
+    /// assert_eq!(DomainConfig::new("x", DomainType::Pvh).uuid(u).libxl.c_info.uuid, u);
+    /// ```
     pub fn uuid(mut self, uuid: Uuid) -> Self {
-        self.uuid = Some(uuid);
+        self.libxl.c_info.uuid = uuid;
         self
     }
 
-    /// Sets the kernel for direct boot.
+    /// Sets the kernel for direct boot (`b_info.kernel`, a path in dom0).
+    ///
+    /// ```
+    /// use xenlight::{DomainConfig, DomainType};
+    /// let cfg = DomainConfig::new("x", DomainType::Pvh).kernel("/boot/vmlinuz");
+    /// assert_eq!(cfg.libxl.b_info.kernel.as_deref(), Some("/boot/vmlinuz"));
+    /// ```
     pub fn kernel(mut self, path: impl Into<String>) -> Self {
-        self.kernel = Some(path.into());
+        self.libxl.b_info.kernel = Some(path.into());
         self
     }
 
-    /// Sets the initial ramdisk.
+    /// Sets the initial ramdisk (`b_info.ramdisk`).
+    ///
+    /// ```
+    /// use xenlight::{DomainConfig, DomainType};
+    /// let cfg = DomainConfig::new("x", DomainType::Pvh).ramdisk("/boot/initrd.img");
+    /// assert_eq!(cfg.libxl.b_info.ramdisk.as_deref(), Some("/boot/initrd.img"));
+    /// ```
     pub fn ramdisk(mut self, path: impl Into<String>) -> Self {
-        self.ramdisk = Some(path.into());
+        self.libxl.b_info.ramdisk = Some(path.into());
         self
     }
 
-    /// Sets the kernel command line.
+    /// Sets the kernel command line (`b_info.cmdline`).
+    ///
+    /// ```
+    /// use xenlight::{DomainConfig, DomainType};
+    /// let cfg = DomainConfig::new("x", DomainType::Pvh).cmdline("console=hvc0");
+    /// assert_eq!(cfg.libxl.b_info.cmdline.as_deref(), Some("console=hvc0"));
+    /// ```
     pub fn cmdline(mut self, cmdline: impl Into<String>) -> Self {
-        self.cmdline = Some(cmdline.into());
+        self.libxl.b_info.cmdline = Some(cmdline.into());
         self
     }
 
-    /// Sets a PV bootloader (e.g. `pygrub`).
+    /// Sets a bootloader (e.g. `pygrub`) that picks the kernel from the
+    /// guest's disk, for PV and PVH guests (`b_info.bootloader`, where xl
+    /// puts it; the deprecated `u.pv.bootloader` is cleared).
+    ///
+    /// ```
+    /// use xenlight::{DomainConfig, DomainType};
+    /// let cfg = DomainConfig::new("x", DomainType::Pv).bootloader("pygrub");
+    /// assert_eq!(cfg.bootloader_name(), Some("pygrub"));
+    /// cfg.validate()?;
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
     pub fn bootloader(mut self, bootloader: impl Into<String>) -> Self {
-        self.bootloader = Some(bootloader.into());
+        self.libxl.b_info.bootloader = Some(bootloader.into());
+        if let types::DomainBuildInfoTypeUnion::Pv(pv) = &mut self.libxl.b_info.type_ {
+            pv.bootloader = None;
+        }
         self
     }
 
-    /// HVM: sets the serial port's destination (e.g. `file:/tmp/g.log`).
+    /// HVM: sets the emulated serial port's destination (`u.hvm.serial`,
+    /// e.g. `pty` or `file:/tmp/g.log`). Other guest types have no emulated
+    /// serial port; for them this changes nothing, as xl ignores `serial`.
+    ///
+    /// ```
+    /// use xenlight::{DomainConfig, DomainType};
+    /// let cfg = DomainConfig::new("x", DomainType::Hvm).serial("pty");
+    /// let xenlight::types::DomainBuildInfoTypeUnion::Hvm(h) = &cfg.libxl.b_info.type_ else { panic!() };
+    /// assert_eq!(h.serial.as_deref(), Some("pty"));
+    /// ```
     pub fn serial(mut self, serial: impl Into<String>) -> Self {
-        self.serial = Some(serial.into());
+        if let types::DomainBuildInfoTypeUnion::Hvm(h) = &mut self.libxl.b_info.type_ {
+            h.serial = Some(serial.into());
+        }
         self
     }
 
-    /// Adds a disk.
+    /// Adds a disk (to `disks`).
+    ///
+    /// ```
+    /// use xenlight::{Disk, DomainConfig, DomainType};
+    /// let cfg = DomainConfig::new("x", DomainType::Pvh).disk(Disk::new("/srv/x.img", "xvda"));
+    /// assert_eq!(cfg.disks()[0].vdev, "xvda");
+    /// ```
     pub fn disk(mut self, disk: Disk) -> Self {
-        self.disks.push(disk);
+        let mut d = types::DeviceDisk::default();
+        disk.write_into(&mut d);
+        self.libxl.disks.push(d);
         self
     }
 
-    /// Adds a network interface.
+    /// Adds a network interface (to `nics`); one without a devid gets the
+    /// next number, as xl numbers them in order.
+    ///
+    /// ```
+    /// use xenlight::{DomainConfig, DomainType, Nic};
+    /// let cfg = DomainConfig::new("x", DomainType::Pvh)
+    ///     .nic(Nic::bridged("xenbr0"))
+    ///     .nic(Nic::bridged("xenbr1"));
+    /// assert_eq!(cfg.nics()[1].devid, Some(1));
+    /// ```
     pub fn nic(mut self, nic: Nic) -> Self {
-        self.nics.push(nic);
+        let mut n = types::DeviceNic {
+            devid: nic.devid.unwrap_or(self.libxl.nics.len() as i32),
+            ..Default::default()
+        };
+        nic.merge_into(&mut n);
+        self.libxl.nics.push(n);
         self
     }
 
-    /// Sets the action on poweroff.
+    /// Sets the action on poweroff (`on_poweroff`). libxl only stores the
+    /// `on_*` actions; [`Context::handle_shutdown`](crate::Context::handle_shutdown)
+    /// carries them out.
+    ///
+    /// ```
+    /// use xenlight::{Action, DomainConfig, DomainType};
+    /// let cfg = DomainConfig::new("x", DomainType::Pvh).on_poweroff(Action::Preserve);
+    /// assert_eq!(cfg.actions().on_poweroff, Action::Preserve);
+    /// ```
     pub fn on_poweroff(mut self, a: Action) -> Self {
-        self.on_poweroff = a;
+        self.libxl.on_poweroff = action_to_idl(a);
         self
     }
 
-    /// Sets the action on reboot.
+    /// Sets the action on reboot (`on_reboot`).
+    ///
+    /// ```
+    /// use xenlight::{Action, DomainConfig, DomainType};
+    /// let cfg = DomainConfig::new("x", DomainType::Pvh).on_reboot(Action::Destroy);
+    /// assert_eq!(cfg.actions().on_reboot, Action::Destroy);
+    /// ```
     pub fn on_reboot(mut self, a: Action) -> Self {
-        self.on_reboot = a;
+        self.libxl.on_reboot = action_to_idl(a);
         self
     }
 
-    /// Sets the action on crash.
+    /// Sets the action on crash (`on_crash`).
+    ///
+    /// ```
+    /// use xenlight::{Action, DomainConfig, DomainType};
+    /// let cfg = DomainConfig::new("x", DomainType::Pvh).on_crash(Action::Preserve);
+    /// assert_eq!(cfg.actions().on_crash, Action::Preserve);
+    /// ```
     pub fn on_crash(mut self, a: Action) -> Self {
-        self.on_crash = a;
+        self.libxl.on_crash = action_to_idl(a);
         self
     }
 
-    /// Sets the action when the guest's watchdog fires.
+    /// Sets the action when the guest's watchdog fires (`on_watchdog`).
+    ///
+    /// ```
+    /// use xenlight::{Action, DomainConfig, DomainType};
+    /// let cfg = DomainConfig::new("x", DomainType::Pvh).on_watchdog(Action::Restart);
+    /// assert_eq!(cfg.actions().on_watchdog, Action::Restart);
+    /// ```
     pub fn on_watchdog(mut self, a: Action) -> Self {
-        self.on_watchdog = a;
+        self.libxl.on_watchdog = action_to_idl(a);
         self
     }
 
-    /// Sets the action on a soft-reset request.
+    /// Sets the action on a soft-reset request (`on_soft_reset`).
+    ///
+    /// ```
+    /// use xenlight::{Action, DomainConfig, DomainType};
+    /// let cfg = DomainConfig::new("x", DomainType::Pvh).on_soft_reset(Action::Destroy);
+    /// assert_eq!(cfg.actions().on_soft_reset, Action::Destroy);
+    /// ```
     pub fn on_soft_reset(mut self, a: Action) -> Self {
-        self.on_soft_reset = a;
+        self.libxl.on_soft_reset = action_to_idl(a);
         self
     }
 
-    /// Checks what can be checked before libxl sees the config; the error
-    /// names the field at fault.
+    /// The domain's name (`c_info.name`; empty when unset).
+    ///
+    /// ```
+    /// use xenlight::{DomainConfig, DomainType};
+    /// assert_eq!(DomainConfig::new("web", DomainType::Pvh).name(), "web");
+    /// ```
+    pub fn name(&self) -> &str {
+        self.libxl.c_info.name.as_deref().unwrap_or("")
+    }
+
+    /// PV, PVH or HVM (`c_info.type`).
+    ///
+    /// ```
+    /// use xenlight::{DomainConfig, DomainType};
+    /// assert_eq!(DomainConfig::new("x", DomainType::Pv).domain_type(), DomainType::Pv);
+    /// ```
+    pub fn domain_type(&self) -> DomainType {
+        DomainType::from_raw(self.libxl.c_info.type_.to_raw())
+    }
+
+    /// The initial memory in KiB (`b_info.target_memkb`); `None` when
+    /// unset, which libxl reads as the maximum.
+    ///
+    /// ```
+    /// use xenlight::{DomainConfig, DomainType};
+    /// assert_eq!(DomainConfig::new("x", DomainType::Pv).memory_mib(64).memory_kib(), Some(65536));
+    /// ```
+    pub fn memory_kib(&self) -> Option<u64> {
+        Some(self.libxl.b_info.target_memkb).filter(|&m| m != MEMKB_DEFAULT)
+    }
+
+    /// The maximum memory in KiB (`b_info.max_memkb`); `None` when unset
+    /// (libxl's default).
+    ///
+    /// ```
+    /// use xenlight::{DomainConfig, DomainType};
+    /// let cfg = DomainConfig::new("x", DomainType::Pv).memory_mib(64).maxmem_mib(128);
+    /// assert_eq!(cfg.maxmem_kib(), Some(128 * 1024));
+    /// ```
+    pub fn maxmem_kib(&self) -> Option<u64> {
+        Some(self.libxl.b_info.max_memkb).filter(|&m| m != MEMKB_DEFAULT)
+    }
+
+    /// The number of vCPUs (`b_info.max_vcpus`; unset reads as one, as
+    /// libxl defaults it).
+    ///
+    /// ```
+    /// use xenlight::{DomainConfig, DomainType};
+    /// assert_eq!(DomainConfig::new("x", DomainType::Pv).vcpus(3).max_vcpus(), 3);
+    /// ```
+    pub fn max_vcpus(&self) -> u32 {
+        u32::try_from(self.libxl.b_info.max_vcpus)
+            .ok()
+            .filter(|&v| v > 0)
+            .unwrap_or(1)
+    }
+
+    /// The bootloader the guest boots through, wherever the config keeps
+    /// it (`b_info.bootloader`, or a PV guest's deprecated
+    /// `u.pv.bootloader`, which libxl reads when the first is unset).
+    ///
+    /// ```
+    /// let x = xenlight::DomainConfig::from_xl_cfg("name='g'\nbootloader='pygrub'\n")?;
+    /// assert_eq!(x.config.bootloader_name(), Some("pygrub"));
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    pub fn bootloader_name(&self) -> Option<&str> {
+        let b = &self.libxl.b_info;
+        match &b.type_ {
+            types::DomainBuildInfoTypeUnion::Pv(pv) if b.bootloader.is_none() => {
+                pv.bootloader.as_deref()
+            }
+            _ => b.bootloader.as_deref(),
+        }
+    }
+
+    /// The disks (`disks`), each in [`Disk`]'s terms; every field of them
+    /// is in `libxl.disks`.
+    ///
+    /// ```
+    /// use xenlight::{Disk, DomainConfig, DomainType};
+    /// let cfg = DomainConfig::new("x", DomainType::Pvh).disk(Disk::new("/a.img", "xvda").read_only(true));
+    /// assert!(cfg.disks()[0].read_only);
+    /// ```
+    pub fn disks(&self) -> Vec<Disk> {
+        self.libxl.disks.iter().map(Disk::from_types).collect()
+    }
+
+    /// The network interfaces (`nics`), each in [`Nic`]'s terms; every field
+    /// of them is in `libxl.nics`.
+    ///
+    /// ```
+    /// use xenlight::{DomainConfig, DomainType, Nic};
+    /// let cfg = DomainConfig::new("x", DomainType::Pvh).nic(Nic::bridged("xenbr0"));
+    /// assert_eq!(cfg.nics()[0].bridge.as_deref(), Some("xenbr0"));
+    /// ```
+    pub fn nics(&self) -> Vec<Nic> {
+        self.libxl.nics.iter().map(Nic::from_types).collect()
+    }
+
+    /// What happens on each kind of shutdown (the `on_*` fields).
+    ///
+    /// ```
+    /// use xenlight::{Action, DomainConfig, DomainType};
+    /// let a = DomainConfig::new("x", DomainType::Pvh).actions();
+    /// assert_eq!((a.on_poweroff, a.on_reboot), (Action::Destroy, Action::Restart));
+    /// ```
+    pub fn actions(&self) -> Actions {
+        let t = &self.libxl;
+        let a = |a: types::ActionOnShutdown| Action::from_raw(a.to_raw());
+        Actions {
+            on_poweroff: a(t.on_poweroff),
+            on_reboot: a(t.on_reboot),
+            on_crash: a(t.on_crash),
+            on_watchdog: a(t.on_watchdog),
+            on_soft_reset: a(t.on_soft_reset),
+        }
+    }
+
+    /// Checks what can be checked before libxl sees the config, on the
+    /// complete model, so the same way whatever the config came from; the
+    /// error names the field at fault. A PV or PVH guest boots from a
+    /// kernel (`b_info.kernel`, which xl's `firmware = "pvgrub64"` sets
+    /// too) or a bootloader, as xl requires; an HVM guest from its firmware.
     ///
     /// ```
     /// use xenlight::{DomainConfig, DomainType, Error};
@@ -369,64 +625,124 @@ impl DomainConfig {
     /// assert!(matches!(e, Error::InvalidConfig { ref field, .. } if field == "kernel"));
     /// ```
     pub fn validate(&self) -> Result<()> {
-        if self.name.is_empty() {
-            return Err(invalid("name", "a domain needs a name"));
+        let t = &self.libxl;
+        let b = &t.b_info;
+        match t.c_info.name.as_deref() {
+            None | Some("") => return Err(invalid("name", "a domain needs a name")),
+            Some(n) if n.contains('\0') || n.contains('/') => {
+                return Err(invalid(
+                    "name",
+                    "a domain name cannot contain NUL bytes or '/'",
+                ))
+            }
+            Some(_) => {}
         }
-        if self.name.contains('\0') || self.name.contains('/') {
-            return Err(invalid(
-                "name",
-                "a domain name cannot contain NUL bytes or '/'",
-            ));
-        }
-        if self.memory_kib == 0 {
+        if b.target_memkb == 0 {
             return Err(invalid("memory", "memory must be greater than zero"));
         }
-        if self.maxmem_kib.is_some_and(|m| m < self.memory_kib) {
-            return Err(invalid("maxmem", "maxmem must not be less than memory"));
+        if let (Some(max), Some(target)) = (self.maxmem_kib(), self.memory_kib()) {
+            if max < target {
+                return Err(invalid("maxmem", "maxmem must not be less than memory"));
+            }
         }
-        if self.vcpus == 0 {
+        if b.max_vcpus < 0
+            || (!b.avail_vcpus.bytes.is_empty() && b.avail_vcpus.iter().next().is_none())
+        {
             return Err(invalid("vcpus", "a domain needs at least one vCPU"));
         }
-        if self.vcpus > 4096 {
+        if b.max_vcpus > 4096 {
             return Err(invalid("vcpus", "more vCPUs than Xen supports"));
         }
-        match self.domain_type {
-            DomainType::Pv if self.kernel.is_none() && self.bootloader.is_none() => {
+        check_build_arm(t)?;
+        let ty = self.domain_type();
+        if let DomainType::Pv | DomainType::Pvh = ty {
+            let pv_kernel = match &b.type_ {
+                types::DomainBuildInfoTypeUnion::Pv(pv) => pv.kernel.is_some(),
+                _ => false,
+            };
+            if b.kernel.is_none() && !pv_kernel && self.bootloader_name().is_none() {
                 return Err(invalid(
                     "kernel",
-                    "a PV guest needs a kernel or a bootloader",
+                    &format!("a {ty} guest needs a kernel or a bootloader"),
                 ));
             }
-            DomainType::Pvh if self.kernel.is_none() => {
-                return Err(invalid("kernel", "a PVH guest needs a kernel"));
-            }
-            DomainType::Unknown(t) => {
-                return Err(invalid("type", &format!("unknown domain type {t}")));
-            }
-            _ => {}
-        }
-        if self.serial.is_some() && self.domain_type != DomainType::Hvm {
-            return Err(invalid(
-                "serial",
-                "only HVM guests have an emulated serial port",
-            ));
         }
         for (key, a) in [
-            ("on_poweroff", self.on_poweroff),
-            ("on_reboot", self.on_reboot),
-            ("on_crash", self.on_crash),
-            ("on_watchdog", self.on_watchdog),
-            ("on_soft_reset", self.on_soft_reset),
+            ("on_poweroff", t.on_poweroff),
+            ("on_reboot", t.on_reboot),
+            ("on_crash", t.on_crash),
+            ("on_watchdog", t.on_watchdog),
+            ("on_soft_reset", t.on_soft_reset),
         ] {
-            if let Action::Unknown(raw) = a {
+            if let Action::Unknown(raw) = Action::from_raw(a.to_raw()) {
                 return Err(invalid(key, &format!("unknown action {raw}")));
             }
         }
-        if self.bootloader.is_some() && self.domain_type != DomainType::Pv {
-            return Err(invalid("bootloader", "only PV guests use a bootloader"));
+        if t.disks
+            .iter()
+            .any(|d| d.vdev.as_deref().unwrap_or("").is_empty())
+        {
+            return Err(invalid(
+                "disk.vdev",
+                "a disk needs a guest device name such as xvda",
+            ));
         }
         Ok(())
     }
+}
+
+/// What a domain's config says to do on each kind of shutdown
+/// ([`DomainConfig::actions`]).
+///
+/// ```
+/// use xenlight::{Action, DomainConfig, DomainType};
+/// let a = DomainConfig::new("x", DomainType::Pv).on_crash(Action::Preserve).actions();
+/// assert_eq!(a.on_crash, Action::Preserve);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Actions {
+    /// When the guest powers off.
+    pub on_poweroff: Action,
+    /// When the guest reboots.
+    pub on_reboot: Action,
+    /// When the guest crashes.
+    pub on_crash: Action,
+    /// When the guest's watchdog fires.
+    pub on_watchdog: Action,
+    /// When the guest asks for a soft reset.
+    pub on_soft_reset: Action,
+}
+
+fn action_to_idl(a: Action) -> types::ActionOnShutdown {
+    same(Action::to_raw, types::ActionOnShutdown::from_raw, a)
+}
+
+/// The domain type is one libxl knows and the build-info union's arm is
+/// its type's, the arm libxl reads (by `b_info.type`).
+fn check_build_arm(t: &types::DomainConfig) -> Result<()> {
+    use types::DomainBuildInfoTypeUnion as Arm;
+    let domain_type = DomainType::from_raw(t.c_info.type_.to_raw());
+    if let DomainType::Unknown(k) = domain_type {
+        return Err(invalid("type", &format!("unknown domain type {k}")));
+    }
+    let build_type = match &t.b_info.type_ {
+        Arm::Pv(_) => DomainType::Pv,
+        Arm::Pvh(_) => DomainType::Pvh,
+        Arm::Hvm(_) => DomainType::Hvm,
+        Arm::Invalid => DomainType::from_raw(-1),
+        Arm::Other(k) => DomainType::from_raw(*k),
+    };
+    if build_type != domain_type {
+        return Err(invalid(
+            "b_info.type",
+            &format!(
+                "the build info is for {build_type} but the domain is {domain_type}: \
+                 libxl would read the wrong union arm"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A hand enum and the generated one for the same libxl enumeration.
@@ -465,8 +781,9 @@ fn fresh_arm(ty: types::DomainType) -> types::DomainBuildInfoTypeUnion {
 }
 
 impl Disk {
-    /// Writes this disk over `d` (the disk libxl holds for the same vdev,
-    /// or a default one), keeping every field this type does not have.
+    /// Writes this disk over `d` (a default disk, or one libxl holds),
+    /// keeping every field this type does not have; a disk without a guest
+    /// device name is an error.
     pub(crate) fn merge_into(&self, d: &mut types::DeviceDisk) -> Result<()> {
         if self.vdev.is_empty() {
             return Err(invalid(
@@ -474,6 +791,13 @@ impl Disk {
                 "a disk needs a guest device name such as xvda",
             ));
         }
+        self.write_into(d);
+        Ok(())
+    }
+
+    /// [`merge_into`](Self::merge_into) unchecked, for the builder (whose
+    /// config `validate` checks).
+    fn write_into(&self, d: &mut types::DeviceDisk) {
         d.pdev_path = Some(self.target.clone());
         d.vdev = Some(self.vdev.clone());
         d.format = same(DiskFormat::to_raw, types::DiskFormat::from_raw, self.format);
@@ -485,7 +809,6 @@ impl Disk {
         d.readwrite = i32::from(!self.read_only);
         d.is_cdrom = i32::from(self.cdrom);
         d.removable = i32::from(self.cdrom);
-        Ok(())
     }
 
     /// The typed view of a libxl disk.
@@ -537,192 +860,19 @@ impl Nic {
 }
 
 impl DomainConfig {
-    /// The complete libxl configuration: [`libxl`](DomainConfig::libxl)
-    /// with the typed fields that differ from it written over it, after
+    /// The complete libxl configuration, after
     /// [`validate`](DomainConfig::validate).
     pub(crate) fn to_types(&self) -> Result<types::DomainConfig> {
         self.validate()?;
-        let mut t = self.libxl.clone();
-        let view = DomainConfig::from_types(self.libxl.clone()).ok();
-        self.overlay(&mut t, view.as_ref())?;
-        Ok(t)
+        Ok(self.libxl.clone())
     }
 
-    /// Writes the typed fields over `t`: all of them, or with `view` (what
-    /// `t` says in the typed fields' terms) only those that differ from it,
-    /// so libxl's "not set" values stay unset.
-    fn overlay(&self, t: &mut types::DomainConfig, view: Option<&DomainConfig>) -> Result<()> {
-        macro_rules! changed {
-            ($($f:ident),+) => { view.map_or(true, |v| false $(|| v.$f != self.$f)+) };
-        }
-        let ty = same(
-            DomainType::to_raw,
-            types::DomainType::from_raw,
-            self.domain_type,
-        );
-        use types::DomainBuildInfoTypeUnion as Arm;
-        let arm_matches = matches!(
-            (&t.b_info.type_, ty),
-            (Arm::Pv(_), types::DomainType::Pv)
-                | (Arm::Pvh(_), types::DomainType::Pvh)
-                | (Arm::Hvm(_), types::DomainType::Hvm)
-        );
-        if changed!(domain_type) || !arm_matches {
-            t.c_info.type_ = ty;
-            // The build-info arm must be the domain type's.
-            if !arm_matches {
-                t.b_info.type_ = fresh_arm(ty);
-            }
-        }
-        if changed!(name) {
-            t.c_info.name = Some(self.name.clone());
-        }
-        if changed!(uuid) {
-            t.c_info.uuid = self.uuid.unwrap_or_default();
-        }
-        let b = &mut t.b_info;
-        if changed!(vcpus) {
-            b.max_vcpus = i32::try_from(self.vcpus).map_err(|_| invalid("vcpus", "too many"))?;
-            b.avail_vcpus = Bitmap::first(self.vcpus as usize);
-        }
-        if changed!(memory_kib, maxmem_kib) {
-            b.target_memkb = self.memory_kib;
-            b.max_memkb = self.maxmem_kib.unwrap_or(self.memory_kib);
-        }
-        if changed!(kernel) {
-            b.kernel.clone_from(&self.kernel);
-        }
-        if changed!(ramdisk) {
-            b.ramdisk.clone_from(&self.ramdisk);
-        }
-        if changed!(cmdline) {
-            b.cmdline.clone_from(&self.cmdline);
-        }
-        if changed!(bootloader) {
-            // `b_info.bootloader` is where libxl (LIBXL_HAVE_BUILDINFO_BOOTLOADER)
-            // and xl keep it; `u.pv.bootloader` is its deprecated place.
-            b.bootloader.clone_from(&self.bootloader);
-            if let Arm::Pv(pv) = &mut b.type_ {
-                pv.bootloader = None;
-            }
-        }
-        if let Arm::Hvm(h) = &mut b.type_ {
-            if changed!(serial) {
-                h.serial.clone_from(&self.serial);
-            }
-        }
-        let action = |a: Action| same(Action::to_raw, types::ActionOnShutdown::from_raw, a);
-        if changed!(on_poweroff) {
-            t.on_poweroff = action(self.on_poweroff);
-        }
-        if changed!(on_reboot) {
-            t.on_reboot = action(self.on_reboot);
-        }
-        if changed!(on_crash) {
-            t.on_crash = action(self.on_crash);
-        }
-        if changed!(on_watchdog) {
-            t.on_watchdog = action(self.on_watchdog);
-        }
-        if changed!(on_soft_reset) {
-            t.on_soft_reset = action(self.on_soft_reset);
-        }
-        // Devices: each typed one over libxl's for the same vdev / devid.
-        if changed!(disks) {
-            let old = std::mem::take(&mut t.disks);
-            for disk in &self.disks {
-                let mut d = old
-                    .iter()
-                    .find(|d| d.vdev.as_deref() == Some(disk.vdev.as_str()))
-                    .cloned()
-                    .unwrap_or_default();
-                disk.merge_into(&mut d)?;
-                t.disks.push(d);
-            }
-        }
-        if changed!(nics) {
-            let old = std::mem::take(&mut t.nics);
-            for (i, nic) in self.nics.iter().enumerate() {
-                // As xl does, NICs without a devid are numbered in order.
-                let devid = nic.devid.unwrap_or(i as i32);
-                let mut n = old
-                    .iter()
-                    .find(|n| n.devid == devid)
-                    .cloned()
-                    .unwrap_or_default();
-                n.devid = devid;
-                nic.merge_into(&mut n);
-                t.nics.push(n);
-            }
-        }
-        Ok(())
-    }
-
-    /// The typed view of a complete libxl config. libxl's "not set" values
-    /// become this type's defaults (those of [`DomainConfig::new`]), never
-    /// huge numbers; the build-info union is read by `b_info.type`, the key
-    /// libxl itself uses.
+    /// A complete libxl config read from libxl, a file or a peer, whose
+    /// build-info arm is checked to be its type's (the rest is checked by
+    /// `validate` before it is used).
     pub(crate) fn from_types(t: types::DomainConfig) -> Result<Self> {
-        use types::DomainBuildInfoTypeUnion as Arm;
-        let domain_type = DomainType::from_raw(t.c_info.type_.to_raw());
-        let b = &t.b_info;
-        let (build_type, bootloader, serial) = match &b.type_ {
-            Arm::Pv(pv) => (
-                DomainType::Pv,
-                b.bootloader.clone().or_else(|| pv.bootloader.clone()),
-                None,
-            ),
-            Arm::Pvh(_) => (DomainType::Pvh, None, None),
-            Arm::Hvm(h) => (DomainType::Hvm, None, h.serial.clone()),
-            Arm::Invalid => (DomainType::from_raw(-1), None, None),
-            Arm::Other(k) => (DomainType::from_raw(*k), None, None),
-        };
-        if build_type != domain_type {
-            return Err(invalid(
-                "b_info.type",
-                &format!(
-                    "the build info is for {build_type} but the domain is {domain_type}: \
-                     libxl would read the wrong union arm"
-                ),
-            ));
-        }
-        let memory_kib = match b.target_memkb {
-            MEMKB_DEFAULT => match b.max_memkb {
-                MEMKB_DEFAULT => DEFAULT_MEMORY_KIB,
-                max => max,
-            },
-            m => m,
-        };
-        let maxmem_kib = match b.max_memkb {
-            MEMKB_DEFAULT => None,
-            m if m == memory_kib => None,
-            m => Some(m),
-        };
-        let action = |a: types::ActionOnShutdown| Action::from_raw(a.to_raw());
-        Ok(DomainConfig {
-            name: t.c_info.name.clone().unwrap_or_default(),
-            domain_type,
-            memory_kib,
-            maxmem_kib,
-            vcpus: u32::try_from(b.max_vcpus)
-                .ok()
-                .filter(|v| *v > 0)
-                .unwrap_or(1),
-            uuid: (!t.c_info.uuid.is_nil()).then_some(t.c_info.uuid),
-            kernel: b.kernel.clone(),
-            ramdisk: b.ramdisk.clone(),
-            cmdline: b.cmdline.clone(),
-            bootloader,
-            serial,
-            disks: t.disks.iter().map(Disk::from_types).collect(),
-            nics: t.nics.iter().map(Nic::from_types).collect(),
-            on_poweroff: action(t.on_poweroff),
-            on_reboot: action(t.on_reboot),
-            on_crash: action(t.on_crash),
-            on_watchdog: action(t.on_watchdog),
-            on_soft_reset: action(t.on_soft_reset),
-            libxl: t,
-        })
+        check_build_arm(&t)?;
+        Ok(DomainConfig::from(t))
     }
 }
 
@@ -755,16 +905,13 @@ pub(crate) mod tests {
         t.b_info.type_ = Arm::Pvh(Default::default());
         t.b_info.kernel = Some("/k".into());
         let cfg = DomainConfig::from_types(t.clone()).unwrap();
-        assert_eq!(
-            cfg.memory_kib, DEFAULT_MEMORY_KIB,
-            "the typed view's default"
-        );
+        assert_eq!(cfg.memory_kib(), None, "unset, as libxl has it");
         assert_eq!(
             cfg.to_types().unwrap(),
             t,
             "MEMKB_DEFAULT and <default>s stay"
         );
-        // A typed field set to something else is written.
+        // A builder method writes its field.
         let cfg = cfg.memory_mib(256).cmdline("quiet");
         let t2 = cfg.to_types().unwrap();
         assert_eq!(
@@ -798,17 +945,26 @@ pub(crate) mod tests {
         assert_eq!(field(DomainConfig::new("x", DomainType::Pv)), "kernel");
         assert_eq!(field(DomainConfig::new("x", DomainType::Pvh)), "kernel");
         assert_eq!(
-            field(
-                DomainConfig::new("x", DomainType::Pvh)
-                    .kernel("/k")
-                    .bootloader("pygrub")
-            ),
-            "bootloader"
+            field(DomainConfig::new("x", DomainType::Unknown(9))),
+            "type"
         );
-        assert!(DomainConfig::new("x", DomainType::Pv)
-            .bootloader("pygrub")
-            .validate()
-            .is_ok());
+        assert_eq!(field(pv().disk(Disk::new("/img", ""))), "disk.vdev");
+        let mut mixed = pv();
+        mixed.libxl.b_info.type_ = fresh_arm(types::DomainType::Hvm);
+        assert_eq!(field(mixed), "b_info.type");
+        // xl takes a bootloader for PV and PVH alike (xl_parse.c: "Neither
+        // kernel nor bootloader specified"), and libxl runs it for both.
+        for ty in [DomainType::Pv, DomainType::Pvh] {
+            DomainConfig::new("x", ty)
+                .bootloader("pygrub")
+                .validate()
+                .unwrap();
+        }
+        // The checks read the model, so a config from xl.cfg is checked
+        // the same way as one from the builder.
+        let x = DomainConfig::from_xl_cfg("name='x'\ntype='pvh'\nkernel='/k'\n").unwrap();
+        x.config.clone().validate().unwrap();
+        assert_eq!(field(x.config.vcpus(0)), "vcpus");
         assert!(DomainConfig::new("x", DomainType::Hvm).validate().is_ok());
         assert!(pv().validate().is_ok());
     }
@@ -823,11 +979,11 @@ pub(crate) mod tests {
              disk = [ '/srv/pv.img,raw,xvda,rw' ]\n",
         )
         .unwrap();
-        assert_eq!(x.config.bootloader.as_deref(), Some("pygrub"));
+        assert_eq!(x.config.bootloader_name(), Some("pygrub"));
         x.config.validate().unwrap();
         let back = DomainConfig::from_raw(&x.config.to_raw().unwrap()).unwrap();
         assert_eq!(back.libxl.b_info.bootloader.as_deref(), Some("pygrub"));
-        assert_eq!(back.bootloader, x.config.bootloader);
+        assert_eq!(back.bootloader_name(), x.config.bootloader_name());
         assert_eq!(
             back.libxl.b_info, x.config.libxl.b_info,
             "the build info converts back unchanged"
@@ -835,6 +991,6 @@ pub(crate) mod tests {
         let built = DomainConfig::new("b", DomainType::Pv).bootloader("pygrub");
         let raw = DomainConfig::from_raw(&built.to_raw().unwrap()).unwrap();
         assert_eq!(raw.libxl.b_info.bootloader.as_deref(), Some("pygrub"));
-        assert_eq!(raw.bootloader.as_deref(), Some("pygrub"));
+        assert_eq!(raw.bootloader_name(), Some("pygrub"));
     }
 }

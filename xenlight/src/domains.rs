@@ -185,7 +185,7 @@ impl Context {
     /// let ctx = xenlight::Context::new()?;
     /// let domid = ctx.find_domain("web")?;
     /// let cfg = ctx.domain_config(domid)?;
-    /// println!("{} has {} disks, on_reboot {:?}", cfg.name, cfg.disks.len(), cfg.on_reboot);
+    /// println!("{} has {} disks, on_reboot {:?}", cfg.name(), cfg.disks().len(), cfg.actions().on_reboot);
     /// # Ok::<(), xenlight::Error>(())
     /// ```
     #[doc(alias = "libxl_retrieve_domain_configuration")]

@@ -37,7 +37,7 @@ impl DomainConfig {
     /// let ctx = Context::new()?;
     /// let cfg = DomainConfig::new("web", DomainType::Pvh).kernel("/boot/vmlinuz");
     /// let back = DomainConfig::from_libxl_json(&ctx, &cfg.to_libxl_json(&ctx)?)?;
-    /// assert_eq!(back.kernel, cfg.kernel);
+    /// assert_eq!(back, cfg.clone().uuid(back.libxl.c_info.uuid), "one model: the same config");
     /// # Ok::<(), xenlight::Error>(())
     /// ```
     #[doc(alias = "libxl_domain_config_from_json")]

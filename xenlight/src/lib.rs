@@ -97,8 +97,8 @@ pub mod fuzzing;
 pub use asynchronous::ASYNC_WAIT_HOOK;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
-pub use asynchronous::{AsyncContext, DomainEventStream};
-pub use config::{Disk, DomainConfig, Nic};
+pub use asynchronous::{AsyncContext, Cancelled, Creation, DomainEventStream};
+pub use config::{Actions, Disk, DomainConfig, Nic};
 pub use console::{Console, ConsoleKind};
 pub use context::{Autoballoon, Context};
 pub use enums::{Action, DiskBackend, DiskFormat, DomainType, ShutdownReason};

@@ -90,13 +90,7 @@ impl Context {
     /// ```
     #[doc(alias = "libxl_set_vcpuonline")]
     pub fn set_vcpus_online(&self, domid: Domid, count: u32) -> Result<()> {
-        if count == 0 {
-            return Err(crate::error::Error::InvalidArgument {
-                what: "vCPU count",
-                reason: "a domain needs at least one online vCPU".into(),
-            });
-        }
-        let mut map = Bitmap::first(count as usize).to_c()?;
+        let mut map = online_map(count)?;
         // SAFETY: an initialised bitmap that outlives the call; NULL ao_how
         // makes it synchronous.
         try_call!(self, On::Domain(domid), unsafe libxl_set_vcpuonline(domid.get(), map.as_mut_ptr(), ptr::null()))
@@ -151,4 +145,16 @@ fn map_bytes(n: i32, op: &'static str) -> Result<usize> {
         .filter(|n| *n > 0)
         .map(|n| n.div_ceil(8))
         .ok_or_else(|| crate::raw::error_for(n, op, On::Host))
+}
+
+/// The map of vCPUs `0..count` that `libxl_set_vcpuonline` takes; no
+/// vCPU online is refused.
+pub(crate) fn online_map(count: u32) -> Result<crate::raw::Owned<sys::libxl_bitmap>> {
+    if count == 0 {
+        return Err(crate::error::Error::InvalidArgument {
+            what: "vCPU count",
+            reason: "a domain needs at least one online vCPU".into(),
+        });
+    }
+    Bitmap::first(count as usize).to_c()
 }

@@ -36,7 +36,10 @@ use crate::raw::call::check;
 use crate::raw::lock;
 use crate::raw::On;
 
+mod creation;
 mod ops;
+mod resources;
+pub use creation::{Cancelled, Creation};
 
 /// How long the event thread waits in one poll when nothing happens.
 const IDLE_SLICE: Duration = Duration::from_millis(100);
@@ -264,7 +267,7 @@ impl AsyncContext {
         console_ready: Option<oneshot::Sender<Domid>>,
     ) -> Result<Domid> {
         let raw = SendConfig(self.handle.shared.ctx.host_sized_raw(cfg)?);
-        self.create_raw_paused(raw, cfg.name.clone(), console_ready, None)
+        self.create_raw_paused(raw, cfg.name().to_owned(), console_ready, None)
             .await
     }
 
@@ -278,6 +281,23 @@ impl AsyncContext {
         console_ready: Option<oneshot::Sender<Domid>>,
         restore: Option<RestoreFrom>,
     ) -> Result<Domid> {
+        self.create_raw_paused_abortable(raw, name, console_ready, restore, None)
+            .await
+            .0
+    }
+
+    /// [`create_raw_paused`](Self::create_raw_paused) that `abort` (when
+    /// it fires; a dropped sender is no abort) asks libxl to abort, and
+    /// that still waits for libxl's completion and the clean-up after it.
+    /// Also returns the domid libxl gave the domain, if it got that far.
+    async fn create_raw_paused_abortable(
+        &self,
+        raw: SendConfig,
+        name: String,
+        console_ready: Option<oneshot::Sender<Domid>>,
+        restore: Option<RestoreFrom>,
+        abort: Option<oneshot::Receiver<()>>,
+    ) -> (Result<Domid>, Option<Domid>) {
         let shared = Arc::clone(&self.handle.shared);
         let uuid = Uuid::from_bytes(raw.c_info.uuid.uuid);
         let op_name = if restore.is_some() {
@@ -286,10 +306,13 @@ impl AsyncContext {
             "libxl_domain_create_new"
         };
         let admitted = name.clone();
-        let before: Vec<Domid> = shared.ctx.domains()?.iter().map(|d| d.domid).collect();
+        let before: Vec<Domid> = match shared.ctx.domains() {
+            Ok(list) => list.iter().map(|d| d.domid).collect(),
+            Err(e) => return (Err(e), None),
+        };
         // Admission may balloon dom0 and wait for it: not on a runtime worker.
         // The admission lock is held until libxl's create has finished.
-        let (shared, raw, _admission) = tokio::task::spawn_blocking(move || {
+        let admission = tokio::task::spawn_blocking(move || {
             let admission = crate::memory::AdmissionLock::acquire();
             shared
                 .ctx
@@ -300,7 +323,18 @@ impl AsyncContext {
         .map_err(|e| Error::InvalidArgument {
             what: "admission task",
             reason: e.to_string(),
-        })??;
+        });
+        let (shared, raw, _admission) = match admission {
+            Ok(Ok(a)) => a,
+            Ok(Err(e)) | Err(e) => return (Err(e), None),
+        };
+        let mut abort = abort;
+        if let Some(rx) = abort.as_mut() {
+            if rx.try_recv().is_ok() {
+                // Cancelled while admitted: libxl was never asked.
+                return (Err(cancelled(op_name, &name)), None);
+            }
+        }
         let op = start_create(
             &shared,
             CreateData {
@@ -310,14 +344,36 @@ impl AsyncContext {
                 restore,
             },
         );
-        let done = op.await;
+        let done = match abort {
+            None => op.await,
+            Some(rx) => {
+                let mut op = op;
+                // A dropped sender is no abort: then only the operation ends it.
+                let asked = async {
+                    if rx.await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                };
+                let mut asked = std::pin::pin!(asked);
+                let mut aborted = false;
+                std::future::poll_fn(|cx| {
+                    if !aborted && asked.as_mut().poll(cx).is_ready() {
+                        op.abort();
+                        aborted = true;
+                    }
+                    Pin::new(&mut op).poll(cx)
+                })
+                .await
+            }
+        };
         let domid = done
             .data
             .as_ref()
             .and_then(|d| d.downcast_ref::<CreateData>())
             .map_or(u32::MAX, |d| d.domid);
+        let made = (domid != u32::MAX).then(|| Domid::from_libxl(domid));
         match done.check(&shared, op_name, On::Named(&name)) {
-            Ok(()) => Ok(Domid::from_libxl(domid)),
+            Ok(()) => (Ok(Domid::from_libxl(domid)), made),
             Err(err) => {
                 // As the sync path: only new domains with the config's UUID.
                 if let Ok(now) = shared.ctx.domains() {
@@ -328,7 +384,7 @@ impl AsyncContext {
                         let _ = self.destroy(d.domid).await;
                     }
                 }
-                Err(err)
+                (Err(err), made)
             }
         }
     }
@@ -596,6 +652,14 @@ fn dispatch(shared: &Shared, ev: DomainEvent) {
             s.waiting.remove(&domid);
         }
         _ => {}
+    }
+}
+
+/// The error of a creation cancelled before libxl was asked.
+fn cancelled(op: &'static str, name: &str) -> Error {
+    Error::Cancelled {
+        op,
+        domain: Some(DomainRef::Name(name.to_owned())),
     }
 }
 
@@ -885,9 +949,19 @@ impl Drop for AoFuture {
                 // Whatever the outcome, the event thread cleans up after it.
                 lock(&self.shared.orphans).push(Arc::clone(&self.slot));
             }
-            if st.rc.is_some() {
-                return;
-            }
+        }
+        self.abort();
+    }
+}
+
+impl AoFuture {
+    /// Asks libxl to abort the operation (`libxl_ao_abort`) unless it has
+    /// completed; libxl still completes it (with `ERROR_ABORTED`, or as it
+    /// would have, if it was past the point of no return), so the future
+    /// resolves as before.
+    fn abort(&self) {
+        if self.finished || lock(&self.slot.state).rc.is_some() {
+            return;
         }
         let how = how(Arc::as_ptr(&self.slot) as *mut c_void);
         // SAFETY: `how` names the operation this future started (libxl

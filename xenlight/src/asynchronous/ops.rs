@@ -34,7 +34,7 @@ impl AsyncContext {
     /// Runs `call` as one libxl asynchronous operation on `held`, and
     /// returns its result with `held` back (`None` only if libxl never
     /// completed it, which a completed future rules out).
-    async fn ao<T: 'static>(
+    pub(super) async fn ao<T: 'static>(
         &self,
         op: &'static str,
         on: On<'_>,
@@ -60,7 +60,7 @@ impl AsyncContext {
 
     /// Runs the sync call `f` on the runtime's blocking pool: for the
     /// operations libxl has no asynchronous form for.
-    async fn blocking<T: Send + 'static>(
+    pub(super) async fn blocking<T: Send + 'static>(
         &self,
         op: &'static str,
         f: impl FnOnce(&Context) -> Result<T> + Send + 'static,
@@ -111,7 +111,7 @@ impl AsyncContext {
     }
 
     /// A libxl asynchronous operation on one domain other than Domain-0.
-    async fn domain_op(
+    pub(super) async fn domain_op(
         &self,
         op: &'static str,
         domid: Domid,
@@ -341,6 +341,13 @@ impl AsyncContext {
         // Context::save: it is gone when this returns (libxl's destroy
         // completes while Xen may still list it, dying).
         self.destroy(domid).await?;
+        self.wait_unlisted(domid).await
+    }
+
+    /// Waits until a destroyed domain has left Xen's list (libxl's destroy
+    /// completes while Xen may still list it, dying), for at most the
+    /// 30 s `Context::destroy_and_wait` waits.
+    pub(super) async fn wait_unlisted(&self, domid: Domid) -> Result<()> {
         let start = std::time::Instant::now();
         while self.context().still_listed_after_destroy(domid, start)? {
             tokio::time::sleep(crate::lifecycle::GONE_POLL).await;

@@ -109,7 +109,7 @@ impl std::fmt::Display for XlCfgWarning {
 ///     vif = [ "bridge=xenbr0,mac=00:16:3e:00:00:01,vifname=web0" ]
 /// "#)?;
 /// assert!(x.warnings.is_empty());
-/// assert_eq!(x.config.memory_kib, 256 * 1024);
+/// assert_eq!(x.config.memory_kib(), Some(256 * 1024));
 /// assert_eq!(x.config.libxl.nics[0].ifname.as_deref(), Some("web0"));
 /// # Ok::<(), xenlight::Error>(())
 /// ```

@@ -23,16 +23,19 @@ fn full_config_maps_like_xl() {
     );
     assert!(x.warnings.is_empty(), "{:?}", x.warnings);
     let cfg = x.config;
-    assert_eq!(cfg.cmdline.as_deref(), Some("root=/dev/xvda1 console=hvc0"));
     assert_eq!(
-        (cfg.memory_kib, cfg.maxmem_kib, cfg.vcpus),
-        (65536, Some(131072), 2)
+        cfg.libxl.b_info.cmdline.as_deref(),
+        Some("root=/dev/xvda1 console=hvc0")
     );
-    assert_eq!(cfg.disks, vec![Disk::new("/img", "xvdb").read_only(true)]);
-    assert_eq!(cfg.nics[0].script.as_deref(), Some("vif-bridge"));
-    assert_eq!(cfg.on_crash, Action::Preserve);
     assert_eq!(
-        cfg.uuid.unwrap().to_string(),
+        (cfg.memory_kib(), cfg.maxmem_kib(), cfg.max_vcpus()),
+        (Some(65536), Some(131072), 2)
+    );
+    assert_eq!(cfg.disks(), vec![Disk::new("/img", "xvdb").read_only(true)]);
+    assert_eq!(cfg.nics()[0].script.as_deref(), Some("vif-bridge"));
+    assert_eq!(cfg.actions().on_crash, Action::Preserve);
+    assert_eq!(
+        cfg.libxl.c_info.uuid.to_string(),
         "12345678-9abc-def0-1122-334455667788"
     );
     // xl's defaults from xl.conf.
@@ -49,7 +52,7 @@ fn unknown_keys_are_warnings_as_xl_ignores_them() {
         x.unknown_keys().collect::<Vec<_>>(),
         ["frobnicate", "vcpus.max", "zz"]
     );
-    assert_eq!(x.config.cmdline.as_deref(), Some("a\" b"));
+    assert_eq!(x.config.libxl.b_info.cmdline.as_deref(), Some("a\" b"));
 }
 
 #[test]
@@ -97,7 +100,7 @@ fn xl_quirks_are_kept() {
     assert_eq!(x.warnings[0].kind, XlCfgWarningKind::Parser);
     // `type` words are matched as prefixes, as xl's strncmp does.
     assert_eq!(
-        cfg("name='x'\ntype='hv'\n").config.domain_type,
+        cfg("name='x'\ntype='hv'\n").config.domain_type(),
         crate::DomainType::Hvm
     );
     // An unrecognised vif option is skipped, the rest is kept.
@@ -107,7 +110,7 @@ fn xl_quirks_are_kept() {
     // pvgrub firmware becomes the kernel.
     let x = cfg("name='x'\nfirmware='pvgrub64'\n");
     assert_eq!(
-        x.config.kernel.unwrap(),
+        x.config.libxl.b_info.kernel.unwrap(),
         format!("{XEN_FIRMWARE_DIR}/pvgrub64.bin")
     );
 }
