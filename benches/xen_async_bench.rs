@@ -79,6 +79,76 @@ fn main() {
         "async-create async/sync",
     );
 
+    // Disk attach + detach on a running guest: asynchronous operations
+    // against the sync calls (from a blocking thread), alternating.
+    let img = "/tmp/bench-async-disk.img";
+    std::fs::write(img, vec![0u8; 1 << 20]).expect("disk image");
+    let d = booted_guest(&rt, &ctx, "bench-hotplug");
+    let disk = xenlight::Disk::new(img, "xvdb");
+    let (a, s) = compare(
+        6,
+        1,
+        || {
+            rt.block_on(async {
+                ctx.attach_disk(d, &disk).await.expect("attach");
+                ctx.detach_disk(d, "xvdb").await.expect("detach");
+            });
+        },
+        || {
+            let (c, disk) = (ctx.clone(), disk.clone());
+            rt.block_on(rt.spawn_blocking(move || {
+                c.context().attach_disk(d, &disk).expect("attach");
+                c.context().detach_disk(d, "xvdb").expect("detach");
+            }))
+            .expect("blocking task");
+        },
+    );
+    report(
+        "disk attach + detach (PV guest, running)",
+        "async",
+        &a,
+        "sync",
+        &s,
+        "async-hotplug async/sync",
+    );
+
+    // Save + restore of the same running guest, alternating sides; each
+    // restore gives it a new domid.
+    let save = "/tmp/bench-async.save";
+    let domid = std::cell::Cell::new(d);
+    let (a, s) = compare(
+        4,
+        1,
+        || {
+            rt.block_on(async {
+                ctx.save(domid.get(), save).await.expect("save");
+                domid.set(ctx.restore(save).await.expect("restore"));
+            });
+        },
+        || {
+            let c = ctx.clone();
+            let old = domid.get();
+            domid.set(
+                rt.block_on(rt.spawn_blocking(move || {
+                    c.context().save(old, save).expect("save");
+                    c.context().restore(save).expect("restore")
+                }))
+                .expect("blocking task"),
+            );
+        },
+    );
+    let _ = std::fs::remove_file(save);
+    let _ = std::fs::remove_file(img);
+    rt.block_on(ctx.destroy(domid.get())).expect("destroy");
+    report(
+        "save + restore (PV, 128 MiB, running)",
+        "async",
+        &a,
+        "sync",
+        &s,
+        "async-save async/sync",
+    );
+
     // Shutdown request to shutdown event: ours (one event thread feeding
     // the wait) against `xl shutdown -w` (xl waits on libxl's events). Only
     // the request-to-event time is measured, in alternating order; each

@@ -11,9 +11,8 @@ use std::time::{Duration, Instant};
 use xenlight::{Context, Domid};
 
 /// Xen's console lines about guest triple faults.
-fn triple_faults(ctx: &Context) -> Vec<String> {
-    ctx.xen_dmesg(false)
-        .unwrap_or_default()
+fn triple_faults(dmesg: &str) -> Vec<String> {
+    dmesg
         .lines()
         .filter(|l| l.contains("Triple fault"))
         .map(str::to_owned)
@@ -31,13 +30,24 @@ fn triple_faults(ctx: &Context) -> Vec<String> {
 /// `TEST-RETRIED` marker (named by libtest's thread for the test), which
 /// `cargo xtask vm-test` reports.
 pub fn retry_after_triple_fault(body: impl Fn()) {
-    use std::io::Write;
     let ctx = Context::new().expect("a Xen dom0");
-    let before = triple_faults(&ctx);
+    retry_after_triple_fault_in(|| ctx.xen_dmesg(false).unwrap_or_default(), body);
+}
+
+/// [`retry_after_triple_fault`] in a process that has no sync `Context`
+/// (an `AsyncContext`'s: libxl wants one SIGCHLD mode per process): Xen's
+/// log is read with `xl dmesg`.
+pub fn retry_after_triple_fault_xl(body: impl Fn()) {
+    retry_after_triple_fault_in(|| run("xl", &["dmesg"]), body);
+}
+
+fn retry_after_triple_fault_in(dmesg: impl Fn() -> String, body: impl Fn()) {
+    use std::io::Write;
+    let before = triple_faults(&dmesg());
     let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(&body)) else {
         return;
     };
-    let after = triple_faults(&ctx);
+    let after = triple_faults(&dmesg());
     let Some(fault) = after.iter().find(|l| !before.contains(l)) else {
         std::panic::resume_unwind(panic);
     };

@@ -33,23 +33,32 @@ fn run_block(name: &str, cmdline: &str) -> String {
     )
 }
 
-/// Builds the examples (in `env`: the 4.20 host's build environment, or
-/// none) and returns them by name.
+/// Builds the examples and the xl-compatible tool `rxl` (in `env`: the
+/// 4.20 host's build environment, or none) and returns them by name.
 fn build_examples(
     features: &[&str],
     release: bool,
     env: &[(String, String)],
 ) -> Result<Vec<Artifact>> {
-    let mut args = vec!["build", "-p", "xenlight", "--examples"];
+    let mut args = vec![
+        "build",
+        "-p",
+        "xenlight",
+        "--examples",
+        "-p",
+        "rxl",
+        "--bins",
+    ];
     if release {
         args.push("--release");
     }
-    for f in features {
-        args.extend(["--features", f]);
+    let features: Vec<String> = features.iter().map(|f| format!("xenlight/{f}")).collect();
+    for f in &features {
+        args.extend(["--features", f.as_str()]);
     }
     Ok(cargo::build_executables_env(&args, env)?
         .into_iter()
-        .filter(|a| a.kind == "example")
+        .filter(|a| a.kind == "example" || (a.kind == "bin" && a.name == "rxl"))
         .collect())
 }
 
