@@ -507,7 +507,7 @@ async fn console_shows(name: &str, marker: &str, times: usize, timeout: Duration
 /// faulted under TCG meanwhile, as the sync tests are.
 #[test]
 #[ignore = "not yet stable under TCG (a PV guest answered a save's suspend request by rebooting \
-            while six ran): cargo xtask vm-test an_async_agent"]
+            while six ran); run it with cargo xtask vm-test --cpus 4 an_async_agent"]
 fn an_async_agent_creates_saves_restores_migrates_and_cancels_guests() {
     let _heavy = HEAVY.blocking_lock();
     retry_after_triple_fault_xl(|| {

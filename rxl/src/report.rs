@@ -85,6 +85,12 @@ fn domain_json(info: &DomainInfo) -> Value {
     })
 }
 
+/// The `--json` form of a domain listing.
+fn print_domains_json(infos: &[DomainInfo]) -> Result<(), String> {
+    print_json(&Value::Array(infos.iter().map(domain_json).collect()));
+    Ok(())
+}
+
 fn print_json(v: &Value) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
@@ -98,8 +104,7 @@ pub fn list(
 ) -> Result<(), String> {
     let infos = domains(ctx, which)?;
     if as_json {
-        print_json(&Value::Array(infos.iter().map(domain_json).collect()));
-        return Ok(());
+        return print_domains_json(&infos);
     }
     print!("Name                                        ID   Mem VCPUs\tState\tTime(s)");
     if verbose {
@@ -135,8 +140,7 @@ pub fn list(
 pub fn claims(ctx: &Context, as_json: bool) -> Result<(), String> {
     let infos = domains(ctx, None)?;
     if as_json {
-        print_json(&Value::Array(infos.iter().map(domain_json).collect()));
-        return Ok(());
+        return print_domains_json(&infos);
     }
     println!("Name                                        ID   Mem VCPUs\tState\tTime(s)  Claimed");
     for i in &infos {
@@ -158,8 +162,7 @@ pub fn claims(ctx: &Context, as_json: bool) -> Result<(), String> {
 pub fn sharing(ctx: &Context, as_json: bool, which: Option<&str>) -> Result<(), String> {
     let infos = domains(ctx, which)?;
     if as_json {
-        print_json(&Value::Array(infos.iter().map(domain_json).collect()));
-        return Ok(());
+        return print_domains_json(&infos);
     }
     println!("Name                                        ID   Mem Shared");
     for i in &infos {
