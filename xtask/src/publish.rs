@@ -167,6 +167,8 @@ pub fn package() -> Result<()> {
             "--workspace",
             "--exclude",
             "xtask",
+            "--exclude",
+            "rxl",
             "--allow-dirty",
         ][..],
         &[
@@ -175,6 +177,8 @@ pub fn package() -> Result<()> {
             "--workspace",
             "--exclude",
             "xtask",
+            "--exclude",
+            "rxl",
             "--allow-dirty",
         ][..],
     ] {
@@ -197,6 +201,8 @@ pub fn downstream_test() -> Result<cargo::Artifact> {
             "--workspace",
             "--exclude",
             "xtask",
+            "--exclude",
+            "rxl",
             "--allow-dirty",
             "--no-verify",
         ])
