@@ -78,11 +78,8 @@ fn v420_a_disks_grant_usage_is_kept_by_a_created_domain() {
     let img = format!("/tmp/{name}.img");
     std::fs::write(&img, vec![0u8; 1 << 20]).unwrap();
     let mut cfg = pv_guest(&name, false).disk(Disk::new(&img, "xvdb"));
-    cfg.libxl.disks.push(types::DeviceDisk {
-        vdev: Some("xvdb".into()),
-        grant_usage: Some(true),
-        ..Default::default()
-    });
+    // One model: the builder's disk is the model's, set in place.
+    cfg.libxl.disks[0].grant_usage = Some(true);
     let back = create_and_read_back(&ctx, &cfg);
     let d = back
         .disks
