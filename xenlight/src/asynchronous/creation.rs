@@ -146,31 +146,21 @@ impl Creation {
         }
     }
 
+    /// The task's end; `finish` and `cancel` take the creation by value,
+    /// so this runs once.
     async fn join(&mut self) -> (Result<Domid>, Option<Domid>) {
+        let failed = |reason: String| {
+            let e = Error::InvalidArgument {
+                what: "creation task",
+                reason,
+            };
+            (Err(e), None)
+        };
         match self.task.take() {
-            Some(task) => task.await.unwrap_or_else(|e| {
-                (
-                    Err(Error::InvalidArgument {
-                        what: "creation task",
-                        reason: e.to_string(),
-                    }),
-                    None,
-                )
-            }),
-            None => unreachable_join(),
+            Some(task) => task.await.unwrap_or_else(|e| failed(e.to_string())),
+            None => failed("already awaited".into()),
         }
     }
-}
-
-/// `join` runs once: `finish` and `cancel` take the creation by value.
-fn unreachable_join() -> (Result<Domid>, Option<Domid>) {
-    (
-        Err(Error::InvalidArgument {
-            what: "creation",
-            reason: "already awaited".into(),
-        }),
-        None,
-    )
 }
 
 impl Drop for Creation {

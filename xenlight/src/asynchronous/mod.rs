@@ -296,7 +296,7 @@ impl AsyncContext {
         name: String,
         console_ready: Option<oneshot::Sender<Domid>>,
         restore: Option<RestoreFrom>,
-        abort: Option<oneshot::Receiver<()>>,
+        mut abort: Option<oneshot::Receiver<()>>,
     ) -> (Result<Domid>, Option<Domid>) {
         let shared = Arc::clone(&self.handle.shared);
         let uuid = Uuid::from_bytes(raw.c_info.uuid.uuid);
@@ -328,7 +328,6 @@ impl AsyncContext {
             Ok(Ok(a)) => a,
             Ok(Err(e)) | Err(e) => return (Err(e), None),
         };
-        let mut abort = abort;
         if let Some(rx) = abort.as_mut() {
             if rx.try_recv().is_ok() {
                 // Cancelled while admitted: libxl was never asked.
