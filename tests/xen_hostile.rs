@@ -276,34 +276,48 @@ fn a_save_that_fails_resumes_the_guest_which_counts_on() {
 /// Finding 7: a receiver whose hand-over fails after "go" destroys its
 /// copy and tells the sender, which resumes its own: the guest runs on
 /// at the sender under its name, and nothing is left at the receiver.
+/// PVH: live migration of a PV guest fails earlier here (libxc refuses
+/// its shadow log-dirty), before any "go", so it would prove nothing.
 #[test]
 fn a_receiver_that_fails_after_go_gives_the_guest_back_to_the_sender() {
-    let ctx = Context::new().unwrap();
-    let name = format!("{PREFIX}hostile-handover");
-    let guard = counting_guest(&ctx, &name, xenlight::DomainType::Pv);
-    xenlight::HANDOVER_FAULT.store(true, std::sync::atomic::Ordering::SeqCst);
-    let e = ctx.migrate_local(guard.domid).unwrap_err();
-    xenlight::HANDOVER_FAULT.store(false, std::sync::atomic::Ordering::SeqCst);
-    println!("{e}");
-    assert!(matches!(e, Error::Migration { resumed: true, .. }), "{e:?}");
-    assert_eq!(
-        ctx.domain_name(guard.domid).unwrap().as_deref(),
-        Some(name.as_str())
-    );
-    assert!(
-        wait_until(Duration::from_secs(30), || named(&ctx, &name)
-            == [name.clone()]),
-        "{:?}",
-        named(&ctx, &name)
-    );
-    let counts = || protocol::guest_counts(&console_log(&name));
-    let last = *counts().last().unwrap();
-    assert!(
-        wait_until(Duration::from_secs(60), || counts()
-            .last()
-            .is_some_and(|n| *n > last + 1)),
-        "the guest does not run at the sender"
-    );
+    retry_after_triple_fault(|| {
+        let ctx = Context::new().unwrap();
+        let name = format!("{PREFIX}hostile-handover");
+        let guard = counting_guest(&ctx, &name, xenlight::DomainType::Pvh);
+        xenlight::HANDOVER_FAULT.store(true, std::sync::atomic::Ordering::SeqCst);
+        let e = ctx.migrate_local(guard.domid).unwrap_err();
+        xenlight::HANDOVER_FAULT.store(false, std::sync::atomic::Ordering::SeqCst);
+        println!("{e}");
+        assert!(
+            matches!(
+                e,
+                Error::Migration {
+                    stage: "handing over",
+                    resumed: true,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert_eq!(
+            ctx.domain_name(guard.domid).unwrap().as_deref(),
+            Some(name.as_str())
+        );
+        assert!(
+            wait_until(Duration::from_secs(30), || named(&ctx, &name)
+                == [name.clone()]),
+            "{:?}",
+            named(&ctx, &name)
+        );
+        let counts = || protocol::guest_counts(&console_log(&name));
+        let last = *counts().last().unwrap();
+        assert!(
+            wait_until(Duration::from_secs(60), || counts()
+                .last()
+                .is_some_and(|n| *n > last + 1)),
+            "the guest does not run at the sender"
+        );
+    });
 }
 
 /// Finding 10: without pciback libxl returns NULL and logs why; that is an

@@ -27,18 +27,35 @@ fn dom0_vcpus_are_listed_online_with_their_affinity() {
     assert!(v.iter().all(|v| v.cpumap.iter().count() > 0), "{v:?}");
 }
 
+/// `xl vcpu-pin` in its three forms (one vCPU, `-f`, `all`) reads back
+/// pinned; the guest's memory is on node 0, the host's only node.
 #[test]
 fn a_vcpu_pinned_to_one_cpu_reads_back_pinned() {
     let ctx = Context::new().unwrap();
     let g = paused_guest(&ctx, "ops-pin");
-    let mut one = Bitmap::default();
-    one.set(1);
-    ctx.set_vcpu_affinity(g.domid, 0, Some(&one), None).unwrap();
-    let v = ctx.vcpus(g.domid).unwrap();
-    assert!(
-        v[0].cpumap.test(1) && !v[0].cpumap.test(0),
-        "{:?}",
-        v[0].cpumap
+    let only = |cpu: usize| {
+        let mut m = Bitmap::default();
+        m.set(cpu);
+        m
+    };
+    let pinned_to =
+        |ctx: &Context| -> Vec<usize> { ctx.vcpus(g.domid).unwrap()[0].cpumap.iter().collect() };
+    ctx.set_vcpu_affinity(g.domid, 0, Some(&only(1)), None)
+        .unwrap();
+    assert_eq!(pinned_to(&ctx), [1]);
+    ctx.set_vcpu_affinity_force(g.domid, 0, Some(&only(0)), None)
+        .unwrap();
+    assert_eq!(pinned_to(&ctx), [0]);
+    ctx.set_all_vcpus_affinity(g.domid, 1, Some(&only(1)), None)
+        .unwrap();
+    assert_eq!(pinned_to(&ctx), [1]);
+    assert!(ctx.set_all_vcpus_affinity(g.domid, 1, None, None).is_err());
+    assert_eq!(
+        ctx.node_affinity(g.domid)
+            .unwrap()
+            .iter()
+            .collect::<Vec<_>>(),
+        [0]
     );
 }
 
@@ -82,6 +99,262 @@ fn pool0_holds_dom0_and_every_cpu() {
     let cpus = ctx.physinfo().unwrap().nr_cpus as usize;
     assert_eq!(p0.cpumap.iter().count(), cpus, "{p0:?}");
     assert_eq!(p0.sched, ctx.scheduler().unwrap());
+}
+
+/// `on_crash="preserve"`'s call: the domain is kept under NAME + suffix
+/// with its xenstore `vm` entry at a fresh UUID; Domain-0 and bad suffixes
+/// are refused. `xl vncviewer` of a guest without VNC is libxl's error
+/// (it returns instead of exec'ing). FLASK: Debian's Xen has no XSM, and
+/// each call says so with libxl's error.
+#[test]
+fn a_preserved_domain_is_renamed_with_a_new_vm_uuid_and_flask_is_absent() {
+    let ctx = Context::new().unwrap();
+    let g = paused_guest(&ctx, "ops-keep");
+    let name = format!("{PREFIX}ops-keep");
+    let uuid = ctx.preserve(g.domid, "--kept").unwrap();
+    assert_eq!(
+        ctx.domain_name(g.domid).unwrap().as_deref(),
+        Some(format!("{name}--kept").as_str())
+    );
+    let vm = run("xenstore-read", &[&format!("/local/domain/{}/vm", g.domid)]);
+    assert_eq!(vm.trim(), format!("/vm/{uuid}"));
+    assert_eq!(
+        run("xenstore-read", &[&format!("/vm/{uuid}/uuid")]).trim(),
+        uuid.to_string()
+    );
+    assert!(matches!(
+        ctx.preserve(Domid::DOM0, "--x"),
+        Err(Error::Domain0Refused { .. })
+    ));
+    assert!(matches!(
+        ctx.preserve(g.domid, "a/b"),
+        Err(Error::InvalidArgument { .. })
+    ));
+
+    // `xl vncviewer` of a guest without a VNC display returns (no exec).
+    let e = ctx.vncviewer_exec(g.domid, false);
+    assert!(matches!(e, Error::Libxl { .. }), "{e:?}");
+
+    for (what, r) in [
+        ("getenforce", ctx.flask_enforcing().map(drop)),
+        ("setenforce", ctx.set_flask_enforcing(false)),
+        ("loadpolicy", ctx.flask_load_policy(b"not a policy")),
+    ] {
+        println!("{what}: {r:?}");
+        assert!(matches!(r, Err(Error::Libxl { .. })), "{what}: {r:?}");
+    }
+}
+
+/// xl's `psr-*` on a host without Intel RDT (QEMU's emulated CPU): no
+/// monitoring, each query and setting libxl's typed error; the host's one
+/// socket is online.
+#[test]
+fn psr_calls_say_this_host_has_no_rdt() {
+    use xenlight::types::{PsrCbmType, PsrCmtType, PsrFeatType};
+    let ctx = Context::new().unwrap();
+    let g = paused_guest(&ctx, "ops-psr");
+    assert_eq!(
+        ctx.online_sockets().unwrap().iter().collect::<Vec<_>>(),
+        [0]
+    );
+    assert!(!ctx.psr_cmt_enabled());
+    assert!(!ctx.psr_cmt_type_supported(PsrCmtType::CacheOccupancy));
+    assert!(!ctx.psr_cmt_attached(g.domid));
+    let sockets = ctx.online_sockets().unwrap();
+    let results = [
+        ("psr_cmt_attach", ctx.psr_cmt_attach(g.domid)),
+        ("psr_cmt_detach", ctx.psr_cmt_detach(g.domid)),
+        ("psr_cmt_total_rmid", ctx.psr_cmt_total_rmid().map(drop)),
+        (
+            "psr_l3_cache_size_kib",
+            ctx.psr_l3_cache_size_kib(0).map(drop),
+        ),
+        (
+            "psr_cmt_sample",
+            ctx.psr_cmt_sample(g.domid, PsrCmtType::CacheOccupancy, 0)
+                .map(drop),
+        ),
+        (
+            "psr_cat_set_cbm",
+            ctx.psr_cat_set_cbm(g.domid, PsrCbmType::L3Cbm, &sockets, 0xf),
+        ),
+        ("psr_cat_info", ctx.psr_cat_info(3).map(drop)),
+        (
+            "psr_hw_info",
+            ctx.psr_hw_info(PsrFeatType::Cat, 3).map(drop),
+        ),
+        (
+            "psr_set_val",
+            ctx.psr_set_val(g.domid, PsrCbmType::MbaThrtl, &sockets, 10),
+        ),
+        (
+            "psr_get_val",
+            ctx.psr_get_val(g.domid, PsrCbmType::L3Cbm, 0).map(drop),
+        ),
+    ];
+    for (what, r) in results {
+        println!("{what}: {r:?}");
+        assert!(matches!(r, Err(Error::Libxl { .. })), "{what}: {r:?}");
+    }
+}
+
+/// What `xl create` counts before it balloons: a 128 MiB PV guest needs
+/// its memory and a little more; dom0 is at its target. The host's PCI
+/// devices are listed with their node (the host bridge at 00:00.0).
+#[test]
+fn memory_needed_dom0_at_target_and_the_pci_topology() {
+    let ctx = Context::new().unwrap();
+    let cfg = pv_guest(&format!("{PREFIX}ops-need"), false);
+    let need = ctx.memory_needed_kib(&cfg).unwrap();
+    assert!((128 * 1024..160 * 1024).contains(&need), "{need} KiB");
+    ctx.wait_for_memory_target(Domid::DOM0, 1).unwrap();
+    let pci = ctx.pci_topology().unwrap();
+    assert!(
+        pci.iter().any(|d| (d.seg, d.bus, d.devfn) == (0, 0, 0)),
+        "{pci:?}"
+    );
+}
+
+/// `xl sched-rtds -v`: per-vCPU parameters. A credit2 domain has none
+/// (libxl's error); in an RTDS pool made of CPU 1 a guest's vCPU gets a
+/// period and budget that read back. A Xen built without RTDS refuses
+/// the pool, which the test then asserts instead.
+#[test]
+fn per_vcpu_rtds_parameters_are_set_and_read_back_in_an_rtds_pool() {
+    use xenlight::types::{SchedParams, VcpuSchedParams};
+    let ctx = Context::new().unwrap();
+    let g = paused_guest(&ctx, "ops-rtds");
+    let e = ctx.vcpu_sched_params(g.domid).unwrap_err();
+    assert!(matches!(e, Error::Libxl { .. }), "{e:?}");
+    struct Restore<'a>(&'a Context, Option<u32>);
+    impl Drop for Restore<'_> {
+        fn drop(&mut self) {
+            if let Some(p) = self.1 {
+                let _ = self.0.move_to_cpupool(
+                    self.0
+                        .domid_by_name(&format!("{PREFIX}ops-rtds"))
+                        .unwrap_or(Domid::DOM0),
+                    0,
+                );
+                let _ = self.0.destroy_cpupool(p);
+            }
+            let _ = self.0.cpupool_add_cpu(0, 1);
+        }
+    }
+    ctx.cpupool_remove_cpu(0, 1).unwrap();
+    let mut restore = Restore(&ctx, None);
+    let mut cpus = Bitmap::default();
+    cpus.set(1);
+    let pool = match ctx.create_cpupool(&format!("{PREFIX}rtds"), Scheduler::Rtds, &cpus) {
+        Ok(p) => p,
+        Err(e) => {
+            println!("no RTDS pool in this Xen: {e}");
+            assert!(matches!(e, Error::Libxl { .. }), "{e:?}");
+            return;
+        }
+    };
+    restore.1 = Some(pool);
+    ctx.move_to_cpupool(g.domid, pool).unwrap();
+    let now = ctx.vcpu_sched_params(g.domid).unwrap();
+    assert_eq!(now.sched, Scheduler::Rtds);
+    assert_eq!(now.vcpus.len(), 1, "{now:?}");
+    let want = VcpuSchedParams {
+        sched: Scheduler::Rtds,
+        vcpus: vec![SchedParams {
+            vcpuid: 0,
+            period: 20_000,
+            budget: 5_000,
+            ..SchedParams::default()
+        }],
+    };
+    ctx.set_vcpu_sched_params(g.domid, &want).unwrap();
+    let one = ctx.vcpu_sched_params_of(g.domid, &want).unwrap();
+    assert_eq!(
+        (one.vcpus[0].period, one.vcpus[0].budget),
+        (20_000, 5_000),
+        "{one:?}"
+    );
+    let all = VcpuSchedParams {
+        sched: Scheduler::Rtds,
+        vcpus: vec![SchedParams {
+            period: 30_000,
+            budget: 6_000,
+            ..SchedParams::default()
+        }],
+    };
+    ctx.set_all_vcpu_sched_params(g.domid, &all).unwrap();
+    let now = ctx.vcpu_sched_params(g.domid).unwrap();
+    assert_eq!(
+        (now.vcpus[0].period, now.vcpus[0].budget),
+        (30_000, 6_000),
+        "{now:?}"
+    );
+    ctx.move_to_cpupool(g.domid, 0).unwrap();
+}
+
+/// xl's pool arguments (`sched-credit2 -p`, `cpupool-*`): a name or an id,
+/// Pool-0's name read back, unknown pools refused with a typed error.
+#[test]
+fn cpupools_are_found_by_name_or_id_and_unknown_ones_are_refused() {
+    let ctx = Context::new().unwrap();
+    assert_eq!(ctx.cpupool_name(0).unwrap().as_deref(), Some("Pool-0"));
+    assert_eq!(ctx.cpupool_name(4321).unwrap(), None);
+    assert_eq!(ctx.find_cpupool("Pool-0").unwrap(), 0);
+    assert_eq!(ctx.find_cpupool("0").unwrap(), 0);
+    for bad in ["no-such-pool", "4321", "Pool-0\0x"] {
+        let e = ctx.find_cpupool(bad).unwrap_err();
+        assert!(matches!(e, Error::InvalidArgument { .. }), "{bad:?}: {e:?}");
+    }
+}
+
+/// `xl sched-credit2 -s [-r]`: Pool-0's rate limit is set and read back
+/// (then put back); the credit scheduler's parameters of a credit2 pool,
+/// and a rate limit out of libxl's range, are libxl errors.
+#[test]
+fn a_credit2_pools_rate_limit_is_set_and_read_back() {
+    use xenlight::types::SchedCredit2Params;
+    let ctx = Context::new().unwrap();
+    assert_eq!(ctx.scheduler().unwrap(), Scheduler::Credit2);
+    let was = ctx.credit2_params(0).unwrap();
+    let _restore = Restore(&ctx, was.clone());
+    ctx.set_credit2_params(0, &SchedCredit2Params { ratelimit_us: 1500 })
+        .unwrap();
+    assert_eq!(ctx.credit2_params(0).unwrap().ratelimit_us, 1500);
+    let e = ctx
+        .set_credit2_params(0, &SchedCredit2Params { ratelimit_us: 5 })
+        .unwrap_err();
+    assert!(matches!(e, Error::Libxl { .. }), "{e:?}");
+    assert_eq!(ctx.credit2_params(0).unwrap().ratelimit_us, 1500);
+    let e = ctx.credit_params(0).unwrap_err();
+    assert!(matches!(e, Error::Libxl { .. }), "{e:?}");
+
+    struct Restore<'a>(&'a Context, SchedCredit2Params);
+    impl Drop for Restore<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.set_credit2_params(0, &self.1);
+        }
+    }
+}
+
+/// The host counts xl reads (`libxl_get_online_cpus`, `_max_cpus`,
+/// `_max_nodes`), a node's CPUs (`node:0` is every CPU of this one-node
+/// host; a node it lacks has none) and run-time hypervisor parameters.
+#[test]
+fn host_cpu_counts_node_cpus_and_runtime_parameters_answer() {
+    let ctx = Context::new().unwrap();
+    let p = ctx.physinfo().unwrap();
+    assert_eq!(ctx.online_cpus().unwrap(), p.nr_cpus);
+    assert!(ctx.max_cpus().unwrap() >= p.nr_cpus);
+    assert!(ctx.max_nodes().unwrap() >= p.nr_nodes);
+    let node0: Vec<usize> = ctx.node_cpus(0).unwrap().iter().collect();
+    assert_eq!(node0, (0..p.nr_cpus as usize).collect::<Vec<_>>());
+    assert_eq!(ctx.node_cpus(5).unwrap().iter().count(), 0);
+    ctx.set_parameters("loglvl=warning").unwrap();
+    assert!(matches!(
+        ctx.set_parameters(" "),
+        Err(Error::InvalidArgument { .. })
+    ));
+    assert!(ctx.set_parameters("no-such-parameter=1").is_err());
 }
 
 #[test]
@@ -305,6 +578,11 @@ fn a_cpu_pool_is_made_from_a_free_cpu_holds_a_guest_and_goes_away() {
     // free CPUs join it again (CPU 1; CPU 0 stays in Pool-0).
     assert_eq!(ctx.cpupool_remove_node(pool, 0).unwrap(), 1);
     assert_eq!(ctx.cpupool_add_node(pool, 0).unwrap(), 1);
+    // By CPU map (xl cpupool-cpu-remove / -add POOL 1).
+    ctx.cpupool_remove_cpus(pool, &cpus).unwrap();
+    assert_eq!(ctx.free_cpus().unwrap().iter().collect::<Vec<_>>(), [1]);
+    ctx.cpupool_add_cpus(pool, &cpus).unwrap();
+    assert_eq!(ctx.free_cpus().unwrap().iter().count(), 0);
     let cpus_now = |ctx: &Context| {
         ctx.cpupools()
             .unwrap()

@@ -6,8 +6,12 @@
 //! Exit codes are xl's: 0 on success, 1 when the command fails (the
 //! message on stderr), 2 for a command line clap refuses.
 
+mod change;
 mod control;
 mod report;
+mod resources;
+mod sched;
+mod vdevices;
 
 use std::process::ExitCode;
 
@@ -79,11 +83,178 @@ enum Command {
         domains: Vec<String>,
     },
     /// Read and/or clear the Xen console's message buffer.
+    /// `xl vcpu-list [DOMAIN...]`: each vCPU's CPU, state, time and
+    /// affinity.
+    #[command(name = "vcpu-list")]
+    VcpuList {
+        #[arg(long)]
+        json: bool,
+        domains: Vec<String>,
+    },
+    /// `xl cpupool-list [-c] [POOL]`: the CPU pools.
+    #[command(name = "cpupool-list")]
+    CpupoolList {
+        #[arg(short, long)]
+        cpus: bool,
+        #[arg(long)]
+        json: bool,
+        pool: Option<String>,
+    },
+    /// `xl sched-credit [-d DOMAIN [-w WEIGHT] [-c CAP]] [-p POOL] [-s [-t
+    /// TSLICE] [-r RATELIMIT] [-m DELAY]]`: credit weights, caps and pool
+    /// parameters, listed or set.
+    #[command(name = "sched-credit")]
+    SchedCredit {
+        #[command(flatten)]
+        args: SchedOptions,
+        /// Time slice in ms (with -s).
+        #[arg(short = 't', long = "tslice_ms")]
+        tslice: Option<i32>,
+        /// vCPU migration delay in µs (with -s).
+        #[arg(short = 'm', long = "migration_delay_us")]
+        migration_delay: Option<i32>,
+    },
+    /// `xl sched-credit2 [-d DOMAIN [-w WEIGHT] [-c CAP]] [-p POOL] [-s [-r
+    /// RATELIMIT]]`: credit2 weights, caps and pool rate limits, listed or
+    /// set.
+    #[command(name = "sched-credit2")]
+    SchedCredit2 {
+        #[command(flatten)]
+        args: SchedOptions,
+    },
+    /// `xl channel-list DOMAIN...`: each channel's backend, state and pty.
+    #[command(name = "channel-list")]
+    ChannelList {
+        #[arg(long)]
+        json: bool,
+        #[arg(required = true)]
+        domains: Vec<String>,
+    },
+    /// `xl vtpm-list DOMAIN...`: each vTPM's backend and state.
+    #[command(name = "vtpm-list")]
+    VtpmList {
+        #[arg(long)]
+        json: bool,
+        #[arg(required = true)]
+        domains: Vec<String>,
+    },
+    /// `xl vkb-list DOMAIN...`: each virtual keyboard's backend and state.
+    #[command(name = "vkb-list")]
+    VkbList {
+        #[arg(long)]
+        json: bool,
+        #[arg(required = true)]
+        domains: Vec<String>,
+    },
+    /// `xl pci-list DOMAIN`: the domain's passed-through PCI devices.
+    #[command(name = "pci-list")]
+    PciList {
+        #[arg(long)]
+        json: bool,
+        domain: String,
+    },
+    /// `xl pci-assignable-list [-n]`: the devices that can be passed through.
+    #[command(name = "pci-assignable-list")]
+    PciAssignableList {
+        /// Show each device's name.
+        #[arg(short = 'n')]
+        names: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// `xl block-list DOMAIN...`: each disk's frontend/backend state.
+    #[command(name = "block-list")]
+    BlockList {
+        #[arg(long)]
+        json: bool,
+        #[arg(required = true)]
+        domains: Vec<String>,
+    },
+    /// `xl network-list DOMAIN...`: each network interface's state.
+    #[command(name = "network-list")]
+    NetworkList {
+        #[arg(long)]
+        json: bool,
+        #[arg(required = true)]
+        domains: Vec<String>,
+    },
     Dmesg {
         /// Clear the buffer after reading it.
         #[arg(short, long)]
         clear: bool,
     },
+    /// `xl block-attach DOMAIN DISK-SPEC...`: attach a disk.
+    #[command(name = "block-attach")]
+    BlockAttach {
+        domain: String,
+        #[arg(required = true)]
+        spec: Vec<String>,
+    },
+    /// `xl block-detach [-f] DOMAIN VDEV`: detach a disk.
+    #[command(name = "block-detach")]
+    BlockDetach {
+        /// Do not wait for the domain to release the device.
+        #[arg(short, long)]
+        force: bool,
+        domain: String,
+        vdev: String,
+    },
+    /// `xl network-attach DOMAIN [key=value...]`: attach a network interface.
+    #[command(name = "network-attach")]
+    NetworkAttach { domain: String, spec: Vec<String> },
+    /// `xl network-detach DOMAIN DEVID|MAC`: detach a network interface.
+    #[command(name = "network-detach")]
+    NetworkDetach { domain: String, nic: String },
+    /// `xl cd-insert DOMAIN VDEV PATH`: put a medium in a CD-ROM drive.
+    #[command(name = "cd-insert")]
+    CdInsert {
+        domain: String,
+        vdev: String,
+        path: String,
+    },
+    /// `xl cd-eject DOMAIN VDEV`: empty a CD-ROM drive.
+    #[command(name = "cd-eject")]
+    CdEject { domain: String, vdev: String },
+    /// `xl vcpu-pin [-f] DOMAIN VCPU|all HARD|-|all [SOFT|-|all]`.
+    #[command(name = "vcpu-pin")]
+    VcpuPin {
+        /// Undo an override pinning done by the guest's kernel.
+        #[arg(short, long)]
+        force: bool,
+        domain: String,
+        vcpu: String,
+        hard: String,
+        soft: Option<String>,
+    },
+    /// `xl trigger DOMAIN nmi|reset|init|power|sleep|s3resume [VCPU]`.
+    Trigger {
+        domain: String,
+        trigger: String,
+        #[arg(default_value_t = 0)]
+        vcpu: u32,
+    },
+    /// `xl save DOMAIN FILE`: save the domain's state and stop it.
+    Save { domain: String, file: String },
+    /// `xl restore FILE`: restore a saved domain.
+    Restore { file: String },
+    /// `xl cpupool-create name=NAME [sched=SCHED] [cpus=LIST]`.
+    #[command(name = "cpupool-create")]
+    CpupoolCreate { vars: Vec<String> },
+    /// `xl cpupool-destroy POOL`.
+    #[command(name = "cpupool-destroy")]
+    CpupoolDestroy { pool: String },
+    /// `xl cpupool-rename POOL NEWNAME`.
+    #[command(name = "cpupool-rename")]
+    CpupoolRename { pool: String, name: String },
+    /// `xl cpupool-cpu-add POOL CPUS|node:N`.
+    #[command(name = "cpupool-cpu-add")]
+    CpupoolCpuAdd { pool: String, cpus: String },
+    /// `xl cpupool-cpu-remove POOL CPUS|node:N`.
+    #[command(name = "cpupool-cpu-remove")]
+    CpupoolCpuRemove { pool: String, cpus: String },
+    /// `xl cpupool-migrate DOMAIN POOL`.
+    #[command(name = "cpupool-migrate")]
+    CpupoolMigrate { domain: String, pool: String },
     /// Create a domain from an xl.cfg file.
     Create {
         /// Leave the domain paused after it is created.
@@ -163,6 +334,51 @@ enum Command {
     },
 }
 
+/// The options `sched-credit` and `sched-credit2` share (xl_sched.c).
+#[derive(clap::Args)]
+struct SchedOptions {
+    /// The domain whose weight and cap are listed or set.
+    #[arg(short = 'd', long = "domain")]
+    domain: Option<String>,
+    /// The domain's new weight.
+    #[arg(short = 'w', long = "weight")]
+    weight: Option<i32>,
+    /// The domain's new cap (percent of one CPU; 0 is none).
+    #[arg(short = 'c', long = "cap")]
+    cap: Option<i32>,
+    /// The pool's parameters instead of its domains'.
+    #[arg(short = 's', long = "schedparam")]
+    schedparam: bool,
+    /// The pool (name or id).
+    #[arg(short = 'p', long = "cpupool")]
+    cpupool: Option<String>,
+    /// Rate limit in µs (with -s).
+    #[arg(short = 'r', long = "ratelimit_us")]
+    ratelimit: Option<i32>,
+    #[arg(long)]
+    json: bool,
+}
+
+impl SchedOptions {
+    fn into_args(
+        self,
+        tslice_ms: Option<i32>,
+        migration_delay_us: Option<i32>,
+    ) -> sched::SchedArgs {
+        sched::SchedArgs {
+            domain: self.domain,
+            weight: self.weight,
+            cap: self.cap,
+            schedparam: self.schedparam,
+            cpupool: self.cpupool,
+            tslice_ms,
+            ratelimit_us: self.ratelimit,
+            migration_delay_us,
+            json: self.json,
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let ctx = match Context::new() {
@@ -197,6 +413,61 @@ fn run(ctx: &Context, command: Command) -> Result<(), String> {
         C::VmList { json } => report::vm_list(ctx, json),
         C::Uptime { s, json, domains } => report::uptime(ctx, s, json, &domains),
         C::Dmesg { clear } => report::dmesg(ctx, clear),
+        C::VcpuList { json, domains } => resources::vcpu_list(ctx, json, &domains),
+        C::CpupoolList { cpus, json, pool } => {
+            resources::cpupool_list(ctx, cpus, json, pool.as_deref())
+        }
+        C::SchedCredit {
+            args,
+            tslice,
+            migration_delay,
+        } => sched::sched(
+            ctx,
+            xenlight::types::Scheduler::Credit,
+            &args.into_args(tslice, migration_delay),
+        ),
+        C::SchedCredit2 { args } => sched::sched(
+            ctx,
+            xenlight::types::Scheduler::Credit2,
+            &args.into_args(None, None),
+        ),
+        C::ChannelList { json, domains } => vdevices::channel_list(ctx, json, &domains),
+        C::VtpmList { json, domains } => vdevices::vtpm_list(ctx, json, &domains),
+        C::VkbList { json, domains } => vdevices::vkb_list(ctx, json, &domains),
+        C::PciList { json, domain } => vdevices::pci_list(ctx, json, &domain),
+        C::PciAssignableList { names, json } => vdevices::pci_assignable_list(ctx, json, names),
+        C::BlockList { json, domains } => resources::block_list(ctx, json, &domains),
+        C::NetworkList { json, domains } => resources::network_list(ctx, json, &domains),
+        C::BlockAttach { domain, spec } => change::block_attach(ctx, &domain, &spec),
+        C::BlockDetach {
+            force,
+            domain,
+            vdev,
+        } => change::block_detach(ctx, &domain, &vdev, force),
+        C::NetworkAttach { domain, spec } => change::network_attach(ctx, &domain, &spec),
+        C::NetworkDetach { domain, nic } => change::network_detach(ctx, &domain, &nic),
+        C::CdInsert { domain, vdev, path } => change::cd_insert(ctx, &domain, &vdev, &path),
+        C::CdEject { domain, vdev } => change::cd_eject(ctx, &domain, &vdev),
+        C::VcpuPin {
+            force,
+            domain,
+            vcpu,
+            hard,
+            soft,
+        } => change::vcpu_pin(ctx, force, &domain, &vcpu, &hard, soft.as_deref()),
+        C::Trigger {
+            domain,
+            trigger,
+            vcpu,
+        } => change::trigger(ctx, &domain, &trigger, vcpu),
+        C::Save { domain, file } => change::save(ctx, &domain, &file),
+        C::Restore { file } => change::restore(ctx, &file),
+        C::CpupoolCreate { vars } => change::cpupool_create(ctx, &vars),
+        C::CpupoolDestroy { pool } => change::cpupool_destroy(ctx, &pool),
+        C::CpupoolRename { pool, name } => change::cpupool_rename(ctx, &pool, &name),
+        C::CpupoolCpuAdd { pool, cpus } => change::cpupool_cpus(ctx, &pool, &cpus, true),
+        C::CpupoolCpuRemove { pool, cpus } => change::cpupool_cpus(ctx, &pool, &cpus, false),
+        C::CpupoolMigrate { domain, pool } => change::cpupool_migrate(ctx, &domain, &pool),
         C::Create {
             paused,
             dry_run,

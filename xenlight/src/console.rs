@@ -176,6 +176,34 @@ impl Context {
         }
     }
 
+    /// Replaces this process with a VNC viewer (`vncviewer`) on the
+    /// domain's VNC display: what `xl vncviewer` and `xl create -V` do
+    /// (`libxl_vncviewer_exec`). It returns only when it could not (the
+    /// domain has no VNC display, or no viewer is installed), with the
+    /// reason. `autopass` hands the viewer the display's password on a
+    /// file descriptor.
+    ///
+    /// ```no_run
+    /// # let ctx = xenlight::Context::new()?; let domid = xenlight::Domid::new(1)?;
+    /// let err = ctx.vncviewer_exec(domid, false);
+    /// eprintln!("no viewer: {err}");
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_vncviewer_exec")]
+    pub fn vncviewer_exec(&self, domid: Domid, autopass: bool) -> Error {
+        if let Err(e) = self.require_domain("libxl_vncviewer_exec", domid) {
+            return e;
+        }
+        let on = On::Domain(domid);
+        // SAFETY: plain arguments; libxl execs, or returns an error.
+        match try_call!(self, on, unsafe libxl_vncviewer_exec(domid.get(), i32::from(autopass))) {
+            Ok(()) => {
+                crate::raw::error_for(sys::libxl_error_ERROR_FAIL, "libxl_vncviewer_exec", on)
+            }
+            Err(e) => e,
+        }
+    }
+
     fn try_console_exec(
         &self,
         domid: Domid,
@@ -325,6 +353,8 @@ impl Context {
     /// # Ok::<(), xenlight::Error>(())
     /// ```
     #[doc(alias = "libxl_xen_console_read_start")]
+    #[doc(alias = "libxl_xen_console_read_line")]
+    #[doc(alias = "libxl_xen_console_read_finish")]
     pub fn xen_dmesg(&self, clear: bool) -> Result<String> {
         let (cr, op) = raw_call!(self, unsafe libxl_xen_console_read_start(i32::from(clear)));
         if cr.is_null() {

@@ -58,6 +58,40 @@ impl Context {
         list.iter().map(|d| unsafe { Disk::from_raw(d) }).collect()
     }
 
+    /// Each of the domain's disks with its frontend/backend state: the
+    /// backend's and frontend's domain and xenstore path, the device's
+    /// xenbus state, event channel and ring reference
+    /// (`libxl_device_disk_getinfo` on each disk of
+    /// `libxl_device_disk_list`, as `xl block-list`).
+    ///
+    /// ```no_run
+    /// # let ctx = xenlight::Context::new()?; let domid = xenlight::Domid::new(1)?;
+    /// for (disk, state) in ctx.disk_states(domid)? {
+    ///     println!("{} devid {} state {}", disk.vdev, state.devid, state.state);
+    /// }
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_device_disk_getinfo")]
+    pub fn disk_states(&self, domid: Domid) -> Result<Vec<(Disk, crate::types::Diskinfo)>> {
+        use crate::types::IdlType;
+        self.require_domain("libxl_device_disk_list", domid)?;
+        let mut n = 0;
+        // SAFETY: n is a valid out-pointer.
+        let (p, op) = raw_call!(self, unsafe libxl_device_disk_list(domid.get(), &mut n));
+        // SAFETY: from libxl_device_disk_list, freed by its own free function.
+        let list = unsafe { device_list(p, n, sys::libxl_device_disk_list_free, op, domid) }?;
+        list.iter()
+            .map(|d| {
+                let mut info = Owned::<sys::libxl_diskinfo>::new();
+                // SAFETY: `d` is libxl's initialised disk, alive for the
+                // call; `info` is initialised, owned and disposed on drop.
+                try_call!(self, On::Domain(domid), unsafe libxl_device_disk_getinfo(domid.get(), d, info.as_mut_ptr()))?;
+                // SAFETY: initialised libxl values.
+                unsafe { Ok((Disk::from_raw(d)?, crate::types::Diskinfo::from_libxl(&info)?)) }
+            })
+            .collect()
+    }
+
     /// Attaches a disk to a running domain (`libxl_device_disk_add`). A
     /// disk already at that `vdev` gives [`Error::DeviceExists`]; a backend
     /// failure gives [`Error::Libxl`] with libxl's message.
@@ -74,6 +108,71 @@ impl Context {
         let on = On::Device(domid, &disk.vdev);
         // SAFETY: raw initialised and owned; NULL ao_how = synchronous.
         try_call!(self, on, unsafe libxl_device_disk_add(domid.get(), raw.as_mut_ptr(), ptr::null()))
+    }
+
+    /// Puts a medium in an HVM guest's CD-ROM drive `vdev`
+    /// (`libxl_cdrom_insert`, as `xl cd-insert DOM VDEV FILE`): the drive
+    /// must exist (the guest's config has it); `file` is read-only to the
+    /// guest. A file that does not exist is refused before libxl, as xl
+    /// refuses it (libxl does not check, for remote protocols' sake).
+    ///
+    /// ```no_run
+    /// # let ctx = xenlight::Context::new()?; let domid = xenlight::Domid::new(1)?;
+    /// ctx.cdrom_insert(domid, "hdc", "/srv/iso/debian.iso")?;
+    /// ctx.cdrom_eject(domid, "hdc")?;
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_cdrom_insert")]
+    pub fn cdrom_insert(&self, domid: Domid, vdev: &str, file: &str) -> Result<()> {
+        if let Err(source) = std::fs::metadata(file) {
+            return Err(Error::Io {
+                op: format!("cd-insert: {file}"),
+                source,
+            });
+        }
+        let disk = Disk::new(file, vdev).read_only(true).cdrom(true);
+        self.cdrom_change(domid, &disk)
+    }
+
+    /// Empties an HVM guest's CD-ROM drive `vdev` (`libxl_cdrom_insert`
+    /// of an empty medium, as `xl cd-eject DOM VDEV`).
+    #[doc(alias = "libxl_cdrom_insert")]
+    pub fn cdrom_eject(&self, domid: Domid, vdev: &str) -> Result<()> {
+        let disk = Disk::new("", vdev)
+            .format(crate::enums::DiskFormat::Empty)
+            .read_only(true)
+            .cdrom(true);
+        self.cdrom_change(domid, &disk)
+    }
+
+    fn cdrom_change(&self, domid: Domid, disk: &Disk) -> Result<()> {
+        self.require_domain("libxl_cdrom_insert", domid)?;
+        let mut raw = disk.to_raw()?;
+        // SAFETY: raw initialised and owned; NULL ao_how = synchronous.
+        try_call!(self, On::Device(domid, &disk.vdev), unsafe libxl_cdrom_insert(domid.get(), raw.as_mut_ptr(), ptr::null()))
+    }
+
+    /// Sends a command to the domain's device model, QEMU, and returns its
+    /// answer (`libxl_qemu_monitor_command`, as `xl qemu-monitor-command
+    /// DOM "info block"`): a human monitor command, run through QMP. A
+    /// domain without a device model is an [`Error::Libxl`].
+    ///
+    /// ```no_run
+    /// # let ctx = xenlight::Context::new()?; let domid = xenlight::Domid::new(1)?;
+    /// print!("{}", ctx.qemu_monitor_command(domid, "info block")?);
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_qemu_monitor_command")]
+    pub fn qemu_monitor_command(&self, domid: Domid, command: &str) -> Result<String> {
+        let c = cstring("QEMU monitor command", command)?;
+        let mut out: *mut std::ffi::c_char = ptr::null_mut();
+        // SAFETY: c is NUL-terminated and outlives the call; out is a valid
+        // out-pointer; NULL ao_how makes it synchronous.
+        let done = try_call!(self, On::Domain(domid), unsafe libxl_qemu_monitor_command(domid.get(), c.as_ptr(), &mut out, ptr::null()));
+        // SAFETY: NULL or a malloc'd string that is ours, freed once.
+        let text = unsafe { crate::raw::alloc::take_malloced_string(out) };
+        done?;
+        Ok(text.unwrap_or_default())
     }
 
     /// The libxl disk [`attach_disk`](Self::attach_disk) hands
@@ -127,10 +226,45 @@ impl Context {
     /// Detaches the disk at `vdev` (`libxl_device_disk_remove`). No such disk
     /// gives [`Error::DeviceNotFound`].
     #[doc(alias = "libxl_device_disk_remove")]
+    #[doc(alias = "libxl_vdev_to_device_disk")]
     pub fn detach_disk(&self, domid: Domid, vdev: &str) -> Result<()> {
         let mut raw = self.disk_to_remove(domid, vdev)?;
         // SAFETY: as in attach_disk.
         try_call!(self, On::Device(domid, vdev), unsafe libxl_device_disk_remove(domid.get(), raw.as_mut_ptr(), ptr::null()))
+    }
+
+    /// Detaches the disk at `vdev` only if the guest lets it go
+    /// (`libxl_device_disk_safe_remove`, what `xl block-detach` does): where
+    /// [`detach_disk`](Self::detach_disk) takes the disk away once the
+    /// guest has had its time, this fails and leaves it attached. No such
+    /// disk gives [`Error::DeviceNotFound`].
+    ///
+    /// ```no_run
+    /// # let ctx = xenlight::Context::new()?; let domid = xenlight::Domid::new(1)?;
+    /// ctx.detach_disk_safely(domid, "xvdb")?;
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_device_disk_safe_remove")]
+    pub fn detach_disk_safely(&self, domid: Domid, vdev: &str) -> Result<()> {
+        let mut raw = self.disk_to_remove(domid, vdev)?;
+        // SAFETY: as in attach_disk.
+        try_call!(self, On::Device(domid, vdev), unsafe libxl_device_disk_safe_remove(domid.get(), raw.as_mut_ptr(), ptr::null()))
+    }
+
+    /// Takes the disk at `vdev` away at once, without asking the guest
+    /// (`libxl_device_disk_destroy`, as `xl block-detach --force`). No such
+    /// disk gives [`Error::DeviceNotFound`].
+    ///
+    /// ```no_run
+    /// # let ctx = xenlight::Context::new()?; let domid = xenlight::Domid::new(1)?;
+    /// ctx.destroy_disk(domid, "xvdb")?;
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_device_disk_destroy")]
+    pub fn destroy_disk(&self, domid: Domid, vdev: &str) -> Result<()> {
+        let mut raw = self.disk_to_remove(domid, vdev)?;
+        // SAFETY: as in attach_disk.
+        try_call!(self, On::Device(domid, vdev), unsafe libxl_device_disk_destroy(domid.get(), raw.as_mut_ptr(), ptr::null()))
     }
 
     /// The libxl disk at `vdev` that [`detach_disk`](Self::detach_disk)
@@ -167,6 +301,40 @@ impl Context {
         let list = unsafe { device_list(p, n, sys::libxl_device_nic_list_free, op, domid) }?;
         // SAFETY: libxl's initialised NICs.
         list.iter().map(|n| unsafe { Nic::from_raw(n) }).collect()
+    }
+
+    /// Each of the domain's network interfaces with its frontend/backend
+    /// state: the backend's and frontend's domain and xenstore path, the
+    /// device's xenbus state, event channel and TX/RX ring references
+    /// (`libxl_device_nic_getinfo` on each of `libxl_device_nic_list`, as
+    /// `xl network-list`).
+    ///
+    /// ```no_run
+    /// # let ctx = xenlight::Context::new()?; let domid = xenlight::Domid::new(1)?;
+    /// for (nic, state) in ctx.nic_states(domid)? {
+    ///     println!("{:?} devid {} state {}", nic.mac, state.devid, state.state);
+    /// }
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_device_nic_getinfo")]
+    pub fn nic_states(&self, domid: Domid) -> Result<Vec<(Nic, crate::types::Nicinfo)>> {
+        use crate::types::IdlType;
+        self.require_domain("libxl_device_nic_list", domid)?;
+        let mut n = 0;
+        // SAFETY: n is a valid out-pointer.
+        let (p, op) = raw_call!(self, unsafe libxl_device_nic_list(domid.get(), &mut n));
+        // SAFETY: from libxl_device_nic_list, freed by its own free function.
+        let list = unsafe { device_list(p, n, sys::libxl_device_nic_list_free, op, domid) }?;
+        list.iter()
+            .map(|d| {
+                let mut info = Owned::<sys::libxl_nicinfo>::new();
+                // SAFETY: `d` is libxl's initialised NIC, alive for the
+                // call; `info` is initialised, owned and disposed on drop.
+                try_call!(self, On::Domain(domid), unsafe libxl_device_nic_getinfo(domid.get(), d, info.as_mut_ptr()))?;
+                // SAFETY: initialised libxl values.
+                unsafe { Ok((Nic::from_raw(d)?, crate::types::Nicinfo::from_libxl(&info)?)) }
+            })
+            .collect()
     }
 
     /// Attaches a network interface (`libxl_device_nic_add`) and returns its
@@ -246,6 +414,7 @@ impl Context {
     /// Detaches the network interface `devid` (`libxl_device_nic_remove`).
     /// No such interface gives [`Error::DeviceNotFound`].
     #[doc(alias = "libxl_device_nic_remove")]
+    #[doc(alias = "libxl_devid_to_device_nic")]
     pub fn detach_nic(&self, domid: Domid, devid: i32) -> Result<()> {
         let mut raw = self.nic_to_remove(domid, devid)?;
         let device = format!("nic {devid}");

@@ -153,13 +153,16 @@ impl Context {
     }
 
     /// The domain with this name or, if `which` is a number, this id: what
-    /// `xl` accepts wherever it takes a domain.
+    /// `xl` accepts wherever it takes a domain (its
+    /// `libxl_domain_qualifier_to_domid`; a number must also name a domain
+    /// that exists).
     ///
     /// ```no_run
     /// let ctx = xenlight::Context::new()?;
     /// assert_eq!(ctx.find_domain("Domain-0")?, ctx.find_domain("0")?);
     /// # Ok::<(), xenlight::Error>(())
     /// ```
+    #[doc(alias = "libxl_domain_qualifier_to_domid")]
     pub fn find_domain(&self, which: &str) -> Result<Domid> {
         if which.bytes().all(|b| b.is_ascii_digit()) && !which.is_empty() {
             let domid: Domid = which.parse()?;

@@ -167,6 +167,7 @@ impl Context {
     /// # Ok::<(), xenlight::Error>(())
     /// ```
     #[doc(alias = "libxl_evenable_domain_death")]
+    #[doc(alias = "libxl_event_wait")]
     pub fn wait_for_shutdown(&self, domid: Domid, timeout: Duration) -> Result<ShutdownReason> {
         self.wait_for_shutdown_cancellable(domid, timeout, &Cancel::new())
     }
@@ -571,6 +572,25 @@ impl<'a> DomainEvents<'a> {
     }
 
     /// The next event, waiting up to `timeout`; `None` when none came.
+    /// libxl's `libxl_event_check` under the context's poll loop stands
+    /// for xl's blocking `libxl_event_wait`; each event is freed
+    /// (`libxl_event_free`) once read, and a watch is disabled
+    /// (`libxl_evdisable_domain_death`, `libxl_evdisable_disk_eject`) once
+    /// its domain is dead or the stream is dropped.
+    ///
+    /// ```no_run
+    /// let ctx = xenlight::Context::new()?;
+    /// let mut events = ctx.domain_events()?;
+    /// if let Some(ev) = events.next_event(std::time::Duration::from_secs(5))? {
+    ///     println!("{ev:?}");
+    /// }
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_event_wait")]
+    #[doc(alias = "libxl_event_check")]
+    #[doc(alias = "libxl_event_free")]
+    #[doc(alias = "libxl_evdisable_domain_death")]
+    #[doc(alias = "libxl_evdisable_disk_eject")]
     pub fn next_event(&mut self, timeout: Duration) -> Result<Option<DomainEvent>> {
         self.next_event_cancellable(timeout, &Cancel::new())
     }
@@ -658,6 +678,7 @@ impl Context {
     /// A stream of shutdown and death events for every domain; see
     /// [`DomainEvents`].
     #[doc(alias = "libxl_evenable_domain_death")]
+    #[doc(alias = "libxl_evenable_disk_eject")]
     pub fn domain_events(&self) -> Result<DomainEvents<'_>> {
         let mut s = DomainEvents {
             ctx: self,

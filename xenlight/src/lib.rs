@@ -82,10 +82,12 @@ mod memory;
 mod migrate;
 mod monitor;
 mod pci;
+mod psr;
 mod saverestore;
 mod sched;
 mod userdata;
 mod vcpus;
+mod vdevices;
 mod xlcfg_host;
 
 #[cfg(feature = "fuzzing")]
@@ -116,6 +118,9 @@ pub use logger::LOG_TARGET;
 pub use migrate::HANDOVER_FAULT;
 pub use monitor::{AfterShutdown, CORE_DUMP_DIR};
 pub use pci::pci_address;
+pub use vdevices::{
+    AttachableDevice, DestroyableDevice, DeviceWithState, DevidDevice, ListedDevice,
+};
 pub use xenlight_sys as sys;
 pub use xlcfg::{
     xl_cfg_keys, XlCfgWarning, XlCfgWarningKind, XlConf, XlConfig, SUPPORTED_KEYS, XEN_FIRMWARE_DIR,

@@ -161,6 +161,51 @@ impl Context {
         try_call!(self, On::Domain(domid), unsafe libxl_domain_rename(domid.get(), ptr::null(), name.as_ptr()))
     }
 
+    /// Keeps a domain's remains under another name and UUID, so that a new
+    /// instance of it can be created beside them
+    /// (`libxl_domain_preserve`, what xl does for `on_crash="preserve"`):
+    /// the domain is renamed to its name followed by `suffix`, and its
+    /// xenstore `vm` entry moves to a fresh UUID, which is returned.
+    ///
+    /// ```no_run
+    /// # let ctx = xenlight::Context::new()?; let domid = xenlight::Domid::new(1)?;
+    /// let kept = ctx.preserve(domid, "--crashed")?;
+    /// println!("kept as {kept}");
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_domain_preserve")]
+    pub fn preserve(&self, domid: Domid, suffix: &str) -> Result<crate::ids::Uuid> {
+        if domid.is_dom0() {
+            return Err(Error::Domain0Refused { op: "preserve" });
+        }
+        if suffix.is_empty() || suffix.contains('/') {
+            return Err(Error::InvalidArgument {
+                what: "name suffix",
+                reason: format!("{suffix:?} is empty or contains '/'"),
+            });
+        }
+        let c_suffix = cstring("name suffix", suffix)?;
+        let name = self
+            .domain_name(domid)?
+            .ok_or_else(|| Error::InvalidArgument {
+                what: "domain",
+                reason: format!("domain {domid} has no name to keep"),
+            })?;
+        let info = crate::types::DomainCreateInfo {
+            name: Some(name),
+            ..Default::default()
+        };
+        let mut raw = crate::types::IdlType::to_libxl(&info)?;
+        let uuid = crate::ids::Uuid::random();
+        let new_uuid = sys::libxl_uuid {
+            uuid: *uuid.as_bytes(),
+        };
+        // SAFETY: raw is an initialised create-info libxl only reads (its
+        // name); the suffix is NUL-terminated; both outlive the call.
+        try_call!(self, On::Domain(domid), unsafe libxl_domain_preserve(domid.get(), raw.as_mut_ptr(), c_suffix.as_ptr(), new_uuid))?;
+        Ok(uuid)
+    }
+
     /// Destroys a domain and waits until Xen has released it, so that its
     /// name and UUID can be used again.
     pub(crate) fn destroy_and_wait(&self, domid: Domid) -> Result<()> {

@@ -16,6 +16,7 @@ use xenlight_sys as sys;
 use crate::context::{Autoballoon, Context};
 use crate::convert::RawConfig;
 use crate::error::{Error, Result};
+use crate::ids::Domid;
 use crate::raw::{try_call, On};
 
 /// How long ballooning may keep trying (xl's credit: 30 s).
@@ -134,13 +135,29 @@ impl Context {
         }
     }
 
-    /// Makes room for `cfg` before it is built: nothing to do when it fits
-    /// in free memory; otherwise balloons dom0 down if allowed, or says by
-    /// how much it does not fit.
-    pub(crate) fn admit(&self, cfg: &RawConfig, name: &str) -> Result<()> {
-        // libxl_domain_need_memory fills defaults into the config it is
-        // given ("will be partially defaulted", libxl.h): it gets a copy of
-        // its own, disposed here, so the create reads only what it owns.
+    /// How much free memory, in KiB, the host needs to build `cfg`: the
+    /// guest's memory and its overheads (shadow, video RAM, stub domain),
+    /// as libxl counts them for `xl create` (`libxl_domain_need_memory`).
+    ///
+    /// ```no_run
+    /// let ctx = xenlight::Context::new()?;
+    /// let cfg = xenlight::DomainConfig::new("web", xenlight::DomainType::Pv)
+    ///     .memory_mib(512)
+    ///     .kernel("/boot/vmlinuz");
+    /// println!("needs {} MiB", ctx.memory_needed_kib(&cfg)? / 1024);
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_domain_need_memory")]
+    pub fn memory_needed_kib(&self, cfg: &crate::DomainConfig) -> Result<u64> {
+        let raw = self.host_sized_raw(cfg)?;
+        self.need_memory_raw(&raw, cfg.name())
+    }
+
+    /// libxl's count of what `cfg` needs. libxl fills defaults into the
+    /// config it is given ("will be partially defaulted", libxl.h): it
+    /// gets a copy of its own, disposed here, so the create reads only
+    /// what it owns.
+    fn need_memory_raw(&self, cfg: &RawConfig, name: &str) -> Result<u64> {
         gc_free_defaulting(cfg)?;
         let mut copy = RawConfig::new();
         // SAFETY: a live ctx; both configs initialised; libxl deep-copies
@@ -150,6 +167,32 @@ impl Context {
         // SAFETY: `copy` is an initialised config of our own, disposed on
         // return; need is a valid out-pointer.
         try_call!(self, On::Named(name), unsafe libxl_domain_need_memory(copy.as_mut_ptr(), u32::MAX, &mut need))?;
+        Ok(need)
+    }
+
+    /// Waits up to `secs` seconds for the domain to reach its memory
+    /// target, as long as it keeps moving towards it
+    /// (`libxl_wait_for_memory_target`, what xl does after ballooning
+    /// dom0 down). A domain that stops short is an error.
+    ///
+    /// ```no_run
+    /// let ctx = xenlight::Context::new()?;
+    /// ctx.set_memory_target(xenlight::Domid::DOM0, 2 << 20)?;
+    /// ctx.wait_for_memory_target(xenlight::Domid::DOM0, 10)?;
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_wait_for_memory_target")]
+    pub fn wait_for_memory_target(&self, domid: Domid, secs: u32) -> Result<()> {
+        let secs = i32::try_from(secs).unwrap_or(i32::MAX);
+        // SAFETY: plain arguments.
+        try_call!(self, On::Domain(domid), unsafe libxl_wait_for_memory_target(domid.get(), secs))
+    }
+
+    /// Makes room for `cfg` before it is built: nothing to do when it fits
+    /// in free memory; otherwise balloons dom0 down if allowed, or says by
+    /// how much it does not fit.
+    pub(crate) fn admit(&self, cfg: &RawConfig, name: &str) -> Result<()> {
+        let need = self.need_memory_raw(cfg, name)?;
         let balloon = self.autoballoon_active();
         let started = Instant::now();
         let mut ballooned = false;

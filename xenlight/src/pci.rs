@@ -168,6 +168,23 @@ impl Context {
         // SAFETY: as in attach_pci.
         try_call!(self, On::Domain(domid), unsafe libxl_device_pci_remove(domid.get(), raw.as_mut_ptr(), ptr::null()))
     }
+
+    /// Takes a passed-through PCI device away from a domain at once,
+    /// without waiting for the guest to release it
+    /// (`libxl_device_pci_destroy`, as `xl pci-detach -f`).
+    ///
+    /// ```no_run
+    /// # let ctx = xenlight::Context::new()?; let domid = xenlight::Domid::new(1)?;
+    /// let pci = xenlight::pci_address("0000:03:00.0")?;
+    /// ctx.destroy_pci(domid, &pci)?;
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_device_pci_destroy")]
+    pub fn destroy_pci(&self, domid: Domid, pci: &DevicePci) -> Result<()> {
+        let mut raw = pci.to_c()?;
+        // SAFETY: as in attach_pci.
+        try_call!(self, On::Domain(domid), unsafe libxl_device_pci_destroy(domid.get(), raw.as_mut_ptr(), ptr::null()))
+    }
 }
 
 #[cfg(test)]

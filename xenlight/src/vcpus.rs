@@ -60,8 +60,85 @@ impl Context {
         hard: Option<&Bitmap>,
         soft: Option<&Bitmap>,
     ) -> Result<()> {
-        // libxl hands the maps to Xen, which reads and writes back a
-        // host-sized map: size them as libxl sizes its own.
+        self.pin_vcpu(domid, vcpu, hard, soft, false)
+    }
+
+    /// [`set_vcpu_affinity`](Self::set_vcpu_affinity) that also undoes a
+    /// temporary pin the guest's kernel made of its own vCPU
+    /// (`SCHEDOP_pin_override`, which dom0 uses around some firmware calls;
+    /// Xen's `XEN_VCPUAFFINITY_FORCE`): `libxl_set_vcpuaffinity_force`, as
+    /// `xl vcpu-pin -f`.
+    ///
+    /// ```no_run
+    /// # let ctx = xenlight::Context::new()?; let domid = xenlight::Domid::new(1)?;
+    /// let mut cpus = xenlight::types::Bitmap::default();
+    /// cpus.set(0);
+    /// ctx.set_vcpu_affinity_force(domid, 0, None, Some(&cpus))?;
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_set_vcpuaffinity_force")]
+    pub fn set_vcpu_affinity_force(
+        &self,
+        domid: Domid,
+        vcpu: u32,
+        hard: Option<&Bitmap>,
+        soft: Option<&Bitmap>,
+    ) -> Result<()> {
+        self.pin_vcpu(domid, vcpu, hard, soft, true)
+    }
+
+    fn pin_vcpu(
+        &self,
+        domid: Domid,
+        vcpu: u32,
+        hard: Option<&Bitmap>,
+        soft: Option<&Bitmap>,
+        force: bool,
+    ) -> Result<()> {
+        self.with_affinity_maps(hard, soft, |h, s| {
+            // SAFETY: NULL or initialised bitmaps that outlive the call.
+            if force {
+                try_call!(self, On::Domain(domid), unsafe libxl_set_vcpuaffinity_force(domid.get(), vcpu, h, s))
+            } else {
+                try_call!(self, On::Domain(domid), unsafe libxl_set_vcpuaffinity(domid.get(), vcpu, h, s))
+            }
+        })
+    }
+
+    /// Pins every vCPU `0..count` of the domain alike
+    /// (`libxl_set_vcpuaffinity_all`, as `xl vcpu-pin DOM all ...`).
+    ///
+    /// ```no_run
+    /// # let ctx = xenlight::Context::new()?; let domid = xenlight::Domid::new(1)?;
+    /// let mut cpus = xenlight::types::Bitmap::default();
+    /// cpus.set(1);
+    /// let n = ctx.vcpus(domid)?.len() as u32;
+    /// ctx.set_all_vcpus_affinity(domid, n, Some(&cpus), None)?;
+    /// # Ok::<(), xenlight::Error>(())
+    /// ```
+    #[doc(alias = "libxl_set_vcpuaffinity_all")]
+    pub fn set_all_vcpus_affinity(
+        &self,
+        domid: Domid,
+        count: u32,
+        hard: Option<&Bitmap>,
+        soft: Option<&Bitmap>,
+    ) -> Result<()> {
+        self.with_affinity_maps(hard, soft, |h, s| {
+            // SAFETY: NULL or initialised bitmaps that outlive the call.
+            try_call!(self, On::Domain(domid), unsafe libxl_set_vcpuaffinity_all(domid.get(), count, h, s))
+        })
+    }
+
+    /// Runs `call` with the maps as libxl takes them: NULL for `None`,
+    /// else host-sized (libxl hands them to Xen, which reads and writes
+    /// back a map of the host's size).
+    fn with_affinity_maps(
+        &self,
+        hard: Option<&Bitmap>,
+        soft: Option<&Bitmap>,
+        call: impl FnOnce(*const sys::libxl_bitmap, *const sys::libxl_bitmap) -> Result<()>,
+    ) -> Result<()> {
         let host_sized = |m: Option<&Bitmap>| -> Result<Option<_>> {
             m.map(|m| {
                 let mut m = m.clone();
@@ -74,9 +151,7 @@ impl Context {
         let ptr_of = |m: &Option<crate::raw::Owned<sys::libxl_bitmap>>| {
             m.as_ref().map_or(ptr::null(), |m| m.as_ptr())
         };
-        let (h, s) = (ptr_of(&hard), ptr_of(&soft));
-        // SAFETY: NULL or initialised bitmaps that outlive the call.
-        try_call!(self, On::Domain(domid), unsafe libxl_set_vcpuaffinity(domid.get(), vcpu, h, s))
+        call(ptr_of(&hard), ptr_of(&soft))
     }
 
     /// Sets how many of the domain's vCPUs are online: vCPUs `0..count`

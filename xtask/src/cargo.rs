@@ -29,7 +29,7 @@ pub fn build_executables(args: &[&str]) -> Result<Vec<Artifact>> {
 
 /// [`build_executables`] with extra environment variables.
 pub fn build_executables_env(args: &[&str], env: &[(String, String)]) -> Result<Vec<Artifact>> {
-    println!("==> cargo {}", args.join(" "));
+    step!("==> cargo {}", args.join(" "));
     let out = command()
         .args(args)
         .envs(env.iter().map(|(k, v)| (k, v)))

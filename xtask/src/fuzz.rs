@@ -25,7 +25,7 @@ pub const TARGETS: &[&str] = &[
 ];
 
 /// Seconds per target when none are given (what CI runs).
-pub const DEFAULT_SECONDS: u64 = 30;
+pub const DEFAULT_SECONDS: u64 = 20;
 
 /// `cargo +nightly ...` through rustup's proxy, without the toolchain
 /// and tool paths the stable cargo that runs xtask puts in the
@@ -115,7 +115,7 @@ fn corpus_dirs(target: &str) -> Result<Vec<String>> {
 /// Builds the targets once (`cargo fuzz build`: ASan, coverage, release);
 /// each then runs as its own binary, so no run rebuilds anything.
 fn build(targets: &[&str]) -> Result<()> {
-    println!("==> fuzz: cargo +nightly fuzz build (AddressSanitizer)");
+    step!("==> fuzz: cargo +nightly fuzz build (AddressSanitizer)");
     let mut cmd = nightly_cargo();
     cmd.args(["fuzz", "build"]);
     if let [one] = targets {
@@ -128,7 +128,7 @@ fn build(targets: &[&str]) -> Result<()> {
 }
 
 fn run_one(target: &'static str, seconds: u64) -> Result<Run> {
-    println!("==> fuzz {target}: {seconds} s");
+    step!("==> fuzz {target}: {seconds} s");
     let root = workspace_root();
     let artifacts = root.join(format!("fuzz/artifacts/{target}"));
     std::fs::create_dir_all(&artifacts)?;

@@ -28,16 +28,18 @@ pub const GENERATED: &str = "xenlight/src/types/generated.rs";
 pub const SAMPLES: &str = "tests/idl/samples.rs";
 
 /// Fetches (once) Debian's `xen` source package for `suite` and returns the
-/// path of its libxl_types.idl.
+/// path of its libxl_types.idl; xl's sources (`tools/xl/*.c`, read by
+/// `cargo xtask xl-coverage`) are kept beside it, in `xl/`.
 pub fn fetch_idl(suite: &str) -> Result<PathBuf> {
     let dir = cache_dir().join(format!("xen-src-{suite}"));
     let idl = dir.join("libxl_types.idl");
-    if idl.is_file() {
+    let xl = dir.join("xl");
+    if idl.is_file() && xl.is_dir() {
         return Ok(idl);
     }
     let mirror = crate::xen420::machine_mirror()?;
     let apt = dir.join("apt");
-    println!("==> fetching Debian {suite}'s xen source package (for libxl_types.idl)");
+    step!("==> fetching Debian {suite}'s xen source package (for libxl_types.idl)");
     crate::xen420::prepare_private_apt(
         &apt,
         &format!("deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] {mirror} {suite} main"),
@@ -60,8 +62,21 @@ pub fn fetch_idl(suite: &str) -> Result<PathBuf> {
         .arg(&orig)
         .arg("-C")
         .arg(&src)
-        .args(["--wildcards", "*/tools/libs/light/libxl_types.idl"]))?;
+        .args([
+            "--wildcards",
+            "*/tools/libs/light/libxl_types.idl",
+            "*/tools/xl/*.c",
+            "*/tools/xl/*.h",
+        ]))?;
     let found = find_file(&src, "libxl_types.idl").context("no libxl_types.idl in the package")?;
+    let xl_src = find_file(&src, "xl_cmdtable.c")
+        .and_then(|f| f.parent().map(Path::to_path_buf))
+        .context("no tools/xl in the package")?;
+    let _ = fs::remove_dir_all(&xl);
+    fs::create_dir_all(&xl)?;
+    for e in fs::read_dir(&xl_src)?.flatten() {
+        fs::copy(e.path(), xl.join(e.file_name()))?;
+    }
     let version = orig
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -135,7 +135,7 @@ pub fn boot_files() -> Result<BootFiles> {
             .find(|d| d.starts_with("linux-image-") && d.as_bytes().get(12).is_some_and(u8::is_ascii_digit))
             .context("apt-cache found no linux-image-<version> behind linux-image-amd64; run apt-get update")?
             .to_owned();
-        println!(
+        step!(
             "==> downloading kernel package {name} (cached in {})",
             dir.display()
         );
@@ -353,7 +353,7 @@ pub fn base_archive(boot: &BootFiles) -> Result<PathBuf> {
     if is_cached(&archive, &stamp, &want) {
         return Ok(archive);
     }
-    println!(
+    step!(
         "==> building the dom0 base tree (cached in {})",
         dir.display()
     );

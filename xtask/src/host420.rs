@@ -34,7 +34,7 @@ pub fn root() -> Result<PathBuf> {
     mkdir(&dir)?;
     let _ = fs::remove_dir_all(&root);
     let mirror = crate::xen420::machine_mirror()?;
-    println!(
+    step!(
         "==> debootstrap of Debian trixie with Xen 4.20 into {}",
         root.display()
     );
@@ -114,7 +114,7 @@ pub fn base_archive(boot: &BootFiles, root: &Path) -> Result<PathBuf> {
     if crate::host::is_cached(&archive, &stamp, &want) {
         return Ok(archive);
     }
-    println!("==> building the Xen 4.20 dom0 base tree");
+    step!("==> building the Xen 4.20 dom0 base tree");
     let tree = dir.join("base-root");
     let _ = fs::remove_dir_all(&tree);
     run(Command::new("cp").arg("-a").arg(root).arg(&tree))?;

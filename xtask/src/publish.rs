@@ -6,6 +6,7 @@
 use anyhow::{bail, Context as _, Result};
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use crate::{cargo, workspace_root};
 
@@ -42,7 +43,7 @@ pub fn gen_bindings(check: bool) -> Result<bool> {
     if !st.success() {
         bail!("building xenlight-sys failed");
     }
-    let dir = sys_build_dir(&workspace_root().join("target"))?;
+    let dir = sys_build_dir(&crate::target_dir())?;
     let bindings = fs::read_to_string(dir.join("out/bindings.rs"))?;
     let output = fs::read_to_string(dir.join("output"))?;
     let field = |key: &str| {
@@ -182,7 +183,7 @@ pub fn package() -> Result<()> {
             "--allow-dirty",
         ][..],
     ] {
-        println!("==> cargo {}", args.join(" "));
+        step!("==> cargo {}", args.join(" "));
         let st = cargo::command().args(args).status()?;
         if !st.success() {
             bail!("cargo {} failed", args.join(" "));
@@ -211,6 +212,22 @@ pub fn downstream_test() -> Result<cargo::Artifact> {
         bail!("cargo package failed");
     }
     let root = workspace_root();
+    // `--no-verify` leaves the .crate files packed: unpack them where the
+    // downstream manifest's path dependencies point.
+    let packages = root.join("target/package");
+    for crate_file in ["xenlight-sys-0.1.0.crate", "xenlight-0.1.0.crate"] {
+        let dir = packages.join(crate_file.trim_end_matches(".crate"));
+        let _ = fs::remove_dir_all(&dir);
+        let st = Command::new("tar")
+            .arg("-xzf")
+            .arg(packages.join(crate_file))
+            .arg("-C")
+            .arg(&packages)
+            .status()?;
+        if !st.success() {
+            bail!("unpacking {crate_file} failed");
+        }
+    }
     let dest = root.join("target/downstream");
     let assets = root.join("xtask/assets/downstream");
     for rel in ["Cargo.toml", "src/lib.rs", "tests/downstream.rs"] {

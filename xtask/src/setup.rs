@@ -45,7 +45,7 @@ pub fn install() -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    println!("==> installing Debian packages: {}", missing.join(" "));
+    step!("==> installing Debian packages: {}", missing.join(" "));
     run(Command::new("apt-get").args(["update", "-qq"]))?;
     let mut cmd = Command::new("apt-get");
     cmd.env("DEBIAN_FRONTEND", "noninteractive")

@@ -33,6 +33,82 @@ fn run_block(name: &str, cmdline: &str) -> String {
     )
 }
 
+/// The programs of the full suite that run alone, after the two lanes:
+/// they compare whole-host views with xl's (domain lists, free memory, Xen's
+/// log, which `xen_domains` clears), fill the host's memory, check that
+/// no test guest is left anywhere, or (`xen_agent`) save and migrate a PVH
+/// guest, whose vCPU triple-faulted under TCG with another lane beside it.
+const SOLO: &[&str] = &[
+    "xen_agent",
+    "xen_xl_parity",
+    "xen_hostile",
+    "xen_domains",
+    "xen_memory",
+    "xen_stress",
+    "not_dom0",
+    "downstream",
+];
+
+/// Seconds each program took in the two lanes of a full run under TCG
+/// (commit 7d72922 with lanes), to balance them; a program not listed
+/// counts 10.
+const EXPECTED_SECONDS: &[(&str, u32)] = &[
+    ("xen_ops", 491),
+    ("xen_devices", 313),
+    ("xen_xlcfg", 251),
+    ("xen_shutdown", 173),
+    ("xen_async", 130),
+    ("xen_create", 43),
+    ("xenlight-lib", 38),
+    ("xen_detect", 29),
+    ("xen_review", 22),
+    ("xen_types", 17),
+];
+
+/// Splits the programs (by name) into two lanes of about the same expected
+/// time, longest first, and the solo programs.
+fn plan_lanes(names: &[String]) -> ([Vec<usize>; 2], Vec<usize>) {
+    let weight = |n: &str| {
+        EXPECTED_SECONDS
+            .iter()
+            .find(|(name, _)| *name == n)
+            .map_or(10, |(_, s)| *s)
+    };
+    let mut shared: Vec<usize> = (0..names.len())
+        .filter(|&i| !SOLO.contains(&names[i].as_str()))
+        .collect();
+    shared.sort_by_key(|&i| std::cmp::Reverse(weight(&names[i])));
+    let mut lanes: [Vec<usize>; 2] = [Vec::new(), Vec::new()];
+    let mut load = [0u32; 2];
+    for i in shared {
+        let l = usize::from(load[1] < load[0]);
+        load[l] += weight(&names[i]);
+        lanes[l].push(i);
+    }
+    let solo = (0..names.len())
+        .filter(|&i| SOLO.contains(&names[i].as_str()))
+        .collect();
+    (lanes, solo)
+}
+
+/// A shell function for the lanes: prints a finished program's output
+/// (kept in /tmp/runs) between its result markers, one program at a time.
+fn lane_report_function() -> String {
+    format!(
+        "mkdir -p /tmp/runs\nreport() {{\n  {{\n    flock 9\n    echo \"{}\"\n    \
+         cat \"/tmp/runs/$1.out\"\n    echo \"{}$1 rc=$2{}\"\n  }} 9>/tmp/runs/console.lock\n}}\n",
+        protocol::run_begin("$1"),
+        protocol::RUN_END,
+        protocol::MARK
+    )
+}
+
+/// The init lines that run one program in a lane: its output goes to a
+/// file and is printed whole when it ends, so two lanes never interleave.
+fn lane_block(name: &str, cmdline: &str) -> String {
+    format!("echo 'lane: {name} starts'\n{cmdline} >/tmp/runs/{name}.out 2>&1; report {name} $?\n")
+}
+
 /// Builds the examples and the xl-compatible tool `rxl` (in `env`: the
 /// 4.20 host's build environment, or none) and returns them by name.
 fn build_examples(
@@ -119,6 +195,9 @@ struct Suite {
     /// Also run the downstream crate's test (built against the packaged
     /// crates, see `publish::downstream_test`).
     downstream: bool,
+    /// Run the programs in two lanes side by side (then the [`SOLO`] ones):
+    /// one lane keeps one emulated CPU busy, and the host has two.
+    lanes: bool,
 }
 
 /// The cargo command that builds the hypervisor tests (vm-test and stress).
@@ -156,6 +235,8 @@ pub fn vm_test(o: &VmOptions) -> Result<bool> {
             release_examples: false,
             // A filter selects tests of this workspace only.
             downstream: o.filter.is_empty(),
+            // The full suite; a focused run stays in one lane, easier to read.
+            lanes: o.filter.is_empty(),
         },
         o,
     )
@@ -178,6 +259,7 @@ pub fn stress(o: &VmOptions) -> Result<bool> {
             args: format!("--ignored --test-threads=1 --color never --nocapture{filter}"),
             release_examples: false,
             downstream: false,
+            lanes: false,
         },
         o,
     )
@@ -195,6 +277,7 @@ pub fn xlcfg_parity(o: &VmOptions) -> Result<bool> {
             args: "--test-threads=1 --color never --nocapture xlcfg_".into(),
             release_examples: false,
             downstream: false,
+            lanes: false,
         },
         o,
     )?;
@@ -231,6 +314,7 @@ pub fn bench(o: &VmOptions) -> Result<bool> {
             args: String::new(),
             release_examples: true,
             downstream: false,
+            lanes: false,
         },
         o,
     )
@@ -276,6 +360,7 @@ fn run_suite(suite: &Suite, o: &VmOptions) -> Result<bool> {
         Some(_) => crate::host420::init_head(INIT_HEAD),
         None => String::from(INIT_HEAD),
     };
+    let mut runs = Vec::new();
     for a in &programs {
         if root420.is_some() {
             t.copy_exe_only(&a.path, "/opt/tests")?;
@@ -287,10 +372,27 @@ fn run_suite(suite: &Suite, o: &VmOptions) -> Result<bool> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        init.push_str(&run_block(
-            &a.name,
-            &format!("/opt/tests/{file} {}", suite.args),
-        ));
+        runs.push((a.name.clone(), format!("/opt/tests/{file} {}", suite.args)));
+    }
+    if suite.lanes {
+        let names: Vec<String> = runs.iter().map(|r| r.0.clone()).collect();
+        let (lanes, solo) = plan_lanes(&names);
+        init.push_str(&lane_report_function());
+        for lane in &lanes {
+            init.push_str("(\n");
+            for &i in lane {
+                init.push_str(&lane_block(&runs[i].0, &runs[i].1));
+            }
+            init.push_str(") &\n");
+        }
+        init.push_str("wait\n");
+        for i in solo {
+            init.push_str(&run_block(&runs[i].0, &runs[i].1));
+        }
+    } else {
+        for (name, cmdline) in &runs {
+            init.push_str(&run_block(name, cmdline));
+        }
     }
     init.push_str(INIT_TAIL);
     t.write("/init", &init, true)?;
@@ -453,7 +555,7 @@ fn boot_and_collect(
         match watch(&mut child, &log, o.timeout)? {
             Watched::BootStalled if attempt < BOOT_ATTEMPTS => {
                 let text = String::from_utf8_lossy(&fs::read(&log)?).into_owned();
-                println!(
+                step!(
                     "==> dom0 did not come up within {} s (last console line: {:?}); booting again",
                     BOOT_LIMIT.as_secs(),
                     text.lines().last().unwrap_or_default()
@@ -461,7 +563,7 @@ fn boot_and_collect(
                 attempt += 1;
             }
             Watched::BootStalled => {
-                println!(
+                step!(
                     "==> dom0 did not come up within {} s, {BOOT_ATTEMPTS} times: giving up",
                     BOOT_LIMIT.as_secs()
                 );
@@ -515,7 +617,7 @@ fn spawn_qemu(boot: &BootFiles, initrd: &Path, log: &Path, o: &VmOptions) -> Res
         initrd.display()
     );
     let qemu_out = fs::File::create(cache_dir().join("qemu.out"))?;
-    println!(
+    step!(
         "==> booting {} in QEMU ({}, {} CPUs{})",
         boot.xen
             .file_name()
@@ -658,5 +760,68 @@ mod tests {
         assert!(
             include_str!("../assets/guest-poweroff.sh").contains(protocol::GUEST_POWEROFF_REQUEST)
         );
+    }
+
+    /// Two lanes of programs run side by side print each program's output
+    /// whole between its markers, and every program is read back with its
+    /// exit status (run here with the host's sh and flock).
+    #[test]
+    fn lanes_print_each_program_whole() {
+        let dir = std::env::temp_dir().join(format!("xtask-lanes-{}", std::process::id()));
+        let mut script = lane_report_function();
+        script.push_str("(\n");
+        script.push_str(&lane_block(
+            "a",
+            "sh -c 'echo a1; sleep 0.2; echo a2; exit 3'",
+        ));
+        script.push_str(&lane_block("b", "sh -c 'echo b1'"));
+        script.push_str(") &\n(\n");
+        script.push_str(&lane_block("c", "sh -c 'sleep 0.1; echo c1; echo c2'"));
+        script.push_str(") &\nwait\n");
+        script.push_str(&run_block("solo", "echo s1"));
+        let script = script.replace("/tmp/runs", &dir.to_string_lossy());
+        let out = Command::new("sh").arg("-c").arg(&script).output().unwrap();
+        let _ = fs::remove_dir_all(&dir);
+        let log = String::from_utf8_lossy(&out.stdout);
+        let results = report::parse(&log);
+        let find = |n: &str| results.iter().find(|r| r.name == n).unwrap();
+        assert_eq!(find("a").rc, Some(3), "{log}");
+        assert_eq!(find("a").output, "a1\na2\n", "{log}");
+        assert_eq!(find("b").output, "b1\n");
+        assert_eq!(find("c").output, "c1\nc2\n");
+        assert_eq!(find("solo").rc, Some(0));
+        // The solo program runs after both lanes.
+        assert_eq!(results.last().unwrap().name, "solo");
+    }
+
+    /// Every program is in exactly one lane or among the solo ones, the
+    /// solo ones never in a lane, and the lanes are balanced.
+    #[test]
+    fn lanes_are_planned_balanced_with_solo_programs_apart() {
+        let names: Vec<String> = [
+            "xen_ops",
+            "xen_xlcfg",
+            "xen_devices",
+            "xen_shutdown",
+            "xen_async",
+            "xen_domains",
+            "xen_hostile",
+            "downstream",
+            "xenlight-lib",
+            "unknown",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let (lanes, solo) = plan_lanes(&names);
+        let mut all: Vec<usize> = lanes.iter().flatten().chain(&solo).copied().collect();
+        all.sort();
+        assert_eq!(all, (0..names.len()).collect::<Vec<_>>());
+        for &i in &solo {
+            assert!(SOLO.contains(&names[i].as_str()));
+        }
+        assert_eq!(solo.len(), 3);
+        assert!(lanes[0].contains(&0), "the longest program leads lane 0");
+        assert!(lanes.iter().all(|l| !l.is_empty()));
     }
 }

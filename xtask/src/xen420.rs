@@ -105,7 +105,7 @@ pub fn headers() -> Result<PathBuf> {
         ),
     )?;
     let opts = |cmd: &mut Command| private_apt(cmd, &apt);
-    println!(
+    step!(
         "==> fetching Xen 4.20's libxen-dev (Debian trixie) into {}",
         dir.display()
     );
@@ -170,7 +170,7 @@ pub fn check() -> Result<()> {
     let pc = pkgconfig_dir(&root)?;
     let target = workspace_root().join("target");
     let alt_target = target.join("xen-4.20-build");
-    println!("==> building xenlight-sys and checking xenlight against Xen 4.20's headers");
+    step!("==> building xenlight-sys and checking xenlight against Xen 4.20's headers");
     let st = cargo::command()
         .args([
             "check",

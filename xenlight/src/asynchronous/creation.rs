@@ -99,13 +99,7 @@ impl AsyncContext {
                 .create_raw_paused_abortable(raw, name, None, None, Some(rx))
                 .await;
             match made {
-                Ok(d) if !paused => match ctx.context().unpause(d) {
-                    Ok(()) => (Ok(d), domid),
-                    Err(e) => {
-                        let _ = ctx.destroy(d).await;
-                        (Err(e), domid)
-                    }
-                },
+                Ok(d) if !paused => (ctx.start_created(d).await, domid),
                 other => (other, domid),
             }
         });
@@ -125,6 +119,22 @@ impl Creation {
         // Finished: nothing for Drop to cancel.
         self.abort = None;
         r
+    }
+
+    /// Whether the creation has ended (done or failed): then
+    /// [`finish`](Self::finish) returns at once, and [`cancel`](Self::cancel)
+    /// finds it [`Completed`](Cancelled::Completed) if it succeeded.
+    ///
+    /// ```no_run
+    /// # async fn f(ctx: xenlight::AsyncContext, cfg: xenlight::DomainConfig) -> xenlight::Result<()> {
+    /// let creation = ctx.start_create(&cfg)?;
+    /// if !creation.is_finished() {
+    ///     println!("still being built");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        self.task.as_ref().map_or(true, |t| t.is_finished())
     }
 
     /// Cancels the creation (`libxl_ao_abort`) and waits until libxl has

@@ -211,6 +211,12 @@ impl AsyncContext {
     #[doc(alias = "libxl_domain_create_new")]
     pub async fn create_domain(&self, cfg: &DomainConfig) -> Result<Domid> {
         let domid = self.create_domain_paused(cfg).await?;
+        self.start_created(domid).await
+    }
+
+    /// Lets a domain just created paused run; one that cannot run is
+    /// destroyed, so a failed create leaves nothing.
+    pub(super) async fn start_created(&self, domid: Domid) -> Result<Domid> {
         if let Err(e) = self.context().unpause(domid) {
             let _ = self.destroy(domid).await;
             return Err(e);

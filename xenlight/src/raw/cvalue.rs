@@ -691,7 +691,7 @@ pub trait JsonC: CValue {
 ///
 /// # Safety
 /// The elements are initialised (libxl filled them).
-unsafe fn read_list<T: CValue>(list: &[T::C]) -> Result<Vec<T>> {
+pub(crate) unsafe fn read_list<T: CValue>(list: &[T::C]) -> Result<Vec<T>> {
     let mut v = Vec::with_capacity(list.len());
     for c in list {
         // SAFETY: caller's contract.

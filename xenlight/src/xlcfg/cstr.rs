@@ -49,6 +49,22 @@ pub(super) fn strtoul(s: &str, base: u32) -> (u64, &str, bool) {
     (v, &t[digits..], true)
 }
 
+/// `sscanf(s, "%x%n", &v, &n)` as glibc reads it: `strtoul(s, &end, 16)`
+/// cut to 32 bits, except that a `0x` no hex digit follows reads as 0
+/// with its `x` taken (where `strtoul` stops after the `0`). The value and
+/// `n`, or `None` where sscanf converts nothing.
+pub(super) fn scanf_hex(s: &str) -> Option<(u32, usize)> {
+    let (v, rest, read) = strtoul(s, 16);
+    if !read {
+        return None;
+    }
+    let n = s.len() - rest.len();
+    let number = s[..n].trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let number = number.strip_prefix(['+', '-']).unwrap_or(number);
+    let bare_prefix = number == "0" && rest.starts_with(['x', 'X']);
+    Some((v as u32, n + usize::from(bare_prefix)))
+}
+
 /// `strtol(s, NULL, 10)`: saturating at the `long` range.
 pub(super) fn strtol(s: &str) -> i64 {
     let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
@@ -125,6 +141,49 @@ mod tests {
         assert_eq!(strtoul("99999999999999999999999", 10).0, u64::MAX);
         assert_eq!(atoi("12abc"), 12);
         assert_eq!(atoi("-3"), -3);
+    }
+
+    /// `scanf_hex` reads as glibc's `sscanf("%x%n")` (run beside it) every
+    /// string of up to four characters from the ones a hex number's reading
+    /// turns on, and numbers past 32 and 64 bits.
+    #[test]
+    fn scanf_hex_reads_as_glibcs_sscanf() {
+        let alphabet = b" +-0xXfg9:.";
+        let mut cases: Vec<Vec<u8>> = vec![
+            b"fffffffff".to_vec(),
+            b"100000000".to_vec(),
+            b"-100000001".to_vec(),
+            b"1ffffffffffffffff".to_vec(),
+            b"-0x1ffffffffffffffff".to_vec(),
+            b"\t\n\x0b\x0c\r 7".to_vec(),
+        ];
+        for len in 0..=4u32 {
+            for mut i in 0..alphabet.len().pow(len) {
+                let mut s = Vec::new();
+                for _ in 0..len {
+                    s.push(alphabet[i % alphabet.len()]);
+                    i /= alphabet.len();
+                }
+                cases.push(s);
+            }
+        }
+        for s in cases {
+            let s = String::from_utf8(s).unwrap();
+            let c = std::ffi::CString::new(s.as_str()).unwrap();
+            let (mut v, mut n): (libc::c_uint, libc::c_int) = (0, -1);
+            // SAFETY: c is NUL-terminated; the format's conversions are an
+            // unsigned int and an int, given as such.
+            let r = unsafe {
+                libc::sscanf(
+                    c.as_ptr(),
+                    c"%x%n".as_ptr(),
+                    &mut v as *mut libc::c_uint,
+                    &mut n as *mut libc::c_int,
+                )
+            };
+            let theirs = (r == 1).then_some((v, n as usize));
+            assert_eq!(scanf_hex(&s), theirs, "{s:?}");
+        }
     }
 
     #[test]
