@@ -199,52 +199,67 @@ fn xlcfg_files_xl_refuses_are_refused_naming_the_key() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// Each corpus file marked to boot starts a guest of its type that powers
+/// off after printing its greeting. Each boot is run again on its own if
+/// its vCPU triple-faulted under TCG (one file's boot, not the whole list).
 #[test]
 fn xlcfg_guests_from_corpus_files_start() {
-    retry_after_triple_fault(|| {
-        let ctx = Context::new().unwrap();
-        let mut started = 0;
-        for (name, text) in CORPUS {
-            let Some(kind) = boots(text) else { continue };
-            let x = ctx.xl_cfg(text).unwrap_or_else(|e| panic!("{name}: {e}"));
-            let guest = x.config.name().to_owned();
-            let serial = format!("/tmp/{guest}-serial.log");
-            let _ = std::fs::remove_file(&serial);
-            let domid = ctx
-                .create_domain(&x.config)
-                .unwrap_or_else(|e| panic!("{name}: create: {e}"));
-            let _guard = DomainGuard { ctx: &ctx, domid };
-            assert_eq!(
-                Some(ctx.domain_info(domid).unwrap().domain_type),
-                DomainType::from_name(kind),
-                "{name}"
-            );
-            let reason = ctx
-                .wait_for_shutdown(domid, Duration::from_secs(300))
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert_eq!(reason, ShutdownReason::Poweroff, "{name}");
-            assert_eq!(
-                ctx.domain_info(domid).unwrap().state,
-                DomainState::Shutdown(ShutdownReason::Poweroff)
-            );
-            let out = if kind == "hvm" {
-                std::fs::read_to_string(&serial).unwrap_or_default()
-            } else {
-                wait_for_console(
-                    &guest,
-                    &protocol::guest_hello(&guest),
-                    Duration::from_secs(10),
-                );
-                console_log(&guest)
-            };
-            assert!(
-                out.contains(&protocol::guest_hello(&guest)),
-                "{name}: {out}"
-            );
-            started += 1;
+    let ctx = Context::new().unwrap();
+    let mut started = 0;
+    for (name, text) in CORPUS {
+        let Some(kind) = boots(text) else { continue };
+        retry_after_triple_fault(|| boot_corpus_guest(&ctx, name, text, kind));
+        started += 1;
+    }
+    assert!(started >= 4, "only {started} corpus guests marked to boot");
+}
+
+fn boot_corpus_guest(ctx: &Context, name: &str, text: &str, kind: &str) {
+    let x = ctx.xl_cfg(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let guest = x.config.name().to_owned();
+    let serial = format!("/tmp/{guest}-serial.log");
+    let _ = std::fs::remove_file(&serial);
+    let domid = ctx
+        .create_domain(&x.config)
+        .unwrap_or_else(|e| panic!("{name}: create: {e}"));
+    let _guard = DomainGuard { ctx, domid };
+    assert_eq!(
+        Some(ctx.domain_info(domid).unwrap().domain_type),
+        DomainType::from_name(kind),
+        "{name}"
+    );
+    let output = || {
+        if kind == "hvm" {
+            std::fs::read_to_string(&serial).unwrap_or_default()
+        } else {
+            console_log(&guest)
         }
-        assert!(started >= 4, "only {started} corpus guests marked to boot");
-    });
+    };
+    let reason = ctx
+        .wait_for_shutdown(domid, Duration::from_secs(300))
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(
+        reason,
+        ShutdownReason::Poweroff,
+        "{name}; its output:\n{}",
+        output()
+    );
+    assert_eq!(
+        ctx.domain_info(domid).unwrap().state,
+        DomainState::Shutdown(ShutdownReason::Poweroff)
+    );
+    if kind != "hvm" {
+        wait_for_console(
+            &guest,
+            &protocol::guest_hello(&guest),
+            Duration::from_secs(10),
+        );
+    }
+    let out = output();
+    assert!(
+        out.contains(&protocol::guest_hello(&guest)),
+        "{name}: {out}"
+    );
 }
 
 #[test]

@@ -328,11 +328,11 @@ pub fn event_stream_round(ctx: &Context, round: usize) {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;
     use xenlight::{DomainEvent, ShutdownReason};
-    let created = Mutex::new(Vec::new());
+    let created = Mutex::new(Vec::<(xenlight::Domid, String, xenlight::Uuid)>::new());
     let finished = AtomicUsize::new(0);
     let seen = std::thread::scope(|s| {
         let mut events = ctx.domain_events().unwrap();
-        let fin = &finished;
+        let (fin, mine) = (&finished, &created);
         let consumer = s.spawn(move || {
             let mut seen = Vec::new();
             let deadline = std::time::Instant::now() + Duration::from_secs(300);
@@ -340,11 +340,18 @@ pub fn event_stream_round(ctx: &Context, round: usize) {
                 if let Some(ev) = events.next_event(Duration::from_millis(500)).unwrap() {
                     seen.push(ev);
                 }
+                // Only this round's deaths count: another test's guests
+                // may die meanwhile (the full suite runs two lanes).
+                let all_done = fin.load(Ordering::SeqCst) == 3;
+                let mine = mine.lock().unwrap();
                 let deaths = seen
                     .iter()
-                    .filter(|e| matches!(e, DomainEvent::Death { .. }))
+                    .filter(|e| {
+                        matches!(e, DomainEvent::Death { .. })
+                            && mine.iter().any(|(d, ..)| *d == e.domid())
+                    })
                     .count();
-                let all_done = fin.load(Ordering::SeqCst) == 3;
+                drop(mine);
                 if (all_done && deaths >= 3) || std::time::Instant::now() > deadline {
                     return seen;
                 }
