@@ -36,7 +36,7 @@ pub fn retry_after_triple_fault(body: impl Fn()) {
 }
 
 /// How many times [`retry_after_triple_fault`] runs a test again.
-pub const TRIPLE_FAULT_RETRIES: usize = 2;
+pub const TRIPLE_FAULT_RETRIES: usize = 4;
 
 /// [`retry_after_triple_fault`] in a process that has no sync `Context`
 /// (an `AsyncContext`'s: libxl wants one SIGCHLD mode per process): Xen's
