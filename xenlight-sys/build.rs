@@ -173,7 +173,9 @@ fn main() {
     let wrap_c = out.join("xenlight_static_fns");
     let mut builder = bindgen::Builder::default()
         .header(wrapper.display().to_string())
-        .allowlist_function("libxl_.*|xlu_.*|xtl_.*|xs_open|xs_close|xs_read")
+        .allowlist_function(
+            "libxl_.*|xlu_.*|xtl_.*|xs_open|xs_close|xs_read|xs_watch|xs_check_watch",
+        )
         .allowlist_type("libxl_.*|xlu_.*|XLU_.*|xentoollog_.*|xtl_.*")
         .allowlist_var("LIBXL_.*|ERROR_.*|XTL_.*|XLU_.*|XS_OPEN_.*|XBT_NULL")
         .blocklist_function("libxl__.*")

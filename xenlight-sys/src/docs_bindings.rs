@@ -9003,6 +9003,16 @@ unsafe extern "C" {
         len: *mut ::std::os::raw::c_uint,
     ) -> *mut ::std::os::raw::c_void;
 }
+unsafe extern "C" {
+    pub fn xs_watch(
+        h: *mut xs_handle,
+        path: *const ::std::os::raw::c_char,
+        token: *const ::std::os::raw::c_char,
+    ) -> bool;
+}
+unsafe extern "C" {
+    pub fn xs_check_watch(h: *mut xs_handle) -> *mut *mut ::std::os::raw::c_char;
+}
 pub type __builtin_va_list = [__va_list_tag; 1usize];
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]

@@ -28,6 +28,20 @@ impl Context {
     /// ```
     #[doc(alias = "libxl_list_domain")]
     pub fn domains(&self) -> Result<Vec<DomainInfo>> {
+        self.list_domains_with(|d| self.to_info(d))
+    }
+
+    /// Every domain as Xen lists it (`libxl_list_domain` alone): no name,
+    /// no xenstore read, the type as Xen reports it (PVH as HVM), for the
+    /// event stream's looks at the list.
+    pub(crate) fn domains_unnamed(&self) -> Result<Vec<DomainInfo>> {
+        self.list_domains_with(|d| DomainInfo::from_raw(d, None))
+    }
+
+    fn list_domains_with(
+        &self,
+        each: impl Fn(&sys::libxl_dominfo) -> DomainInfo,
+    ) -> Result<Vec<DomainInfo>> {
         let mut n = 0;
         // SAFETY: n is a valid out-pointer.
         let (ptr, op) = raw_call!(self, unsafe libxl_list_domain(&mut n));
@@ -36,7 +50,7 @@ impl Context {
         // SAFETY: n initialised entries from libxl_list_domain, freed once
         // by the array with the matching free function.
         let list = unsafe { LibxlArray::from_raw(ptr, n, sys::libxl_dominfo_list_free) };
-        Ok(list.iter().map(|d| self.to_info(d)).collect())
+        Ok(list.iter().map(each).collect())
     }
 
     /// One domain (`libxl_domain_info`), by id or by name. An unknown

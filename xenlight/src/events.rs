@@ -22,6 +22,7 @@ use crate::info::DomainState;
 use crate::raw::alloc::opt_string;
 #[cfg(feature = "xen-host")]
 use crate::raw::lock;
+use crate::raw::xenstore::XenstoreWatch;
 use crate::raw::{raw_call, try_call, On};
 
 /// Distinguishes this crate's death watches from each other and from any
@@ -400,8 +401,14 @@ impl DomainEvent {
 /// of the host (`libxl_evenable_domain_death` on each, and
 /// `libxl_evenable_disk_eject` on each CD-ROM drive a domain has when it is
 /// first watched), from [`Context::domain_events`].
-/// Domains that appear later are watched from the next call on (the list
-/// is read again at every call, and every 0.1 s while waiting); a domain
+/// Domains that appear later are watched from the next call on: the
+/// stream keeps xenstore watches of its own on `@introduceDomain`,
+/// `@releaseDomain` and `/vm` (which libxl writes when it makes, renames
+/// or destroys a domain) and reads Xen's domain list (one
+/// `libxl_list_domain`, no xenstore reads) only when one of them fired or
+/// a shut-down domain may run again; a domain's name is read when it is
+/// first seen and when its `/vm/<uuid>/name` is written. An idle stream
+/// over any number of domains reads nothing. A domain
 /// already shut down when it is first watched is reported at once. Each
 /// shutdown and each death is reported once, in order for each domain; a
 /// domain that runs again after a shutdown (resumed after a suspend) is
@@ -438,6 +445,9 @@ pub struct DomainEvents<'a> {
     /// Each domain's name and UUID at the last look at the list, kept
     /// until its death is reported: what its events are named by.
     known: std::collections::HashMap<Domid, (Option<String>, Uuid)>,
+    /// The watches that say when to look at the list again; `None` if
+    /// xenstore refused them: then the stream looks at every turn.
+    changes: Option<XenstoreWatch>,
 }
 
 // SAFETY: libxl.h, "libxl memory management": "From the point of view of the
@@ -455,28 +465,61 @@ impl std::fmt::Debug for DomainEvents<'_> {
     }
 }
 
+/// Whose names a look at the list reads.
+enum Names {
+    /// Every domain's (the stream has no xenstore watch).
+    All,
+    /// New domains' and those whose `/vm/<uuid>/name` was written.
+    Of(Vec<Uuid>),
+}
+
 impl<'a> DomainEvents<'a> {
-    /// Watches every domain (but Domain-0) not watched yet.
+    /// Watches every domain (but Domain-0) not watched yet, if anything
+    /// may have changed since the last look.
     fn refresh(&mut self) -> Result<()> {
-        let domains = self.ctx.domains()?;
+        let (changed, named) = match &self.changes {
+            Some(w) => {
+                let f = w.fired();
+                (f.any, Names::Of(f.named))
+            }
+            None => (true, Names::All),
+        };
+        // A shut-down domain may be resumed without a xenstore write.
+        if !changed && self.shut.is_empty() {
+            return Ok(());
+        }
+        let domains = self.ctx.domains_unnamed()?;
         // A domid that left the list may come back as a new domain.
         self.dead
             .retain(|id| domains.iter().any(|d| d.domid == *id));
-        // Names as they are now. A dying domain has lost its name in
-        // xenstore (and an event may be read after that): it keeps the
-        // last one seen, as does a domain gone from the list while its
-        // watch may still report its death. A domid reused by a new domain
-        // (another UUID) starts afresh.
+        // A dying domain has lost its name in xenstore (and an event may
+        // be read after that): it keeps the last one seen, as does a
+        // domain gone from the list while its watch may still report its
+        // death. A domid reused by a new domain (another UUID) starts
+        // afresh.
         let watches = &self.watches;
         self.known
             .retain(|id, _| watches.contains_key(id) || domains.iter().any(|d| d.domid == *id));
         for d in &domains {
-            let known = self.known.entry(d.domid).or_insert((None, d.uuid));
+            let mut fresh = false;
+            let known = self.known.entry(d.domid).or_insert_with(|| {
+                fresh = true;
+                (None, d.uuid)
+            });
             if known.1 != d.uuid {
                 *known = (None, d.uuid);
+                fresh = true;
             }
-            if d.name.is_some() {
-                known.0.clone_from(&d.name);
+            // A domain seen before libxl wrote its name is read again
+            // when the write fires.
+            let read = match &named {
+                Names::All => true,
+                Names::Of(uuids) => fresh || uuids.contains(&d.uuid),
+            };
+            if read {
+                if let Ok(Some(name)) = self.ctx.domain_name(d.domid) {
+                    known.0 = Some(name);
+                }
             }
         }
         for d in domains {
@@ -688,6 +731,7 @@ impl Context {
             shut: std::collections::HashSet::new(),
             known: std::collections::HashMap::new(),
             eject_users: EjectUsers::new(),
+            changes: XenstoreWatch::open(),
         };
         s.refresh()?;
         Ok(s)
