@@ -1,13 +1,14 @@
 //! `cargo xtask gen-types`: Rust types for every type of libxl's IDL.
 //!
 //! Reads `libxl_types.idl` from the Xen source package Debian ships for the
-//! supported release (fetched with a private apt configuration, never
-//! committed) and writes `xenlight/src/types/generated.rs`: one plain Rust
+//! oldest supported release (fetched with a private apt configuration,
+//! never committed), adds what each newer release's IDL (vendored in
+//! xtask/idl) adds, gated on that release's cfg, and writes `xenlight/src/types/generated.rs`: one plain Rust
 //! type per IDL type with its conversions to and from the C struct, and
 //! `tests/idl/samples.rs`: a value of every type with every field set, for
 //! the round-trip tests. `--check` fails when the checked-in files differ
-//! from a fresh generation. `cargo xtask type-coverage` counts the IDL's
-//! types that the generated code covers.
+//! from a fresh generation. `cargo xtask type-coverage` counts, for each
+//! release, the IDL's types that the generated code covers.
 
 use anyhow::{bail, Context as _, Result};
 use std::collections::BTreeSet;
@@ -16,9 +17,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::header;
 use crate::host::run;
 use crate::idl::{self, Builtin, Dir, Field, Idl, KeyedUnion, Ty};
+use crate::idl_merge;
 use crate::{cache_dir, workspace_root};
 
 /// The Debian source package whose IDL the checked-in code is generated from.
@@ -100,35 +101,80 @@ fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
     None
 }
 
-/// The cfg that gates what only Xen 4.20 has.
-pub const NEWER_CFG: &str = "xen_4_20";
+/// The newer releases whose IDLs are vendored in xtask/idl (see its
+/// README), oldest first, each with the cfg that gates what it adds to the
+/// releases before it. Xen 4.18's IDL is not among them: built against
+/// 4.18, the types lack what 4.18 added (gated on 4.19).
+pub const NEWER: &[(&str, &str)] = &[
+    ("4.19.6", "xen_4_19"),
+    ("4.20.4", "xen_4_20"),
+    ("4.21.2", "xen_4_21"),
+    ("4.22.0", "xen_4_22"),
+];
 
-/// The model the code is generated from: the IDL of [`SOURCE`], plus what
-/// Xen 4.20's `_libxl_types.h` adds (gated on [`NEWER_CFG`]); and a line
-/// naming both origins.
-pub fn model() -> Result<(Idl, String)> {
+/// The doc line of an item gated on `cfg` (`xen_4_21` -> "Xen 4.21").
+fn gate_note(cfg: &str) -> String {
+    let release = cfg.trim_start_matches("xen_").replace('_', ".");
+    format!("Only built against Xen {release} or newer (`{cfg}`).")
+}
+
+/// The IDL of a vendored release, read.
+fn vendored_idl(release: &str) -> Result<Idl> {
+    let path = workspace_root().join(format!("xtask/idl/libxl_types-{release}.idl"));
+    let src = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    idl::read(&src).with_context(|| format!("reading {}", path.display()))
+}
+
+/// The IDL of [`SOURCE`], read.
+fn source_idl() -> Result<(Idl, String)> {
     let (suite, release) = SOURCE;
     let idl_path = fetch_idl(suite)?;
     let origin = fs::read_to_string(idl_path.with_file_name("origin")).unwrap_or_default();
     let src = fs::read_to_string(&idl_path)?;
-    let mut model = idl::read(&src).context("reading libxl_types.idl")?;
-    let root = crate::xen420::headers()?;
-    let h = root.join("usr/include/_libxl_types.h");
-    let text = fs::read_to_string(&h).with_context(|| format!("reading {}", h.display()))?;
-    let tops = header::read(&text).context("reading Xen 4.20's _libxl_types.h")?;
-    let added = header::add_newer(&mut model, &tops, NEWER_CFG)
-        .context("comparing Xen 4.20's _libxl_types.h with the IDL")?;
-    let deb = fs::read_dir(root.with_file_name("debs"))?
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .find(|n| n.starts_with("libxen-dev"))
-        .unwrap_or_default();
-    let what = format!(
-        "libxl_types.idl of Xen {release} (Debian {suite}: {origin}), and gated on\n\
-         // `{NEWER_CFG}` the {} additions of Xen 4.20's _libxl_types.h ({deb})",
-        added.len()
-    );
+    let model = idl::read(&src).context("reading libxl_types.idl")?;
+    Ok((model, format!("Xen {release} (Debian {suite}: {origin})")))
+}
+
+/// The model the code is generated from: the IDL of [`SOURCE`], and what
+/// each of the [`NEWER`] releases' IDLs adds, gated on that release's cfg;
+/// and a line naming the origins.
+pub fn model() -> Result<(Idl, String)> {
+    let (mut model, origin) = source_idl()?;
+    let mut what = format!("libxl_types.idl of {origin}");
+    for (release, cfg) in NEWER {
+        let newer = vendored_idl(release)?;
+        let added = idl_merge::add_release(&mut model, &newer, cfg)
+            .with_context(|| format!("merging Xen {release}'s IDL"))?;
+        write!(
+            what,
+            ",\n// gated on `{cfg}` the {} additions of Xen {release}'s",
+            added.len()
+        )?;
+    }
+    what.push_str(" (xtask/idl)");
     Ok((model, what))
+}
+
+/// The IDL's types a model has: enumerations, named structs, and keyed
+/// unions (as `struct.field`), as the generated code's `// idl:` lines
+/// name them.
+fn idl_types(model: &Idl) -> BTreeSet<String> {
+    let mut types = BTreeSet::new();
+    for e in &model.enums {
+        types.insert(format!("libxl_{}", e.name));
+    }
+    for s in &model.structs {
+        if let Some(n) = &s.name {
+            types.insert(format!("libxl_{n}"));
+        }
+        for f in &s.fields {
+            if let Ty::KeyedUnion(_) = f.ty {
+                let root = s.name.clone().unwrap_or_default();
+                types.insert(format!("libxl_{root}.{}", f.name));
+            }
+        }
+    }
+    types
 }
 
 /// `cargo xtask gen-types [--check]`.
@@ -194,59 +240,76 @@ fn rustfmt(text: &str) -> Result<String> {
     Ok(String::from_utf8(out.stdout)?)
 }
 
-/// `cargo xtask type-coverage`: the IDL's structs, enums and keyed unions
-/// against the generated code and the C bindings of this build.
+/// `cargo xtask type-coverage`: each supported release's IDL types
+/// (structs, enums and keyed unions) against the generated code, a line
+/// per release, and the merged model's.
 pub fn type_coverage() -> Result<bool> {
-    let (model, _) = model()?;
     let generated = fs::read_to_string(workspace_root().join(GENERATED))?;
-    let mut idl_types = BTreeSet::new();
-    for e in &model.enums {
-        idl_types.insert(format!("libxl_{}", e.name));
-    }
-    for (i, s) in model.structs.iter().enumerate() {
-        if let Some(n) = &s.name {
-            idl_types.insert(format!("libxl_{n}"));
-        }
-        for f in &s.fields {
-            if let Ty::KeyedUnion(_) = f.ty {
-                let root = model.structs[i].name.clone().unwrap_or_default();
-                idl_types.insert(format!("libxl_{root}.{}", f.name));
-            }
-        }
-    }
     let covered: BTreeSet<String> = generated
         .lines()
         .filter_map(|l| l.trim().strip_prefix("// idl: "))
         .map(str::to_owned)
         .collect();
-    let missing: Vec<_> = idl_types.difference(&covered).collect();
-    for m in &missing {
-        println!("  not covered: {m}");
+    let mut releases = vec![(SOURCE.1.to_owned(), source_idl()?.0)];
+    for (release, _) in NEWER {
+        releases.push(((*release).to_owned(), vendored_idl(release)?));
+    }
+    let mut complete = true;
+    for (release, idl) in &releases {
+        let types = idl_types(idl);
+        let missing: Vec<_> = types.difference(&covered).collect();
+        for m in &missing {
+            println!("  Xen {release}: not covered: {m}");
+        }
+        complete &= missing.is_empty();
+        println!(
+            "Xen {release}: idl types covered: {}/{}",
+            types.len() - missing.len(),
+            types.len()
+        );
+    }
+    let (model, _) = model()?;
+    let all = idl_types(&model);
+    let missing = all.difference(&covered).count();
+    complete &= missing == 0;
+    let gated = |cfg: &str| {
+        model
+            .enums
+            .iter()
+            .filter(|e| e.cfg.as_deref() == Some(cfg))
+            .count()
+            + model
+                .structs
+                .iter()
+                .filter(|s| s.cfg.as_deref() == Some(cfg))
+                .count()
+    };
+    let gated_fields = |cfg: &str| {
+        model
+            .structs
+            .iter()
+            .flat_map(|s| &s.fields)
+            .filter(|f| f.cfg.as_deref() == Some(cfg))
+            .count()
+    };
+    for (release, cfg) in NEWER {
+        println!(
+            "  added by Xen {release} ({cfg}): {} types, {} fields in older types",
+            gated(cfg),
+            gated_fields(cfg)
+        );
     }
     let fields: usize = generated
         .lines()
         .filter(|l| l.trim().starts_with("// field: "))
         .count();
-    let newer = model.enums.iter().filter(|e| e.cfg.is_some()).count()
-        + model.structs.iter().filter(|s| s.cfg.is_some()).count();
-    let newer_fields = model
-        .structs
-        .iter()
-        .flat_map(|s| &s.fields)
-        .filter(|f| f.cfg.is_some())
-        .count();
-    println!(
-        "of these, only built against Xen 4.20 ({NEWER_CFG}): {newer} types (of {}), {newer_fields} \
-         fields in types Xen 4.17 has",
-        idl_types.len()
-    );
     println!("fields reachable safely: {fields}");
     println!(
-        "idl types covered: {}/{}",
-        idl_types.len() - missing.len(),
-        idl_types.len()
+        "idl types covered (every release): {}/{}",
+        all.len() - missing,
+        all.len()
     );
-    Ok(missing.is_empty())
+    Ok(complete)
 }
 
 const KEYWORDS: &[&str] = &[
@@ -581,11 +644,7 @@ impl<'a> Gen<'a> {
                 };
                 let _ = writeln!(o, "///\n/// libxl: `libxl_{n}`.{dir}");
                 if let Some(c) = &st.cfg {
-                    let _ = writeln!(
-                        o,
-                        "///\n/// Only built against Xen 4.20 or newer (`{c}`): read from its\n\
-                         /// `_libxl_types.h`, as 4.20's IDL is not at hand."
-                    );
+                    let _ = writeln!(o, "///\n/// {}", gate_note(c));
                 }
             }
             None => {
@@ -614,11 +673,7 @@ impl<'a> Gen<'a> {
             }
             let fname = rust_field(f);
             if let Some(c) = &f.cfg {
-                let _ = writeln!(
-                    o,
-                    "    ///\n    /// Only built against Xen 4.20 or newer (`{c}`): read from its\n    \
-                     /// `_libxl_types.h`, as 4.20's IDL is not at hand."
-                );
+                let _ = writeln!(o, "    ///\n    /// {}", gate_note(c));
                 let _ = write!(o, "    {}", cfg_attr(&f.cfg));
             }
             if let Some(attr) = serde_attr(f, &fname) {

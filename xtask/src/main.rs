@@ -17,10 +17,10 @@ macro_rules! step {
 mod cargo;
 mod fuzz;
 mod gen_types;
-mod header;
 mod host;
 mod host420;
 mod idl;
+mod idl_merge;
 #[path = "../../tests/common/protocol.rs"]
 mod protocol;
 mod publish;
