@@ -312,3 +312,67 @@ impl Merge<'_> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::idl;
+
+    const OLD: &str = r#"
+namespace("libxl_")
+libxl_kind = Enumeration("kind", [(0, "a")])
+libxl_box = Struct("box", [("size", uint32), ("kind", libxl_kind)])
+"#;
+
+    const NEW: &str = r#"
+namespace("libxl_")
+libxl_kind = Enumeration("kind", [(0, "a"), (1, "b")])
+libxl_lid = Struct("lid", [("open", bool)])
+libxl_box = Struct("box", [("size", uint32), ("lid", libxl_lid), ("kind", libxl_kind)])
+"#;
+
+    #[test]
+    fn a_newer_releases_values_structs_and_fields_are_added_under_its_cfg() {
+        let mut base = idl::read(OLD).unwrap();
+        let added = add_release(&mut base, &idl::read(NEW).unwrap(), "xen_4_99").unwrap();
+        assert_eq!(
+            added,
+            ["libxl_kind: b", "struct libxl_lid", "libxl_box.lid"]
+        );
+        let kind = &base.enums[0];
+        assert_eq!(
+            kind.value_cfgs.get("b").map(String::as_str),
+            Some("xen_4_99")
+        );
+        let lid = base
+            .structs
+            .iter()
+            .position(|s| s.name.as_deref() == Some("lid"))
+            .unwrap();
+        assert_eq!(base.structs[lid].cfg.as_deref(), Some("xen_4_99"));
+        let bx = base
+            .structs
+            .iter()
+            .find(|s| s.name.as_deref() == Some("box"))
+            .unwrap();
+        let names: Vec<&str> = bx.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["size", "lid", "kind"], "in the newer order");
+        assert_eq!(bx.fields[1].ty, Ty::Struct(lid));
+        assert_eq!(bx.fields[1].cfg.as_deref(), Some("xen_4_99"));
+        assert_eq!(bx.fields[0].cfg, None);
+        // The new struct comes before its user in the generation order.
+        let pos = |i: std::result::Result<usize, usize>| base.order.iter().position(|o| *o == i);
+        let user = base
+            .structs
+            .iter()
+            .position(|s| s.name.as_deref() == Some("box"));
+        assert!(pos(Err(lid)) < pos(Err(user.unwrap())));
+    }
+
+    #[test]
+    fn a_field_a_newer_release_lacks_is_an_error_not_a_gate() {
+        let mut base = idl::read(NEW).unwrap();
+        let e = add_release(&mut base, &idl::read(OLD).unwrap(), "xen_4_99").unwrap_err();
+        assert!(e.to_string().contains("gone from the newer IDL"), "{e}");
+    }
+}

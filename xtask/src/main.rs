@@ -28,6 +28,7 @@ mod report;
 mod setup;
 mod vm;
 mod xen420;
+mod xen_src;
 mod xl_coverage;
 
 use anyhow::{anyhow, bail, Context as _, Result};
@@ -57,6 +58,9 @@ commands:
   publish-check      what publishing needs: docs.rs-style docs build, minimum-version error,
                      cargo package and cargo publish --dry-run for both crates
   check-xen-4.20     build xenlight-sys and check xenlight against Xen 4.20 headers
+  check-xen-src [RELEASE...]
+                     check xenlight-sys and xenlight against the headers of Xen releases
+                     made from their release trees (../shared/xen-src: 4.19.6 4.21.2 4.22.0)
   valgrind           run the config conversion and xl.cfg tests under valgrind memcheck
   fuzz [TARGET] [--seconds N]
                      the cargo-fuzz targets in fuzz/ (xl_cfg_text, xl_cfg_grammar, libxl_json,
@@ -65,7 +69,8 @@ commands:
   test               everything CI runs: setup, then host-checks (at nice 19) beside the
                      hypervisor suites (4.17, the balloon run, the 4.20 set)
   host-checks        the checks that need no hypervisor: fmt, clippy, host tests, docs,
-                     generated code, publishing, shellcheck, valgrind, fuzzing, 4.20 build
+                     generated code, publishing, shellcheck, valgrind, fuzzing, 4.20 build,
+                     the 4.19/4.21/4.22 builds from source
 
 options for vm-test and demo:
   --timeout SECS     give up after SECS (default 900)
@@ -110,6 +115,15 @@ fn main() -> ExitCode {
         "xlcfg-parity" => vm_options(rest).and_then(|o| vm::xlcfg_parity(&o)),
         "stress" => vm_options(rest).and_then(|o| stress(&o)),
         "check-xen-4.20" => xen420::check().map(|_| true),
+        "check-xen-src" => {
+            let asked: Vec<&str> = args[1..].iter().map(String::as_str).collect();
+            let releases = if asked.is_empty() {
+                xen_src::RELEASES
+            } else {
+                &asked[..]
+            };
+            xen_src::check(releases).map(|_| true)
+        }
         "gen-types" => gen_types::gen_types(rest.iter().any(|a| a == "--check")),
         "type-coverage" => gen_types::type_coverage(),
         "xl-coverage" => xl_coverage::xl_coverage(rest.iter().any(|a| a == "--check")),
@@ -339,6 +353,11 @@ fn host_checks() -> Result<bool> {
     }
     step!("==> Xen 4.20 headers");
     xen420::check()?;
+    step!(
+        "==> Xen {} headers from their release trees (cargo xtask check-xen-src)",
+        xen_src::RELEASES.join(", ")
+    );
+    xen_src::check(xen_src::RELEASES)?;
     Ok(true)
 }
 

@@ -29,6 +29,18 @@ pub const PACKAGES: &[&str] = &[
     "xen-utils-4.17",
     // The Xen 4.20 host's dom0 root (trixie), `vm-test --xen 4.20`.
     "debootstrap",
+    // What configure of a Xen release tree needs, for the headers of
+    // releases Debian does not ship (`cargo xtask check-xen-src`).
+    "libyajl-dev",
+    "libjson-c-dev",
+    "bison",
+    "flex",
+    "acpica-tools",
+    "libzstd-dev",
+    "libnl-3-dev",
+    "libnl-route-3-dev",
+    "libfdt-dev",
+    "uuid-dev",
 ];
 
 fn installed(pkg: &str) -> bool {
