@@ -56,11 +56,12 @@ fn an_async_agent_creates_saves_restores_migrates_and_cancels_guests() {
 /// the guest untouched: a PV guest cannot live-migrate on this Xen (no
 /// shadow paging for its log-dirty mode), so the migration fails before
 /// anything is handed over, and the guest runs on under its name with no
-/// second domain of that name. A PVH guest's local migration (which
+/// second domain of that name; so does `AsyncContext::remus` to /dev/null
+/// (`xl remus -b`). A PVH guest's local migration (which
 /// succeeds) is proven by xen_ops' counting-guest test; run through the
 /// async call it triple-faulted under TCG at the suspend 3 times of 3.
 #[test]
-fn an_async_local_migration_that_libxl_refuses_leaves_the_guest_running() {
+fn an_async_migration_or_replication_libxl_refuses_leaves_the_guest_running() {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -98,6 +99,30 @@ fn an_async_local_migration_that_libxl_refuses_leaves_the_guest_running() {
                 .filter(|d| d.name.as_deref() == Some(n.as_str()))
                 .count();
             assert_eq!(same_name, 1);
+            // Remus to /dev/null fails the same way, the guest untouched.
+            let info = xenlight::types::DomainRemusInfo {
+                blackhole: Some(true),
+                allow_unsafe: Some(true),
+                netbuf: Some(false),
+                diskbuf: Some(false),
+                ..Default::default()
+            };
+            let null = std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/null")
+                .unwrap();
+            let e = ctx.remus(domid, info, null.into(), None).await.unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    xenlight::Error::Migration {
+                        stage: "replicating",
+                        resumed: true,
+                        ..
+                    }
+                ),
+                "{e:?}"
+            );
             shut_down(&ctx, domid, &n).await;
         });
 }

@@ -426,7 +426,8 @@ pub enum Error {
     Migration {
         /// The domain being migrated (its name at the sender).
         domain: String,
-        /// What was being done: "sending", "receiving", "handing over".
+        /// What was being done: "sending", "receiving", "handing over", or
+        /// "replicating" (Remus, [`Context::remus`](crate::Context::remus)).
         stage: &'static str,
         /// Why: the peer's report or the underlying error.
         reason: String,

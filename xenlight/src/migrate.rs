@@ -10,6 +10,7 @@
 //! config is checked in Rust before libxl reads it (`Context::from_json`).
 
 use std::io::{Read, Write};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::io::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::ptr;
@@ -312,6 +313,75 @@ impl Context {
             });
             sent.and(received)
         })
+    }
+
+    /// Replicates a running domain to a backup with Remus (or COLO, with
+    /// `info.colo`), as `xl remus` does (`libxl_domain_remus_start`): libxl
+    /// checkpoints the domain every `info.interval` ms into `send` until
+    /// replication stops, and this call returns only then. `send` and
+    /// `recv` are the stream to a backup that restores a checkpointed
+    /// stream (xl's `migrate-receive -r`, reached by the caller with xl's
+    /// migration preamble: this crate's [`Context::migrate_receive`] does
+    /// not take one), or, with `info.blackhole` and `info.allow_unsafe`,
+    /// `send` alone may be `/dev/null` (`xl remus -b`). `info.colo` unset
+    /// means Remus, as in xl.
+    ///
+    /// `Ok(())` when replication stopped because the primary domain was
+    /// destroyed (to fail over to the backup). Otherwise the backup or the
+    /// checkpointing failed: the primary is resumed if libxl left it
+    /// suspended, as xl does, and the error is [`Error::Migration`] with
+    /// stage `"replicating"` (`resumed` says whether it runs).
+    ///
+    /// ```no_run
+    /// let ctx = xenlight::Context::new()?;
+    /// let domid = ctx.domid_by_name("web")?;
+    /// let info = xenlight::types::DomainRemusInfo {
+    ///     interval: 200,
+    ///     blackhole: Some(true),
+    ///     allow_unsafe: Some(true),
+    ///     netbuf: Some(false),
+    ///     diskbuf: Some(false),
+    ///     ..Default::default()
+    /// };
+    /// let null = std::fs::OpenOptions::new().write(true).open("/dev/null")?;
+    /// ctx.remus(domid, &info, &null, None)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[doc(alias = "libxl_domain_remus_start")]
+    pub fn remus(
+        &self,
+        domid: Domid,
+        info: &crate::types::DomainRemusInfo,
+        send: impl AsFd,
+        recv: Option<BorrowedFd<'_>>,
+    ) -> Result<()> {
+        use crate::types::IdlType;
+        if domid.is_dom0() {
+            return Err(Error::Domain0Refused { op: "remus" });
+        }
+        let name = self.domain_name(domid)?.unwrap_or_default();
+        let mut info = info.clone();
+        // libxl wants it set ("Colo mode must be enabled/disabled"); xl
+        // sets it from its -c option.
+        info.colo.get_or_insert(false);
+        let mut raw = info.to_libxl()?;
+        // SAFETY: a valid libxl_domain_remus_info we own; libxl writes only
+        // its defbools (libxl_defbool_setdefault) and reads the rest until
+        // the synchronous call (NULL ao_how) returns. Both fds outlive it.
+        let replicated = try_call!(
+            self,
+            On::Domain(domid),
+            unsafe libxl_domain_remus_start(raw.as_mut_ptr(), domid.get(), send.as_fd().as_raw_fd(), recv.map_or(-1, |f| f.as_raw_fd()), ptr::null())
+        );
+        // xl: a primary that is gone was destroyed to fail over.
+        if !self.domain_exists(domid)? {
+            return Ok(());
+        }
+        let reason = match replicated {
+            Err(e) => e.to_string(),
+            Ok(()) => "libxl stopped replicating".to_owned(),
+        };
+        Err(self.failed_after_suspend(domid, &name, "replicating", reason))
     }
 
     /// The error for a send that failed once libxl had started: the domain

@@ -410,4 +410,37 @@ impl AsyncContext {
         self.blocking("migrate_local", move |c| c.migrate_local(domid))
             .await
     }
+
+    /// Replicates a domain with Remus or COLO, as
+    /// [`Context::remus`](crate::Context::remus), on the blocking pool for
+    /// as long as replication lasts; the streams are taken, and closed
+    /// when it ends.
+    ///
+    /// ```no_run
+    /// # async fn f(ctx: xenlight::AsyncContext, domid: xenlight::Domid) -> Result<(), Box<dyn std::error::Error>> {
+    /// let info = xenlight::types::DomainRemusInfo {
+    ///     blackhole: Some(true),
+    ///     allow_unsafe: Some(true),
+    ///     netbuf: Some(false),
+    ///     diskbuf: Some(false),
+    ///     ..Default::default()
+    /// };
+    /// let null = std::fs::OpenOptions::new().write(true).open("/dev/null")?;
+    /// ctx.remus(domid, info, null.into(), None).await?;
+    /// # Ok(()) }
+    /// ```
+    #[doc(alias = "libxl_domain_remus_start")]
+    pub async fn remus(
+        &self,
+        domid: Domid,
+        info: crate::types::DomainRemusInfo,
+        send: std::os::fd::OwnedFd,
+        recv: Option<std::os::fd::OwnedFd>,
+    ) -> Result<()> {
+        use std::os::fd::AsFd;
+        self.blocking("remus", move |c| {
+            c.remus(domid, &info, &send, recv.as_ref().map(|f| f.as_fd()))
+        })
+        .await
+    }
 }
