@@ -448,6 +448,9 @@ pub struct DomainEvents<'a> {
     /// The watches that say when to look at the list again; `None` if
     /// xenstore refused them: then the stream looks at every turn.
     changes: Option<XenstoreWatch>,
+    /// Whether the list has been looked at: the first look does not wait
+    /// for the watches' first firing (xenstored may not have sent it yet).
+    looked: bool,
 }
 
 // SAFETY: libxl.h, "libxl memory management": "From the point of view of the
@@ -485,9 +488,10 @@ impl<'a> DomainEvents<'a> {
             None => (true, Names::All),
         };
         // A shut-down domain may be resumed without a xenstore write.
-        if !changed && self.shut.is_empty() {
+        if self.looked && !changed && self.shut.is_empty() {
             return Ok(());
         }
+        self.looked = true;
         let domains = self.ctx.domains_unnamed()?;
         // A domid that left the list may come back as a new domain.
         self.dead
@@ -732,6 +736,7 @@ impl Context {
             known: std::collections::HashMap::new(),
             eject_users: EjectUsers::new(),
             changes: XenstoreWatch::open(),
+            looked: false,
         };
         s.refresh()?;
         Ok(s)
