@@ -159,9 +159,56 @@ pub fn min_version_check() -> Result<()> {
     Ok(())
 }
 
+/// cargo verifies `xenlight` against the `xenlight-sys` it has just
+/// packaged, through a local registry whose crates it unpacks under
+/// `$CARGO_HOME/registry/src` once per name and version, as if a version
+/// never changed: a copy unpacked by an earlier run would be built instead
+/// of this one (a second CI run on one machine failed so, its xenlight
+/// built against the first run's xenlight-sys). Our own crates' unpacked
+/// copies go first; nothing else there is touched.
+fn forget_unpacked_own_crates() -> Result<()> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cargo")))
+        .context("neither CARGO_HOME nor HOME is set")?;
+    // `xenlight-0.1.0`, `xenlight-sys-0.1.0.crate`, ...: a name, a dash, a
+    // version.
+    let ours = |file: &str| {
+        ["xenlight-sys-", "xenlight-"].iter().any(|n| {
+            file.strip_prefix(n)
+                .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+        })
+    };
+    for sub in ["src", "cache"] {
+        let Ok(registries) = fs::read_dir(home.join("registry").join(sub)) else {
+            continue;
+        };
+        for registry in registries.flatten() {
+            for e in fs::read_dir(registry.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                if !ours(&e.file_name().to_string_lossy()) {
+                    continue;
+                }
+                let p = e.path();
+                let gone = if p.is_dir() {
+                    fs::remove_dir_all(&p)
+                } else {
+                    fs::remove_file(&p)
+                };
+                gone.with_context(|| format!("removing {}", p.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `cargo package` (which builds each crate from its packaged sources) and
 /// `cargo publish --dry-run`, for both crates.
 pub fn package() -> Result<()> {
+    forget_unpacked_own_crates()?;
     for args in [
         &[
             "package",
