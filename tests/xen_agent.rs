@@ -100,17 +100,7 @@ fn an_async_migration_or_replication_libxl_refuses_leaves_the_guest_running() {
                 .count();
             assert_eq!(same_name, 1);
             // Remus to /dev/null fails the same way, the guest untouched.
-            let info = xenlight::types::DomainRemusInfo {
-                blackhole: Some(true),
-                allow_unsafe: Some(true),
-                netbuf: Some(false),
-                diskbuf: Some(false),
-                ..Default::default()
-            };
-            let null = std::fs::OpenOptions::new()
-                .write(true)
-                .open("/dev/null")
-                .unwrap();
+            let (info, null) = remus_to_dev_null();
             let e = ctx.remus(domid, info, null.into(), None).await.unwrap_err();
             assert!(
                 matches!(

@@ -262,15 +262,7 @@ fn a_save_that_fails_resumes_the_guest_which_counts_on() {
     let _ = std::process::Command::new("umount").arg(&dir).status();
     println!("{e}");
     assert!(matches!(e, Error::Save { resumed: true, .. }), "{e:?}");
-    let counts = || protocol::guest_counts(&console_log(&name));
-    let last = *counts().last().unwrap();
-    assert!(
-        wait_until(Duration::from_secs(60), || counts()
-            .last()
-            .is_some_and(|n| *n > last + 1)),
-        "the guest does not run after the failed save: {:?}",
-        ctx.domain_info(guard.domid).map(|i| i.state)
-    );
+    assert_counts_on(&ctx, &name, guard.domid, "the failed save");
 }
 
 /// Finding 7: a receiver whose hand-over fails after "go" destroys its

@@ -678,18 +678,7 @@ fn remus_to_a_blackhole_fails_here_for_a_pv_guest_which_counts_on() {
     let ctx = Context::new().unwrap();
     let name = format!("{PREFIX}ops-remus");
     let guard = counting_guest(&ctx, &name, xenlight::DomainType::Pv);
-    let info = xenlight::types::DomainRemusInfo {
-        interval: 100,
-        blackhole: Some(true),
-        allow_unsafe: Some(true),
-        netbuf: Some(false),
-        diskbuf: Some(false),
-        ..Default::default()
-    };
-    let null = std::fs::OpenOptions::new()
-        .write(true)
-        .open("/dev/null")
-        .unwrap();
+    let (info, null) = remus_to_dev_null();
     let e = ctx.remus(guard.domid, &info, &null, None).unwrap_err();
     println!("{e}");
     assert!(
@@ -703,15 +692,7 @@ fn remus_to_a_blackhole_fails_here_for_a_pv_guest_which_counts_on() {
         ),
         "{e:?}"
     );
-    let counts = || protocol::guest_counts(&console_log(&name));
-    let last = *counts().last().unwrap();
-    assert!(
-        wait_until(Duration::from_secs(60), || counts()
-            .last()
-            .is_some_and(|n| *n > last + 1)),
-        "the guest does not run after the failed replication: {:?}",
-        ctx.domain_info(guard.domid).map(|i| i.state)
-    );
+    assert_counts_on(&ctx, &name, guard.domid, "the failed replication");
     assert!(matches!(
         ctx.remus(Domid::DOM0, &info, &null, None),
         Err(Error::Domain0Refused { .. })

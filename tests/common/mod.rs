@@ -406,3 +406,35 @@ impl Drop for RemoveOnDrop {
         }
     }
 }
+
+/// `xl remus -b`'s settings (replicate to /dev/null: unsafe, no network
+/// or disk buffering) and /dev/null opened to write the checkpoints to.
+pub fn remus_to_dev_null() -> (xenlight::types::DomainRemusInfo, std::fs::File) {
+    let info = xenlight::types::DomainRemusInfo {
+        interval: 100,
+        blackhole: Some(true),
+        allow_unsafe: Some(true),
+        netbuf: Some(false),
+        diskbuf: Some(false),
+        ..Default::default()
+    };
+    let null = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/null")
+        .expect("/dev/null");
+    (info, null)
+}
+
+/// Asserts that a counting guest ([`counting_guest`]) counts on: its
+/// count grows by two within a minute. `after` says after what.
+pub fn assert_counts_on(ctx: &Context, name: &str, domid: Domid, after: &str) {
+    let counts = || protocol::guest_counts(&console_log(name));
+    let last = *counts().last().expect("the guest has counted");
+    assert!(
+        wait_until(Duration::from_secs(60), || counts()
+            .last()
+            .is_some_and(|n| *n > last + 1)),
+        "the guest does not run after {after}: {:?}",
+        ctx.domain_info(domid).map(|i| i.state)
+    );
+}

@@ -171,25 +171,8 @@ pub fn check() -> Result<()> {
     let target = workspace_root().join("target");
     let alt_target = target.join("xen-4.20-build");
     step!("==> building xenlight-sys and checking xenlight against Xen 4.20's headers");
-    let st = cargo::command()
-        .args([
-            "check",
-            "-p",
-            "xenlight-sys",
-            "-p",
-            "xenlight",
-            "--all-targets",
-            "--features",
-            "xenlight/xen-host",
-        ])
-        .env("PKG_CONFIG_LIBDIR", &pc)
-        .env("PKG_CONFIG_PATH", &pc)
-        .env("PKG_CONFIG_SYSROOT_DIR", &root)
-        .env("CARGO_TARGET_DIR", &alt_target)
-        .status()?;
-    if !st.success() {
-        bail!("the build against Xen 4.20's headers failed");
-    }
+    crate::xen_src::check_against(&pc, Some(&root), &alt_target)
+        .context("the build against Xen 4.20's headers")?;
     let st = cargo::command()
         .args(["check", "-p", "xenlight-sys"])
         .status()?;

@@ -141,29 +141,34 @@ pub fn check(releases: &[&str]) -> Result<Vec<String>> {
         }
         let pc = pkgconfig(release)?;
         step!("==> checking xenlight-sys and xenlight against Xen {release}'s headers");
-        check_against(&pc, &target)
+        check_against(&pc, None, &target)
             .with_context(|| format!("the build against Xen {release}'s headers"))?;
     }
     Ok(skipped)
 }
 
-fn check_against(pc: &Path, target: &Path) -> Result<()> {
-    let st = cargo::command()
-        .args([
-            "check",
-            "-p",
-            "xenlight-sys",
-            "-p",
-            "xenlight",
-            "--all-targets",
-            "--features",
-            "xenlight/xen-host,xenlight/serde,xenlight/tokio",
-        ])
-        .env("PKG_CONFIG_LIBDIR", pc)
-        .env("PKG_CONFIG_PATH", pc)
-        .env("CARGO_TARGET_DIR", target)
-        .status()?;
-    if !st.success() {
+/// `cargo check` of both crates (all targets, every feature but fuzzing)
+/// with pkg-config pointed at `pc` (and its paths under `sysroot`, for an
+/// unpacked package), in `target`.
+pub fn check_against(pc: &Path, sysroot: Option<&Path>, target: &Path) -> Result<()> {
+    let mut cmd = cargo::command();
+    cmd.args([
+        "check",
+        "-p",
+        "xenlight-sys",
+        "-p",
+        "xenlight",
+        "--all-targets",
+        "--features",
+        "xenlight/xen-host,xenlight/serde,xenlight/tokio",
+    ])
+    .env("PKG_CONFIG_LIBDIR", pc)
+    .env("PKG_CONFIG_PATH", pc)
+    .env("CARGO_TARGET_DIR", target);
+    if let Some(root) = sysroot {
+        cmd.env("PKG_CONFIG_SYSROOT_DIR", root);
+    }
+    if !cmd.status()?.success() {
         bail!("cargo check failed");
     }
     Ok(())
