@@ -203,9 +203,12 @@ fn vm_options(args: &[String]) -> Result<VmOptions> {
     Ok(o)
 }
 
-/// The README's test command: everything, in the order that fails fastest.
-/// The limit, in seconds, of a run of every hypervisor test.
-const FULL_SUITE_TIMEOUT: &str = "1800";
+/// The limit, in seconds, of a run of every hypervisor test. The suite's
+/// VM run (boot to power-off) took 1496 s and 1415 s in two full runs of
+/// 2026-12-03 and, in a third on the same machine when it ran slower (its
+/// lanes alone 1307 s instead of 720 s), did not end within 1800 s: the
+/// limit is for a hung run, well above a slow one.
+const FULL_SUITE_TIMEOUT: &str = "3000";
 
 /// Everything CI runs. The host checks (fmt, clippy, host tests, docs,
 /// generated code, publishing, valgrind, fuzzing, the 4.20 build) run in a
@@ -365,8 +368,8 @@ fn host_checks() -> Result<bool> {
 /// the 4.20 set.
 fn hypervisor_checks() -> Result<bool> {
     step!("==> hypervisor tests in the disposable Xen host");
-    // The whole suite runs about 15 minutes under TCG on an idle machine;
-    // the default 900 s limit is for focused runs.
+    // The whole suite runs about 20 minutes under TCG beside the host
+    // checks; the default 900 s limit is for focused runs.
     let all = vm::vm_test(&vm_options(&[
         "--timeout".into(),
         FULL_SUITE_TIMEOUT.into(),
