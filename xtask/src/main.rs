@@ -211,11 +211,11 @@ fn vm_options(args: &[String]) -> Result<VmOptions> {
 const FULL_SUITE_TIMEOUT: &str = "3000";
 
 /// Everything CI runs. The host checks (fmt, clippy, host tests, docs,
-/// generated code, publishing, valgrind, fuzzing, the 4.20 build) run in a
-/// child process at the lowest CPU priority beside the hypervisor tests,
-/// so the Xen host boots at once. Measured on a fresh worktree (ffb267d):
-/// 43 minutes in all; the niced checks got little CPU while QEMU ran two
-/// lanes and ended about when the 4.17 suite did. The child's output goes
+/// generated code, publishing, valgrind, fuzzing, the 4.20 and source-tree
+/// builds) run in a child process at the lowest CPU priority beside the
+/// hypervisor tests, so the Xen host boots at once. Measured on fresh
+/// worktrees (2026-12-03): 30 and 31 minutes in all, the 4.17 suite the
+/// long pole; 47 when the machine ran 1.8x slower. The child's output goes
 /// to a log that is summarised at the end.
 fn run_all() -> Result<bool> {
     setup::install()?;
