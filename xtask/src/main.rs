@@ -279,7 +279,18 @@ fn host_checks() -> Result<bool> {
                 "warnings",
             ],
         ),
-        ("host tests", &["test", "--workspace"]),
+        // The doctests run once, below, with the async API's too.
+        (
+            "host tests",
+            &[
+                "test",
+                "--workspace",
+                "--lib",
+                "--bins",
+                "--tests",
+                "--examples",
+            ],
+        ),
         (
             "host tests with serde",
             &[
@@ -306,8 +317,17 @@ fn host_checks() -> Result<bool> {
             ],
         ),
         (
-            "doc tests of the async API",
-            &["test", "-p", "xenlight", "--doc", "--features", "tokio"],
+            "doc tests (the async API's too)",
+            &[
+                "test",
+                "-p",
+                "xenlight",
+                "-p",
+                "xenlight-sys",
+                "--doc",
+                "--features",
+                "xenlight/tokio",
+            ],
         ),
         ("docs", publish::DOC_ARGS),
     ];
