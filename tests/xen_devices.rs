@@ -299,6 +299,9 @@ fn dev_missing_bridge_at_create_leaves_no_domain() {
 
 #[test]
 fn dev_hvm_guest_starts_prints_its_marker_and_detects_hvm_then_pv_drivers() {
+    if !hvm_available("dev_hvm_guest_starts_prints_its_marker_and_detects_hvm_then_pv_drivers") {
+        return;
+    }
     retry_after_triple_fault(|| {
         let ctx = Context::new().unwrap();
         let name = format!("{PREFIX}hvm");

@@ -108,6 +108,42 @@ pub fn on_xen() -> bool {
         || std::path::Path::new("/sys/hypervisor/type").exists()
 }
 
+/// Whether this Xen host offers `feature` beyond the common set, as the
+/// harness that built it says (`XENLIGHT_HOST_FEATURES` in dom0's init):
+/// `hvm` (a device model: Debian's hosts), `flask`, `rtds`, `arinc653`,
+/// `shadow` (the Xen built from source). A test that depends on one asserts
+/// the host's documented refusal where it is absent, so it can fail on
+/// either kind of host.
+pub fn host_has(feature: &str) -> bool {
+    std::env::var("XENLIGHT_HOST_FEATURES")
+        .unwrap_or_else(|_| "hvm".into())
+        .split_whitespace()
+        .any(|f| f == feature)
+}
+
+/// For a test that starts an HVM guest: false, with the reason printed,
+/// on a host without a device model (the source-built Xen has no QEMU).
+pub fn hvm_available(test: &str) -> bool {
+    let ok = host_has("hvm");
+    if !ok {
+        println!("SKIPPED {test}: this host has no HVM device model (a Xen built without QEMU)");
+    }
+    ok
+}
+
+/// The Xen minor release these tests were built against, which is the one
+/// they run on (`vm-test` builds them against 4.17, `--xen 4.20` and
+/// `--xen 4.22` against those hosts' libxl).
+pub fn built_for_minor() -> i32 {
+    if cfg!(xen_4_22) {
+        22
+    } else if cfg!(xen_4_20) {
+        20
+    } else {
+        17
+    }
+}
+
 /// Every test domain's name starts with this, so leftovers are recognisable.
 pub const PREFIX: &str = "xlt-";
 
@@ -396,6 +432,14 @@ pub fn event_stream_round(ctx: &Context, round: usize) {
     }
 }
 
+/// A paused PV guest named [`PREFIX`] + `name`, destroyed when the guard drops.
+pub fn paused_guest<'a>(ctx: &'a Context, name: &str) -> DomainGuard<'a> {
+    let domid = ctx
+        .create_domain_paused(&pv_guest(&format!("{PREFIX}{name}"), true))
+        .expect("create paused");
+    DomainGuard { ctx, domid }
+}
+
 /// Files a test removes when it ends, passed or not (dom0's /tmp is RAM).
 pub struct RemoveOnDrop(pub Vec<String>);
 
@@ -407,9 +451,19 @@ impl Drop for RemoveOnDrop {
     }
 }
 
-/// `xl remus -b`'s settings (replicate to /dev/null: unsafe, no network
-/// or disk buffering) and /dev/null opened to write the checkpoints to.
-pub fn remus_to_dev_null() -> (xenlight::types::DomainRemusInfo, std::fs::File) {
+/// `xl remus -b`'s settings (unsafe, no network or disk buffering: no
+/// backup host) and a socket to write the checkpoints to, whose reader
+/// takes at most [`REMUS_READ`] bytes and then closes its end: on a Xen
+/// that can replicate (shadow paging for the guest's log-dirty mode) that
+/// is the guest's whole memory and checkpoints after it, and then the
+/// replication fails as it does when a backup host goes away. The reader
+/// returns how many bytes it got.
+pub fn remus_into_a_reader_that_stops() -> (
+    xenlight::types::DomainRemusInfo,
+    std::os::fd::OwnedFd,
+    std::thread::JoinHandle<u64>,
+) {
+    use std::io::Read;
     let info = xenlight::types::DomainRemusInfo {
         interval: 100,
         blackhole: Some(true),
@@ -418,11 +472,40 @@ pub fn remus_to_dev_null() -> (xenlight::types::DomainRemusInfo, std::fs::File) 
         diskbuf: Some(false),
         ..Default::default()
     };
-    let null = std::fs::OpenOptions::new()
-        .write(true)
-        .open("/dev/null")
-        .expect("/dev/null");
-    (info, null)
+    let (send, mut recv) = std::os::unix::net::UnixStream::pair().expect("a socket pair");
+    let reader = std::thread::spawn(move || {
+        let mut buf = vec![0u8; 1 << 16];
+        let mut got = 0u64;
+        while got < REMUS_READ {
+            match recv.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got += n as u64,
+            }
+        }
+        got
+    });
+    (info, send.into(), reader)
+}
+
+/// What [`remus_into_a_reader_that_stops`] reads: more than a 128 MiB
+/// guest's first full pass.
+pub const REMUS_READ: u64 = 160 << 20;
+
+/// Asserts what a replication that [`remus_into_a_reader_that_stops`]
+/// ended did on this host: no byte of guest memory where Xen cannot
+/// replicate, [`REMUS_READ`] where it can (`shadow`).
+pub fn assert_replicated_as_xen_allows(read: u64) {
+    if host_has("shadow") {
+        assert_eq!(
+            read, REMUS_READ,
+            "the replication stopped before the reader did"
+        );
+    } else {
+        assert!(
+            read < 1 << 20,
+            "{read} bytes replicated without shadow paging"
+        );
+    }
 }
 
 /// Asserts that a counting guest ([`counting_guest`]) counts on: its

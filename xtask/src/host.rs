@@ -63,6 +63,12 @@ pub const DOM0_DIRS: &[&str] = &[
     "guest",
 ];
 
+/// The system directories of a dom0 root built from nothing (the 4.20
+/// host's comes from debootstrap).
+pub const SYSTEM_DIRS: &[&str] = &[
+    "bin", "sbin", "etc/xen", "proc", "sys", "dev", "tmp", "run", "root",
+];
+
 /// Where dom0's init (vm.rs) finds the names of [`MODULES`], one per line,
 /// in load order.
 const MODULE_LIST: &str = "/etc/xenlight-modules";
@@ -298,6 +304,23 @@ impl Tree {
         Ok(())
     }
 
+    /// Copies the shared libraries `exe` needs when the dynamic linker
+    /// searches `libdir` first (a staged root's library directory), except
+    /// those found in `libdir` itself: the tree has them already.
+    pub fn copy_libs_beside(&mut self, exe: &Path, libdir: &Path) -> Result<()> {
+        let out = Command::new("ldd")
+            .arg(exe)
+            .env("LD_LIBRARY_PATH", libdir)
+            .output()
+            .context("ldd")?;
+        for lib in ldd_paths(&String::from_utf8_lossy(&out.stdout)) {
+            if !lib.starts_with(libdir) && self.libs.insert(lib.clone()) {
+                self.copy(&lib, &lib.to_string_lossy())?;
+            }
+        }
+        Ok(())
+    }
+
     /// Copies kernel modules (paths relative to `from`) to /lib/modules and
     /// returns their names without `.ko`, in the same order.
     pub fn copy_modules(&mut self, from: &Path, modules: &[&str]) -> Result<Vec<String>> {
@@ -358,21 +381,10 @@ pub fn base_archive(boot: &BootFiles) -> Result<PathBuf> {
         dir.display()
     );
     let mut t = Tree::new(dir.join("base-root"))?;
-    // The 4.17 root is built from nothing: the system directories too.
-    let system = [
-        "bin", "sbin", "etc/xen", "proc", "sys", "dev", "tmp", "run", "root",
-    ];
-    for d in system.iter().chain(DOM0_DIRS) {
+    for d in SYSTEM_DIRS.iter().chain(DOM0_DIRS) {
         mkdir(&t.path(d))?;
     }
-    t.copy(Path::new("/bin/busybox"), "/bin/busybox")?;
-    let applets = Command::new("/bin/busybox").arg("--list").output()?;
-    for a in String::from_utf8_lossy(&applets.stdout).lines() {
-        let link = t.path(&format!("bin/{a}"));
-        if !link.exists() {
-            std::os::unix::fs::symlink("busybox", &link)?;
-        }
-    }
+    add_dom0_userland(&mut t, boot)?;
     // libxl-save-helper: libxl runs it to save and restore domains.
     for b in [
         "xl",
@@ -384,6 +396,48 @@ pub fn base_archive(boot: &BootFiles) -> Result<PathBuf> {
         t.copy_exe(&Path::new(XEN_BIN).join(b), XEN_BIN)?;
     }
     t.copy_exe(Path::new("/usr/bin/xenstore-ls"), "/usr/bin")?;
+    // HVM guests: QEMU as device model, SeaBIOS, option ROMs, keymaps, hvmloader.
+    t.copy_exe(Path::new(DEVICE_MODEL), "/usr/libexec")?;
+    for d in HVM_FILES {
+        t.copy(Path::new(d), d)?;
+    }
+    for s in [
+        "xenstore-read",
+        "xenstore-write",
+        "xenstore-list",
+        "xenstore-rm",
+        "xenstore-exists",
+    ] {
+        let _ = std::os::unix::fs::symlink("xenstore-ls", t.path(&format!("usr/bin/{s}")));
+    }
+    // Xen's own example configs (xen-utils-common), read by the xl.cfg
+    // parity test where the packages install them.
+    for e in ["xlexample.hvm", "xlexample.pvlinux", "xlexample.pvhlinux"] {
+        let p = Path::new("/etc/xen").join(e);
+        if p.is_file() {
+            t.copy(&p, &format!("/etc/xen/{e}"))?;
+        }
+    }
+    if Path::new("/etc/xen/scripts").is_dir() {
+        t.copy(Path::new("/etc/xen/scripts"), "/etc/xen/scripts")?;
+    }
+    t.pack(&archive)?;
+    fs::write(&stamp, want)?;
+    Ok(archive)
+}
+
+/// What every dom0 built from this machine's Debian has beside its Xen
+/// toolstack: busybox's applets, the real tools the hotplug scripts need,
+/// iptables for NAT, libgcc_s, an empty xl.conf and the Xen kernel modules.
+pub fn add_dom0_userland(t: &mut Tree, boot: &BootFiles) -> Result<()> {
+    t.copy(Path::new("/bin/busybox"), "/bin/busybox")?;
+    let applets = Command::new("/bin/busybox").arg("--list").output()?;
+    for a in String::from_utf8_lossy(&applets.stdout).lines() {
+        let link = t.path(&format!("bin/{a}"));
+        if !link.exists() {
+            std::os::unix::fs::symlink("busybox", &link)?;
+        }
+    }
     // The hotplug scripts are bash, and they call options busybox lacks
     // (`ip -o addr show primary`, util-linux losetup output): the real tools
     // replace busybox's applets.
@@ -402,37 +456,12 @@ pub fn base_archive(boot: &BootFiles) -> Result<PathBuf> {
         let _ = fs::remove_file(t.path(&format!("bin/{name}")));
         t.copy_exe(Path::new(tool), "/bin")?;
     }
-    // HVM guests: QEMU as device model, SeaBIOS, option ROMs, keymaps, hvmloader.
-    t.copy_exe(Path::new(DEVICE_MODEL), "/usr/libexec")?;
-    for d in HVM_FILES {
-        t.copy(Path::new(d), d)?;
-    }
-    for s in [
-        "xenstore-read",
-        "xenstore-write",
-        "xenstore-list",
-        "xenstore-rm",
-        "xenstore-exists",
-    ] {
-        let _ = std::os::unix::fs::symlink("xenstore-ls", t.path(&format!("usr/bin/{s}")));
-    }
     // glibc dlopens libgcc_s for pthread_cancel; without it `xl create` aborts.
     t.copy(
         Path::new("/lib/x86_64-linux-gnu/libgcc_s.so.1"),
         "/lib/x86_64-linux-gnu/libgcc_s.so.1",
     )?;
     t.write("/etc/xen/xl.conf", "", false)?;
-    // Xen's own example configs (xen-utils-common), read by the xl.cfg
-    // parity test where the packages install them.
-    for e in ["xlexample.hvm", "xlexample.pvlinux", "xlexample.pvhlinux"] {
-        let p = Path::new("/etc/xen").join(e);
-        if p.is_file() {
-            t.copy(&p, &format!("/etc/xen/{e}"))?;
-        }
-    }
-    if Path::new("/etc/xen/scripts").is_dir() {
-        t.copy(Path::new("/etc/xen/scripts"), "/etc/xen/scripts")?;
-    }
     // iptables (legacy backend: only the x_tables modules above) for
     // MASQUERADE, with the two extensions a NAT rule loads.
     t.copy_exe(Path::new("/usr/sbin/xtables-legacy-multi"), "/sbin")?;
@@ -442,9 +471,7 @@ pub fn base_archive(boot: &BootFiles) -> Result<PathBuf> {
     }
     let names = t.copy_modules(&boot.modules, MODULES)?;
     t.write(MODULE_LIST, &(names.join("\n") + "\n"), false)?;
-    t.pack(&archive)?;
-    fs::write(&stamp, want)?;
-    Ok(archive)
+    Ok(())
 }
 
 /// A PVH guest kernel that triple-faults at its first instruction

@@ -19,6 +19,7 @@ mod fuzz;
 mod gen_types;
 mod host;
 mod host420;
+mod host_src;
 mod idl;
 mod idl_merge;
 #[path = "../../tests/common/protocol.rs"]
@@ -28,6 +29,7 @@ mod report;
 mod setup;
 mod vm;
 mod xen420;
+mod xen_build;
 mod xen_src;
 mod xl_coverage;
 
@@ -61,6 +63,10 @@ commands:
   check-xen-src [RELEASE...]
                      check xenlight-sys and xenlight against the headers of Xen releases
                      made from their release trees (../shared/xen-src: 4.19.6 4.21.2 4.22.0)
+  build-xen [RELEASE]
+                     build a Xen release (default 4.22.0) from its tree: hypervisor with
+                     FLASK, RTDS, ARINC653 and shadow paging, and dom0's toolstack; cached
+                     outside the clone (XENLIGHT_BUILD_CACHE, else ~/.cache/xenlight)
   valgrind           run the config conversion and xl.cfg tests under valgrind memcheck
   fuzz [TARGET] [--seconds N]
                      the cargo-fuzz targets in fuzz/ (xl_cfg_text, xl_cfg_grammar, libxl_json,
@@ -79,9 +85,13 @@ options for vm-test and demo:
   --cpus N           give the machine N CPUs (default 2); with 4 or more, the tests that
                      need 4 CPUs (ignored otherwise) run too
   --xen 4.20         vm-test in the Xen 4.20 host (Debian trixie dom0, built by debootstrap)
+  --xen 4.22         vm-test in a Xen 4.22 built from its release tree (build-xen): FLASK,
+                     RTDS, ARINC653 and shadow paging; no device model, so no HVM guests
 
 environment:
   XENLIGHT_VM_ACCEL=kvm   try KVM instead of TCG (TCG is the default: KVM ran no guest here)
+  XENLIGHT_XEN_ARGS=...   more of Xen's command line (later options win: loglvl=all for a
+                          crash's register dump and stack)
 ";
 
 /// When this xtask process started (for [`print_step`]).
@@ -124,6 +134,7 @@ fn main() -> ExitCode {
             };
             xen_src::check(releases).map(|_| true)
         }
+        "build-xen" => xen_build::build_command(rest.first().map(String::as_str)).map(|_| true),
         "gen-types" => gen_types::gen_types(rest.iter().any(|a| a == "--check")),
         "type-coverage" => gen_types::type_coverage(),
         "xl-coverage" => xl_coverage::xl_coverage(rest.iter().any(|a| a == "--check")),
@@ -149,6 +160,17 @@ fn main() -> ExitCode {
     }
 }
 
+/// The Xen hosts a run can boot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XenHost {
+    /// Debian 12's Xen 4.17 and toolstack, from this machine's packages.
+    Debian417,
+    /// Debian 13's Xen 4.20 in a debootstrap'd trixie dom0 (host420.rs).
+    Debian420,
+    /// A release built from its tree by xtask (xen_build.rs, host_src.rs).
+    Source(&'static str),
+}
+
 /// Options shared by the commands that boot the Xen host.
 #[derive(Debug, Clone)]
 pub struct VmOptions {
@@ -158,8 +180,8 @@ pub struct VmOptions {
     /// Boot Xen without `dom0_mem`: dom0 starts holding all memory, as on
     /// a stock host (creating a domain then needs ballooning).
     pub no_dom0_mem: bool,
-    /// Run in the Xen 4.20 host (trixie dom0) instead of 4.17.
-    pub xen420: bool,
+    /// Which Xen host to boot.
+    pub xen: XenHost,
     /// CPUs of the emulated machine (Xen's physical CPUs). With 4 or more
     /// the tests that need them (ignored otherwise) run too.
     pub cpus: u32,
@@ -171,7 +193,7 @@ fn vm_options(args: &[String]) -> Result<VmOptions> {
         keep: false,
         filter: Vec::new(),
         no_dom0_mem: false,
-        xen420: false,
+        xen: XenHost::Debian417,
         cpus: 2,
     };
     let mut it = args.iter();
@@ -191,11 +213,14 @@ fn vm_options(args: &[String]) -> Result<VmOptions> {
                     _ => bail!("--cpus takes 1 to 8, not {v:?}"),
                 };
             }
-            "--xen" => match it.next().map(String::as_str) {
-                Some("4.20") => o.xen420 = true,
-                Some("4.17") => o.xen420 = false,
-                other => bail!("--xen takes 4.17 or 4.20, not {other:?}"),
-            },
+            "--xen" => {
+                o.xen = match it.next().map(String::as_str) {
+                    Some("4.17") => XenHost::Debian417,
+                    Some("4.20") => XenHost::Debian420,
+                    Some("4.22" | "4.22.0") => XenHost::Source(xen_build::RELEASE),
+                    other => bail!("--xen takes 4.17, 4.20 or 4.22, not {other:?}"),
+                }
+            }
             f if !f.starts_with('-') => o.filter.push(f.to_owned()),
             f => bail!("unknown option {f:?}"),
         }

@@ -40,6 +40,8 @@ pub const PACKAGES: &[&str] = &[
     "libnl-3-dev",
     "libnl-route-3-dev",
     "libfdt-dev",
+    // The source-built Xen's built-in FLASK policy (xen_build.rs).
+    "checkpolicy",
     "uuid-dev",
 ];
 

@@ -11,6 +11,7 @@ use crate::cargo::{self, Artifact};
 use crate::host::{self, BootFiles, Tree};
 use crate::protocol;
 use crate::report::{self, Ending, RunResult};
+use crate::XenHost;
 use crate::{cache_dir, setup, workspace_root, VmOptions};
 
 /// dom0's init up to the point where the toolstack is ready (a shell script
@@ -49,6 +50,16 @@ const SOLO: &[&str] = &[
     "downstream",
 ];
 
+/// Programs that leave the host changed for good (xen_rtds: an RTDS pool
+/// that cannot be emptied without crashing Xen where RTDS exists): every
+/// suite runs them after all the others, in this order.
+const LAST: &[&str] = &["xen_rtds"];
+
+/// Puts the [`LAST`] programs' runs at the end, keeping the others' order.
+fn last_at_the_end<T>(runs: &mut [(String, T)]) {
+    runs.sort_by_key(|(name, _)| LAST.iter().position(|l| l == name));
+}
+
 /// Seconds each program took in the two lanes of a full run under TCG
 /// (commit 7d72922 with lanes), to balance them; a program not listed
 /// counts 10.
@@ -75,7 +86,7 @@ fn plan_lanes(names: &[String]) -> ([Vec<usize>; 2], Vec<usize>) {
             .map_or(10, |(_, s)| *s)
     };
     let mut shared: Vec<usize> = (0..names.len())
-        .filter(|&i| !SOLO.contains(&names[i].as_str()))
+        .filter(|&i| !SOLO.contains(&names[i].as_str()) && !LAST.contains(&names[i].as_str()))
         .collect();
     shared.sort_by_key(|&i| std::cmp::Reverse(weight(&names[i])));
     let mut lanes: [Vec<usize>; 2] = [Vec::new(), Vec::new()];
@@ -86,7 +97,7 @@ fn plan_lanes(names: &[String]) -> ([Vec<usize>; 2], Vec<usize>) {
         lanes[l].push(i);
     }
     let solo = (0..names.len())
-        .filter(|&i| SOLO.contains(&names[i].as_str()))
+        .filter(|&i| SOLO.contains(&names[i].as_str()) || LAST.contains(&names[i].as_str()))
         .collect();
     (lanes, solo)
 }
@@ -138,14 +149,77 @@ fn build_examples(
         .collect())
 }
 
+/// A Xen host made ready to boot: what the tests are built against and
+/// what its dom0 holds.
+enum Prepared {
+    /// This machine's Debian 12 Xen 4.17: dom0 is built from its files.
+    Bookworm,
+    /// The trixie root of the 4.20 host (host420.rs).
+    Trixie(PathBuf),
+    /// A Xen built from its release tree (xen_build.rs, host_src.rs).
+    Source(crate::xen_build::SourceXen),
+}
+
+impl Prepared {
+    fn new(xen: XenHost) -> Result<Self> {
+        Ok(match xen {
+            XenHost::Debian417 => Prepared::Bookworm,
+            XenHost::Debian420 => Prepared::Trixie(crate::host420::root()?),
+            XenHost::Source(release) => Prepared::Source(crate::xen_build::build(release)?),
+        })
+    }
+
+    /// The environment cargo builds the host's executables in.
+    fn build_env(&self) -> Vec<(String, String)> {
+        match self {
+            Prepared::Bookworm => Vec::new(),
+            Prepared::Trixie(root) => crate::host420::build_env(root),
+            Prepared::Source(b) => crate::host_src::build_env(b),
+        }
+    }
+
+    /// The cached dom0 base archive; points `boot` at this host's Xen.
+    fn base_archive(&self, boot: &mut BootFiles) -> Result<PathBuf> {
+        match self {
+            Prepared::Bookworm => host::base_archive(boot),
+            Prepared::Trixie(root) => {
+                boot.xen = crate::host420::xen_elf(root)?;
+                crate::host420::base_archive(boot, root)
+            }
+            Prepared::Source(b) => {
+                boot.xen = b.xen.clone();
+                crate::host_src::base_archive(boot, b)
+            }
+        }
+    }
+
+    fn init_head(&self) -> String {
+        match self {
+            Prepared::Bookworm => String::from(INIT_HEAD),
+            Prepared::Trixie(_) => crate::host420::init_head(INIT_HEAD),
+            Prepared::Source(_) => crate::host_src::init_head(INIT_HEAD),
+        }
+    }
+
+    /// Copies an executable built for this host into dom0's tree, with the
+    /// libraries of this machine's that the root lacks.
+    fn copy_exe(&self, t: &mut Tree, exe: &Path, inside: &str) -> Result<()> {
+        match self {
+            Prepared::Bookworm => t.copy_exe(exe, inside),
+            // The trixie root has every library the executables need.
+            Prepared::Trixie(_) => t.copy_exe_only(exe, inside),
+            Prepared::Source(b) => crate::host_src::copy_exe(t, b, exe, inside),
+        }
+    }
+}
+
 /// Files every run puts in dom0: the guest kernel and initrd, the test
-/// guests' xl.cfg files and the examples (with their libraries unless the
-/// dom0 root has them: `own_libs`, the 4.20 host).
+/// guests' xl.cfg files and the examples.
 fn add_guest_files(
     t: &mut Tree,
     boot: &BootFiles,
     examples: &[Artifact],
-    own_libs: bool,
+    xen: &Prepared,
 ) -> Result<()> {
     let detect: Vec<PathBuf> = examples
         .iter()
@@ -169,11 +243,7 @@ fn add_guest_files(
         }
     }
     for a in examples {
-        if own_libs {
-            t.copy_exe_only(&a.path, "/opt/bin")?;
-        } else {
-            t.copy_exe(&a.path, "/opt/bin")?;
-        }
+        xen.copy_exe(t, &a.path, "/opt/bin")?;
     }
     Ok(())
 }
@@ -323,22 +393,15 @@ pub fn bench(o: &VmOptions) -> Result<bool> {
 fn run_suite(suite: &Suite, o: &VmOptions) -> Result<bool> {
     let started = Instant::now();
     setup::install()?;
-    // The 4.20 host: tests built against its libxl, its root as dom0.
-    let root420 = if o.xen420 {
-        Some(crate::host420::root()?)
-    } else {
-        None
-    };
-    let env = root420
-        .as_deref()
-        .map(crate::host420::build_env)
-        .unwrap_or_default();
+    let xen = Prepared::new(o.xen)?;
+    let env = xen.build_env();
     let mut programs: Vec<Artifact> = cargo::build_executables_env(suite.build, &env)?
         .into_iter()
         .filter(|a| suite.kinds.contains(&a.kind.as_str()))
         .filter(|a| suite.only.is_empty() || suite.only.contains(&a.name.as_str()))
         .collect();
-    if suite.downstream && root420.is_none() {
+    // The downstream crate is packaged against this machine's libxl only.
+    if suite.downstream && matches!(xen, Prepared::Bookworm) {
         programs.push(crate::publish::downstream_test()?);
     }
     if programs.is_empty() {
@@ -346,27 +409,14 @@ fn run_suite(suite: &Suite, o: &VmOptions) -> Result<bool> {
     }
     let examples = build_examples(&["xen-host"], suite.release_examples, &env)?;
     let mut boot = host::boot_files()?;
-    let base = match &root420 {
-        Some(root) => {
-            boot.xen = crate::host420::xen_elf(root)?;
-            crate::host420::base_archive(&boot, root)?
-        }
-        None => host::base_archive(&boot)?,
-    };
+    let base = xen.base_archive(&mut boot)?;
 
     let mut t = Tree::new(cache_dir().join("run-root"))?;
-    add_guest_files(&mut t, &boot, &examples, root420.is_some())?;
-    let mut init = match &root420 {
-        Some(_) => crate::host420::init_head(INIT_HEAD),
-        None => String::from(INIT_HEAD),
-    };
+    add_guest_files(&mut t, &boot, &examples, &xen)?;
+    let mut init = xen.init_head();
     let mut runs = Vec::new();
     for a in &programs {
-        if root420.is_some() {
-            t.copy_exe_only(&a.path, "/opt/tests")?;
-        } else {
-            t.copy_exe(&a.path, "/opt/tests")?;
-        }
+        xen.copy_exe(&mut t, &a.path, "/opt/tests")?;
         let file = a
             .path
             .file_name()
@@ -374,6 +424,7 @@ fn run_suite(suite: &Suite, o: &VmOptions) -> Result<bool> {
             .unwrap_or_default();
         runs.push((a.name.clone(), format!("/opt/tests/{file} {}", suite.args)));
     }
+    last_at_the_end(&mut runs);
     if suite.lanes {
         let names: Vec<String> = runs.iter().map(|r| r.0.clone()).collect();
         let (lanes, solo) = plan_lanes(&names);
@@ -464,7 +515,7 @@ pub fn demo(o: &VmOptions) -> Result<bool> {
     let boot = host::boot_files()?;
     let base = host::base_archive(&boot)?;
     let mut t = Tree::new(cache_dir().join("run-root"))?;
-    add_guest_files(&mut t, &boot, &examples, false)?;
+    add_guest_files(&mut t, &boot, &examples, &Prepared::Bookworm)?;
     let mut init = String::from(INIT_HEAD);
     let mut expected_ok = Vec::new();
     init.push_str("dd if=/dev/zero of=/tmp/demo.img bs=1M count=8 2>/dev/null\n");
@@ -602,13 +653,20 @@ fn spawn_qemu(boot: &BootFiles, initrd: &Path, log: &Path, o: &VmOptions) -> Res
     }
     // The 4.20 host's dom0 unpacks a larger root (trixie's toolstack and
     // QEMU beside our executables) into its RAM: it gets more of it.
-    let dom0_mem = if o.xen420 {
+    let dom0_mem = if o.xen == XenHost::Debian420 {
         "dom0_mem=1536M,max:1536M "
     } else {
         "dom0_mem=1024M,max:1024M "
     };
+    // A source-built Xen has FLASK with its built-in policy: permissive, so
+    // the suite runs as on a Xen without XSM, and the tests can switch it.
+    let flask = match o.xen {
+        XenHost::Source(_) => " flask=permissive",
+        _ => "",
+    };
+    let extra = std::env::var("XENLIGHT_XEN_ARGS").unwrap_or_default();
     let xen_cmdline = format!(
-        "console=com1 com1=115200,8n1 {}bootscrub=0 loglvl=warning guest_loglvl=warning noreboot",
+        "console=com1 com1=115200,8n1 {}bootscrub=0 loglvl=warning guest_loglvl=warning noreboot{flask} {extra}",
         if no_dom0_mem { "" } else { dom0_mem }
     );
     let modules = format!(
@@ -823,5 +881,24 @@ mod tests {
         assert_eq!(solo.len(), 3);
         assert!(lanes[0].contains(&0), "the longest program leads lane 0");
         assert!(lanes.iter().all(|l| !l.is_empty()));
+    }
+
+    /// A program that leaves the host changed runs after every other, in
+    /// a focused run (one list) and in a full one (after the solo ones).
+    #[test]
+    fn programs_that_change_the_host_run_last() {
+        let mut runs: Vec<(String, ())> = ["xen_ops", "xen_rtds", "xen_domains", "xen_async"]
+            .iter()
+            .map(|n| (n.to_string(), ()))
+            .collect();
+        last_at_the_end(&mut runs);
+        let names: Vec<String> = runs.into_iter().map(|r| r.0).collect();
+        assert_eq!(names, ["xen_ops", "xen_domains", "xen_async", "xen_rtds"]);
+        let (lanes, solo) = plan_lanes(&names);
+        assert!(lanes.iter().flatten().all(|&i| names[i] != "xen_rtds"));
+        assert_eq!(
+            solo.iter().map(|&i| names[i].as_str()).collect::<Vec<_>>(),
+            ["xen_domains", "xen_rtds"]
+        );
     }
 }

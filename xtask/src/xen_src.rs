@@ -38,7 +38,7 @@ pub fn archive(release: &str) -> Option<PathBuf> {
 
 /// The options that configure a tree for its tools' headers (and, later,
 /// the tools): no docs, firmware, stub domains, OCaml, Go, QEMU of its own.
-const CONFIGURE: &[&str] = &[
+pub const CONFIGURE: &[&str] = &[
     "--disable-docs",
     "--disable-stubdom",
     "--disable-qemu-traditional",
