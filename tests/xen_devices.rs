@@ -299,7 +299,7 @@ fn dev_missing_bridge_at_create_leaves_no_domain() {
 
 #[test]
 fn dev_hvm_guest_starts_prints_its_marker_and_detects_hvm_then_pv_drivers() {
-    if !hvm_available("dev_hvm_guest_starts_prints_its_marker_and_detects_hvm_then_pv_drivers") {
+    if !device_model_available("dev_hvm_guest_starts_prints_its_marker_and_detects_hvm_then_pv_drivers") {
         return;
     }
     retry_after_triple_fault(|| {
@@ -503,6 +503,9 @@ fn dev_a_cdrom_eject_is_reported_on_the_event_stream() {
 /// before libxl, which segfaults looking one up.
 #[test]
 fn dev_vdevice_kinds_are_listed_and_attached_or_refused() {
+    if !device_model_available("dev_vdevice_kinds_are_listed_and_attached_or_refused") {
+        return;
+    }
     use xenlight::types::{
         ChannelinfoConnectionUnion, DeviceChannel, DeviceChannelConnectionUnion, DeviceUsbctrl,
         DeviceUsbdev, DeviceVdispl, DeviceVkb, DeviceVsnd, DeviceVtpm,

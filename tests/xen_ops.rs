@@ -698,7 +698,7 @@ fn a_migration_whose_receiver_fails_leaves_the_original_running() {
 /// is refused with a typed error, the guest untouched.
 #[test]
 fn the_power_button_trigger_powers_off_an_hvm_guest_and_is_refused_for_pv() {
-    if !hvm_available("the_power_button_trigger_powers_off_an_hvm_guest_and_is_refused_for_pv") {
+    if !device_model_available("the_power_button_trigger_powers_off_an_hvm_guest_and_is_refused_for_pv") {
         return;
     }
     retry_after_triple_fault(|| {
@@ -876,7 +876,7 @@ fn xen_dmesg_holds_the_hypervisor_boot_messages() {
 /// kexec'd kernel then boots in it and powers off.
 #[test]
 fn a_soft_reset_of_an_hvm_guest_is_carried_out_in_place() {
-    if !hvm_available("a_soft_reset_of_an_hvm_guest_is_carried_out_in_place") {
+    if !device_model_available("a_soft_reset_of_an_hvm_guest_is_carried_out_in_place") {
         return;
     }
     retry_after_triple_fault(|| {

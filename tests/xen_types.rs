@@ -204,7 +204,7 @@ fn pvh_domain_keeps_30_fields_the_builder_cannot_set() {
 
 #[test]
 fn hvm_domain_keeps_30_fields_the_builder_cannot_set() {
-    if !hvm_available("hvm_domain_keeps_30_fields_the_builder_cannot_set") {
+    if !device_model_available("hvm_domain_keeps_30_fields_the_builder_cannot_set") {
         return;
     }
     let mut cfg = direct_boot_guest("types-hvm", DomainType::Hvm);

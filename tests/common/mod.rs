@@ -110,23 +110,24 @@ pub fn on_xen() -> bool {
 
 /// Whether this Xen host offers `feature` beyond the common set, as the
 /// harness that built it says (`XENLIGHT_HOST_FEATURES` in dom0's init):
-/// `hvm` (a device model: Debian's hosts), `flask`, `rtds`, `arinc653`,
+/// `qemu` (a device model: Debian's hosts), `flask`, `rtds`, `arinc653`,
 /// `shadow` (the Xen built from source). A test that depends on one asserts
 /// the host's documented refusal where it is absent, so it can fail on
 /// either kind of host.
 pub fn host_has(feature: &str) -> bool {
     std::env::var("XENLIGHT_HOST_FEATURES")
-        .unwrap_or_else(|_| "hvm".into())
+        .unwrap_or_else(|_| "qemu".into())
         .split_whitespace()
         .any(|f| f == feature)
 }
 
-/// For a test that starts an HVM guest: false, with the reason printed,
-/// on a host without a device model (the source-built Xen has no QEMU).
-pub fn hvm_available(test: &str) -> bool {
-    let ok = host_has("hvm");
+/// For a test that needs QEMU as device model (an HVM guest, or a PV
+/// guest's devices QEMU serves: channels, vkb): false, with the reason
+/// printed, on a host without one (the source-built Xen has no QEMU).
+pub fn device_model_available(test: &str) -> bool {
+    let ok = host_has("qemu");
     if !ok {
-        println!("SKIPPED {test}: this host has no HVM device model (a Xen built without QEMU)");
+        println!("SKIPPED {test}: this host has no QEMU device model (a Xen built without QEMU)");
     }
     ok
 }

@@ -3,7 +3,7 @@
 export PATH=/bin:/sbin:/usr/bin:/usr/lib/xen-4.17/bin:/opt/bin
 export HOME=/root RUST_BACKTRACE=1 XENLIGHT_GUEST_DIR=/guest XENLIGHT_EXAMPLES_DIR=/opt/bin
 # What this host's Xen offers beyond the common set, for the tests (tests/common: host_has).
-export XENLIGHT_HOST_FEATURES="hvm"
+export XENLIGHT_HOST_FEATURES="qemu"
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 mkdir -p /dev/pts /dev/shm; mount -t devpts devpts /dev/pts; mount -t tmpfs tmpfs /run
 # What udev would make: the hotplug scripts' locking stats /dev/stdin.

@@ -48,6 +48,8 @@ pub const MODULES: &[&str] = &[
     "drivers/net/veth.ko",
     // PCI passthrough's dom0 half (the QEMU `edu` device is made assignable).
     "drivers/xen/xen-pciback/xen-pciback.ko",
+    // The NIC of `cargo xtask two-hosts` (QEMU's e1000 on a socket network).
+    "drivers/net/ethernet/intel/e1000/e1000.ko",
 ];
 
 /// The directories every dom0 root has (both hosts): our executables and

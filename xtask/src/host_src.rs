@@ -15,7 +15,7 @@ use crate::host::{self, mkdir, run, BootFiles, Tree, DOM0_DIRS, SYSTEM_DIRS};
 use crate::xen_build::{SourceXen, FEATURES};
 
 /// Bump when the base tree's recipe changes.
-const RECIPE: &str = "src-base-v1";
+const RECIPE: &str = "src-base-v2";
 
 /// Where dom0 finds the FLASK policy the hypervisor has built in.
 pub const POLICY: &str = "/etc/xen/xenpolicy";
@@ -143,7 +143,7 @@ pub fn init_head(head: &str) -> String {
         "/usr/sbin:/usr/lib/xen/bin:/opt/bin",
     )
     .replace(
-        "XENLIGHT_HOST_FEATURES=\"hvm\"",
+        "XENLIGHT_HOST_FEATURES=\"qemu\"",
         &format!("XENLIGHT_HOST_FEATURES=\"{FEATURES}\" XENLIGHT_FLASK_POLICY={POLICY}"),
     )
 }
@@ -153,11 +153,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_source_host_init_has_its_paths_features_and_no_hvm() {
+    fn the_source_host_init_has_its_paths_features_and_no_qemu() {
         let head = init_head(include_str!("../assets/dom0-init-head.sh"));
         assert!(head.contains("/usr/sbin:/usr/lib/xen/bin:/opt/bin"));
         assert!(!head.contains("xen-4.17"));
         assert!(head.contains(&format!("XENLIGHT_HOST_FEATURES=\"{FEATURES}\"")));
-        assert!(!head.contains("\"hvm\""));
+        assert!(!head.contains("\"qemu\""));
     }
 }

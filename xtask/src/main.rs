@@ -27,6 +27,7 @@ mod protocol;
 mod publish;
 mod report;
 mod setup;
+mod two_hosts;
 mod vm;
 mod xen420;
 mod xen_build;
@@ -63,6 +64,11 @@ commands:
   check-xen-src [RELEASE...]
                      check xenlight-sys and xenlight against the headers of Xen releases
                      made from their release trees (../shared/xen-src: 4.19.6 4.21.2 4.22.0)
+  two-hosts          live-migrate a counting PV guest between two Xen 4.22 hosts (built from
+                     source) booted side by side on a socket network on 127.0.0.1
+  host-tests-xen-src [RELEASE...]
+                     the host tests linked with and run against the tool libraries of Xen
+                     releases built from their trees (default 4.19.6 4.21.2)
   build-xen [RELEASE]
                      build a Xen release (default 4.22.0) from its tree: hypervisor with
                      FLASK, RTDS, ARINC653 and shadow paging, and dom0's toolstack; cached
@@ -73,10 +79,11 @@ commands:
                      stream_header, conversions) under AddressSanitizer on nightly, N s each (default 20),
                      from their seeds and every regression input; prints executions per target
   test               everything CI runs: setup, then host-checks (at nice 19) beside the
-                     hypervisor suites (4.17, the balloon run, the 4.20 set)
+                     hypervisor suites (4.17, the balloon run, the 4.20 set, the 4.22 set
+                     in the Xen built from source)
   host-checks        the checks that need no hypervisor: fmt, clippy, host tests, docs,
                      generated code, publishing, shellcheck, valgrind, fuzzing, 4.20 build,
-                     the 4.19/4.21/4.22 builds from source
+                     the 4.19/4.21/4.22 builds from source, host tests linked with 4.19/4.21
 
 options for vm-test and demo:
   --timeout SECS     give up after SECS (default 900)
@@ -124,6 +131,7 @@ fn main() -> ExitCode {
         "bench" => vm_options(rest).and_then(|o| vm::bench(&o)),
         "xlcfg-parity" => vm_options(rest).and_then(|o| vm::xlcfg_parity(&o)),
         "stress" => vm_options(rest).and_then(|o| stress(&o)),
+        "two-hosts" => vm_options(rest).and_then(|o| two_hosts::two_hosts(&o)),
         "check-xen-4.20" => xen420::check().map(|_| true),
         "check-xen-src" => {
             let asked: Vec<&str> = args[1..].iter().map(String::as_str).collect();
@@ -135,6 +143,15 @@ fn main() -> ExitCode {
             xen_src::check(releases).map(|_| true)
         }
         "build-xen" => xen_build::build_command(rest.first().map(String::as_str)).map(|_| true),
+        "host-tests-xen-src" => {
+            let asked: Vec<&str> = args[1..].iter().map(String::as_str).collect();
+            let releases = if asked.is_empty() {
+                xen_src::LINKED_RELEASES
+            } else {
+                &asked[..]
+            };
+            xen_src::host_tests(releases).map(|_| true)
+        }
         "gen-types" => gen_types::gen_types(rest.iter().any(|a| a == "--check")),
         "type-coverage" => gen_types::type_coverage(),
         "xl-coverage" => xl_coverage::xl_coverage(rest.iter().any(|a| a == "--check")),
@@ -406,6 +423,11 @@ fn host_checks() -> Result<bool> {
         xen_src::RELEASES.join(", ")
     );
     xen_src::check(xen_src::RELEASES)?;
+    step!(
+        "==> host tests linked with Xen {}'s libraries, built from their trees (cargo xtask host-tests-xen-src)",
+        xen_src::LINKED_RELEASES.join(" and ")
+    );
+    xen_src::host_tests(xen_src::LINKED_RELEASES)?;
     Ok(true)
 }
 
@@ -434,8 +456,36 @@ fn hypervisor_checks() -> Result<bool> {
     let mut args = vec!["--xen".to_owned(), "4.20".to_owned()];
     args.extend(XEN_420_TESTS.iter().map(|t| t.to_string()));
     let xen420 = vm::vm_test(&vm_options(&args)?)?;
-    Ok(all && balloon && xen420)
+    step!(
+        "==> the same crate against Xen {} built from its release tree (FLASK, RTDS, shadow paging)",
+        xen_build::RELEASE
+    );
+    let xen422 = if xen_src::archive(xen_build::RELEASE).is_none() {
+        println!(
+            "SKIPPED: no xen-{}.tar.xz in {} (set XENLIGHT_XEN_SRC)",
+            xen_build::RELEASE,
+            xen_src::archive_dir().display()
+        );
+        true
+    } else {
+        let mut args = vec!["--xen".to_owned(), xen_build::RELEASE.to_owned()];
+        args.extend(XEN_420_TESTS.iter().chain(XEN_422_TESTS).map(|t| t.to_string()));
+        vm::vm_test(&vm_options(&args)?)?
+    };
+    Ok(all && balloon && xen420 && xen422)
 }
+
+/// What CI runs in the source-built host beside the 4.20 set: the tests
+/// of what only that build has (FLASK, RTDS, PV live migration and Remus
+/// with shadow paging) and the host's own version.
+const XEN_422_TESTS: &[&str] = &[
+    "flask_answers",
+    "per_vcpu_rtds",
+    "remus_of",
+    "an_async_migration_and",
+    "host_reports",
+    "dom0_detects",
+];
 
 /// The hypervisor tests CI also runs in the Xen 4.20 host (name filters):
 /// listing, lookups, lifecycle, creation of PV and PVH guests from the

@@ -18,14 +18,14 @@ use crate::{cache_dir, setup, workspace_root, VmOptions};
 /// in xtask/assets, shellchecked by `cargo xtask test` when shellcheck is there).
 const INIT_HEAD: &str = include_str!("../assets/dom0-init-head.sh");
 
-const INIT_TAIL: &str = include_str!("../assets/dom0-init-tail.sh");
+pub(crate) const INIT_TAIL: &str = include_str!("../assets/dom0-init-tail.sh");
 
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 /// The init lines that run one program between result markers.
-fn run_block(name: &str, cmdline: &str) -> String {
+pub(crate) fn run_block(name: &str, cmdline: &str) -> String {
     format!(
         "echo '{}'\n{cmdline} 2>&1\necho \"{}{name} rc=$?{}\"\n",
         protocol::run_begin(name),
@@ -122,7 +122,7 @@ fn lane_block(name: &str, cmdline: &str) -> String {
 
 /// Builds the examples and the xl-compatible tool `rxl` (in `env`: the
 /// 4.20 host's build environment, or none) and returns them by name.
-fn build_examples(
+pub(crate) fn build_examples(
     features: &[&str],
     release: bool,
     env: &[(String, String)],
@@ -151,7 +151,7 @@ fn build_examples(
 
 /// A Xen host made ready to boot: what the tests are built against and
 /// what its dom0 holds.
-enum Prepared {
+pub(crate) enum Prepared {
     /// This machine's Debian 12 Xen 4.17: dom0 is built from its files.
     Bookworm,
     /// The trixie root of the 4.20 host (host420.rs).
@@ -161,7 +161,7 @@ enum Prepared {
 }
 
 impl Prepared {
-    fn new(xen: XenHost) -> Result<Self> {
+    pub(crate) fn new(xen: XenHost) -> Result<Self> {
         Ok(match xen {
             XenHost::Debian417 => Prepared::Bookworm,
             XenHost::Debian420 => Prepared::Trixie(crate::host420::root()?),
@@ -170,7 +170,7 @@ impl Prepared {
     }
 
     /// The environment cargo builds the host's executables in.
-    fn build_env(&self) -> Vec<(String, String)> {
+    pub(crate) fn build_env(&self) -> Vec<(String, String)> {
         match self {
             Prepared::Bookworm => Vec::new(),
             Prepared::Trixie(root) => crate::host420::build_env(root),
@@ -179,7 +179,7 @@ impl Prepared {
     }
 
     /// The cached dom0 base archive; points `boot` at this host's Xen.
-    fn base_archive(&self, boot: &mut BootFiles) -> Result<PathBuf> {
+    pub(crate) fn base_archive(&self, boot: &mut BootFiles) -> Result<PathBuf> {
         match self {
             Prepared::Bookworm => host::base_archive(boot),
             Prepared::Trixie(root) => {
@@ -193,7 +193,7 @@ impl Prepared {
         }
     }
 
-    fn init_head(&self) -> String {
+    pub(crate) fn init_head(&self) -> String {
         match self {
             Prepared::Bookworm => String::from(INIT_HEAD),
             Prepared::Trixie(_) => crate::host420::init_head(INIT_HEAD),
@@ -203,7 +203,7 @@ impl Prepared {
 
     /// Copies an executable built for this host into dom0's tree, with the
     /// libraries of this machine's that the root lacks.
-    fn copy_exe(&self, t: &mut Tree, exe: &Path, inside: &str) -> Result<()> {
+    pub(crate) fn copy_exe(&self, t: &mut Tree, exe: &Path, inside: &str) -> Result<()> {
         match self {
             Prepared::Bookworm => t.copy_exe(exe, inside),
             // The trixie root has every library the executables need.
@@ -215,7 +215,7 @@ impl Prepared {
 
 /// Files every run puts in dom0: the guest kernel and initrd, the test
 /// guests' xl.cfg files and the examples.
-fn add_guest_files(
+pub(crate) fn add_guest_files(
     t: &mut Tree,
     boot: &BootFiles,
     examples: &[Artifact],
@@ -271,7 +271,7 @@ struct Suite {
 }
 
 /// The cargo command that builds the hypervisor tests (vm-test and stress).
-const HYPERVISOR_TESTS: &[&str] = &[
+pub(crate) const HYPERVISOR_TESTS: &[&str] = &[
     "test",
     "-p",
     "xenlight",
@@ -602,7 +602,7 @@ fn boot_and_collect(
     let (ending, timed_out) = loop {
         let _ = fs::remove_file(&log);
         fs::write(&log, "")?;
-        let mut child = spawn_qemu(boot, &initrd, &log, o)?;
+        let mut child = spawn_qemu(boot, &initrd, &log, o, &[])?;
         match watch(&mut child, &log, o.timeout)? {
             Watched::BootStalled if attempt < BOOT_ATTEMPTS => {
                 let text = String::from_utf8_lossy(&fs::read(&log)?).into_owned();
@@ -635,7 +635,16 @@ fn boot_and_collect(
     Ok((report::parse(&text), ending, timed_out))
 }
 
-fn spawn_qemu(boot: &BootFiles, initrd: &Path, log: &Path, o: &VmOptions) -> Result<Child> {
+/// Starts QEMU on `boot` and `initrd`, the serial console to `log` and
+/// QEMU's own output beside it (`.qemu.out`); `network` stands for the
+/// machine's NICs (`-nic none` when empty).
+pub(crate) fn spawn_qemu(
+    boot: &BootFiles,
+    initrd: &Path,
+    log: &Path,
+    o: &VmOptions,
+    network: &[String],
+) -> Result<Child> {
     let no_dom0_mem = o.no_dom0_mem;
     let accel: &[&str] = if std::env::var("XENLIGHT_VM_ACCEL").as_deref() == Ok("kvm") {
         &["-accel", "kvm", "-cpu", "host,-arch-capabilities"]
@@ -674,7 +683,7 @@ fn spawn_qemu(boot: &BootFiles, initrd: &Path, log: &Path, o: &VmOptions) -> Res
         boot.kernel.display(),
         initrd.display()
     );
-    let qemu_out = fs::File::create(cache_dir().join("qemu.out"))?;
+    let qemu_out = fs::File::create(log.with_extension("qemu.out"))?;
     step!(
         "==> booting {} in QEMU ({}, {} CPUs{})",
         boot.xen
@@ -699,13 +708,16 @@ fn spawn_qemu(boot: &BootFiles, initrd: &Path, log: &Path, o: &VmOptions) -> Res
             "-nographic",
             "-monitor",
             "none",
-            "-nic",
-            "none",
             // A PCI device for the passthrough tests: QEMU's educational
             // device, which talks to nothing outside the machine.
             "-device",
             "edu",
         ])
+        .args(if network.is_empty() {
+            vec!["-nic".to_owned(), "none".to_owned()]
+        } else {
+            network.to_vec()
+        })
         .args(["-no-reboot", "-serial"])
         .arg(format!("file:{}", log.display()))
         .arg("-kernel")
@@ -725,7 +737,7 @@ const BOOT_LIMIT: Duration = Duration::from_secs(240);
 const BOOT_ATTEMPTS: u32 = 2;
 
 /// How a watched boot ended.
-enum Watched {
+pub(crate) enum Watched {
     /// dom0 never said it was up within [`BOOT_LIMIT`]; QEMU was ended.
     BootStalled,
     /// The run ended (or timed out, `timed_out`).
@@ -735,7 +747,7 @@ enum Watched {
 /// Follows the serial log until init is done, Xen or dom0 crashed, QEMU
 /// exited, dom0 did not come up in time, or the timeout passed; QEMU is
 /// ended in every case.
-fn watch(child: &mut Child, log: &Path, timeout: Duration) -> Result<Watched> {
+pub(crate) fn watch(child: &mut Child, log: &Path, timeout: Duration) -> Result<Watched> {
     let start = Instant::now();
     let mut file = fs::File::open(log)?;
     let mut seen = String::new();

@@ -123,8 +123,24 @@ fn sha256(path: &Path) -> Result<String> {
     }
 }
 
-/// Builds `release` once (or finds it in the cache).
+/// Builds `release`'s hypervisor and toolstack once (or finds them in the
+/// cache).
 pub fn build(release: &str) -> Result<SourceXen> {
+    build_in(release, true)
+}
+
+/// Builds only `release`'s tool libraries and their headers (`include`,
+/// `libs`: what the host tests link), once. The returned build has no
+/// hypervisor or policy.
+pub fn libraries(release: &str) -> Result<SourceXen> {
+    build_in(release, false)
+}
+
+/// The tool directories of a libraries-only build.
+const LIBRARIES: &[&str] = &["include", "libs"];
+
+fn build_in(release: &str, hypervisor: bool) -> Result<SourceXen> {
+    let tools = if hypervisor { TOOLS } else { LIBRARIES };
     let tar = crate::xen_src::archive(release).with_context(|| {
         format!(
             "xen-{release}.tar.xz is not in {} (set XENLIGHT_XEN_SRC)",
@@ -132,7 +148,8 @@ pub fn build(release: &str) -> Result<SourceXen> {
         )
     })?;
     let key = format!("{}-{}", &sha256(&tar)?[..16], recipe_key());
-    let dir = build_cache().join(format!("xen-{release}-{key}"));
+    let kind = if hypervisor { "" } else { "libs-" };
+    let dir = build_cache().join(format!("xen-{release}-{kind}{key}"));
     let built = SourceXen {
         release: release.to_owned(),
         xen: dir.join("xen.elf"),
@@ -149,7 +166,12 @@ pub fn build(release: &str) -> Result<SourceXen> {
     }
     crate::setup::install()?;
     step!(
-        "==> building Xen {release} (hypervisor with {FEATURES}; toolstack) from {} in {}",
+        "==> building Xen {release} ({}) from {} in {}",
+        if hypervisor {
+            format!("hypervisor with {FEATURES}; toolstack")
+        } else {
+            "tool libraries".to_owned()
+        },
         tar.display(),
         dir.display()
     );
@@ -193,16 +215,18 @@ pub fn build(release: &str) -> Result<SourceXen> {
     let mut configure = vec!["./configure"];
     configure.extend(configure_args());
     logged(&configure, "configure")?;
-    logged(&["make", "-C", "xen", "defconfig"], "make defconfig")?;
-    let config = tree.join("xen/.config");
-    let mut text = fs::read_to_string(&config)?;
-    text.push_str(KCONFIG);
-    fs::write(&config, text)?;
-    logged(&["make", "-C", "xen", "olddefconfig"], "make olddefconfig")?;
-    check_kconfig(&fs::read_to_string(&config)?)?;
-    logged(&["make", &jobs, "xen"], "building the hypervisor")?;
+    if hypervisor {
+        logged(&["make", "-C", "xen", "defconfig"], "make defconfig")?;
+        let config = tree.join("xen/.config");
+        let mut text = fs::read_to_string(&config)?;
+        text.push_str(KCONFIG);
+        fs::write(&config, text)?;
+        logged(&["make", "-C", "xen", "olddefconfig"], "make olddefconfig")?;
+        check_kconfig(&fs::read_to_string(&config)?)?;
+        logged(&["make", &jobs, "xen"], "building the hypervisor")?;
+    }
     let t_xen = started.elapsed().as_secs();
-    for d in TOOLS {
+    for d in tools {
         let sub = format!("tools/{d}");
         logged(&["make", &jobs, "-C", &sub], &format!("building {sub}"))?;
     }
@@ -210,15 +234,17 @@ pub fn build(release: &str) -> Result<SourceXen> {
     // it the first .pc installed becomes a file of that name.
     fs::create_dir_all(built.dest.join("usr/lib/pkgconfig"))?;
     let destdir = format!("DESTDIR={}", built.dest.display());
-    for d in TOOLS {
+    for d in tools {
         let sub = format!("tools/{d}");
         logged(
             &["make", "-C", &sub, "install", &destdir],
             &format!("installing {sub}"),
         )?;
     }
-    fs::copy(tree.join("xen/xen"), &built.xen)?;
-    fs::copy(tree.join("xen/xsm/flask/policy.bin"), &built.policy)?;
+    if hypervisor {
+        fs::copy(tree.join("xen/xen"), &built.xen)?;
+        fs::copy(tree.join("xen/xsm/flask/policy.bin"), &built.policy)?;
+    }
     // The tree is about 1 GB once built; the results above are what is kept.
     fs::remove_dir_all(&tree)?;
     let secs = started.elapsed().as_secs();

@@ -174,6 +174,55 @@ pub fn check_against(pc: &Path, sysroot: Option<&Path>, target: &Path) -> Result
     Ok(())
 }
 
+/// The releases whose tool libraries the host tests are linked with and
+/// run against (4.17 is this machine's, 4.20 is compiled against trixie's,
+/// 4.22 runs in the source-built host).
+pub const LINKED_RELEASES: &[&str] = &["4.19.6", "4.21.2"];
+
+/// `cargo xtask host-tests-xen-src [RELEASE...]`: the host tests (those
+/// that need no hypervisor: unit, conversion, xl.cfg and libxl JSON tests)
+/// of both crates, built against each release's tool libraries as
+/// `xen_build::libraries` builds them from the release tree, linked with
+/// them and run with them (`LD_LIBRARY_PATH`). Returns the releases
+/// skipped because their archive is not at hand.
+pub fn host_tests(releases: &[&str]) -> Result<Vec<String>> {
+    let mut skipped = Vec::new();
+    for release in releases {
+        if archive(release).is_none() {
+            println!(
+                "SKIPPED: Xen {release}: no xen-{release}.tar.xz in {} (set XENLIGHT_XEN_SRC)",
+                archive_dir().display()
+            );
+            skipped.push((*release).to_owned());
+            continue;
+        }
+        let built = crate::xen_build::libraries(release)?;
+        step!("==> host tests of xenlight-sys and xenlight linked with Xen {release}'s libraries");
+        let mut cmd = cargo::command();
+        cmd.args([
+            "test",
+            "-p",
+            "xenlight-sys",
+            "-p",
+            "xenlight",
+            "--lib",
+            "--tests",
+        ]);
+        for (k, v) in crate::host_src::build_env(&built) {
+            cmd.env(k, v);
+        }
+        cmd.env(
+            "CARGO_TARGET_DIR",
+            workspace_root().join("target/xen-src-tests"),
+        )
+        .env("LD_LIBRARY_PATH", built.dest.join("usr/lib"));
+        if !cmd.status()?.success() {
+            bail!("the host tests linked with Xen {release}'s libraries failed");
+        }
+    }
+    Ok(skipped)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,174 @@
+//! `cargo xtask two-hosts`: live migration between two disposable Xen
+//! hosts. Both are the Xen built from source (shadow paging: a PV guest
+//! can live-migrate), booted side by side, each with one CPU, and joined by
+//! a network that stays on this machine: QEMU's socket networking on
+//! 127.0.0.1 (the receiver's QEMU listens, the sender's connects), an
+//! e1000 NIC in each, link-local addresses (169.254.7.1 sends, .2
+//! receives). Each dom0 runs one half of tests/xen_two_hosts.rs.
+
+use anyhow::{Context as _, Result};
+use std::path::Path;
+use std::time::Instant;
+
+use crate::cargo::{self, Artifact};
+use crate::host::{self, Tree};
+use crate::report::{self, Ending};
+use crate::vm::{self, Prepared, Watched};
+use crate::{cache_dir, setup, xen_build, VmOptions, XenHost};
+
+/// The receiver's address and port on the hosts' network.
+const LISTEN: &str = "169.254.7.2:8002";
+
+/// One of the two hosts.
+struct Half {
+    /// "sender" or "receiver".
+    role: &'static str,
+    /// dom0's address on the shared network.
+    address: &'static str,
+    /// The test that is its half.
+    test: &'static str,
+    /// The last byte of its NIC's MAC address.
+    mac: u8,
+}
+
+const HALVES: [Half; 2] = [
+    Half {
+        role: "receiver",
+        address: "169.254.7.2/24",
+        test: "two_hosts_receive_a_guest_that_counts_on",
+        mac: 2,
+    },
+    Half {
+        role: "sender",
+        address: "169.254.7.1/24",
+        test: "two_hosts_send_a_counting_guest_live",
+        mac: 1,
+    },
+];
+
+/// A free TCP port on 127.0.0.1 for the socket network (closed again at
+/// once, for QEMU to listen on).
+fn free_port() -> Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(l.local_addr()?.port())
+}
+
+/// `cargo xtask two-hosts`.
+pub fn two_hosts(o: &VmOptions) -> Result<bool> {
+    let started = Instant::now();
+    setup::install()?;
+    let o = VmOptions {
+        xen: XenHost::Source(xen_build::RELEASE),
+        cpus: 1,
+        ..o.clone()
+    };
+    let xen = Prepared::new(o.xen)?;
+    let env = xen.build_env();
+    let tests: Artifact = cargo::build_executables_env(vm::HYPERVISOR_TESTS, &env)?
+        .into_iter()
+        .find(|a| a.kind == "test" && a.name == "xen_two_hosts")
+        .context("cargo built no xen_two_hosts test")?;
+    let examples = vm::build_examples(&["xen-host"], false, &env)?;
+    let mut boot = host::boot_files()?;
+    let base = xen.base_archive(&mut boot)?;
+    let base_bytes = std::fs::read(&base)?;
+    let port = free_port()?;
+    let mut children = Vec::new();
+    let mut logs = Vec::new();
+    for half in &HALVES {
+        let mut t = Tree::new(cache_dir().join(format!("run-root-{}", half.role)))?;
+        vm::add_guest_files(&mut t, &boot, &examples, &xen)?;
+        xen.copy_exe(&mut t, &tests.path, "/opt/tests")?;
+        let exe = tests
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let peer_env = if half.role == "sender" {
+            format!("XENLIGHT_PEER={LISTEN}")
+        } else {
+            format!("XENLIGHT_LISTEN={LISTEN}")
+        };
+        let mut init = xen.init_head();
+        init.push_str(&format!(
+            "/bin/ip addr add {} dev eth0 && /bin/ip link set eth0 up || echo 'eth0 failed'\n",
+            half.address
+        ));
+        init.push_str(&vm::run_block(
+            &format!("xen_two_hosts {}", half.role),
+            &format!(
+                "{peer_env} /opt/tests/{exe} --ignored --exact {} --nocapture --test-threads=1 --color never",
+                half.test
+            ),
+        ));
+        init.push_str(vm::INIT_TAIL);
+        t.write("/init", &init, true)?;
+        let over = cache_dir().join(format!("run-{}.cpio.gz", half.role));
+        t.pack(&over)?;
+        let initrd = cache_dir().join(format!("dom0-{}.cpio.gz", half.role));
+        let mut bytes = base_bytes.clone();
+        bytes.extend(std::fs::read(&over)?);
+        std::fs::write(&initrd, bytes)?;
+        let log = cache_dir().join(format!("serial-{}.log", half.role));
+        std::fs::write(&log, "")?;
+        let socket = if half.role == "receiver" {
+            format!("socket,id=lan,listen=127.0.0.1:{port}")
+        } else {
+            format!("socket,id=lan,connect=127.0.0.1:{port}")
+        };
+        let network = vec![
+            "-netdev".to_owned(),
+            socket,
+            "-device".to_owned(),
+            format!("e1000,netdev=lan,mac=52:54:00:07:00:{:02x}", half.mac),
+        ];
+        step!(
+            "==> the {} host: {} on 127.0.0.1:{port}",
+            half.role,
+            half.address
+        );
+        children.push(vm::spawn_qemu(&boot, &initrd, &log, &o, &network)?);
+        logs.push(log);
+        // The sender's QEMU connects to the receiver's listening socket.
+        std::thread::sleep(std::time::Duration::from_secs(2));
+    }
+    let watchers: Vec<_> = children
+        .into_iter()
+        .zip(logs.clone())
+        .map(|(mut child, log)| {
+            let timeout = o.timeout;
+            std::thread::spawn(move || vm::watch(&mut child, &log, timeout))
+        })
+        .collect();
+    let mut ok = true;
+    for ((w, log), half) in watchers.into_iter().zip(&logs).zip(&HALVES) {
+        let watched = w.join().map_err(|_| anyhow::anyhow!("watcher panicked"))??;
+        ok &= report_half(half.role, log, watched)?;
+    }
+    println!(
+        "\ntwo-hosts wall time: {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    println!("two hosts: {}", if ok { "passed" } else { "FAILED" });
+    Ok(ok)
+}
+
+fn report_half(role: &str, log: &Path, watched: Watched) -> Result<bool> {
+    let text = String::from_utf8_lossy(&std::fs::read(log)?).into_owned();
+    let (ending, timed_out) = match watched {
+        Watched::Ended { ending, timed_out } => (ending, timed_out),
+        Watched::BootStalled => (report::ending(&text), true),
+    };
+    let results = report::parse(&text);
+    println!("\n===== the {role} host ({}) =====", log.display());
+    for r in &results {
+        print!("{}", r.output);
+    }
+    let (passed, failed) = report::totals(&results, ending, timed_out);
+    println!("{role}: {passed} passed, {failed} failed");
+    if ending != Ending::Done || timed_out {
+        println!("{role}: the host did not finish ({ending:?}, timed out: {timed_out})");
+        return Ok(false);
+    }
+    Ok(failed == 0 && passed == 1)
+}
