@@ -49,7 +49,8 @@ fn v420_bootloader_restrict_and_user_are_kept_by_a_created_domain() {
 /// `LIBXL_HAVE_BUILDINFO_HVM_SMBIOS` and `LIBXL_HAVE_HVM_PIRQ`.
 #[test]
 fn v420_hvm_smbios_strings_and_pirq_are_kept_by_a_created_hvm_domain() {
-    if !device_model_available("v420_hvm_smbios_strings_and_pirq_are_kept_by_a_created_hvm_domain") {
+    if !device_model_available("v420_hvm_smbios_strings_and_pirq_are_kept_by_a_created_hvm_domain")
+    {
         return;
     }
     let ctx = Context::new().unwrap();

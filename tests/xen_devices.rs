@@ -299,7 +299,9 @@ fn dev_missing_bridge_at_create_leaves_no_domain() {
 
 #[test]
 fn dev_hvm_guest_starts_prints_its_marker_and_detects_hvm_then_pv_drivers() {
-    if !device_model_available("dev_hvm_guest_starts_prints_its_marker_and_detects_hvm_then_pv_drivers") {
+    if !device_model_available(
+        "dev_hvm_guest_starts_prints_its_marker_and_detects_hvm_then_pv_drivers",
+    ) {
         return;
     }
     retry_after_triple_fault(|| {

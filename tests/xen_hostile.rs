@@ -190,8 +190,15 @@ fn a_hostile_migration_sender_leaves_the_receiver_running_and_no_domain() {
             let name = format!("{PREFIX}hostile-peer");
             let good = pv_guest(&name, false).to_libxl_json(&ctx).unwrap();
             let arms = good.replacen("\"type.pv\"", "\"type.hvm\": {}, \"type\\u002epv\"", 1);
-            let cpumap =
-                good.replacen("\"b_info\": {", "\"b_info\": {\"cpumap\": [2147483647],", 1);
+            // After b_info's brace, whether libxl's JSON is yajl's
+            // (`"b_info": {`) or json-c's (`"b_info":{`, Xen 4.22).
+            let at = good.find("\"b_info\":").expect("b_info");
+            let brace = at + good[at..].find('{').expect("b_info's object") + 1;
+            let cpumap = format!(
+                "{}\"cpumap\": [2147483647],{}",
+                &good[..brace],
+                &good[brace..]
+            );
             for (what, json) in [("escaped second arm", arms), ("huge cpumap", cpumap)] {
                 let (r, answer) = hostile_sender(&ctx, json.as_bytes(), b"");
                 let e = r.unwrap_err();

@@ -698,7 +698,9 @@ fn a_migration_whose_receiver_fails_leaves_the_original_running() {
 /// is refused with a typed error, the guest untouched.
 #[test]
 fn the_power_button_trigger_powers_off_an_hvm_guest_and_is_refused_for_pv() {
-    if !device_model_available("the_power_button_trigger_powers_off_an_hvm_guest_and_is_refused_for_pv") {
+    if !device_model_available(
+        "the_power_button_trigger_powers_off_an_hvm_guest_and_is_refused_for_pv",
+    ) {
         return;
     }
     retry_after_triple_fault(|| {

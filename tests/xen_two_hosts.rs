@@ -19,7 +19,9 @@ const NAME: &str = "xlt-two-hosts";
 const PEER_WAIT: Duration = Duration::from_secs(600);
 
 /// The sending half: a counting PV guest, live-migrated over TCP to the
-/// receiver at `XENLIGHT_PEER` (host:port), is gone from this host.
+/// receiver at `XENLIGHT_PEER` (host:port), runs on here when the
+/// receiver goes away midway, and is gone from this host once a second
+/// migration succeeds.
 #[test]
 #[ignore = "one half of cargo xtask two-hosts"]
 fn two_hosts_send_a_counting_guest_live() {
@@ -32,7 +34,7 @@ fn two_hosts_send_a_counting_guest_live() {
     let counted = protocol::guest_counts(&console_log(NAME));
     println!("counted here: {counted:?}");
     let started = Instant::now();
-    let mut stream = loop {
+    let connect = || loop {
         match TcpStream::connect(&peer) {
             Ok(s) => break s,
             Err(_) if started.elapsed() < PEER_WAIT => {
@@ -41,6 +43,14 @@ fn two_hosts_send_a_counting_guest_live() {
             Err(e) => panic!("no receiver at {peer} within {PEER_WAIT:?}: {e}"),
         }
     };
+    // The first receiver is killed midway: the migration fails and the
+    // guest runs on here.
+    let e = ctx.migrate_send(guard.domid, &mut connect()).unwrap_err();
+    println!("the first migration: {e}");
+    assert!(matches!(e, xenlight::Error::Migration { .. }), "{e:?}");
+    assert_eq!(ctx.domid_by_name(NAME).unwrap(), guard.domid);
+    assert_counts_on(&ctx, NAME, guard.domid, "the receiver went away");
+    let mut stream = connect();
     let t = Instant::now();
     ctx.migrate_send(guard.domid, &mut stream)
         .expect("migrate_send");
@@ -49,11 +59,15 @@ fn two_hosts_send_a_counting_guest_live() {
         wait_gone(&ctx, guard.domid, Duration::from_secs(30)),
         "the guest is still here after its migration"
     );
-    assert!(ctx.domid_by_name(NAME).is_err(), "{NAME} is still listed here");
+    assert!(
+        ctx.domid_by_name(NAME).is_err(),
+        "{NAME} is still listed here"
+    );
 }
 
-/// The receiving half: listens at `XENLIGHT_LISTEN` (addr:port), receives
-/// the guest under its name, and sees it count on from where it was (its
+/// The receiving half: the first migration's receiver (the `migrate`
+/// example at `XENLIGHT_LISTEN`, addr:port) is killed midway; then it
+/// listens itself, receives the second migration under the guest's name, and sees it count on from where it was (its
 /// first count here is past 1, and the counts keep rising).
 #[test]
 #[ignore = "one half of cargo xtask two-hosts"]
@@ -63,6 +77,30 @@ fn two_hosts_receive_a_guest_that_counts_on() {
         return;
     };
     let ctx = Context::new().unwrap();
+    // The first migration goes to the example program (`migrate
+    // --receive`), killed once the incoming domain exists: a receiver that
+    // dies midway. What it made is left behind, as a killed xl leaves it.
+    let incoming = format!("{NAME}--incoming");
+    let mut example = std::process::Command::new(examples_dir().join("migrate"))
+        .args(["--receive", &addr])
+        .spawn()
+        .expect("the migrate example");
+    assert!(
+        wait_until(PEER_WAIT, || ctx.domid_by_name(&incoming).is_ok()),
+        "no incoming domain within {PEER_WAIT:?}"
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    example.kill().unwrap();
+    let status = example.wait().unwrap();
+    assert!(
+        status.code().is_none(),
+        "the receiver ended before it was killed: {status}"
+    );
+    println!("killed the first receiver midway");
+    if let Ok(left) = ctx.domid_by_name(&incoming) {
+        ctx.destroy(left).unwrap();
+    }
+
     let listener = TcpListener::bind(&addr).unwrap_or_else(|e| panic!("listen at {addr}: {e}"));
     listener.set_nonblocking(true).unwrap();
     let started = Instant::now();
@@ -87,9 +125,7 @@ fn two_hosts_receive_a_guest_that_counts_on() {
     // xenconsoled logs the incoming domain under the name it was created
     // with (NAME--incoming) until the rename.
     let counts = || {
-        protocol::guest_counts(
-            &(console_log(&format!("{NAME}--incoming")) + &console_log(NAME)),
-        )
+        protocol::guest_counts(&(console_log(&format!("{NAME}--incoming")) + &console_log(NAME)))
     };
     assert!(
         wait_until(Duration::from_secs(120), || counts().len() >= 3),

@@ -174,7 +174,7 @@ fn main() {
     let mut builder = bindgen::Builder::default()
         .header(wrapper.display().to_string())
         .allowlist_function(
-            "libxl_.*|xlu_.*|xtl_.*|xs_open|xs_close|xs_read|xs_watch|xs_check_watch",
+            "libxl_.*|xlu_.*|xtl_.*|xs_open|xs_close|xs_read|xs_watch|xs_check_watch|xs_fileno",
         )
         .allowlist_type("libxl_.*|xlu_.*|XLU_.*|xentoollog_.*|xtl_.*")
         .allowlist_var("LIBXL_.*|ERROR_.*|XTL_.*|XLU_.*|XS_OPEN_.*|XBT_NULL")

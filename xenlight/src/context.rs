@@ -12,6 +12,7 @@ use crate::info::VersionInfo;
 use crate::logger::{self, Logger};
 use crate::raw::hooks::{CHILDPROC_HOOKS, CHILDPROC_HOOKS_FORWARDED, EVENT_HOOKS};
 use crate::raw::lock;
+use crate::raw::waker::Waker;
 use crate::raw::xenstore::Xenstore;
 
 /// A connection to libxl (`libxl_ctx`), with its logger.
@@ -42,6 +43,9 @@ pub struct Context {
     /// Held while a thread runs libxl's poll cycle (beforepoll, poll,
     /// afterpoll): libxl_event.h allows one polling thread per ctx.
     poll_lock: Mutex<()>,
+    /// In every poll of `poll_once`: ends it when another thread wants the
+    /// poll lock or a `Cancel` given to a wait is cancelled.
+    waker: std::sync::Arc<Waker>,
     /// Who owns SIGCHLD for this ctx's child processes.
     child_mode: ChildMode,
 }
@@ -138,6 +142,10 @@ impl Context {
 
     /// [`Context::new`] with the given owner of SIGCHLD.
     pub(crate) fn with_child_mode(child_mode: ChildMode) -> Result<Self> {
+        let waker = Waker::new().map_err(|source| Error::Io {
+            op: "eventfd for the context's poll loop".into(),
+            source,
+        })?;
         let logger = Logger::new().ok_or(Error::no_memory("xenlight logger"))?;
         logger::clear_last_error();
         let mut raw: *mut sys::libxl_ctx = ptr::null_mut();
@@ -250,6 +258,7 @@ impl Context {
             logger: ManuallyDrop::new(logger),
             autoballoon: std::sync::atomic::AtomicU8::new(Autoballoon::Auto as u8),
             poll_lock: Mutex::new(()),
+            waker: std::sync::Arc::new(waker),
             child_mode,
         })
     }
@@ -275,8 +284,22 @@ impl Context {
     }
 
     /// The lock of libxl's poll cycle (see the field).
+    /// Takes the poll lock; if another thread is polling, its poll is
+    /// ended first (the waker), so this one waits no longer than that.
     pub(crate) fn poll_lock(&self) -> std::sync::MutexGuard<'_, ()> {
-        lock(&self.poll_lock)
+        match self.poll_lock.try_lock() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                self.waker.wake();
+                lock(&self.poll_lock)
+            }
+        }
+    }
+
+    /// The waker every poll of this context includes.
+    pub(crate) fn waker(&self) -> &std::sync::Arc<Waker> {
+        &self.waker
     }
 
     /// Sets whether creating a domain may balloon dom0 down

@@ -9,7 +9,7 @@
 use std::ffi::{c_int, c_void};
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use xenlight_sys as sys;
@@ -20,8 +20,8 @@ use crate::error::{DomainRef, Error, ErrorKind, Result};
 use crate::ids::{Domid, Uuid};
 use crate::info::DomainState;
 use crate::raw::alloc::opt_string;
-#[cfg(feature = "xen-host")]
 use crate::raw::lock;
+use crate::raw::waker::Waker;
 use crate::raw::xenstore::XenstoreWatch;
 use crate::raw::{raw_call, try_call, On};
 
@@ -29,9 +29,15 @@ use crate::raw::{raw_call, try_call, On};
 /// other code's events on the same ctx.
 static NEXT_WATCH: AtomicU64 = AtomicU64::new(0x7865_6e00_0000_0000);
 
-/// The longest one poll cycle holds the poll lock, so other waiters take
-/// their turn and a cancellation is seen.
-const SLICE: Duration = Duration::from_millis(100);
+/// The longest one poll cycle waits when nothing wakes it. Another
+/// thread's turn at the poll lock and a cancellation end a poll at once
+/// (the context's waker), and a stream's xenstore watch is in the poll;
+/// this bounds only what a wakeup nobody foresaw could delay.
+const SLICE: Duration = Duration::from_secs(1);
+
+/// A stream's poll while it holds a shut-down domain, which may be resumed
+/// without any xenstore write it watches: it looks at the list this often.
+const SHUT_SLICE: Duration = Duration::from_millis(100);
 
 /// A handle that stops a wait from another thread.
 ///
@@ -45,7 +51,14 @@ const SLICE: Duration = Duration::from_millis(100);
 /// # Ok::<(), xenlight::Error>(())
 /// ```
 #[derive(Debug, Clone, Default)]
-pub struct Cancel(Arc<AtomicBool>);
+pub struct Cancel(Arc<CancelState>);
+
+#[derive(Debug, Default)]
+struct CancelState {
+    cancelled: AtomicBool,
+    /// The wakers of the contexts whose waits were given this handle.
+    wakers: std::sync::Mutex<Vec<Weak<Waker>>>,
+}
 
 impl Cancel {
     /// A handle not yet cancelled.
@@ -53,14 +66,30 @@ impl Cancel {
         Cancel::default()
     }
 
-    /// Stops every wait given this handle (within about 0.1 s).
+    /// Stops every wait given this handle: a wait that is polling ends
+    /// its poll at once.
     pub fn cancel(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.0.cancelled.store(true, Ordering::SeqCst);
+        for w in lock(&self.0.wakers).iter().filter_map(Weak::upgrade) {
+            w.wake();
+        }
     }
 
     /// Whether [`cancel`](Self::cancel) was called.
     pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.0.cancelled.load(Ordering::SeqCst)
+    }
+
+    /// Makes [`cancel`](Self::cancel) wake `ctx`'s polls. Called before a
+    /// wait first checks [`is_cancelled`](Self::is_cancelled), so a cancel
+    /// between that check and the poll still ends the poll.
+    pub(crate) fn wakes(&self, ctx: &Context) {
+        let w = ctx.waker();
+        let mut ws = lock(&self.0.wakers);
+        ws.retain(|x| x.strong_count() > 0);
+        if !ws.iter().any(|x| std::ptr::eq(x.as_ptr(), Arc::as_ptr(w))) {
+            ws.push(Arc::downgrade(w));
+        }
     }
 }
 
@@ -183,6 +212,7 @@ impl Context {
         timeout: Duration,
         cancel: &Cancel,
     ) -> Result<ShutdownReason> {
+        cancel.wakes(self);
         let start = Instant::now();
         let want = Want {
             domid,
@@ -271,6 +301,16 @@ impl Context {
     /// lock: libxl sees its file descriptors and timeouts and queues the
     /// events they produce (for whichever waiter they are).
     pub(crate) fn poll_once(&self, slice: Duration) -> Result<()> {
+        self.poll_once_with(slice, None)
+    }
+
+    /// [`poll_once`](Self::poll_once) that also ends when `extra` (a
+    /// caller's own fd, e.g. a xenstore watch's) becomes readable.
+    pub(crate) fn poll_once_with(
+        &self,
+        slice: Duration,
+        extra: Option<std::os::fd::RawFd>,
+    ) -> Result<()> {
         let _polling = self.poll_lock();
         let mut fds: Vec<libc::pollfd> = vec![
             libc::pollfd {
@@ -308,8 +348,21 @@ impl Context {
             break;
         }
         let wait = timeout_ms.clamp(0, slice_ms);
-        // SAFETY: fds holds nfds valid entries.
-        let _ = unsafe { libc::poll(fds.as_mut_ptr(), nfds as libc::nfds_t, wait) };
+        // After libxl's entries: the waker, then the caller's fd.
+        let ours = nfds as usize;
+        fds.truncate(ours);
+        for fd in std::iter::once(self.waker().fd()).chain(extra) {
+            fds.push(libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            });
+        }
+        // SAFETY: fds holds fds.len() valid entries.
+        let _ = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, wait) };
+        if fds[ours].revents != 0 {
+            self.waker().drain();
+        }
         let now = now_timeval();
         // SAFETY: the same fds array and count given to beforepoll.
         let _ = raw_call!(self, unsafe libxl_osevent_afterpoll(nfds, fds.as_ptr().cast(), now));
@@ -649,6 +702,7 @@ impl<'a> DomainEvents<'a> {
         timeout: Duration,
         cancel: &Cancel,
     ) -> Result<Option<DomainEvent>> {
+        cancel.wakes(self.ctx);
         let start = Instant::now();
         let any = Want {
             domid: Domid::from_libxl(0),
@@ -716,7 +770,13 @@ impl<'a> DomainEvents<'a> {
             if left.is_zero() {
                 return Ok(None);
             }
-            self.ctx.poll_once(left.min(SLICE))?;
+            let slice = if self.shut.is_empty() {
+                SLICE
+            } else {
+                SHUT_SLICE
+            };
+            let watch = self.changes.as_ref().and_then(XenstoreWatch::fd);
+            self.ctx.poll_once_with(left.min(slice), watch)?;
         }
     }
 }

@@ -469,7 +469,12 @@ fn hypervisor_checks() -> Result<bool> {
         true
     } else {
         let mut args = vec!["--xen".to_owned(), xen_build::RELEASE.to_owned()];
-        args.extend(XEN_420_TESTS.iter().chain(XEN_422_TESTS).map(|t| t.to_string()));
+        args.extend(
+            XEN_420_TESTS
+                .iter()
+                .chain(XEN_422_TESTS)
+                .map(|t| t.to_string()),
+        );
         vm::vm_test(&vm_options(&args)?)?
     };
     Ok(all && balloon && xen420 && xen422)

@@ -142,7 +142,9 @@ pub fn two_hosts(o: &VmOptions) -> Result<bool> {
         .collect();
     let mut ok = true;
     for ((w, log), half) in watchers.into_iter().zip(&logs).zip(&HALVES) {
-        let watched = w.join().map_err(|_| anyhow::anyhow!("watcher panicked"))??;
+        let watched = w
+            .join()
+            .map_err(|_| anyhow::anyhow!("watcher panicked"))??;
         ok &= report_half(half.role, log, watched)?;
     }
     println!(

@@ -1,7 +1,8 @@
 //! A Xen release built from its release tree (`../shared/xen-src`): the
 //! hypervisor, configured with what Debian's build leaves out, and the
 //! toolstack a dom0 needs (the tool libraries, xl, the C xenstored,
-//! xenconsoled, xen-init-dom0, the xenstore clients, the hotplug scripts).
+//! xenconsoled, xen-init-dom0, the xenstore clients, xen-9pfsd, the hotplug
+//! scripts).
 //! No QEMU device model and no firmware: HVM guests cannot start there.
 //!
 //! The build is cached outside the clone (`XENLIGHT_BUILD_CACHE`, else
@@ -52,6 +53,10 @@ const TOOLS: &[&str] = &[
     "console",
     "helpers",
     "xs-clients",
+    // xen-9pfsd: the 9pfs backend libxl starts for a guest's share.
+    "9pfsd",
+    // hotplugpath.sh, which every hotplug script sources.
+    "hotplug/common",
     "hotplug/Linux",
 ];
 

@@ -41,8 +41,11 @@ mod ops;
 mod resources;
 pub use creation::{Cancelled, Creation};
 
-/// How long the event thread waits in one poll when nothing happens.
-const IDLE_SLICE: Duration = Duration::from_millis(100);
+/// How long the event thread waits in one poll when nothing happens: a
+/// new libxl operation (libxl wakes its poller), a dropped future (the
+/// context's waker), the stream's xenstore watch and a stop (its cancel)
+/// each end a poll at once, so this bounds only a wakeup nobody foresaw.
+const IDLE_SLICE: Duration = Duration::from_secs(1);
 
 /// A libxl context for async programs (tokio).
 ///
@@ -953,6 +956,8 @@ impl Drop for AoFuture {
             if st.data.as_ref().is_some_and(|d| d.is::<CreateData>()) {
                 // Whatever the outcome, the event thread cleans up after it.
                 lock(&self.shared.orphans).push(Arc::clone(&self.slot));
+                // The event thread reaps it at once, not after its poll.
+                self.shared.ctx.waker().wake();
             }
         }
         self.abort();

@@ -19,6 +19,7 @@ pub(crate) mod call;
 pub(crate) mod cvalue;
 pub(crate) mod hooks;
 pub(crate) mod owned;
+pub(crate) mod waker;
 pub(crate) mod xenstore;
 
 pub(crate) use array::LibxlArray;

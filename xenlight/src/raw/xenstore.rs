@@ -96,6 +96,15 @@ impl XenstoreWatch {
         Some(h)
     }
 
+    /// A file descriptor that is readable while watch events are queued
+    /// (`xs_fileno`: libxenstore's watch pipe, made on the first call),
+    /// for a poll to wake on; `None` if libxenstore could not make it.
+    pub(crate) fn fd(&self) -> Option<std::os::fd::RawFd> {
+        // SAFETY: a live handle; xs_fileno returns -1 on failure.
+        let fd = unsafe { sys::xs_fileno(self.0.as_ptr()) };
+        (fd >= 0).then_some(fd)
+    }
+
     /// Takes every watch event queued since the last call, without
     /// blocking (`xs_check_watch`). Each watch also fires once when set,
     /// so the first call reports `any`.
