@@ -6,7 +6,7 @@ use std::ffi::c_long;
 
 use super::cstr::{prefix_of, strtoul};
 use super::reader::{leading_strings, Got, Value};
-use super::{devices, invalid, named, Reader, XlCfgWarningKind as W, XEN_FIRMWARE_DIR};
+use super::{devices, firmware_dir, invalid, named, Reader, XlCfgWarningKind as W};
 use crate::error::Result;
 use crate::ids::Uuid;
 use crate::raw::Owned;
@@ -170,6 +170,13 @@ pub(super) fn read_config(r: &mut Reader<'_>, t: &mut types::DomainConfig) -> Re
     if let Got::Value(l) = p.long("vcpus", false)? {
         vcpus = vcpu_count("vcpus", l)?;
         b.avail_vcpus = Bitmap::first(l as usize);
+    }
+    // xl 4.22 reads an absent or zero `vcpus` as 1, and sets the bitmap
+    // (and below max_vcpus) from it; xl up to 4.21 leaves both to libxl.
+    #[cfg(xen_4_22)]
+    if vcpus < 1 {
+        vcpus = 1;
+        b.avail_vcpus = Bitmap::first(1);
     }
     if let Got::Value(l) = p.long("maxvcpus", false)? {
         b.max_vcpus = vcpu_count("maxvcpus", l)? as i32;
@@ -875,7 +882,7 @@ fn read_pv_firmware(r: &mut Reader<'_>, b: &mut types::DomainBuildInfo) -> Resul
                 format!("{s:?}: only pvgrub32 and pvgrub64 are supported"),
             ));
         }
-        b.kernel = Some(format!("{XEN_FIRMWARE_DIR}/{s}.bin"));
+        b.kernel = Some(format!("{}/{s}.bin", firmware_dir()));
     }
     if b.bootloader.is_none() && b.kernel.is_none() {
         return Err(invalid(
@@ -1012,12 +1019,21 @@ fn read_device_model(r: &mut Reader<'_>, t: &mut types::DomainConfig) -> Result<
     p.replace_string("device_model_override", &mut b.device_model)?;
     if let Got::Value(s) = p.string("device_model_version", false)? {
         b.device_model_version = match s.as_str() {
+            // xl 4.21 dropped qemu-xen-traditional.
+            #[cfg(not(xen_4_21))]
             "qemu-xen-traditional" => types::DeviceModelVersion::QemuXenTraditional,
             "qemu-xen" => types::DeviceModelVersion::QemuXen,
             _ => {
                 return Err(invalid(
                     "device_model_version",
-                    format!("{s:?}: qemu-xen or qemu-xen-traditional"),
+                    format!(
+                        "{s:?}: {}",
+                        if cfg!(xen_4_21) {
+                            "qemu-xen (xl 4.21 and later have no qemu-xen-traditional)"
+                        } else {
+                            "qemu-xen or qemu-xen-traditional"
+                        }
+                    ),
                 ))
             }
         };

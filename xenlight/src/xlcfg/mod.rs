@@ -159,12 +159,34 @@ pub(crate) struct HostFacts {
 }
 
 /// The directory xl turns `firmware = "pvgrub64"` into a kernel path in
-/// (xl's build-time `XENFIRMWAREDIR`, as Debian builds it).
-pub const XEN_FIRMWARE_DIR: &str = if cfg!(xen_4_20) {
+/// (xl's build-time `XENFIRMWAREDIR`, as Debian builds it: per release).
+/// A Xen built from its own tree uses `/usr/lib/xen/boot` instead, which
+/// the xl.cfg reader takes on a host that has no Debian directory.
+pub const XEN_FIRMWARE_DIR: &str = if cfg!(xen_4_22) {
+    "/usr/lib/xen-4.22/boot"
+} else if cfg!(xen_4_21) {
+    "/usr/lib/xen-4.21/boot"
+} else if cfg!(xen_4_20) {
     "/usr/lib/xen-4.20/boot"
+} else if cfg!(xen_4_19) {
+    "/usr/lib/xen-4.19/boot"
 } else {
     "/usr/lib/xen-4.17/boot"
 };
+
+/// `XENFIRMWAREDIR` of a Xen built from its tree with prefix /usr.
+const UPSTREAM_FIRMWARE_DIR: &str = "/usr/lib/xen/boot";
+
+/// This host's xl's firmware directory: Debian's where Debian's layout is
+/// installed (or no Xen layout is), upstream's where only that one is.
+pub(crate) fn firmware_dir() -> &'static str {
+    let has = |d: &str| std::path::Path::new(d).is_dir();
+    if !has(XEN_FIRMWARE_DIR) && has("/usr/lib/xen") {
+        UPSTREAM_FIRMWARE_DIR
+    } else {
+        XEN_FIRMWARE_DIR
+    }
+}
 
 /// Everything one reading of a file needs.
 struct Reader<'a> {
