@@ -55,6 +55,9 @@ const TOOLS: &[&str] = &[
     "xs-clients",
     // xen-9pfsd: the 9pfs backend libxl starts for a guest's share.
     "9pfsd",
+    // Xen's example configs (/etc/xen/xlexample.*), which the xl.cfg
+    // parity test reads; its xl.conf is replaced by dom0's empty one.
+    "examples",
     // hotplugpath.sh, which every hotplug script sources.
     "hotplug/common",
     "hotplug/Linux",
