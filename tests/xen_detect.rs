@@ -18,7 +18,7 @@ fn dom0_is_detected_as_dom0_pv() {
         "{env:?}"
     );
     let out = run(examples_dir().join("xen-detect").to_str().unwrap(), &[]);
-    let xen = format!("4.{}", built_for_minor());
+    let xen = format!("4.{}", release::built_minor());
     assert!(
         out.contains(&format!("role=dom0 mode=pv xen={xen}")),
         "{out}"

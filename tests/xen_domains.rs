@@ -106,7 +106,7 @@ fn host_reports_the_xen_it_was_built_for_and_the_vm_cpus() {
     let v = ctx.version_info().unwrap();
     // The tests are built against the libxl of the host they run in
     // (`vm-test` for 4.17, `vm-test --xen 4.20`, `vm-test --xen 4.22`).
-    let minor = built_for_minor();
+    let minor = release::built_minor() as i32;
     assert_eq!((v.major, v.minor), (4, minor), "{v:?}");
     assert!(v.version().starts_with(&format!("4.{minor}")));
     assert!(

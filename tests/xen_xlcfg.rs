@@ -12,6 +12,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use common::release::built_minor;
 use common::*;
 use corpus::{accepted_here, boots, refused_for_its_key, CORPUS, REFUSED};
 use xenlight::{

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod protocol;
+pub mod release;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -130,19 +131,6 @@ pub fn device_model_available(test: &str) -> bool {
         println!("SKIPPED {test}: this host has no QEMU device model (a Xen built without QEMU)");
     }
     ok
-}
-
-/// The Xen minor release these tests were built against, which is the one
-/// they run on (`vm-test` builds them against 4.17, `--xen 4.20` and
-/// `--xen 4.22` against those hosts' libxl).
-pub fn built_for_minor() -> i32 {
-    if cfg!(xen_4_22) {
-        22
-    } else if cfg!(xen_4_20) {
-        20
-    } else {
-        17
-    }
 }
 
 /// Every test domain's name starts with this, so leftovers are recognisable.

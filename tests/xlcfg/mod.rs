@@ -316,7 +316,8 @@ pub fn refused_for_its_key<T: std::fmt::Debug>(
     }
 }
 
-/// Whether the Xen built against accepts a refused file
+/// Whether the Xen built against (the including test's `built_minor`)
+/// accepts a refused file
 /// (`# accepted from: 4.NN` on its second line).
 pub fn accepted_here(text: &str) -> bool {
     let from = text
@@ -325,7 +326,18 @@ pub fn accepted_here(text: &str) -> bool {
         .and_then(|l| l.strip_prefix("# accepted from: 4."))
         .and_then(|l| l.split_whitespace().next())
         .and_then(|m| m.parse::<u32>().ok());
-    matches!(from, Some(m) if m <= if cfg!(xen_4_20) { 20 } else { 17 })
+    matches!(from, Some(m) if m <= crate::built_minor())
+}
+
+/// The key for which the Xen built against refuses a corpus file that
+/// older releases accept (`# refused from: 4.NN KEY`), if it does.
+#[allow(dead_code)] // used by the host test only
+pub fn refused_here(text: &str) -> Option<&str> {
+    text.lines().find_map(|l| {
+        let rest = l.strip_prefix("# refused from: 4.")?;
+        let (minor, key) = rest.split_once(' ')?;
+        (minor.parse::<u32>().ok()? <= crate::built_minor()).then_some(key.trim())
+    })
 }
 
 /// The domain type a corpus file that boots in the Xen host has

@@ -9011,6 +9011,9 @@ unsafe extern "C" {
     ) -> bool;
 }
 unsafe extern "C" {
+    pub fn xs_fileno(h: *mut xs_handle) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
     pub fn xs_check_watch(h: *mut xs_handle) -> *mut *mut ::std::os::raw::c_char;
 }
 pub type __builtin_va_list = [__va_list_tag; 1usize];

@@ -80,7 +80,7 @@ commands:
                      from their seeds and every regression input; prints executions per target
   test               everything CI runs: setup, then host-checks (at nice 19) beside the
                      hypervisor suites (4.17, the balloon run, the 4.20 set, the 4.22 set
-                     in the Xen built from source)
+                     in the Xen built from source, two-hosts)
   host-checks        the checks that need no hypervisor: fmt, clippy, host tests, docs,
                      generated code, publishing, shellcheck, valgrind, fuzzing, 4.20 build,
                      the 4.19/4.21/4.22 builds from source, host tests linked with 4.19/4.21
@@ -477,7 +477,13 @@ fn hypervisor_checks() -> Result<bool> {
         );
         vm::vm_test(&vm_options(&args)?)?
     };
-    Ok(all && balloon && xen420 && xen422)
+    step!("==> live migration between two Xen hosts side by side (cargo xtask two-hosts)");
+    let two = if xen_src::archive(xen_build::RELEASE).is_none() {
+        true
+    } else {
+        two_hosts::two_hosts(&vm_options(&[])?)?
+    };
+    Ok(all && balloon && xen420 && xen422 && two)
 }
 
 /// What CI runs in the source-built host beside the 4.20 set: the tests
