@@ -17,8 +17,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use crate::host::run;
-
 /// The release the source-built host runs.
 pub const RELEASE: &str = "4.22.0";
 
@@ -187,12 +185,7 @@ fn build_in(release: &str, hypervisor: bool) -> Result<SourceXen> {
     fs::create_dir_all(&dir)?;
     let log = dir.join("build.log");
     let started = Instant::now();
-    run(Command::new("tar")
-        .arg("-xJf")
-        .arg(&tar)
-        .arg("-C")
-        .arg(&dir))?;
-    let tree = dir.join(format!("xen-{release}"));
+    let tree = crate::xen_src::unpack(&tar, &dir, release)?;
     let jobs = format!(
         "-j{}",
         std::thread::available_parallelism().map_or(2, |n| n.get())

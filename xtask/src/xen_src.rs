@@ -31,6 +31,26 @@ pub fn archive_dir() -> PathBuf {
         .unwrap_or_else(|| workspace_root().join("../shared/xen-src"))
 }
 
+/// The releases of `releases` whose archive is at hand, and the others,
+/// each reported `SKIPPED`.
+pub fn at_hand<'a>(releases: &[&'a str]) -> (Vec<&'a str>, Vec<String>) {
+    let (present, missing): (Vec<&str>, Vec<&str>) =
+        releases.iter().partition(|r| archive(r).is_some());
+    for release in &missing {
+        println!(
+            "SKIPPED: Xen {release}: no xen-{release}.tar.xz in {} (set XENLIGHT_XEN_SRC)",
+            archive_dir().display()
+        );
+    }
+    (present, missing.into_iter().map(str::to_owned).collect())
+}
+
+/// Unpacks a release archive into `dir`; returns its tree.
+pub fn unpack(tar: &Path, dir: &Path, release: &str) -> Result<PathBuf> {
+    run(Command::new("tar").arg("-xJf").arg(tar).arg("-C").arg(dir))?;
+    Ok(dir.join(format!("xen-{release}")))
+}
+
 /// The archive of `release`, if it is at hand.
 pub fn archive(release: &str) -> Option<PathBuf> {
     Some(archive_dir().join(format!("xen-{release}.tar.xz"))).filter(|p| p.is_file())
@@ -66,12 +86,7 @@ pub fn pkgconfig(release: &str) -> Result<PathBuf> {
     step!("==> Xen {release}'s headers from {}", tar.display());
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir)?;
-    run(Command::new("tar")
-        .arg("-xJf")
-        .arg(&tar)
-        .arg("-C")
-        .arg(&dir))?;
-    let tree = dir.join(format!("xen-{release}"));
+    let tree = unpack(&tar, &dir, release)?;
     let quiet = |cmd: &mut Command| -> Result<()> {
         let out = cmd.current_dir(&tree).output().context("configure/make")?;
         if !out.status.success() {
@@ -129,16 +144,8 @@ fn version_of(release: &str) -> String {
 /// releases skipped because their archive is not at hand.
 pub fn check(releases: &[&str]) -> Result<Vec<String>> {
     let target = workspace_root().join("target/xen-src-build");
-    let mut skipped = Vec::new();
-    for release in releases {
-        if archive(release).is_none() {
-            println!(
-                "SKIPPED: Xen {release}: no xen-{release}.tar.xz in {} (set XENLIGHT_XEN_SRC)",
-                archive_dir().display()
-            );
-            skipped.push((*release).to_owned());
-            continue;
-        }
+    let (present, skipped) = at_hand(releases);
+    for release in present {
         let pc = pkgconfig(release)?;
         step!("==> checking xenlight-sys and xenlight against Xen {release}'s headers");
         check_against(&pc, None, &target)
@@ -186,16 +193,8 @@ pub const LINKED_RELEASES: &[&str] = &["4.19.6", "4.21.2"];
 /// them and run with them (`LD_LIBRARY_PATH`). Returns the releases
 /// skipped because their archive is not at hand.
 pub fn host_tests(releases: &[&str]) -> Result<Vec<String>> {
-    let mut skipped = Vec::new();
-    for release in releases {
-        if archive(release).is_none() {
-            println!(
-                "SKIPPED: Xen {release}: no xen-{release}.tar.xz in {} (set XENLIGHT_XEN_SRC)",
-                archive_dir().display()
-            );
-            skipped.push((*release).to_owned());
-            continue;
-        }
+    let (present, skipped) = at_hand(releases);
+    for release in present {
         let built = crate::xen_build::libraries(release)?;
         step!("==> host tests of xenlight-sys and xenlight linked with Xen {release}'s libraries");
         let mut cmd = cargo::command();
