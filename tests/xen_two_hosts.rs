@@ -67,8 +67,9 @@ fn two_hosts_send_a_counting_guest_live() {
 
 /// The receiving half: the first migration's receiver (the `migrate`
 /// example at `XENLIGHT_LISTEN`, addr:port) is killed midway; then it
-/// listens itself, receives the second migration under the guest's name, and sees it count on from where it was (its
-/// first count here is past 1, and the counts keep rising).
+/// listens itself, receives the second migration under the guest's name,
+/// and sees it count on from where it was (its first count here is past
+/// 1, and the counts keep rising).
 #[test]
 #[ignore = "one half of cargo xtask two-hosts"]
 fn two_hosts_receive_a_guest_that_counts_on() {

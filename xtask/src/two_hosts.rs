@@ -25,8 +25,13 @@ struct Half {
     role: &'static str,
     /// dom0's address on the shared network.
     address: &'static str,
-    /// The test that is its half.
+    /// The test that is its half, and the variable that gives it the
+    /// receiver's address.
     test: &'static str,
+    env: &'static str,
+    /// How its QEMU joins the socket network: the receiver's listens, the
+    /// sender's connects.
+    socket: &'static str,
     /// The last byte of its NIC's MAC address.
     mac: u8,
 }
@@ -36,12 +41,16 @@ const HALVES: [Half; 2] = [
         role: "receiver",
         address: "169.254.7.2/24",
         test: "two_hosts_receive_a_guest_that_counts_on",
+        env: "XENLIGHT_LISTEN",
+        socket: "listen",
         mac: 2,
     },
     Half {
         role: "sender",
         address: "169.254.7.1/24",
         test: "two_hosts_send_a_counting_guest_live",
+        env: "XENLIGHT_PEER",
+        socket: "connect",
         mac: 1,
     },
 ];
@@ -71,7 +80,6 @@ pub fn two_hosts(o: &VmOptions) -> Result<bool> {
     let examples = vm::build_examples(&["xen-host"], false, &env)?;
     let mut boot = host::boot_files()?;
     let base = xen.base_archive(&mut boot)?;
-    let base_bytes = std::fs::read(&base)?;
     let port = free_port()?;
     let mut children = Vec::new();
     let mut logs = Vec::new();
@@ -84,11 +92,6 @@ pub fn two_hosts(o: &VmOptions) -> Result<bool> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let peer_env = if half.role == "sender" {
-            format!("XENLIGHT_PEER={LISTEN}")
-        } else {
-            format!("XENLIGHT_LISTEN={LISTEN}")
-        };
         let mut init = xen.init_head();
         init.push_str(&format!(
             "/bin/ip addr add {} dev eth0 && /bin/ip link set eth0 up || echo 'eth0 failed'\n",
@@ -97,28 +100,18 @@ pub fn two_hosts(o: &VmOptions) -> Result<bool> {
         init.push_str(&vm::run_block(
             &format!("xen_two_hosts {}", half.role),
             &format!(
-                "{peer_env} /opt/tests/{exe} --ignored --exact {} --nocapture --test-threads=1 --color never",
-                half.test
+                "{}={LISTEN} /opt/tests/{exe} --ignored --exact {} --nocapture --test-threads=1 --color never",
+                half.env, half.test
             ),
         ));
         init.push_str(vm::INIT_TAIL);
         t.write("/init", &init, true)?;
-        let over = cache_dir().join(format!("run-{}.cpio.gz", half.role));
-        t.pack(&over)?;
-        let initrd = cache_dir().join(format!("dom0-{}.cpio.gz", half.role));
-        let mut bytes = base_bytes.clone();
-        bytes.extend(std::fs::read(&over)?);
-        std::fs::write(&initrd, bytes)?;
+        let initrd = vm::dom0_initrd(&base, &t, &format!("-{}", half.role))?;
         let log = cache_dir().join(format!("serial-{}.log", half.role));
         std::fs::write(&log, "")?;
-        let socket = if half.role == "receiver" {
-            format!("socket,id=lan,listen=127.0.0.1:{port}")
-        } else {
-            format!("socket,id=lan,connect=127.0.0.1:{port}")
-        };
         let network = vec![
             "-netdev".to_owned(),
-            socket,
+            format!("socket,id=lan,{}=127.0.0.1:{port}", half.socket),
             "-device".to_owned(),
             format!("e1000,netdev=lan,mac=52:54:00:07:00:{:02x}", half.mac),
         ];

@@ -591,12 +591,7 @@ fn boot_and_collect(
     o: &VmOptions,
 ) -> Result<(Vec<RunResult>, Ending, bool)> {
     let dir = cache_dir();
-    let over = dir.join("run.cpio.gz");
-    overlay.pack(&over)?;
-    let initrd = dir.join("dom0.cpio.gz");
-    let mut bytes = fs::read(base)?;
-    bytes.extend(fs::read(&over)?);
-    fs::write(&initrd, bytes)?;
+    let initrd = dom0_initrd(base, overlay, "")?;
     let log = dir.join("serial.log");
     let mut attempt = 1;
     let (ending, timed_out) = loop {
@@ -638,6 +633,20 @@ fn boot_and_collect(
 /// Starts QEMU on `boot` and `initrd`, the serial console to `log` and
 /// QEMU's own output beside it (`.qemu.out`); `network` stands for the
 /// machine's NICs (`-nic none` when empty).
+/// dom0's initramfs: the cached base archive, then `overlay` packed
+/// (Linux unpacks the two in order), written under the cache directory
+/// with `suffix` in its names (one per host where several boot).
+pub(crate) fn dom0_initrd(base: &Path, overlay: &Tree, suffix: &str) -> Result<PathBuf> {
+    let dir = cache_dir();
+    let over = dir.join(format!("run{suffix}.cpio.gz"));
+    overlay.pack(&over)?;
+    let initrd = dir.join(format!("dom0{suffix}.cpio.gz"));
+    let mut bytes = fs::read(base)?;
+    bytes.extend(fs::read(&over)?);
+    fs::write(&initrd, bytes)?;
+    Ok(initrd)
+}
+
 pub(crate) fn spawn_qemu(
     boot: &BootFiles,
     initrd: &Path,
