@@ -3,7 +3,6 @@
 //! against `xl list`, and guest create+destroy against `xl`.
 //! Run with `cargo xtask bench` (it boots the disposable Xen host).
 
-use std::ptr;
 use std::time::Duration;
 
 mod common;
@@ -103,117 +102,6 @@ fn raw_convert_round_trip() -> usize {
         }
         sys::libxl_domain_config_dispose(&mut c);
         std::hint::black_box(out).len()
-    }
-}
-
-/// A raw libxl ctx with a stderr logger, and a xenstore connection, as a
-/// C program would hold them.
-struct Raw {
-    ctx: *mut sys::libxl_ctx,
-    lg: *mut sys::xentoollog_logger_stdiostream,
-    xs: *mut sys::xs_handle,
-}
-
-impl Raw {
-    fn new() -> Raw {
-        // SAFETY: fdopen of a dup of stderr; logger and ctx are freed in Drop.
-        unsafe {
-            let f = libc::fdopen(libc::dup(2), c"w".as_ptr());
-            let lg =
-                sys::xtl_createlogger_stdiostream(f.cast(), sys::xentoollog_level_XTL_ERROR, 0);
-            let mut ctx = ptr::null_mut();
-            let rc = sys::libxl_ctx_alloc(&mut ctx, sys::LIBXL_VERSION as i32, 0, lg.cast());
-            assert_eq!(rc, 0, "libxl_ctx_alloc");
-            let xs = sys::xs_open(0);
-            assert!(!xs.is_null(), "xenstore connection");
-            Raw { ctx, lg, xs }
-        }
-    }
-
-    /// A domain's memory target, read from xenstore as `DomainInfo`'s is.
-    fn target(&self, domid: u32) {
-        let path = std::ffi::CString::new(format!("/local/domain/{domid}/memory/target")).unwrap();
-        // SAFETY: valid handle and path; the value is freed.
-        unsafe {
-            let mut len = 0;
-            libc::free(sys::xs_read(self.xs, sys::XBT_NULL, path.as_ptr(), &mut len).cast());
-        }
-    }
-
-    /// What `domains()` does for a listing with PVH and HVM guests: the
-    /// list, a name per domain, and for every domain Xen reports as HVM the
-    /// type libxl recorded in xenstore (read as libxl__domain_type reads it).
-    fn list_typed(&self, xs: *mut sys::xs_handle) -> usize {
-        // SAFETY: valid ctx and xenstore handle; the list, names and values
-        // are freed as libxl and libxenstore document.
-        unsafe {
-            let mut n = 0;
-            let l = sys::libxl_list_domain(self.ctx, &mut n);
-            assert!(!l.is_null());
-            for d in std::slice::from_raw_parts(l, n as usize) {
-                libc::free(sys::libxl_domid_to_name(self.ctx, d.domid).cast());
-                self.target(d.domid);
-                if d.domain_type == sys::libxl_domain_type_LIBXL_DOMAIN_TYPE_HVM as _
-                    && d.domid != 0
-                {
-                    let path = std::ffi::CString::new(format!("/libxl/{}/type", d.domid)).unwrap();
-                    let mut len = 0;
-                    let v = sys::xs_read(xs, sys::XBT_NULL, path.as_ptr(), &mut len);
-                    assert!(!v.is_null(), "no type recorded for domain {}", d.domid);
-                    libc::free(v);
-                }
-            }
-            sys::libxl_dominfo_list_free(l, n);
-            n as usize
-        }
-    }
-
-    /// libxl_list_domain + a name and a memory target per domain + free:
-    /// what `domains()` does.
-    fn list(&self) -> usize {
-        // SAFETY: valid ctx; the list and names are freed as libxl documents.
-        unsafe {
-            let mut n = 0;
-            let l = sys::libxl_list_domain(self.ctx, &mut n);
-            assert!(!l.is_null());
-            let mut named = 0;
-            for i in 0..n as usize {
-                let name = sys::libxl_domid_to_name(self.ctx, (*l.add(i)).domid);
-                named += usize::from(!name.is_null());
-                libc::free(name.cast());
-                self.target((*l.add(i)).domid);
-            }
-            sys::libxl_dominfo_list_free(l, n);
-            named
-        }
-    }
-
-    /// libxl_domain_info + its name and memory target: what `domain_info()`
-    /// does.
-    fn info(&self, domid: Domid) -> u64 {
-        // SAFETY: init/dispose pair around the call; the name is freed.
-        unsafe {
-            let mut d: sys::libxl_dominfo = std::mem::zeroed();
-            sys::libxl_dominfo_init(&mut d);
-            assert_eq!(sys::libxl_domain_info(self.ctx, &mut d, domid.get()), 0);
-            let name = sys::libxl_domid_to_name(self.ctx, domid.get());
-            libc::free(name.cast());
-            self.target(domid.get());
-            let m = d.current_memkb;
-            sys::libxl_dominfo_dispose(&mut d);
-            m
-        }
-    }
-}
-
-impl Drop for Raw {
-    fn drop(&mut self) {
-        // SAFETY: freed once, ctx before its logger.
-        unsafe {
-            sys::xs_close(self.xs);
-            sys::libxl_ctx_free(self.ctx);
-            sys::xtl_logger_destroy(self.lg.cast());
-        }
     }
 }
 

@@ -50,11 +50,24 @@ fn two_hosts_send_a_counting_guest_live() {
     assert!(matches!(e, xenlight::Error::Migration { .. }), "{e:?}");
     assert_eq!(ctx.domid_by_name(NAME).unwrap(), guard.domid);
     assert_counts_on(&ctx, NAME, guard.domid, "the receiver went away");
+    let before = protocol::guest_counts(&console_log(NAME));
+    println!(
+        "the last count here before the migration: {:?}",
+        before.last()
+    );
     let mut stream = connect();
     let t = Instant::now();
+    let watch = watch_downtime(guard.domid);
     ctx.migrate_send(guard.domid, &mut stream)
         .expect("migrate_send");
     println!("migrated to {peer} in {:.1} s", t.elapsed().as_secs_f64());
+    match watch.join().unwrap() {
+        Some(down) => println!(
+            "downtime at most {} ms (suspended here until the receiver had it running)",
+            down.as_millis()
+        ),
+        None => panic!("the guest was never seen suspended here"),
+    }
     assert!(
         wait_gone(&ctx, guard.domid, Duration::from_secs(30)),
         "the guest is still here after its migration"
@@ -63,6 +76,34 @@ fn two_hosts_send_a_counting_guest_live() {
         ctx.domid_by_name(NAME).is_err(),
         "{NAME} is still listed here"
     );
+}
+
+/// Watches `domid` on its own context while it migrates: from the first
+/// sight of it suspended to the first sight of it dying or gone. The
+/// sender destroys its copy only once the receiver reports the guest
+/// running (`migrate_send`'s hand-over), so this bounds the downtime from
+/// above, by one round trip and one poll.
+fn watch_downtime(domid: xenlight::Domid) -> std::thread::JoinHandle<Option<Duration>> {
+    std::thread::spawn(move || {
+        let ctx = Context::new().unwrap();
+        let started = Instant::now();
+        let mut suspended = None;
+        while started.elapsed() < PEER_WAIT {
+            match ctx.domain_info(domid) {
+                Ok(i) if !i.dying => {
+                    if suspended.is_none()
+                        && i.shutdown
+                        && i.shutdown_reason == Some(xenlight::ShutdownReason::Suspend)
+                    {
+                        suspended = Some(Instant::now());
+                    }
+                }
+                _ => return suspended.map(|s: Instant| s.elapsed()),
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    })
 }
 
 /// The receiving half: the first migration's receiver (the `migrate`

@@ -2,6 +2,10 @@
 //! line with its ratio, and the test guest.
 #![allow(dead_code)]
 
+mod raw;
+#[allow(unused_imports)] // the async bench has no raw side
+pub use raw::Raw;
+
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

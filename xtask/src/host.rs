@@ -480,10 +480,22 @@ pub fn add_dom0_userland(t: &mut Tree, boot: &BootFiles) -> Result<()> {
 /// (xtask/assets/triple-fault.S): one 1 MiB load segment and Xen's
 /// PHYS32_ENTRY note.
 pub fn triple_fault_kernel() -> Result<PathBuf> {
+    assembled_kernel("triple-fault", include_str!("../assets/triple-fault.S"))
+}
+
+/// The scale bench's guest kernel (xtask/assets/idle-guest.S): loads as
+/// PV and as PVH, powers off once unpaused.
+pub fn idle_kernel() -> Result<PathBuf> {
+    assembled_kernel("idle-guest", include_str!("../assets/idle-guest.S"))
+}
+
+/// Assembles a guest kernel of a few instructions into `<name>.elf`,
+/// loaded at 1 MiB.
+fn assembled_kernel(name: &str, source: &str) -> Result<PathBuf> {
     let dir = cache_dir();
-    let src = dir.join("triple-fault.S");
-    fs::write(&src, include_str!("../assets/triple-fault.S"))?;
-    let out = dir.join("triple-fault.elf");
+    let src = dir.join(format!("{name}.S"));
+    fs::write(&src, source)?;
+    let out = dir.join(format!("{name}.elf"));
     run(Command::new("cc")
         .args(["-nostdlib", "-static", "-no-pie", "-Wl,-z,noseparate-code"])
         .args(["-Wl,-Ttext-segment=0x100000", "-Wl,--build-id=none", "-o"])

@@ -64,8 +64,9 @@ commands:
   check-xen-src [RELEASE...]
                      check xenlight-sys and xenlight against the headers of Xen releases
                      made from their release trees (../shared/xen-src: 4.19.6 4.21.2 4.22.0)
-  two-hosts          live-migrate a counting PV guest between two Xen 4.22 hosts (built from
-                     source) booted side by side on a socket network on 127.0.0.1
+  two-hosts [SENDER] live-migrate a counting PV guest between two Xen hosts built from source,
+                     booted side by side on a socket network on 127.0.0.1: 4.22 to 4.22,
+                     then 4.21 to 4.22 (SENDER: only the pairs whose sender is 4.21 or 4.22)
   host-tests-xen-src [RELEASE...]
                      the host tests linked with and run against the tool libraries of Xen
                      releases built from their trees (default 4.19.6 4.21.2)
@@ -94,6 +95,10 @@ options for vm-test and demo:
   --xen 4.20         vm-test in the Xen 4.20 host (Debian trixie dom0, built by debootstrap)
   --xen 4.22         vm-test in a Xen 4.22 built from its release tree (build-xen): FLASK,
                      RTDS, ARINC653 and shadow paging; no device model, so no HVM guests
+  --xen 4.21         the same with Xen 4.21.2
+  --scale            (bench) the scale bench instead: up to 200 paused PV and PVH guests of
+                     32 MiB in a machine of 10 GiB; listing, lookups and configs at N = 1 to
+                     200, concurrent creation against xl
 
 environment:
   XENLIGHT_VM_ACCEL=kvm   try KVM instead of TCG (TCG is the default: KVM ran no guest here)
@@ -202,6 +207,9 @@ pub struct VmOptions {
     /// CPUs of the emulated machine (Xen's physical CPUs). With 4 or more
     /// the tests that need them (ignored otherwise) run too.
     pub cpus: u32,
+    /// `bench --scale`: the scale bench, in a machine with the memory for
+    /// 200 small guests.
+    pub scale: bool,
 }
 
 fn vm_options(args: &[String]) -> Result<VmOptions> {
@@ -212,6 +220,7 @@ fn vm_options(args: &[String]) -> Result<VmOptions> {
         no_dom0_mem: false,
         xen: XenHost::Debian417,
         cpus: 2,
+        scale: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -223,6 +232,7 @@ fn vm_options(args: &[String]) -> Result<VmOptions> {
             }
             "--keep" => o.keep = true,
             "--no-dom0-mem" => o.no_dom0_mem = true,
+            "--scale" => o.scale = true,
             "--cpus" => {
                 let v = it.next().context("--cpus needs a value")?;
                 o.cpus = match v.parse() {
@@ -234,8 +244,9 @@ fn vm_options(args: &[String]) -> Result<VmOptions> {
                 o.xen = match it.next().map(String::as_str) {
                     Some("4.17") => XenHost::Debian417,
                     Some("4.20") => XenHost::Debian420,
+                    Some("4.21" | "4.21.2") => XenHost::Source(xen_build::PREVIOUS),
                     Some("4.22" | "4.22.0") => XenHost::Source(xen_build::RELEASE),
-                    other => bail!("--xen takes 4.17, 4.20 or 4.22, not {other:?}"),
+                    other => bail!("--xen takes 4.17, 4.20, 4.21 or 4.22, not {other:?}"),
                 }
             }
             f if !f.starts_with('-') => o.filter.push(f.to_owned()),

@@ -231,6 +231,7 @@ pub(crate) fn add_guest_files(
     t.copy(&boot.vmlinux, "/guest/vmlinux")?;
     t.copy(&initrd, "/guest/guest.cpio.gz")?;
     t.copy(&host::triple_fault_kernel()?, "/guest/triple-fault.elf")?;
+    t.copy(&host::idle_kernel()?, "/guest/idle-guest.elf")?;
     let cfgs = workspace_root().join("tests/guests");
     if cfgs.is_dir() {
         for e in fs::read_dir(&cfgs)? {
@@ -380,7 +381,11 @@ pub fn bench(o: &VmOptions) -> Result<bool> {
                 "--no-run",
             ],
             kinds: &["bench"],
-            only: &[],
+            only: if o.scale {
+                &["xen_scale_bench"]
+            } else {
+                &["xen_bench", "xen_async_bench"]
+            },
             args: String::new(),
             release_examples: true,
             downstream: false,
@@ -711,7 +716,8 @@ pub(crate) fn spawn_qemu(
         .args(accel)
         .args([
             "-m",
-            "6144",
+            // The scale bench's 200 guests of 32 MiB beside dom0's GiB.
+            if o.scale { "10240" } else { "6144" },
             "-smp",
             &o.cpus.to_string(),
             "-nographic",

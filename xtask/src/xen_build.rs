@@ -20,6 +20,10 @@ use std::time::Instant;
 /// The release the source-built host runs.
 pub const RELEASE: &str = "4.22.0";
 
+/// The release before it, built the same way: the sender of two-hosts'
+/// migration across releases.
+pub const PREVIOUS: &str = "4.21.2";
+
 /// Hypervisor options merged into `defconfig` (`olddefconfig` resolves
 /// the rest): shadow paging (PV guests' live migration and Remus need its
 /// log-dirty mode), XSM with FLASK and its built-in policy (checkpolicy is
