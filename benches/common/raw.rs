@@ -40,36 +40,25 @@ impl Raw {
         }
     }
 
-    /// What `domains()` does for a listing with PVH and HVM guests: the
-    /// list, a name per domain, and for every domain Xen reports as HVM the
-    /// type libxl recorded in xenstore (read as libxl__domain_type reads it).
-    pub fn list_typed(&self, xs: *mut sys::xs_handle) -> usize {
-        // SAFETY: valid ctx and xenstore handle; the list, names and values
-        // are freed as libxl and libxenstore document.
+    /// For a domain Xen reports as HVM, the type libxl recorded in
+    /// xenstore (read as libxl__domain_type reads it), which tells PVH
+    /// from HVM: what `domains()` and `domain_info()` read too.
+    pub fn typed(&self, domid: u32, hvm: bool) {
+        if !hvm || domid == 0 {
+            return;
+        }
+        let path = std::ffi::CString::new(format!("/libxl/{domid}/type")).unwrap();
+        // SAFETY: valid handle and path; the value is freed.
         unsafe {
-            let mut n = 0;
-            let l = sys::libxl_list_domain(self.ctx, &mut n);
-            assert!(!l.is_null());
-            for d in std::slice::from_raw_parts(l, n as usize) {
-                libc::free(sys::libxl_domid_to_name(self.ctx, d.domid).cast());
-                self.target(d.domid);
-                if d.domain_type == sys::libxl_domain_type_LIBXL_DOMAIN_TYPE_HVM as _
-                    && d.domid != 0
-                {
-                    let path = std::ffi::CString::new(format!("/libxl/{}/type", d.domid)).unwrap();
-                    let mut len = 0;
-                    let v = sys::xs_read(xs, sys::XBT_NULL, path.as_ptr(), &mut len);
-                    assert!(!v.is_null(), "no type recorded for domain {}", d.domid);
-                    libc::free(v);
-                }
-            }
-            sys::libxl_dominfo_list_free(l, n);
-            n as usize
+            let mut len = 0;
+            let v = sys::xs_read(self.xs, sys::XBT_NULL, path.as_ptr(), &mut len);
+            assert!(!v.is_null(), "no type recorded for domain {domid}");
+            libc::free(v);
         }
     }
 
-    /// libxl_list_domain + a name and a memory target per domain + free:
-    /// what `domains()` does.
+    /// libxl_list_domain + a name, a memory target and (for HVM-flagged
+    /// domains) the recorded type per domain + free: what `domains()` does.
     pub fn list(&self) -> usize {
         // SAFETY: valid ctx; the list and names are freed as libxl documents.
         unsafe {
@@ -77,11 +66,15 @@ impl Raw {
             let l = sys::libxl_list_domain(self.ctx, &mut n);
             assert!(!l.is_null());
             let mut named = 0;
-            for i in 0..n as usize {
-                let name = sys::libxl_domid_to_name(self.ctx, (*l.add(i)).domid);
+            for d in std::slice::from_raw_parts(l, n as usize) {
+                let name = sys::libxl_domid_to_name(self.ctx, d.domid);
                 named += usize::from(!name.is_null());
                 libc::free(name.cast());
-                self.target((*l.add(i)).domid);
+                self.target(d.domid);
+                self.typed(
+                    d.domid,
+                    d.domain_type == sys::libxl_domain_type_LIBXL_DOMAIN_TYPE_HVM as _,
+                );
             }
             sys::libxl_dominfo_list_free(l, n);
             named
@@ -99,6 +92,10 @@ impl Raw {
             let name = sys::libxl_domid_to_name(self.ctx, domid.get());
             libc::free(name.cast());
             self.target(domid.get());
+            self.typed(
+                domid.get(),
+                d.domain_type == sys::libxl_domain_type_LIBXL_DOMAIN_TYPE_HVM as _,
+            );
             let m = d.current_memkb;
             sys::libxl_dominfo_dispose(&mut d);
             m
