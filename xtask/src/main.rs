@@ -22,6 +22,7 @@ mod host420;
 mod host_src;
 mod idl;
 mod idl_merge;
+mod plot;
 #[path = "../../tests/common/protocol.rs"]
 mod protocol;
 mod publish;
@@ -74,6 +75,9 @@ commands:
                      build a Xen release (default 4.22.0) from its tree: hypervisor with
                      FLASK, RTDS, ARINC653 and shadow paging, and dom0's toolstack; cached
                      outside the clone (XENLIGHT_BUILD_CACHE, else ~/.cache/xenlight)
+  scale-plot LOG [OUT]
+                     draw the scale bench's curves (from its output LOG) as an SVG (default
+                     docs/scale.svg)
   valgrind           run the config conversion and xl.cfg tests under valgrind memcheck
   fuzz [TARGET] [--seconds N]
                      the cargo-fuzz targets in fuzz/ (xl_cfg_text, xl_cfg_grammar, libxl_json,
@@ -160,6 +164,12 @@ fn main() -> ExitCode {
         "gen-types" => gen_types::gen_types(rest.iter().any(|a| a == "--check")),
         "type-coverage" => gen_types::type_coverage(),
         "xl-coverage" => xl_coverage::xl_coverage(rest.iter().any(|a| a == "--check")),
+        "scale-plot" => match rest {
+            [log] => plot::scale_plot(log.as_ref(), &workspace_root().join("docs/scale.svg"))
+                .map(|_| true),
+            [log, out] => plot::scale_plot(log.as_ref(), out.as_ref()).map(|_| true),
+            _ => Err(anyhow::anyhow!("scale-plot takes LOG [OUT]")),
+        },
         "gen-bindings" => publish::gen_bindings(rest.iter().any(|a| a == "--check")),
         "publish-check" => publish_check().map(|_| true),
         "valgrind" => valgrind(),
