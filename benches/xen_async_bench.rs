@@ -38,14 +38,7 @@ fn booted_guest(rt: &tokio::runtime::Runtime, ctx: &AsyncContext, name: &str) ->
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    let ctx = rt
-        .block_on(async { AsyncContext::new() })
-        .expect("AsyncContext");
+    let (rt, ctx) = async_runtime();
 
     // Create paused + destroy of a PV guest: async operations against the
     // sync calls on the same ctx (from a blocking thread, as documented).

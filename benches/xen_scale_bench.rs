@@ -161,14 +161,7 @@ fn line(
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    let ctx = rt
-        .block_on(async { AsyncContext::new() })
-        .expect("AsyncContext");
+    let (rt, ctx) = async_runtime();
     let sync = ctx.context();
     let raw = Raw::new();
     rt.block_on(destroy_all(&ctx));

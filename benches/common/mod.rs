@@ -110,3 +110,16 @@ pub fn run_quiet(cmd: &str, args: &[&str]) {
         .unwrap_or_else(|e| panic!("{cmd}: {e}"));
     assert!(st.success(), "{cmd} {args:?}: {st}");
 }
+
+/// A two-worker tokio runtime and an `AsyncContext` made inside it.
+pub fn async_runtime() -> (tokio::runtime::Runtime, xenlight::AsyncContext) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let ctx = rt
+        .block_on(async { xenlight::AsyncContext::new() })
+        .expect("AsyncContext");
+    (rt, ctx)
+}
