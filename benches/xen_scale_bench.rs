@@ -71,38 +71,27 @@ fn xl_cfg(i: usize) -> String {
     path
 }
 
-/// Creates guests `from..to` paused, all at once.
-async fn create_concurrently(ctx: &AsyncContext, from: usize, to: usize) -> Vec<Domid> {
-    let mut set = tokio::task::JoinSet::new();
-    for i in from..to {
-        let (c, cfg) = (ctx.clone(), guest(i));
-        set.spawn(async move { c.create_domain_paused(&cfg).await });
-    }
-    let mut made = Vec::new();
-    while let Some(r) = set.join_next().await {
-        made.push(r.expect("a create task").expect("create_domain_paused"));
-    }
-    made
-}
-
-/// Creates guests `0..count` paused with at most `width` creations in
-/// flight at a time.
-async fn create_with_width(ctx: &AsyncContext, count: usize, width: usize) {
+/// Creates guests `guests` paused, with at most `width` creations in
+/// flight at a time; returns their domids.
+async fn create_guests(
+    ctx: &AsyncContext,
+    guests: std::ops::Range<usize>,
+    width: usize,
+) -> Vec<Domid> {
     let mut set: tokio::task::JoinSet<xenlight::Result<Domid>> = tokio::task::JoinSet::new();
-    for i in 0..count {
+    let mut made = Vec::new();
+    for i in guests {
         if set.len() >= width {
-            set.join_next()
-                .await
-                .expect("a task")
-                .expect("a create task")
-                .expect("create");
+            let r = set.join_next().await.expect("a task");
+            made.push(r.expect("a create task").expect("create_domain_paused"));
         }
         let (c, cfg) = (ctx.clone(), guest(i));
         set.spawn(async move { c.create_domain_paused(&cfg).await });
     }
     while let Some(r) = set.join_next().await {
-        r.expect("a create task").expect("create_domain_paused");
+        made.push(r.expect("a create task").expect("create_domain_paused"));
     }
+    made
 }
 
 /// Destroys every guest of this bench, all at once.
@@ -181,7 +170,7 @@ fn main() {
             continue;
         }
         let t = Instant::now();
-        rt.block_on(create_concurrently(&ctx, have, n));
+        rt.block_on(create_guests(&ctx, have..n, n - have));
         println!(
             "N={n}: created guests {have}..{n} in {:.1} s",
             t.elapsed().as_secs_f64()
@@ -243,7 +232,7 @@ fn main() {
     let mut widths = Vec::new();
     for width in [1, 2, 4, 8, count] {
         let t = Instant::now();
-        rt.block_on(create_with_width(&ctx, count, width));
+        rt.block_on(create_guests(&ctx, 0..count, width));
         let took = t.elapsed();
         rt.block_on(destroy_all(&ctx));
         println!(
@@ -430,10 +419,7 @@ fn poweroffs(rt: &tokio::runtime::Runtime, ctx: &AsyncContext, n: usize) {
     // Eight at a time: with 200 in flight, xenconsoled did not publish
     // every console within libxl's 10 s (console_xswait_callback: "console
     // tty: timed out") and the creations failed.
-    rt.block_on(create_with_width(ctx, n, 8));
-    let ids: Vec<Domid> = (0..n)
-        .map(|i| sync.domid_by_name(&name(i)).expect("a guest"))
-        .collect();
+    let ids = rt.block_on(create_guests(ctx, 0..n, 8));
     let cpu0 = cpu_ticks(&me);
     std::thread::sleep(IDLE);
     let cpu = cpu_ticks(&me) - cpu0;

@@ -22,6 +22,17 @@ pub struct Artifact {
     pub path: PathBuf,
 }
 
+impl Artifact {
+    /// The executable's file name (what it is called once copied into a
+    /// dom0 tree).
+    pub fn file_name(&self) -> String {
+        self.path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+}
+
 /// Runs `cargo <args> --message-format=json` and returns the executables.
 pub fn build_executables(args: &[&str]) -> Result<Vec<Artifact>> {
     build_executables_env(args, &[])

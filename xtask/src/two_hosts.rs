@@ -140,11 +140,7 @@ fn prepare(o: &VmOptions, half: &Half, release: &'static str, boot: &BootFiles) 
     let mut t = Tree::new(cache_dir().join(format!("run-root-{}", half.role)))?;
     vm::add_guest_files(&mut t, &boot, &examples, &xen)?;
     xen.copy_exe(&mut t, &tests.path, "/opt/tests")?;
-    let exe = tests
-        .path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let exe = tests.file_name();
     let mut init = xen.init_head();
     init.push_str(&format!(
         "/bin/ip addr add {} dev eth0 && /bin/ip link set eth0 up || echo 'eth0 failed'\n",
@@ -172,12 +168,11 @@ fn pair(o: &VmOptions, from: &'static str, to: &'static str) -> Result<bool> {
     let mut logs = Vec::new();
     // Both are built before either boots: the receiver waits for its
     // sender only as long as the tests allow.
+    // HALVES is receiver, then sender.
     let booted = HALVES
         .iter()
-        .map(|half| {
-            let release = if half.role == "receiver" { to } else { from };
-            prepare(o, half, release, &boot).map(|b| (release, b))
-        })
+        .zip([to, from])
+        .map(|(half, release)| prepare(o, half, release, &boot).map(|b| (release, b)))
         .collect::<Result<Vec<_>>>()?;
     for (half, (release, b)) in HALVES.iter().zip(booted) {
         let log = cache_dir().join(format!("serial-{}.log", half.role));

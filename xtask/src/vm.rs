@@ -422,12 +422,10 @@ fn run_suite(suite: &Suite, o: &VmOptions) -> Result<bool> {
     let mut runs = Vec::new();
     for a in &programs {
         xen.copy_exe(&mut t, &a.path, "/opt/tests")?;
-        let file = a
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        runs.push((a.name.clone(), format!("/opt/tests/{file} {}", suite.args)));
+        runs.push((
+            a.name.clone(),
+            format!("/opt/tests/{} {}", a.file_name(), suite.args),
+        ));
     }
     last_at_the_end(&mut runs);
     if suite.lanes {
