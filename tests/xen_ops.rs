@@ -1059,3 +1059,54 @@ fn console_exec_with_an_escape_is_refused_before_xen_4_20() {
         "{e:?}"
     );
 }
+
+/// libxl's destroy forks a child that makes the destroy hypercall itself.
+/// A fork while another thread holds libxencall's buffer-cache lock (any
+/// hypercall) gave a child stuck on that lock and a destroy that never
+/// returned; the crate's fork hook discards such a child and forks again
+/// (docs/RELIABILITY.md). Two threads make hypercalls without pause while
+/// this one creates and destroys guests; a hung destroy trips the watchdog.
+#[test]
+fn destroy_returns_while_other_threads_make_hypercalls() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    const CYCLES: usize = 80;
+    let ctx = Context::new().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let pollers: Vec<_> = (0..2)
+        .map(|_| {
+            let (stop, calls) = (stop.clone(), calls.clone());
+            // A context's close frees libxencall's cached buffers under
+            // the lock: the widest window there is, so each round opens one.
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let ctx = Context::new().unwrap();
+                    for _ in 0..4 {
+                        ctx.domains().expect("domains");
+                    }
+                    calls.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    let cfg = pv_guest(&format!("{PREFIX}fork-lock"), true);
+    for _ in 0..CYCLES {
+        let _dog = watchdog(
+            "a create and destroy beside threads that make hypercalls",
+            Duration::from_secs(90),
+        );
+        let d = ctx.create_domain_paused(&cfg).expect("create");
+        ctx.destroy(d).expect("destroy");
+        assert!(wait_gone(&ctx, d, Duration::from_secs(30)), "{d} stays");
+    }
+    stop.store(true, Ordering::Relaxed);
+    for p in pollers {
+        p.join().unwrap();
+    }
+    let calls = calls.load(Ordering::Relaxed);
+    println!(
+        "{CYCLES} destroys beside {calls} contexts opened, used and closed on two other threads"
+    );
+    assert!(calls > CYCLES, "the other threads barely ran: {calls}");
+}

@@ -40,6 +40,7 @@ const HEADERS: &[&str] = &[
     "libxlutil.h",
     "xentoollog.h",
     "xenstore.h",
+    "xencall.h",
 ];
 
 const INSTALL_HINT: &str = "install the Debian packages libxen-dev, libclang-dev and pkg-config \
@@ -81,6 +82,7 @@ fn main() {
         ("libxlutil", "xlutil"),
         ("libxentoollog", "xentoollog"),
         ("libxenstore", "xenstore"),
+        ("libxencall", "xencall"),
     ] {
         let found = pkg_config::Config::new()
             .print_system_libs(false)
@@ -174,9 +176,10 @@ fn main() {
     let mut builder = bindgen::Builder::default()
         .header(wrapper.display().to_string())
         .allowlist_function(
-            "libxl_.*|xlu_.*|xtl_.*|xs_open|xs_close|xs_read|xs_watch|xs_check_watch|xs_fileno",
+            "libxl_.*|xlu_.*|xtl_.*|xs_open|xs_close|xs_read|xs_watch|xs_check_watch|xs_fileno|\
+             xencall_open|xencall_close|xencall_alloc_buffer_pages|xencall_free_buffer_pages",
         )
-        .allowlist_type("libxl_.*|xlu_.*|XLU_.*|xentoollog_.*|xtl_.*")
+        .allowlist_type("libxl_.*|xlu_.*|XLU_.*|xentoollog_.*|xtl_.*|xencall_handle")
         .allowlist_var("LIBXL_.*|ERROR_.*|XTL_.*|XLU_.*|XS_OPEN_.*|XBT_NULL")
         .blocklist_function("libxl__.*")
         .default_enum_style(bindgen::EnumVariation::Consts)

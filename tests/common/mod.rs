@@ -66,8 +66,17 @@ fn retry_after_triple_fault_in(dmesg: impl Fn() -> String, body: impl Fn()) {
             fault.trim(),
             protocol::MARK
         );
+        // Faults come in runs (a CI run of 2026-12-03 saw one guest fault
+        // five boots in a row while the other lane was busy, and pass alone
+        // right after): wait longer before each retry, so the next boot
+        // meets a different moment of the other lane.
+        std::thread::sleep(RETRY_BACKOFF * (1 << retry));
     }
 }
+
+/// How long [`retry_after_triple_fault`] waits before its first retry;
+/// each further wait doubles (5 + 10 + 20 + 40 s at most).
+const RETRY_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Runs `body` in a child process (this test executable again, running
 /// only the test named `test`), so an abort, `_exit` or signal there is
@@ -510,4 +519,155 @@ pub fn assert_counts_on(ctx: &Context, name: &str, domid: Domid, after: &str) {
         "the guest does not run after {after}: {:?}",
         ctx.domain_info(domid).map(|i| i.state)
     );
+}
+
+/// Ends this test process, after printing where each of its threads waits,
+/// if it is still running `after` from now (unless the guard has dropped):
+/// a test that hangs in the Xen host then fails with its own evidence
+/// instead of leaving the host to its harness's timeout.
+pub fn watchdog(what: &'static str, after: Duration) -> Watchdog {
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = done.clone();
+    std::thread::spawn(move || {
+        let start = Instant::now();
+        while start.elapsed() < after {
+            if seen.load(std::sync::atomic::Ordering::Relaxed) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        use std::fmt::Write as _;
+        // Written straight to fd 2: libtest captures eprintln! in the
+        // threads a test spawns, and the exit below would drop that.
+        let mut report = format!("\n{what}: still running after {after:?}; where it waits:\n");
+        let _ = writeln!(report, "{}", thread_stacks("self"));
+        for child in children_of(std::process::id()) {
+            let _ = writeln!(
+                report,
+                "child process {child}:\n{}",
+                thread_stacks(&child.to_string())
+            );
+        }
+        let ran = |cmd: &str, args: &[&str]| {
+            Command::new(cmd)
+                .args(args)
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_else(|e| format!("{cmd}: {e}"))
+        };
+        let _ = writeln!(report, "xl list:\n{}", ran("xl", &["list"]));
+        let _ = writeln!(
+            report,
+            "/proc/net/tcp:\n{}",
+            std::fs::read_to_string("/proc/net/tcp").unwrap_or_default()
+        );
+        let dmesg = ran("xl", &["dmesg"]);
+        let tail: Vec<&str> = dmesg.lines().rev().take(20).collect();
+        let _ = writeln!(report, "xl dmesg (last 20 lines):");
+        for l in tail.iter().rev() {
+            let _ = writeln!(report, "{l}");
+        }
+        let _ = writeln!(report, "{what}: FAILED (watchdog)");
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), report.as_bytes());
+        std::process::exit(3);
+    });
+    Watchdog { done }
+}
+
+/// Disarms [`watchdog`] when dropped.
+pub struct Watchdog {
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.done.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// The processes whose parent is `pid`.
+fn children_of(pid: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| {
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+            // pid (comm) state ppid ...: comm may hold spaces, so split after ')'.
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
+                == Some(pid)
+        })
+        .collect()
+}
+
+/// Each thread of process `pid` ("self" or a number): its name, the
+/// system call it is in (`/proc/PID/task/N/syscall`: number and
+/// arguments), the mapping that holds a futex it waits on, and its kernel
+/// stack; then its open fds.
+fn thread_stacks(pid: &str) -> String {
+    let mut out = String::new();
+    let proc = PathBuf::from("/proc").join(pid);
+    let maps = std::fs::read_to_string(proc.join("maps")).unwrap_or_default();
+    let Ok(tasks) = std::fs::read_dir(proc.join("task")) else {
+        return format!("no {}/task", proc.display());
+    };
+    for t in tasks.flatten() {
+        let p = t.path();
+        let read = |f: &str| std::fs::read_to_string(p.join(f)).unwrap_or_default();
+        let syscall = read("syscall");
+        let mut words = syscall.split_whitespace();
+        // 202 is futex on x86-64: name the mapping its address lies in.
+        let futex = match (words.next(), words.next()) {
+            (Some("202"), Some(addr)) => u64::from_str_radix(addr.trim_start_matches("0x"), 16)
+                .ok()
+                .and_then(|a| mapping_of(&maps, a))
+                .map(|m| format!("\n    futex in: {m}"))
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
+        out += &format!(
+            "thread {} ({}): syscall {}{futex}{}\n",
+            t.file_name().to_string_lossy(),
+            read("comm").trim(),
+            syscall.trim(),
+            read("stack")
+                .lines()
+                .map(|l| format!("\n    {l}"))
+                .collect::<String>()
+        );
+    }
+    let fds: Vec<String> = std::fs::read_dir(proc.join("fd"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|fd| {
+            let to = std::fs::read_link(fd.path()).unwrap_or_default();
+            format!("{} -> {}", fd.file_name().to_string_lossy(), to.display())
+        })
+        .collect();
+    out + &format!("fds: {}\n", fds.join(", "))
+}
+
+/// The line of a `/proc/PID/maps` text whose range holds `addr`, and the
+/// file-backed mapping just before it (a library's .bss follows its
+/// file's last mapping).
+fn mapping_of(maps: &str, addr: u64) -> Option<String> {
+    let mut previous = "";
+    for line in maps.lines() {
+        let range = line.split_whitespace().next()?;
+        let (lo, hi) = range.split_once('-')?;
+        let (lo, hi) = (
+            u64::from_str_radix(lo, 16).ok()?,
+            u64::from_str_radix(hi, 16).ok()?,
+        );
+        if (lo..hi).contains(&addr) {
+            return Some(format!("{line} (after: {previous})"));
+        }
+        if line.split_whitespace().nth(5).is_some() {
+            previous = line;
+        }
+    }
+    None
 }

@@ -9016,6 +9016,33 @@ unsafe extern "C" {
 unsafe extern "C" {
     pub fn xs_check_watch(h: *mut xs_handle) -> *mut *mut ::std::os::raw::c_char;
 }
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct xencall_handle {
+    _unused: [u8; 0],
+}
+unsafe extern "C" {
+    pub fn xencall_open(
+        logger: *mut xentoollog_logger,
+        open_flags: ::std::os::raw::c_uint,
+    ) -> *mut xencall_handle;
+}
+unsafe extern "C" {
+    pub fn xencall_close(xcall: *mut xencall_handle) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn xencall_alloc_buffer_pages(
+        xcall: *mut xencall_handle,
+        nr_pages: usize,
+    ) -> *mut ::std::os::raw::c_void;
+}
+unsafe extern "C" {
+    pub fn xencall_free_buffer_pages(
+        xcall: *mut xencall_handle,
+        p: *mut ::std::os::raw::c_void,
+        nr_pages: usize,
+    );
+}
 pub type __builtin_va_list = [__va_list_tag; 1usize];
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]

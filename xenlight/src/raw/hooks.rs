@@ -14,7 +14,7 @@ use xenlight_sys as sys;
 /// mode, which this crate guarantees by setting it on each `Context`.
 pub(crate) static CHILDPROC_HOOKS: sys::libxl_childproc_hooks = sys::libxl_childproc_hooks {
     chldowner: sys::libxl_sigchld_owner_libxl_sigchld_owner_libxl_always_selective_reap,
-    fork_replacement: None,
+    fork_replacement: Some(super::fork::fork_replacement),
     reaped_callback: None,
 };
 
@@ -23,7 +23,7 @@ pub(crate) static CHILDPROC_HOOKS: sys::libxl_childproc_hooks = sys::libxl_child
 pub(crate) static CHILDPROC_HOOKS_FORWARDED: sys::libxl_childproc_hooks =
     sys::libxl_childproc_hooks {
         chldowner: sys::libxl_sigchld_owner_libxl_sigchld_owner_mainloop,
-        fork_replacement: None,
+        fork_replacement: Some(super::fork::fork_replacement),
         reaped_callback: None,
     };
 

@@ -10,6 +10,8 @@
 //! * [`call`]: the one path from a libxl call to a `Result`
 //!   (`try_call!`), with one table of normalisations.
 //! * [`hooks`]: the `static` callback tables libxl keeps pointers to.
+//! * [`fork`]: the fork libxl's children are made with, safe beside other
+//!   threads' hypercalls.
 //! * [`xenstore`]: a read-only xenstore connection, for the facts libxl
 //!   itself reads from there.
 
@@ -17,6 +19,7 @@ pub(crate) mod alloc;
 pub(crate) mod array;
 pub(crate) mod call;
 pub(crate) mod cvalue;
+pub(crate) mod fork;
 pub(crate) mod hooks;
 pub(crate) mod owned;
 pub(crate) mod waker;
