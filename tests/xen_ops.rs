@@ -479,24 +479,18 @@ fn a_cpu_pool_is_made_from_a_free_cpu_holds_a_guest_and_goes_away() {
     if ctx.physinfo().unwrap().nr_cpus < 2 {
         panic!("the Xen host needs 2 CPUs for this test");
     }
-    /// Puts CPU 1 back into Pool-0 (after destroying `pool`, if made).
-    struct Restore<'a>(&'a Context, Option<u32>);
-    impl Drop for Restore<'_> {
-        fn drop(&mut self) {
-            if let Some(p) = self.1 {
-                let _ = self.0.destroy_cpupool(p);
-            }
-            let _ = self.0.cpupool_add_cpu(0, 1);
-        }
-    }
     ctx.cpupool_remove_cpu(0, 1).unwrap();
-    let mut restore = Restore(&ctx, None);
+    let mut restore = PoolRestore {
+        ctx: &ctx,
+        pool: None,
+        cpus: &[1],
+    };
     let mut cpus = Bitmap::default();
     cpus.set(1);
     let sched = ctx.scheduler().unwrap();
     let name = format!("{PREFIX}pool");
     let pool = ctx.create_cpupool(&name, sched, &cpus).unwrap();
-    restore.1 = Some(pool);
+    restore.pool = Some(pool);
     let info = ctx.cpupools().unwrap();
     let p = info
         .iter()
@@ -938,19 +932,11 @@ fn four_cpus_a_two_cpu_credit2_pool_runs_a_pinned_guest() {
     let ctx = Context::new().unwrap();
     let nr_cpus = ctx.physinfo().unwrap().nr_cpus;
     assert!(nr_cpus >= 4, "the Xen host has {nr_cpus} CPUs");
-    /// Destroys the pool (if made) and puts CPUs 2 and 3 back in Pool-0.
-    struct Restore<'a>(&'a Context, Option<u32>);
-    impl Drop for Restore<'_> {
-        fn drop(&mut self) {
-            if let Some(p) = self.1 {
-                let _ = self.0.destroy_cpupool(p);
-            }
-            for cpu in [2, 3] {
-                let _ = self.0.cpupool_add_cpu(0, cpu);
-            }
-        }
-    }
-    let mut restore = Restore(&ctx, None);
+    let mut restore = PoolRestore {
+        ctx: &ctx,
+        pool: None,
+        cpus: &[2, 3],
+    };
     let mut cpus = Bitmap::default();
     for cpu in [2, 3] {
         ctx.cpupool_remove_cpu(0, cpu).unwrap();
@@ -959,7 +945,7 @@ fn four_cpus_a_two_cpu_credit2_pool_runs_a_pinned_guest() {
     let pool = ctx
         .create_cpupool(&format!("{PREFIX}pool4"), Scheduler::Credit2, &cpus)
         .unwrap();
-    restore.1 = Some(pool);
+    restore.pool = Some(pool);
     let info = ctx.cpupools().unwrap();
     let p = info.iter().find(|p| p.poolid == pool).unwrap();
     assert_eq!(

@@ -183,6 +183,26 @@ impl Drop for DomainGuard<'_> {
     }
 }
 
+/// CPUs a test took from Pool-0 and the pool it made of them: when the
+/// guard drops (also when the test fails) the pool is destroyed, once
+/// made, and the CPUs go back into Pool-0.
+pub struct PoolRestore<'a> {
+    pub ctx: &'a Context,
+    pub pool: Option<u32>,
+    pub cpus: &'static [u32],
+}
+
+impl Drop for PoolRestore<'_> {
+    fn drop(&mut self) {
+        if let Some(p) = self.pool {
+            let _ = self.ctx.destroy_cpupool(p);
+        }
+        for &cpu in self.cpus {
+            let _ = self.ctx.cpupool_add_cpu(0, cpu);
+        }
+    }
+}
+
 /// Starts a PV test guest that stays up, guarded, and waits until it has
 /// booted (its `@@GUEST-HELLO <name>@@` line).
 pub fn booted_guest<'a>(ctx: &'a Context, name: &str) -> DomainGuard<'a> {
