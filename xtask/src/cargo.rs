@@ -33,6 +33,36 @@ impl Artifact {
     }
 }
 
+/// The environment that builds the tests against another root's libxl
+/// instead of this machine's: pkg-config reads only `pkg_config_dirs`
+/// (`:`-separated, in `sysroot`), cargo builds in `target/<target_dir>`
+/// (its own, so this machine's build is not rebuilt), and `rustflags`
+/// tell the linker where that root's libraries are.
+pub fn foreign_libxl_env(
+    pkg_config_dirs: String,
+    sysroot: &std::path::Path,
+    target_dir: &str,
+    rustflags: String,
+) -> Vec<(String, String)> {
+    vec![
+        ("PKG_CONFIG_LIBDIR".into(), pkg_config_dirs),
+        ("PKG_CONFIG_PATH".into(), String::new()),
+        (
+            "PKG_CONFIG_SYSROOT_DIR".into(),
+            sysroot.display().to_string(),
+        ),
+        (
+            "CARGO_TARGET_DIR".into(),
+            crate::workspace_root()
+                .join("target")
+                .join(target_dir)
+                .display()
+                .to_string(),
+        ),
+        ("RUSTFLAGS".into(), rustflags),
+    ]
+}
+
 /// Runs `cargo <args> --message-format=json` and returns the executables.
 pub fn build_executables(args: &[&str]) -> Result<Vec<Artifact>> {
     build_executables_env(args, &[])

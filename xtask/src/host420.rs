@@ -76,30 +76,17 @@ pub fn build_env(root: &Path) -> Vec<(String, String)> {
     let pc = root.join("usr/lib/x86_64-linux-gnu/pkgconfig");
     let pc_share = root.join("usr/share/pkgconfig");
     let lib = root.join("usr/lib/x86_64-linux-gnu");
-    vec![
-        (
-            "PKG_CONFIG_LIBDIR".into(),
-            format!("{}:{}", pc.display(), pc_share.display()),
+    crate::cargo::foreign_libxl_env(
+        format!("{}:{}", pc.display(), pc_share.display()),
+        root,
+        "xen-4.20-run",
+        // The root's libraries need trixie's newer glibc, which the tests
+        // find at run time in that dom0, not here at link time.
+        format!(
+            "-C link-arg=-Wl,-rpath-link,{} -C link-arg=-Wl,--allow-shlib-undefined",
+            lib.display()
         ),
-        ("PKG_CONFIG_PATH".into(), String::new()),
-        ("PKG_CONFIG_SYSROOT_DIR".into(), root.display().to_string()),
-        (
-            "CARGO_TARGET_DIR".into(),
-            crate::workspace_root()
-                .join("target/xen-4.20-run")
-                .display()
-                .to_string(),
-        ),
-        (
-            "RUSTFLAGS".into(),
-            // The root's libraries need trixie's newer glibc, which the
-            // tests find at run time in that dom0, not here at link time.
-            format!(
-                "-C link-arg=-Wl,-rpath-link,{} -C link-arg=-Wl,--allow-shlib-undefined",
-                lib.display()
-            ),
-        ),
-    ]
+    )
 }
 
 /// The dom0 base archive: the root without what dom0 never reads, plus

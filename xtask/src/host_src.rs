@@ -112,26 +112,12 @@ pub fn copy_exe(t: &mut Tree, built: &SourceXen, exe: &Path, inside_dir: &str) -
 /// linker finds its libraries' own dependencies there, and the artifacts
 /// go to a target directory of their own.
 pub fn build_env(built: &SourceXen) -> Vec<(String, String)> {
-    let pc = libdir(built).join("pkgconfig");
-    vec![
-        ("PKG_CONFIG_LIBDIR".into(), pc.display().to_string()),
-        ("PKG_CONFIG_PATH".into(), String::new()),
-        (
-            "PKG_CONFIG_SYSROOT_DIR".into(),
-            built.dest.display().to_string(),
-        ),
-        (
-            "CARGO_TARGET_DIR".into(),
-            crate::workspace_root()
-                .join(format!("target/xen-{}-run", built.release))
-                .display()
-                .to_string(),
-        ),
-        (
-            "RUSTFLAGS".into(),
-            format!("-C link-arg=-Wl,-rpath-link,{}", libdir(built).display()),
-        ),
-    ]
+    crate::cargo::foreign_libxl_env(
+        libdir(built).join("pkgconfig").display().to_string(),
+        &built.dest,
+        &format!("xen-{}-run", built.release),
+        format!("-C link-arg=-Wl,-rpath-link,{}", libdir(built).display()),
+    )
 }
 
 /// The 4.17 dom0 init, for the installed toolstack's paths (prefix /usr),

@@ -205,33 +205,25 @@ fn forget_unpacked_own_crates() -> Result<()> {
     Ok(())
 }
 
+/// The workspace's published crates (all but xtask and rxl), as cargo's
+/// package and publish commands select them.
+const PUBLISHED: &[&str] = &[
+    "--workspace",
+    "--exclude",
+    "xtask",
+    "--exclude",
+    "rxl",
+    "--allow-dirty",
+];
+
 /// `cargo package` (which builds each crate from its packaged sources) and
 /// `cargo publish --dry-run`, for both crates.
 pub fn package() -> Result<()> {
     forget_unpacked_own_crates()?;
-    for args in [
-        &[
-            "package",
-            "--workspace",
-            "--exclude",
-            "xtask",
-            "--exclude",
-            "rxl",
-            "--allow-dirty",
-        ][..],
-        &[
-            "publish",
-            "--dry-run",
-            "--workspace",
-            "--exclude",
-            "xtask",
-            "--exclude",
-            "rxl",
-            "--allow-dirty",
-        ][..],
-    ] {
+    for command in [&["package"][..], &["publish", "--dry-run"][..]] {
+        let args = [command, PUBLISHED].concat();
         step!("==> cargo {}", args.join(" "));
-        let st = cargo::command().args(args).status()?;
+        let st = cargo::command().args(&args).status()?;
         if !st.success() {
             bail!("cargo {} failed", args.join(" "));
         }
@@ -244,16 +236,9 @@ pub fn package() -> Result<()> {
 /// `cargo package` under `target/package`). Returns its test executable.
 pub fn downstream_test() -> Result<cargo::Artifact> {
     let st = cargo::command()
-        .args([
-            "package",
-            "--workspace",
-            "--exclude",
-            "xtask",
-            "--exclude",
-            "rxl",
-            "--allow-dirty",
-            "--no-verify",
-        ])
+        .args(["package"])
+        .args(PUBLISHED)
+        .arg("--no-verify")
         .status()?;
     if !st.success() {
         bail!("cargo package failed");

@@ -281,13 +281,18 @@ pub(crate) const HYPERVISOR_TESTS: &[&str] = &[
     "--no-run",
 ];
 
-/// `cargo xtask vm-test`: the hypervisor tests, run in the Xen host.
-pub fn vm_test(o: &VmOptions) -> Result<bool> {
-    let filter: String = o
-        .filter
+/// The test-name filters of a run, each quoted for dom0's shell and
+/// preceded by a space.
+fn filter_args(o: &VmOptions) -> String {
+    o.filter
         .iter()
         .map(|f| format!(" {}", shell_quote(f)))
-        .collect();
+        .collect()
+}
+
+/// `cargo xtask vm-test`: the hypervisor tests, run in the Xen host.
+pub fn vm_test(o: &VmOptions) -> Result<bool> {
+    let filter = filter_args(o);
     run_suite(
         &Suite {
             name: "vm-test",
@@ -316,11 +321,7 @@ pub fn vm_test(o: &VmOptions) -> Result<bool> {
 /// `cargo xtask stress`: the reliability suite (the ignored `xen_stress`
 /// tests), run in the Xen host.
 pub fn stress(o: &VmOptions) -> Result<bool> {
-    let filter: String = o
-        .filter
-        .iter()
-        .map(|f| format!(" {}", shell_quote(f)))
-        .collect();
+    let filter = filter_args(o);
     run_suite(
         &Suite {
             name: "stress",
