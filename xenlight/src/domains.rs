@@ -42,6 +42,11 @@ impl Context {
         &self,
         each: impl Fn(&sys::libxl_dominfo) -> DomainInfo,
     ) -> Result<Vec<DomainInfo>> {
+        Ok(self.raw_domain_list()?.iter().map(each).collect())
+    }
+
+    /// libxl's list of every domain, as it returned it.
+    fn raw_domain_list(&self) -> Result<LibxlArray<sys::libxl_dominfo>> {
         let mut n = 0;
         // SAFETY: n is a valid out-pointer.
         let (ptr, op) = raw_call!(self, unsafe libxl_list_domain(&mut n));
@@ -49,8 +54,7 @@ impl Context {
         let ptr = non_null(self.as_raw(), ptr, op, On::Host)?;
         // SAFETY: n initialised entries from libxl_list_domain, freed once
         // by the array with the matching free function.
-        let list = unsafe { LibxlArray::from_raw(ptr, n, sys::libxl_dominfo_list_free) };
-        Ok(list.iter().map(each).collect())
+        Ok(unsafe { LibxlArray::from_raw(ptr, n, sys::libxl_dominfo_list_free) })
     }
 
     /// One domain (`libxl_domain_info`), by id or by name. An unknown
@@ -265,6 +269,21 @@ impl Context {
     }
 
     fn lookup(&self, c: CString, shown: &str) -> Result<Domid> {
+        // libxl_name_to_domid's own loop (libxl_utils.c: the list, then
+        // each name until one matches), with the names read as
+        // `name_bytes` reads them. A name not found goes to libxl, whose
+        // answer (and error) is the reference.
+        if self.xenstore().is_some() {
+            let want = c.as_bytes();
+            let list = self.raw_domain_list()?;
+            if let Some(d) = list
+                .iter()
+                .map(|d| Domid::from_libxl(d.domid))
+                .find(|&d| self.name_bytes(d).as_deref() == Some(want))
+            {
+                return Ok(d);
+            }
+        }
         let mut raw: u32 = 0;
         // SAFETY: c is NUL-terminated; raw is a valid out-pointer.
         try_call!(self, On::Lookup(shown), unsafe libxl_name_to_domid(c.as_ptr(), &mut raw))?;
@@ -304,7 +323,21 @@ impl Context {
         }
     }
 
+    /// `libxl_domid_to_name` is one `xs_read` of `/local/domain/<id>/name`
+    /// on the ctx's xenstore handle (libxl_utils.c). Once libxl has set a
+    /// watch on that handle (any event stream, any creation), libxenstore
+    /// hands every reply over from its reader thread (xs.c,
+    /// `xs_watch_helper`); the same read on the crate's own handle, which
+    /// never watches, is answered on the calling thread.
     fn name_bytes(&self, domid: Domid) -> Option<Vec<u8>> {
+        if let Some(xs) = self.xenstore() {
+            let mut name = xs.read(&format!("/local/domain/{domid}/name"))?;
+            // As libxl's C string: up to the first NUL.
+            if let Some(end) = name.iter().position(|&b| b == 0) {
+                name.truncate(end);
+            }
+            return Some(name);
+        }
         // SAFETY: a plain integer argument.
         let (p, _) = raw_call!(self, unsafe libxl_domid_to_name(domid.get()));
         // SAFETY: the result is malloc'd (or NULL) and ours.
