@@ -74,11 +74,17 @@ pub const CONFIGURE: &[&str] = &[
     "--with-system-qemu=/usr/bin/qemu-system-i386",
 ];
 
-/// The pkg-config directory for `release`'s headers, made once.
+/// The libraries xenlight-sys asks pkg-config for (its build.rs), each
+/// given a `.pc` file over the release's headers.
+const PC_LIBS: &[&str] = &["xenlight", "xlutil", "xentoollog", "xenstore", "xencall"];
+
+/// The pkg-config directory for `release`'s headers, made once (again
+/// when `PC_LIBS` changes: the marker names them).
 pub fn pkgconfig(release: &str) -> Result<PathBuf> {
     let dir = cache_dir().join("xen-src").join(release);
     let pc = dir.join("pkgconfig");
-    if pc.join(".done").exists() {
+    let done = pc.join(format!(".done {}", PC_LIBS.join(" ")));
+    if done.exists() {
         return Ok(pc);
     }
     let tar = archive(release)
@@ -113,7 +119,7 @@ pub fn pkgconfig(release: &str) -> Result<PathBuf> {
         fs::copy(tree.join("tools/libs/light").join(h), include.join(h))?;
     }
     fs::create_dir_all(&pc)?;
-    for lib in ["xenlight", "xlutil", "xentoollog", "xenstore"] {
+    for lib in PC_LIBS {
         fs::write(
             pc.join(format!("{lib}.pc")),
             format!(
@@ -124,7 +130,7 @@ pub fn pkgconfig(release: &str) -> Result<PathBuf> {
             ),
         )?;
     }
-    fs::write(pc.join(".done"), "")?;
+    fs::write(done, "")?;
     Ok(pc)
 }
 
