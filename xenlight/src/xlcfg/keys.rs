@@ -297,6 +297,7 @@ fn tokens(text: &str) -> Vec<(Tok, usize, usize)> {
                 Tok::Atom
             }
             b'\'' | b'"' => {
+                let start = i;
                 i += 1;
                 while i < b.len() && b[i] != c && b[i] != b'\n' {
                     i += if b[i] == b'\\' && i + 1 < b.len() {
@@ -307,7 +308,11 @@ fn tokens(text: &str) -> Vec<(Tok, usize, usize)> {
                 }
                 if i < b.len() && b[i] == c {
                     i += 1;
-                    Tok::Atom
+                    if escapes_dequote(&b[start..i]) {
+                        Tok::Atom
+                    } else {
+                        Tok::Bad
+                    }
                 } else {
                     Tok::Bad
                 }
@@ -337,6 +342,54 @@ fn tokens(text: &str) -> Vec<(Tok, usize, usize)> {
         out.push((tok, line, col));
     }
     finish(out, line, b.len() - line_start + 1)
+}
+
+/// Whether libxlutil's `xlu__cfgl_dequote` (libxlu_cfg.c) takes the
+/// escapes of `quoted` (the string with its quotes): `\\` before one of
+/// `"'\\abfnrtv`, or before an octal digit followed by what `strtoul`
+/// reads as a number of at least two characters within the next three.
+/// It refuses every `\\x` (its hex branch cannot succeed) and any other
+/// character, and a refusal there is a parse error on whose path
+/// libxlutil leaks the enclosing list.
+fn escapes_dequote(quoted: &[u8]) -> bool {
+    let end = quoted.len().saturating_sub(1);
+    let mut p = 1;
+    while p < end {
+        let c = quoted[p];
+        p += 1;
+        if c != b'\\' {
+            continue;
+        }
+        let nc = quoted[p];
+        p += 1;
+        match nc {
+            b'"' | b'\'' | b'\\' | b'a' | b'b' | b'f' | b'n' | b'r' | b't' | b'v' => {}
+            b'0'..=b'7' => {
+                // strtoul(base 10) over strncpy(numbuf, p, 3): spaces, a
+                // sign, digits; fewer than two characters is an error.
+                let window = &quoted[p..quoted.len().min(p + 3)];
+                let mut k = 0;
+                while k < window.len()
+                    && matches!(window[k], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+                {
+                    k += 1;
+                }
+                if k < window.len() && matches!(window[k], b'+' | b'-') {
+                    k += 1;
+                }
+                let digits = window[k..]
+                    .iter()
+                    .take_while(|d| d.is_ascii_digit())
+                    .count();
+                if digits == 0 || k + digits <= 1 {
+                    return false;
+                }
+                p += k + digits;
+            }
+            _ => return false,
+        }
+    }
+    true
 }
 
 fn finish(mut out: Vec<(Tok, usize, usize)>, line: usize, col: usize) -> Vec<(Tok, usize, usize)> {
