@@ -345,10 +345,10 @@ fn tokens(text: &str) -> Vec<(Tok, usize, usize)> {
 }
 
 /// Whether libxlutil's `xlu__cfgl_dequote` (libxlu_cfg.c) takes the
-/// escapes of `quoted` (the string with its quotes): `\\` before one of
-/// `"'\\abfnrtv`, or before an octal digit followed by what `strtoul`
+/// escapes of `quoted` (the string with its quotes): `\` before one of
+/// `"'\abfnrtv`, or before an octal digit followed by what `strtoul`
 /// reads as a number of at least two characters within the next three.
-/// It refuses every `\\x` (its hex branch cannot succeed) and any other
+/// It refuses every `\x` (its hex branch cannot succeed) and any other
 /// character, and a refusal there is a parse error on whose path
 /// libxlutil leaks the enclosing list.
 fn escapes_dequote(quoted: &[u8]) -> bool {
